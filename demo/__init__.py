@@ -1,0 +1,1 @@
+"""The datanectar demo project: synthetic weather, every storage format, offline."""

@@ -1,0 +1,60 @@
+"""One Dagster IO manager per storage format, all over the same entry storage code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from ..catalog import Entry
+from ..config import load_project
+from ..errors import DatanectarError
+from ..storage import EntryStorage
+from .metadata import entry_from_metadata, materialization_metadata
+
+LOAD_AS_KEY = "datanectar/load_as"
+
+
+def io_manager_key(format_name: str) -> str:
+    return f"datanectar_{format_name}_io_manager"
+
+
+class FormatIOManager(dg.ConfigurableIOManager):
+    """Writes and reads the catalog entries of one format in the project's stores.
+
+    Where an entry lives travels with its asset's definition metadata, so this IO manager needs
+    only the project's store configuration, which it reads from `project_dir`.
+    """
+
+    format: str = Field(description="The storage format of the entries this IO manager handles.")
+    project_dir: str = Field(description="Folder of the project's pyproject.toml (stores config).")
+
+    _storage: EntryStorage | None = PrivateAttr(default=None)
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        entry = self._entry(context.definition_metadata, context.asset_key)
+        report = self._entry_storage().save(entry, obj)
+        context.add_output_metadata(materialization_metadata(report))
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        upstream = context.upstream_output
+        if upstream is None:
+            raise DatanectarError(f"input '{context.name}' has no upstream asset to load.")
+        entry = self._entry(upstream.definition_metadata, upstream.asset_key)
+        load_as = (context.definition_metadata or {}).get(LOAD_AS_KEY)
+        return self._entry_storage().load(entry, as_type=getattr(load_as, "value", load_as))
+
+    def _entry(self, metadata: Any, asset_key: dg.AssetKey) -> Entry:
+        entry = entry_from_metadata(metadata, asset_key)
+        if entry.format != self.format:
+            raise DatanectarError(
+                f"entry '{entry.name}' has format '{entry.format}' but was given to the "
+                f"'{self.format}' IO manager; use {io_manager_key(str(entry.format))}."
+            )
+        return entry
+
+    def _entry_storage(self) -> EntryStorage:
+        if self._storage is None:
+            self._storage = EntryStorage(load_project(self.project_dir).open_stores())
+        return self._storage

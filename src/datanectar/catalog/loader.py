@@ -1,0 +1,124 @@
+"""Catalog files to entries: render, parse, validate, and report every problem precisely."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import CatalogError, CatalogErrors
+from .models import Entry, EntryFields
+from .render import render
+
+_SUFFIXES = (".yaml", ".yml")
+
+
+def catalog_files(catalog_path: Path) -> list[Path]:
+    """A single file, or every *.yaml / *.yml below a folder, in a stable order."""
+    if catalog_path.is_file():
+        return [catalog_path]
+    if catalog_path.is_dir():
+        return sorted(p for p in catalog_path.rglob("*") if p.suffix in _SUFFIXES and p.is_file())
+    raise CatalogError(
+        file=catalog_path,
+        problem="the catalog path does not exist.",
+        fix="create it, or point [tool.datanectar] catalog at your catalog file or folder.",
+    )
+
+
+def load_catalog(
+    catalog_path: Path, *, variables: Mapping[str, Any], project_root: Path
+) -> dict[str, Entry]:
+    """Every entry of every catalog file; all problems are raised together as CatalogErrors."""
+    entries: dict[str, Entry] = {}
+    errors: list[CatalogError] = []
+    for file in catalog_files(catalog_path):
+        display = _display(file, project_root)
+        try:
+            for entry in _entries_in_file(file, display, variables):
+                if entry.name in entries:
+                    first = entries[entry.name].source
+                    errors.append(
+                        CatalogError(
+                            file=display,
+                            entry=entry.name,
+                            problem=f"entry '{entry.name}' is declared twice: in {first} and in {display}.",
+                            fix="rename one of them; entry names are unique across catalog files.",
+                        )
+                    )
+                    continue
+                entries[entry.name] = entry
+        except CatalogErrors as exc:
+            errors.extend(exc.errors)
+        except CatalogError as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0] if len(errors) == 1 else CatalogErrors(errors)
+    return entries
+
+
+def _entries_in_file(file: Path, display: str, variables: Mapping[str, Any]) -> Iterator[Entry]:
+    text = render(file, file.read_text(encoding="utf-8"), variables, display=display)
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CatalogError(
+            file=display,
+            line=mark.line + 1 if mark else None,
+            problem=f"invalid YAML after Jinja2 rendering: {getattr(exc, 'problem', exc)}.",
+        ) from None
+    if document is None:
+        return
+    if not isinstance(document, dict):
+        raise CatalogError(
+            file=display,
+            problem=f"a catalog file is a mapping from entry name to entry, got a {type(document).__name__}.",
+            fix="write 'name:' at the start of a line, then the entry's fields indented below it.",
+        )
+    errors: list[CatalogError] = []
+    for name, body in document.items():
+        try:
+            yield parse_entry(str(name), body, display=display)
+        except CatalogError as exc:
+            errors.append(exc)
+    if errors:
+        raise CatalogErrors(errors)
+
+
+def parse_entry(name: str, body: Any, *, display: str | None) -> Entry:
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise CatalogError(
+            file=display,
+            entry=name,
+            problem=f"an entry is a mapping of fields, got a {type(body).__name__}.",
+        )
+    try:
+        fields = EntryFields.model_validate(body)
+        return Entry(name=name, source=display, **fields.model_dump(exclude_unset=True))
+    except ValidationError as exc:
+        raise _as_catalog_error(exc, name=name, display=display) from None
+
+
+def _as_catalog_error(exc: ValidationError, *, name: str, display: str | None) -> CatalogError:
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or None
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            known = ", ".join(EntryFields.model_fields)
+            message = f"unknown field; an entry's fields are {known}"
+        problems.append(CatalogError(file=display, entry=name, field=field, problem=message + "."))
+    return problems[0] if len(problems) == 1 else CatalogErrors(problems)
+
+
+def _display(file: Path, project_root: Path) -> str:
+    try:
+        return str(file.resolve().relative_to(project_root.resolve()))
+    except ValueError:
+        return str(file)

@@ -1,0 +1,105 @@
+"""The typed catalog entry: the single source of the field reference.
+
+The YAML body of an entry is validated against `EntryFields` (unknown fields are errors);
+`Entry` adds what the loader knows: its name and the file that declared it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..errors import StoreError
+from ..formats import format_names
+from ..stores import normalize_relative_path
+
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_OWNER = re.compile(r"^(team:[A-Za-z0-9_\- ]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
+
+
+class EntryFields(BaseModel):
+    """The fields a catalog entry may set in YAML."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: str | None = Field(
+        default=None,
+        description="Storage format: csv, parquet, delta, zarr, netcdf, pickle, json or sql. "
+        "May be left out when a function produces the entry: then its return type decides.",
+    )
+    path: str | None = Field(
+        default=None,
+        description="Where in the store, relative to its root (a table name for sql). "
+        "Defaults to the entry name plus the format's suffix.",
+    )
+    store: str | None = Field(
+        default=None,
+        description="Name of a store in [tool.datanectar.stores]; the default store if left out.",
+    )
+    description: str | None = Field(default=None, description="Shown in the Dagster UI.")
+    group: str | None = Field(default=None, description="Dagster asset group.")
+    tags: dict[str, str] = Field(default_factory=dict, description="Dagster asset tags.")
+    owners: list[str] = Field(
+        default_factory=list, description="Owners: e-mail addresses or 'team:name'."
+    )
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Free metadata shown on the asset in the Dagster UI."
+    )
+    load_options: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments for the format's read call."
+    )
+    save_options: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments for the format's write call."
+    )
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str | None) -> str | None:
+        if value is not None and value not in format_names():
+            raise ValueError(
+                f"unknown format '{value}'; expected one of {', '.join(format_names())}"
+            )
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _path_inside_store(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return normalize_relative_path(value)
+        except StoreError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("group")
+    @classmethod
+    def _group_name(cls, value: str | None) -> str | None:
+        if value is not None and not NAME_PATTERN.match(value):
+            raise ValueError(f"group '{value}' must use letters, digits and '_' only")
+        return value
+
+    @field_validator("owners")
+    @classmethod
+    def _owner_form(cls, value: list[str]) -> list[str]:
+        for owner in value:
+            if not _OWNER.match(owner):
+                raise ValueError(f"owner '{owner}' is neither an e-mail address nor 'team:name'")
+        return value
+
+
+class Entry(EntryFields):
+    """A catalog entry with its name and where it was declared."""
+
+    name: str = Field(description="The entry name, also its Dagster asset key.")
+    source: str | None = Field(default=None, description="The catalog file that declared it.")
+
+    @field_validator("name")
+    @classmethod
+    def _entry_name(cls, value: str) -> str:
+        if not NAME_PATTERN.match(value):
+            raise ValueError(
+                f"entry name '{value}' must start with a letter or '_' and use letters, digits and '_'"
+            )
+        return value

@@ -1,0 +1,131 @@
+"""`[tool.datanectar]` in pyproject.toml, parsed once into typed models."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+from .stores import Store, StoreConfig, build_store, config_model, store_type_names
+
+PROJECT_ENV = "DATANECTAR_PROJECT"
+
+
+class Settings(BaseModel):
+    """The project settings; every field has a default so an empty table is a valid project."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    catalog: str = Field(default="catalog", description="A catalog file or folder of *.yaml.")
+    configuration: str | None = Field(
+        default="configuration",
+        description="Folder with globals.yaml and (git-ignored) locals.yaml for Jinja2.",
+    )
+    modules: list[str] = Field(
+        default_factory=list, description="Modules whose decorated functions produce entries."
+    )
+    default_store: str = Field(default="local", description="Store of entries that name none.")
+    executor: Literal["multiprocess", "in_process"] = Field(
+        default="multiprocess",
+        description="Dagster executor for the project's jobs: a process per step, or one process.",
+    )
+    stores: dict[str, Any] = Field(
+        default_factory=lambda: {"local": {"type": "local"}},
+        description="Named stores, [tool.datanectar.stores.NAME], each with a 'type'.",
+    )
+
+
+class ProjectConfig(BaseModel):
+    """Where a project is and what it configured."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    root: Path
+    pyproject: Path
+    settings: Settings
+    stores: dict[str, StoreConfig]
+
+    def open_stores(self) -> dict[str, Store]:
+        return {
+            name: build_store(name, config, project_root=self.root)
+            for name, config in self.stores.items()
+        }
+
+    def path(self, relative: str) -> Path:
+        path = Path(relative)
+        return path if path.is_absolute() else self.root / path
+
+
+def find_pyproject(start: Path | str | None = None) -> Path:
+    """The pyproject.toml of the project: given, from $DATANECTAR_PROJECT, or above the cwd."""
+    if start is None and os.environ.get(PROJECT_ENV):
+        start = os.environ[PROJECT_ENV]
+    origin = Path(start or Path.cwd()).resolve()
+    if origin.is_file():
+        return origin
+    for folder in (origin, *origin.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "datanectar" in _read_toml(candidate).get("tool", {}):
+            return candidate
+    raise ConfigError(
+        file=origin / "pyproject.toml",
+        field="tool.datanectar",
+        problem=f"no pyproject.toml with a [tool.datanectar] table at or above {origin}.",
+        fix="run from your project folder, pass its path, or set DATANECTAR_PROJECT.",
+    )
+
+
+def load_project(start: Path | str | None = None) -> ProjectConfig:
+    pyproject = find_pyproject(start)
+    table = _read_toml(pyproject).get("tool", {}).get("datanectar", {})
+    try:
+        settings = Settings.model_validate(table)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise ConfigError(
+            file=pyproject,
+            field="tool.datanectar." + ".".join(str(p) for p in error["loc"]),
+            problem=error["msg"] + ".",
+        ) from None
+    stores = {name: _store_config(pyproject, name, raw) for name, raw in settings.stores.items()}
+    if settings.default_store not in stores:
+        raise ConfigError(
+            file=pyproject,
+            field="tool.datanectar.default_store",
+            problem=f"store '{settings.default_store}' is not configured; stores: {', '.join(sorted(stores))}.",
+            fix=f"add [tool.datanectar.stores.{settings.default_store}] or name a configured store.",
+        )
+    return ProjectConfig(
+        root=pyproject.parent, pyproject=pyproject, settings=settings, stores=stores
+    )
+
+
+def _store_config(pyproject: Path, name: str, raw: Any) -> StoreConfig:
+    field = f"tool.datanectar.stores.{name}"
+    if not isinstance(raw, dict) or raw.get("type") not in store_type_names():
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        raise ConfigError(
+            file=pyproject,
+            field=f"{field}.type",
+            problem=f"unknown store type {kind!r}; expected one of {', '.join(store_type_names())}.",
+        )
+    try:
+        return config_model(raw["type"]).model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise ConfigError(
+            file=pyproject,
+            field=f"{field}." + ".".join(str(p) for p in error["loc"]),
+            problem=error["msg"] + ".",
+        ) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(file=path, field="(file)", problem=f"invalid TOML: {exc}.") from None

@@ -1,0 +1,95 @@
+"""The errors datanectar raises.
+
+Every error names the object it is about (catalog file, entry, field), what was expected, and
+how to fix it, so that a user reading a failed Dagster run knows where to look without a
+traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class DatanectarError(Exception):
+    """Base of every error datanectar raises on purpose."""
+
+
+class ConfigError(DatanectarError):
+    """The project configuration (`[tool.datanectar]` in pyproject.toml) is invalid."""
+
+    def __init__(self, *, file: Path | str, field: str, problem: str, fix: str = "") -> None:
+        self.file = str(file)
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        super().__init__(_compose(f"{self.file}: field '{field}'", problem, fix))
+
+
+class CatalogError(DatanectarError):
+    """A catalog file or entry is invalid."""
+
+    def __init__(
+        self,
+        *,
+        file: Path | str | None,
+        problem: str,
+        entry: str | None = None,
+        field: str | None = None,
+        line: int | None = None,
+        fix: str = "",
+    ) -> None:
+        self.file = str(file) if file is not None else None
+        self.entry = entry
+        self.field = field
+        self.line = line
+        self.problem = problem
+        self.fix = fix
+        where = [self.file or "<catalog>"]
+        if line is not None:
+            where[0] += f", line {line}"
+        if entry is not None:
+            where.append(f"entry '{entry}'")
+        if field is not None:
+            where.append(f"field '{field}'")
+        super().__init__(_compose(": ".join(where), problem, fix))
+
+
+class CatalogErrors(CatalogError):
+    """Several catalog errors found in one pass, reported together."""
+
+    def __init__(self, errors: Iterable[CatalogError]) -> None:
+        self.errors = list(errors)
+        first = self.errors[0]
+        DatanectarError.__init__(
+            self, f"{len(self.errors)} catalog errors:\n" + "\n".join(f"- {e}" for e in self.errors)
+        )
+        self.file, self.entry, self.field, self.line = first.file, first.entry, first.field, None
+        self.problem, self.fix = first.problem, first.fix
+
+
+class StoreError(DatanectarError):
+    """A location cannot be resolved or used in a store (escape, missing store, read-only...)."""
+
+
+class FormatTypeError(DatanectarError, TypeError):
+    """A value of a type the entry's format cannot write."""
+
+
+class DataNotFoundError(DatanectarError, LookupError):
+    """An entry has no stored data yet."""
+
+
+class StorageIOError(DatanectarError):
+    """Writing or reading an entry failed inside the storage library."""
+
+
+class MissingDependencyError(DatanectarError, ImportError):
+    """An optional library a format or store needs is not installed."""
+
+
+def _compose(where: str, problem: str, fix: str) -> str:
+    message = f"{where}: {problem}"
+    if fix:
+        message += f" Fix: {fix}"
+    return message

@@ -1,0 +1,98 @@
+"""The one small interface every storage format implements.
+
+A format writes a value to a location and reads it back; it knows nothing of Dagster and
+nothing of where the location is. Staging, publishing, error wrapping and metadata are the
+caller's job (`datanectar.storage`), so a format module is only the library calls.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Literal
+
+from ..errors import MissingDependencyError
+from ..stores import Location
+
+
+class Format(ABC):
+    name: ClassVar[str]
+    suffix: ClassVar[str]
+    """Appended to an entry name to make its default path (`""` for tables)."""
+    writes: ClassVar[tuple[str, ...]]
+    """What it writes, by qualified type name, for error messages."""
+    extra: ClassVar[str | None] = None
+    """The pip extra that installs its library (`pip install datanectar[extra]`)."""
+    transactional: ClassVar[bool] = False
+    """True when the library commits atomically itself, so it writes in place, unstaged."""
+    medium: ClassVar[Literal["filesystem", "database"]] = "filesystem"
+
+    @abstractmethod
+    def accepts(self, value: Any) -> bool: ...
+
+    @abstractmethod
+    def write(self, value: Any, location: Location, *, options: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def read(
+        self, location: Location, *, options: Mapping[str, Any], as_type: Any = None
+    ) -> Any: ...
+
+    def exists(self, location: Location) -> bool:
+        return location.exists()
+
+    def written_bytes(self, location: Location) -> int | None:
+        return location.store.size(location)
+
+    def describe_location(self, location: Location) -> str:
+        return location.uri
+
+    def check_path(self, relative: str) -> None:
+        """Raise ValueError when `relative` cannot name an object of this format."""
+
+    def load_option_names(self) -> frozenset[str] | None:
+        """Names `load_options` may use; None accepts any."""
+        return None
+
+    def save_option_names(self) -> frozenset[str] | None:
+        """Names `save_options` may use; None accepts any."""
+        return None
+
+
+def require(module: str, *, extra: str | None, purpose: str) -> Any:
+    """Import an optional library, or say which pip extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        hint = f"pip install 'datanectar[{extra}]'" if extra else f"pip install {module}"
+        raise MissingDependencyError(
+            f"{purpose} needs the '{module}' package, which is not installed. Fix: {hint}"
+        ) from exc
+
+
+def parameter_names(function: Callable[..., Any], *, exclude: Iterable[str] = ()) -> frozenset[str]:
+    """Keyword names a library function takes, so option typos fail at catalog load."""
+    names = {
+        name
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+    }
+    return frozenset(names - set(exclude) - {"self"})
+
+
+def qualified_type_name(value_or_type: Any) -> str:
+    cls = value_or_type if isinstance(value_or_type, type) else type(value_or_type)
+    module = cls.__module__.split(".")[0]
+    return f"{module}.{cls.__qualname__}"
+
+
+def wants(as_type: Any, *qualified_names: str) -> bool:
+    """Whether a requested load type is one of the named ones, without importing their modules."""
+    if not isinstance(as_type, type):
+        return False
+    return any(
+        f"{klass.__module__.split('.')[0]}.{klass.__qualname__}" in qualified_names
+        for klass in as_type.__mro__
+    )

@@ -1,0 +1,75 @@
+"""Delta Lake through deltalake: transactional, so written in place and readable by any reader."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..stores import Location
+from .base import Format, parameter_names, require, wants
+
+_READ_OPTIONS = frozenset({"version", "columns", "filters", "partitions"})
+
+
+class DeltaFormat(Format):
+    name = "delta"
+    suffix = ""
+    writes = ("pandas.DataFrame", "pyarrow.Table")
+    extra = "delta"
+    transactional = True
+
+    def __init__(self) -> None:
+        self._deltalake = require("deltalake", extra=self.extra, purpose="The delta format")
+
+    def accepts(self, value: Any) -> bool:
+        import pandas as pd
+        import pyarrow as pa
+
+        return isinstance(value, pd.DataFrame | pa.Table)
+
+    def write(self, value: Any, location: Location, *, options: Mapping[str, Any]) -> None:
+        import pyarrow as pa
+
+        settings = {"mode": "overwrite", **options}
+        if settings["mode"] == "overwrite" and "predicate" not in settings:
+            # Replacing the whole table means replacing its schema too, as a file would.
+            settings.setdefault("schema_mode", "overwrite")
+        data = (
+            value
+            if isinstance(value, pa.Table)
+            else pa.Table.from_pandas(value, preserve_index=False)
+        )
+        self._deltalake.write_deltalake(
+            location.uri, data, storage_options=location.storage_options or None, **settings
+        )
+
+    def read(self, location: Location, *, options: Mapping[str, Any], as_type: Any = None) -> Any:
+        settings = dict(options)
+        table = self._deltalake.DeltaTable(
+            location.uri,
+            version=settings.pop("version", None),
+            storage_options=location.storage_options or None,
+        )
+        arrow = table.to_pyarrow_table(**settings)
+        return arrow if wants(as_type, "pyarrow.Table") else arrow.to_pandas()
+
+    def exists(self, location: Location) -> bool:
+        return self._deltalake.DeltaTable.is_deltatable(
+            location.uri, storage_options=location.storage_options or None
+        )
+
+    def written_bytes(self, location: Location) -> int | None:
+        table = self._deltalake.DeltaTable(
+            location.uri, storage_options=location.storage_options or None
+        )
+        metrics = (table.history(1) or [{}])[0].get("operationMetrics", {})
+        written = metrics.get("numOutputBytes") or metrics.get("numAddedBytes")
+        return int(written) if written is not None else None
+
+    def load_option_names(self) -> frozenset[str]:
+        return _READ_OPTIONS
+
+    def save_option_names(self) -> frozenset[str]:
+        return parameter_names(
+            self._deltalake.write_deltalake, exclude={"table_or_uri", "data", "storage_options"}
+        )

@@ -1,0 +1,40 @@
+"""Parquet through pyarrow; loads as pandas, or as a pyarrow.Table when asked for one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..stores import Location
+from .base import Format, parameter_names, wants
+
+
+class ParquetFormat(Format):
+    name = "parquet"
+    suffix = ".parquet"
+    writes = ("pandas.DataFrame", "pyarrow.Table")
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, pd.DataFrame | pa.Table)
+
+    def write(self, value: Any, location: Location, *, options: Mapping[str, Any]) -> None:
+        table = value if isinstance(value, pa.Table) else pa.Table.from_pandas(value)
+        pq.write_table(
+            table, location.path, filesystem=location.store.arrow_filesystem(), **options
+        )
+
+    def read(self, location: Location, *, options: Mapping[str, Any], as_type: Any = None) -> Any:
+        table = pq.read_table(
+            location.path, filesystem=location.store.arrow_filesystem(), **options
+        )
+        return table if wants(as_type, "pyarrow.Table") else table.to_pandas()
+
+    def load_option_names(self) -> frozenset[str]:
+        return parameter_names(pq.read_table, exclude={"source", "filesystem"})
+
+    def save_option_names(self) -> frozenset[str]:
+        return parameter_names(pq.write_table, exclude={"table", "where", "filesystem"})

@@ -1,0 +1,94 @@
+"""A table in a SQL database through SQLAlchemy and pandas; each write is one transaction.
+
+The entry's path is the table name (`table` or `schema.table`); the database is the store's
+(a sqlite file under a local store's root by default).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import StoreError
+from ..stores import Location
+from .base import Format, require
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_SAVE_OPTIONS = frozenset({"if_exists", "dtype", "chunksize", "method", "index", "index_label"})
+_LOAD_OPTIONS = frozenset({"columns", "parse_dates", "coerce_float", "index_col", "dtype_backend"})
+
+
+class SqlFormat(Format):
+    name = "sql"
+    suffix = ""
+    writes = ("pandas.DataFrame",)
+    extra = "sql"
+    transactional = True
+    medium = "database"
+
+    def __init__(self) -> None:
+        self._sa = require("sqlalchemy", extra=self.extra, purpose="The sql format")
+        self._engines: dict[str, Any] = {}
+
+    def accepts(self, value: Any) -> bool:
+        import pandas as pd
+
+        return isinstance(value, pd.DataFrame)
+
+    def write(self, value: Any, location: Location, *, options: Mapping[str, Any]) -> None:
+        schema, table = table_name(location)
+        settings = {"if_exists": "replace", "index": False, **options}
+        # One transaction: a failure part-way leaves the previous table as it was.
+        with self._engine(location).begin() as connection:
+            value.to_sql(table, connection, schema=schema, **settings)
+
+    def read(self, location: Location, *, options: Mapping[str, Any], as_type: Any = None) -> Any:
+        import pandas as pd
+
+        schema, table = table_name(location)
+        with self._engine(location).connect() as connection:
+            return pd.read_sql_table(table, connection, schema=schema, **options)
+
+    def exists(self, location: Location) -> bool:
+        schema, table = table_name(location)
+        return self._sa.inspect(self._engine(location)).has_table(table, schema=schema)
+
+    def written_bytes(self, location: Location) -> int | None:
+        return None
+
+    def describe_location(self, location: Location) -> str:
+        url = self._sa.make_url(location.store.sql_url())
+        return f"{url.render_as_string(hide_password=True)}#{location.relative}"
+
+    def check_path(self, relative: str) -> None:
+        split_table_name(relative)
+
+    def load_option_names(self) -> frozenset[str]:
+        return _LOAD_OPTIONS
+
+    def save_option_names(self) -> frozenset[str]:
+        return _SAVE_OPTIONS
+
+    def _engine(self, location: Location) -> Any:
+        url = location.store.sql_url()
+        if url not in self._engines:
+            self._engines[url] = self._sa.create_engine(url)
+        return self._engines[url]
+
+
+def table_name(location: Location) -> tuple[str | None, str]:
+    try:
+        return split_table_name(location.relative)
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
+
+
+def split_table_name(name: str) -> tuple[str | None, str]:
+    """Split and check `schema.table`; identifiers only, so names never need quoting tricks."""
+    parts = name.split(".")
+    if len(parts) > 2 or not all(_IDENTIFIER.match(part) for part in parts):
+        raise ValueError(
+            f"'{name}' is not a SQL table name; use letters, digits and '_' (optionally 'schema.table')"
+        )
+    return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])

@@ -1,0 +1,140 @@
+"""Functions that produce entries: the decorator marks them; nothing is registered globally.
+
+`@datanectar.asset` leaves the function a plain callable and attaches a `Producer` to it;
+`datanectar.definitions()` finds producers by scanning the configured modules.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
+
+from .catalog.models import NAME_PATTERN
+from .errors import DatanectarError
+from .formats import format_names
+
+ATTRIBUTE = "__datanectar_producer__"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Producer:
+    function: Callable[..., Any]
+    entry: str
+    format: str | None = None
+    version: str | None = None
+    description: str | None = None
+    group: str | None = None
+    parameters: tuple[inspect.Parameter, ...] = field(default=())
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.function.__module__}.{self.function.__qualname__}"
+
+    def return_annotation(self) -> Any:
+        return self.type_hints().get("return")
+
+    def type_hints(self) -> dict[str, Any]:
+        try:
+            return typing.get_type_hints(self.function)
+        except Exception:  # unresolvable forward references: fall back to no hints
+            return {}
+
+
+@overload
+def asset(function: F) -> F: ...
+@overload
+def asset(
+    function: None = None,
+    *,
+    entry: str | None = ...,
+    format: str | None = ...,
+    version: str | None = ...,
+    description: str | None = ...,
+    group: str | None = ...,
+) -> Callable[[F], F]: ...
+
+
+def asset(
+    function: Callable[..., Any] | None = None,
+    *,
+    entry: str | None = None,
+    format: str | None = None,
+    version: str | None = None,
+    description: str | None = None,
+    group: str | None = None,
+) -> Any:
+    """Mark a function as producing the catalog entry of its name (or `entry`).
+
+    Its parameters named after other entries are its upstream assets. `version` becomes the
+    asset's code version. The function stays a plain callable.
+    """
+
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(
+            fn,
+            ATTRIBUTE,
+            make_producer(
+                fn,
+                entry=entry,
+                format=format,
+                version=version,
+                description=description,
+                group=group,
+            ),
+        )
+        return fn
+
+    return mark(function) if function is not None else mark
+
+
+def make_producer(
+    fn: Callable[..., Any],
+    *,
+    entry: str | None,
+    format: str | None,
+    version: str | None,
+    description: str | None,
+    group: str | None,
+) -> Producer:
+    name = entry or fn.__name__
+    where = f"{fn.__module__}.{fn.__qualname__}"
+    if not NAME_PATTERN.match(name):
+        raise DatanectarError(f"{where}: entry name '{name}' must use letters, digits and '_'.")
+    if format is not None and format not in format_names():
+        raise DatanectarError(
+            f"{where}: unknown format '{format}'; expected one of {', '.join(format_names())}."
+        )
+    parameters = tuple(inspect.signature(fn).parameters.values())
+    for parameter in parameters:
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise DatanectarError(
+                f"{where}: *args/**kwargs cannot name upstream entries; list each parameter."
+            )
+    return Producer(
+        function=fn,
+        entry=name,
+        format=format,
+        version=version,
+        description=description or inspect.getdoc(fn),
+        group=group,
+        parameters=parameters,
+    )
+
+
+def producer_of(obj: Any) -> Producer | None:
+    producer = getattr(obj, ATTRIBUTE, None)
+    return producer if isinstance(producer, Producer) else None
+
+
+def producers_in(module: Any) -> list[Producer]:
+    """Producers defined at the top level of a module, in definition order."""
+    found = []
+    for value in vars(module).values():
+        producer = producer_of(value)
+        if producer is not None and producer not in found:
+            found.append(producer)
+    return found

@@ -1,0 +1,237 @@
+"""A project's catalog, bound to the functions that produce its entries, usable without Dagster.
+
+`datanectar.catalog()` gives a `Catalog`: load and save entries from a notebook with exactly the
+code the IO managers use. `datanectar.definitions()` builds the Dagster side from the same object.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from .catalog import Entry, load_catalog, load_variables
+from .config import ProjectConfig, load_project
+from .errors import CatalogError, CatalogErrors, ConfigError, DatanectarError
+from .formats import default_format_for, get_format
+from .producers import Producer, producer_of, producers_in
+from .storage import EntryStorage, WriteReport
+from .stores import Location
+
+CONTEXT_PARAMETER = "context"
+
+
+class Catalog:
+    """The entries of a project and where each one lives."""
+
+    def __init__(
+        self, config: ProjectConfig, entries: Mapping[str, Entry], producers: Mapping[str, Producer]
+    ) -> None:
+        self.config = config
+        self.entries: dict[str, Entry] = dict(entries)
+        self.producers: dict[str, Producer] = dict(producers)
+        self.storage = EntryStorage(config.open_stores())
+
+    @classmethod
+    def open(
+        cls,
+        project: Path | str | None = None,
+        *,
+        functions: Iterable[Callable[..., Any]] | None = None,
+        modules: Iterable[str] | None = None,
+    ) -> Catalog:
+        """Read the project's configuration and catalog and bind its producing functions.
+
+        `functions` adds decorated functions directly (tests, notebooks); `modules` replaces the
+        configured `modules` list.
+        """
+        config = load_project(project)
+        settings = config.settings
+        declared = load_catalog(
+            config.path(settings.catalog),
+            variables=load_variables(
+                config.path(settings.configuration) if settings.configuration else None
+            ),
+            project_root=config.root,
+        )
+        producers = _import_producers(
+            config, settings.modules if modules is None else list(modules)
+        )
+        for function in functions or ():
+            producer = producer_of(function)
+            if producer is None:
+                raise DatanectarError(
+                    f"{function!r} is not decorated with @datanectar.asset or @datanectar.cache."
+                )
+            producers.append(producer)
+        entries, bound = _bind(config, declared, producers)
+        return cls(config, entries, bound)
+
+    # -- lookup ---------------------------------------------------------------------------
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def entry(self, name: str) -> Entry:
+        try:
+            return self.entries[name]
+        except KeyError:
+            close = difflib.get_close_matches(name, self.entries, n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise KeyError(f"no catalog entry named '{name}'.{hint}") from None
+
+    def location(self, name: str) -> Location:
+        return self.storage.location(self.entry(name))
+
+    # -- data -----------------------------------------------------------------------------
+
+    def load(self, name: str, *, as_type: Any = None) -> Any:
+        """The stored value of an entry (as `as_type` where the format offers several)."""
+        return self.storage.load(self.entry(name), as_type=as_type)
+
+    def save(self, name: str, value: Any) -> WriteReport:
+        """Store a value as the entry, atomically; returns what was written."""
+        return self.storage.save(self.entry(name), value)
+
+    def exists(self, name: str) -> bool:
+        return self.storage.exists(self.entry(name))
+
+
+def catalog(
+    project: Path | str | None = None, *, functions: Iterable[Callable[..., Any]] | None = None
+) -> Catalog:
+    """Open the project's catalog (found from the working directory, or the path given)."""
+    return Catalog.open(project, functions=functions)
+
+
+def _import_producers(config: ProjectConfig, module_names: list[str]) -> list[Producer]:
+    # Project modules (demo.pipelines, ...) are imported from the project root, as a script
+    # run from there would import them.
+    root = str(config.root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    producers: list[Producer] = []
+    for index, module_name in enumerate(module_names):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ConfigError(
+                file=config.pyproject,
+                field=f"tool.datanectar.modules[{index}]",
+                problem=f"module '{module_name}' could not be imported: {exc}.",
+                fix="check the module name and that it is importable from the project root.",
+            ) from exc
+        producers.extend(producers_in(module))
+    return producers
+
+
+def _bind(
+    config: ProjectConfig, declared: Mapping[str, Entry], producers: list[Producer]
+) -> tuple[dict[str, Entry], dict[str, Producer]]:
+    """Complete each entry (format, path, store) and pair it with its producing function."""
+    errors: list[CatalogError] = []
+    bound: dict[str, Producer] = {}
+    for producer in producers:
+        other = bound.get(producer.entry)
+        if other is not None and other.function is not producer.function:
+            errors.append(
+                CatalogError(
+                    file=declared[producer.entry].source if producer.entry in declared else None,
+                    entry=producer.entry,
+                    problem=f"two functions produce it: {other.qualified_name} and {producer.qualified_name}.",
+                    fix="keep one, or bind the other to another entry with entry='...'.",
+                )
+            )
+        bound[producer.entry] = producer
+
+    entries: dict[str, Entry] = {}
+    for name in [*declared, *(p for p in bound if p not in declared)]:
+        entry = declared.get(name) or Entry(
+            name=name, description=bound[name].description, group=bound[name].group
+        )
+        try:
+            entries[name] = _complete(config, entry, bound.get(name))
+        except CatalogError as exc:
+            errors.append(exc)
+    for producer in bound.values():
+        errors.extend(_parameter_errors(producer, entries))
+    if errors:
+        raise errors[0] if len(errors) == 1 else CatalogErrors(errors)
+    return entries, bound
+
+
+def _complete(config: ProjectConfig, entry: Entry, producer: Producer | None) -> Entry:
+    def error(field: str, problem: str, fix: str = "") -> CatalogError:
+        return CatalogError(
+            file=entry.source, entry=entry.name, field=field, problem=problem, fix=fix
+        )
+
+    if producer and producer.format and entry.format and producer.format != entry.format:
+        raise error(
+            "format",
+            f"the catalog says '{entry.format}' but {producer.qualified_name} says '{producer.format}'.",
+            "state the format in one place.",
+        )
+    fmt = entry.format or (producer and producer.format)
+    if not fmt and producer:
+        fmt = default_format_for(producer.return_annotation())
+    if not fmt:
+        raise error(
+            "format",
+            "no format given, and no function produces this entry to infer one from.",
+            "add 'format: csv' (or parquet, delta, zarr, netcdf, pickle, json, sql).",
+        )
+    store = entry.store or config.settings.default_store
+    if store not in config.stores:
+        raise error(
+            "store",
+            f"store '{store}' is not configured; stores: {', '.join(sorted(config.stores))}.",
+            f"add [tool.datanectar.stores.{store}] to {config.pyproject.name}, or use a configured store.",
+        )
+    format_ = get_format(fmt)
+    path = entry.path or f"{entry.name}{format_.suffix}"
+    try:
+        format_.check_path(path)
+    except ValueError as exc:
+        raise error("path", f"{exc}.") from None
+    for field, given, allowed in (
+        ("load_options", entry.load_options, format_.load_option_names()),
+        ("save_options", entry.save_options, format_.save_option_names()),
+    ):
+        unknown = sorted(set(given) - allowed) if allowed is not None else []
+        if unknown:
+            raise error(
+                f"{field}.{unknown[0]}",
+                f"format '{fmt}' has no option '{unknown[0]}'.",
+                f"use one of: {', '.join(sorted(allowed)) or '(none)'}.",
+            )
+    return entry.model_copy(update={"format": fmt, "store": store, "path": path})
+
+
+def _parameter_errors(producer: Producer, entries: Mapping[str, Entry]) -> list[CatalogError]:
+    errors = []
+    for parameter in producer.parameters:
+        if parameter.name in entries or parameter.name == CONTEXT_PARAMETER:
+            continue
+        if parameter.default is parameter.empty:
+            errors.append(
+                CatalogError(
+                    file=entries[producer.entry].source,
+                    entry=producer.entry,
+                    problem=(
+                        f"parameter '{parameter.name}' of {producer.qualified_name} names no catalog "
+                        "entry and has no default."
+                    ),
+                    fix="rename it after the entry it reads, declare that entry, or give it a default.",
+                )
+            )
+    return errors

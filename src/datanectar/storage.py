@@ -1,0 +1,130 @@
+"""Saving and loading entries: the one code path the IO managers and notebooks share.
+
+It resolves an entry's location, checks the value's type, writes to a staging location and
+publishes atomically (or lets a transactional format commit), and wraps library failures in
+errors that name the entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .catalog import Entry
+from .errors import DatanectarError, DataNotFoundError, FormatTypeError, StorageIOError, StoreError
+from .formats import Format, formats_accepting, get_format
+from .formats.base import qualified_type_name
+from .stores import Location, Store
+from .summaries import Summary, describe
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    entry: str
+    format: str
+    uri: str
+    bytes_written: int | None
+    summary: Summary
+
+
+class EntryStorage:
+    """Reads and writes entries in their stores."""
+
+    def __init__(self, stores: Mapping[str, Store]) -> None:
+        self._stores = dict(stores)
+
+    def location(self, entry: Entry) -> Location:
+        if entry.store not in self._stores:
+            raise StoreError(
+                f"{_where(entry)}: store '{entry.store}' is not configured; "
+                f"stores: {', '.join(sorted(self._stores))}. "
+                f"Fix: add [tool.datanectar.stores.{entry.store}] to pyproject.toml."
+            )
+        try:
+            return self._stores[entry.store].location(entry.path or "")
+        except StoreError as exc:
+            raise StoreError(f"{_where(entry)}, field 'path': {exc}") from None
+
+    def save(self, entry: Entry, value: Any) -> WriteReport:
+        fmt = _format(entry)
+        if not fmt.accepts(value):
+            raise FormatTypeError(_type_mismatch(entry, fmt, value))
+        final = self.location(entry)
+        store = final.store
+        store.ensure_writable()
+        store.prepare(final)
+        if fmt.transactional:
+            self._write(fmt, entry, value, final, final)
+        else:
+            staged = final.staging()
+            try:
+                self._write(fmt, entry, value, staged, final)
+                store.publish(staged, final)
+            except BaseException:
+                store.remove(staged)
+                raise
+        return WriteReport(
+            entry=entry.name,
+            format=fmt.name,
+            uri=fmt.describe_location(final),
+            bytes_written=fmt.written_bytes(final),
+            summary=describe(value),
+        )
+
+    def load(self, entry: Entry, *, as_type: Any = None) -> Any:
+        fmt = _format(entry)
+        location = self.location(entry)
+        if not fmt.exists(location):
+            raise DataNotFoundError(
+                f"{_where(entry)}: no data at {fmt.describe_location(location)} (format {fmt.name}). "
+                f"Fix: materialize it first (dagster asset materialize --select {entry.name}), "
+                f"or save a value with datanectar.catalog().save('{entry.name}', value)."
+            )
+        try:
+            return fmt.read(location, options=entry.load_options, as_type=as_type)
+        except DatanectarError:
+            raise
+        except Exception as exc:
+            raise StorageIOError(
+                f"{_where(entry)}: reading {fmt.describe_location(location)} as {fmt.name} failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    def exists(self, entry: Entry) -> bool:
+        return _format(entry).exists(self.location(entry))
+
+    @staticmethod
+    def _write(fmt: Format, entry: Entry, value: Any, target: Location, final: Location) -> None:
+        try:
+            fmt.write(value, target, options=entry.save_options)
+        except DatanectarError:
+            raise
+        except Exception as exc:
+            raise StorageIOError(
+                f"{_where(entry)}: writing {fmt.describe_location(final)} as {fmt.name} failed "
+                f"(the previous value, if any, is untouched): {type(exc).__name__}: {exc}"
+            ) from exc
+
+
+def _format(entry: Entry) -> Format:
+    if entry.format is None:
+        raise DatanectarError(
+            f"{_where(entry)}, field 'format': no format was resolved for this entry."
+        )
+    return get_format(entry.format)
+
+
+def _type_mismatch(entry: Entry, fmt: Format, value: Any) -> str:
+    type_name = qualified_type_name(value)
+    others = [name for name in formats_accepting(value) if name != fmt.name]
+    return (
+        f"{_where(entry)}: format '{fmt.name}' cannot write a value of type {type_name}; "
+        f"it writes {', '.join(fmt.writes)}. "
+        + (f"Formats that accept {type_name}: {', '.join(others)}. " if others else "")
+        + "Fix: return a supported type, or change the entry's format."
+    )
+
+
+def _where(entry: Entry) -> str:
+    return f"{entry.source or '<no catalog file>'}: entry '{entry.name}'"

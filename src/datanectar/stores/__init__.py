@@ -1,0 +1,14 @@
+"""Where entries live: stores turn a relative path into a location, and publish atomically."""
+
+from .base import Location, Store, StoreConfig, normalize_relative_path
+from .registry import build_store, config_model, store_type_names
+
+__all__ = [
+    "Location",
+    "Store",
+    "StoreConfig",
+    "build_store",
+    "config_model",
+    "normalize_relative_path",
+    "store_type_names",
+]

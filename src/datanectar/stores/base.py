@@ -1,0 +1,159 @@
+"""What a store is: a root somewhere, and locations under it that can never escape it.
+
+A store turns a relative path from the catalog into a `Location` carrying the filesystem (or
+database URL) a format needs; it also owns how a staged write is published, because only the
+store knows what "atomic" can mean on its medium.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from ..errors import StoreError
+
+if TYPE_CHECKING:
+    import fsspec
+
+_STAGING_PREFIX = ".datanectar-staging-"
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+class StoreConfig(BaseModel):
+    """Fields every store type shares; each store module subclasses it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+
+
+def normalize_relative_path(path: str) -> str:
+    """Return `path` as a clean relative POSIX path, or raise if it could leave its root.
+
+    Applied to every catalog path and every path built from untrusted input (partition keys
+    later), before any store sees it.
+    """
+    if not isinstance(path, str) or not path.strip():
+        raise StoreError("a storage path must be a non-empty string")
+    if "\x00" in path:
+        raise StoreError(f"storage path {path!r} contains a NUL byte")
+    if path.startswith(("/", "\\")) or _WINDOWS_DRIVE.match(path) or "://" in path:
+        raise StoreError(
+            f"storage path {path!r} is absolute; paths are relative to their store's root"
+        )
+    parts = path.replace("\\", "/").split("/")
+    if ".." in parts:
+        raise StoreError(f"storage path {path!r} contains '..' and could escape the store root")
+    clean = posixpath.normpath("/".join(part for part in parts if part not in ("", ".")))
+    if clean in ("", "."):
+        raise StoreError(f"storage path {path!r} names the store root itself, not an object in it")
+    return clean
+
+
+@dataclass(frozen=True)
+class Location:
+    """One object in a store: a file, a folder, or a table."""
+
+    store: Store
+    relative: str
+
+    @property
+    def path(self) -> str:
+        """The path the store's filesystem understands."""
+        return self.store.full_path(self.relative)
+
+    @property
+    def uri(self) -> str:
+        """A URI that storage libraries (and people) understand; never holds credentials."""
+        return self.store.uri(self.relative)
+
+    @property
+    def fs(self) -> fsspec.AbstractFileSystem:
+        return self.store.filesystem
+
+    @property
+    def storage_options(self) -> dict[str, str]:
+        return self.store.storage_options()
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.relative)
+
+    def open(self, mode: str = "rb") -> Any:
+        return self.fs.open(self.path, mode)
+
+    def exists(self) -> bool:
+        return self.fs.exists(self.path)
+
+    def staging(self) -> Location:
+        """A sibling location, hidden and unique, to write to before publishing."""
+        parent, name = posixpath.split(self.relative)
+        staged = f"{_STAGING_PREFIX}{uuid.uuid4().hex[:12]}-{name}"
+        return Location(self.store, posixpath.join(parent, staged) if parent else staged)
+
+
+class Store(ABC):
+    """A place where entries are stored. Subclasses are one module each, in the registry."""
+
+    type_name: str
+    read_only: bool = False
+    is_local: bool = False
+    """True when paths are on this machine's disk (some libraries need a real file)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def location(self, relative_path: str) -> Location:
+        return Location(self, normalize_relative_path(relative_path))
+
+    @property
+    @abstractmethod
+    def filesystem(self) -> fsspec.AbstractFileSystem: ...
+
+    @abstractmethod
+    def full_path(self, relative: str) -> str: ...
+
+    @abstractmethod
+    def uri(self, relative: str) -> str: ...
+
+    def storage_options(self) -> dict[str, str]:
+        """Options for libraries that take a URI plus options (deltalake, pandas, xarray)."""
+        return {}
+
+    def arrow_filesystem(self) -> Any:
+        """A pyarrow filesystem for the same storage (pyarrow's own when it has one)."""
+        from pyarrow.fs import FSSpecHandler, PyFileSystem
+
+        return PyFileSystem(FSSpecHandler(self.filesystem))
+
+    def sql_url(self) -> str:
+        """The SQLAlchemy URL of the database tables in this store live in."""
+        raise StoreError(
+            f"store '{self.name}' (type {self.type_name}) cannot hold SQL tables; "
+            "use a store with a database"
+        )
+
+    def prepare(self, location: Location) -> None:
+        """Make whatever must exist before `location` (or a sibling of it) is written."""
+
+    @abstractmethod
+    def publish(self, staged: Location, final: Location) -> None:
+        """Make `staged` visible at `final` in one step, replacing any previous value."""
+
+    @abstractmethod
+    def remove(self, location: Location) -> None:
+        """Delete what is at `location`, file or folder; nothing there is not an error."""
+
+    @abstractmethod
+    def size(self, location: Location) -> int:
+        """Bytes under `location` (a file's size, or the sum over a folder)."""
+
+    def ensure_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"store '{self.name}' is read-only; write to another store")

@@ -1,0 +1,102 @@
+"""What a value looks like, for materialization metadata: one small describer per data type.
+
+Plain data, no Dagster: the orchestration layer maps these onto Dagster metadata values, and a
+notebook user gets the same summary back from `save`. Describers read only what is cheap (a
+shape, a schema, the first rows), never a whole dask-backed array.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PREVIEW_ROWS = 5
+_CELL_WIDTH = 40
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    rows: int
+    columns: list[tuple[str, str]]
+    preview_markdown: str
+
+
+@dataclass(frozen=True)
+class GridSummary:
+    dims: dict[str, int]
+    variables: dict[str, dict[str, Any]]
+    coords: list[str] = field(default_factory=list)
+    shape: list[int] | None = None
+    """The shape of a DataArray; None for a Dataset, whose variables each have one."""
+
+
+@dataclass(frozen=True)
+class ObjectSummary:
+    type_name: str
+    length: int | None = None
+
+
+Summary = TableSummary | GridSummary | ObjectSummary
+
+
+def describe(value: Any) -> Summary:
+    module = type(value).__module__.split(".")[0]
+    if module == "pandas" and hasattr(value, "columns"):
+        return _describe_pandas(value)
+    if module == "pyarrow" and hasattr(value, "schema") and hasattr(value, "num_rows"):
+        return _describe_arrow(value)
+    if module == "xarray":
+        return _describe_xarray(value)
+    length = len(value) if isinstance(value, list | dict | tuple | str | set) else None
+    return ObjectSummary(type_name=type(value).__qualname__, length=length)
+
+
+def _describe_pandas(frame: Any) -> TableSummary:
+    return TableSummary(
+        rows=len(frame),
+        columns=[(str(name), str(dtype)) for name, dtype in frame.dtypes.items()],
+        preview_markdown=markdown_table(frame.head(PREVIEW_ROWS)),
+    )
+
+
+def _describe_arrow(table: Any) -> TableSummary:
+    return TableSummary(
+        rows=table.num_rows,
+        columns=[(f.name, str(f.type)) for f in table.schema],
+        preview_markdown=markdown_table(table.slice(0, PREVIEW_ROWS).to_pandas()),
+    )
+
+
+def _describe_xarray(value: Any) -> GridSummary:
+    variables = value.data_vars.items() if hasattr(value, "data_vars") else [(value.name, value)]
+    return GridSummary(
+        dims={str(name): int(size) for name, size in value.sizes.items()},
+        variables={
+            str(name): {
+                "dtype": str(variable.dtype),
+                "dims": [str(d) for d in variable.dims],
+                "shape": [int(n) for n in variable.shape],
+                **({"units": str(variable.attrs["units"])} if "units" in variable.attrs else {}),
+            }
+            for name, variable in variables
+        },
+        coords=[str(name) for name in value.coords],
+        shape=None if hasattr(value, "data_vars") else [int(n) for n in value.shape],
+    )
+
+
+def markdown_table(frame: Any) -> str:
+    """A small markdown table of a DataFrame (no extra dependency, cells truncated)."""
+    columns = [str(c) for c in frame.columns]
+    lines = [
+        "| " + " | ".join(_cell(c) for c in columns) + " |",
+        "| " + " | ".join("---" for _ in columns) + " |",
+    ]
+    for row in frame.itertuples(index=False, name=None):
+        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    text = str(value).replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= _CELL_WIDTH else text[: _CELL_WIDTH - 1] + "…"
