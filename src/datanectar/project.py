@@ -19,7 +19,7 @@ from .errors import CatalogError, CatalogErrors, ConfigError, DatanectarError
 from .formats import default_format_for, get_format
 from .producers import Producer, producer_of, producers_in
 from .storage import EntryStorage, WriteReport
-from .stores import Location
+from .stores import Location, Store
 
 CONTEXT_PARAMETER = "context"
 
@@ -28,12 +28,16 @@ class Catalog:
     """The entries of a project and where each one lives."""
 
     def __init__(
-        self, config: ProjectConfig, entries: Mapping[str, Entry], producers: Mapping[str, Producer]
+        self,
+        config: ProjectConfig,
+        entries: Mapping[str, Entry],
+        producers: Mapping[str, Producer],
+        stores: Mapping[str, Store],
     ) -> None:
         self.config = config
         self.entries: dict[str, Entry] = dict(entries)
         self.producers: dict[str, Producer] = dict(producers)
-        self.storage = EntryStorage(config.open_stores())
+        self.storage = EntryStorage(stores)
 
     @classmethod
     def open(
@@ -67,8 +71,9 @@ class Catalog:
                     f"{function!r} is not decorated with @datanectar.asset or @datanectar.cache."
                 )
             producers.append(producer)
-        entries, bound = _bind(config, declared, producers)
-        return cls(config, entries, bound)
+        stores = config.open_stores()
+        entries, bound = _bind(config, stores, declared, producers)
+        return cls(config, entries, bound, stores)
 
     # -- lookup ---------------------------------------------------------------------------
 
@@ -135,7 +140,10 @@ def _import_producers(config: ProjectConfig, module_names: list[str]) -> list[Pr
 
 
 def _bind(
-    config: ProjectConfig, declared: Mapping[str, Entry], producers: list[Producer]
+    config: ProjectConfig,
+    stores: Mapping[str, Store],
+    declared: Mapping[str, Entry],
+    producers: list[Producer],
 ) -> tuple[dict[str, Entry], dict[str, Producer]]:
     """Complete each entry (format, path, store) and pair it with its producing function."""
     errors: list[CatalogError] = []
@@ -159,7 +167,7 @@ def _bind(
             name=name, description=bound[name].description, group=bound[name].group
         )
         try:
-            entries[name] = _complete(config, entry, bound.get(name))
+            entries[name] = _complete(config, stores, entry, bound.get(name))
         except CatalogError as exc:
             errors.append(exc)
     for producer in bound.values():
@@ -169,7 +177,9 @@ def _bind(
     return entries, bound
 
 
-def _complete(config: ProjectConfig, entry: Entry, producer: Producer | None) -> Entry:
+def _complete(
+    config: ProjectConfig, stores: Mapping[str, Store], entry: Entry, producer: Producer | None
+) -> Entry:
     def error(field: str, problem: str, fix: str = "") -> CatalogError:
         return CatalogError(
             file=entry.source, entry=entry.name, field=field, problem=problem, fix=fix
@@ -191,13 +201,19 @@ def _complete(config: ProjectConfig, entry: Entry, producer: Producer | None) ->
             "add 'format: csv' (or parquet, delta, zarr, netcdf, pickle, json, sql).",
         )
     store = entry.store or config.settings.default_store
-    if store not in config.stores:
+    if store not in stores:
         raise error(
             "store",
-            f"store '{store}' is not configured; stores: {', '.join(sorted(config.stores))}.",
+            f"store '{store}' is not configured; stores: {', '.join(sorted(stores))}.",
             f"add [tool.datanectar.stores.{store}] to {config.pyproject.name}, or use a configured store.",
         )
     format_ = get_format(fmt)
+    if format_.medium == "filesystem" and not stores[store].holds_files:
+        raise error(
+            "store",
+            f"store '{store}' is a database and cannot hold '{fmt}' files.",
+            "use format 'sql' for this entry, or a file store.",
+        )
     path = entry.path or f"{entry.name}{format_.suffix}"
     try:
         format_.check_path(path)

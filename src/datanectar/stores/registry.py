@@ -9,6 +9,7 @@ from .base import Store, StoreConfig
 
 STORE_TYPES: dict[str, tuple[str, str]] = {
     "local": ("datanectar.stores.local:LocalStoreConfig", "datanectar.stores.local:LocalStore"),
+    "sql": ("datanectar.stores.sql:SqlStoreConfig", "datanectar.stores.sql:SqlStore"),
 }
 
 

@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.datanectar-installed
+export DAGSTER_HOME := $(CURDIR)/dagster_home
+
+.PHONY: install demo test lint ui bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Materialize every demo asset on local storage with the Dagster CLI.
+demo: install
+	$(BIN)/dagster asset materialize -f definitions.py --select '*'
+
+## Lint, then the whole test suite.
+test: install lint
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks demo definitions.py
+	$(BIN)/ruff format --check src tests benchmarks demo definitions.py
+
+## The Dagster web UI and daemon on http://127.0.0.1:3000.
+ui: install
+	$(BIN)/dagster dev -f definitions.py
+
+## Side-by-side benchmarks; each prints ratios.
+bench: install
+	$(BIN)/python benchmarks/bench_io_overhead.py
+	$(BIN)/python benchmarks/bench_zarr_memory.py
+
+clean:
+	rm -rf data dagster_home/history dagster_home/storage dagster_home/logs dagster_home/schedules

@@ -1,0 +1,63 @@
+"""A SQL database as a store: holds tables (the sql format), no files.
+
+The URL carries credentials, so it is only ever read from an environment variable; config
+names the variable, never the URL.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal, NoReturn
+
+from pydantic import Field
+
+from ..errors import StoreError
+from .base import Location, Store, StoreConfig
+
+
+class SqlStoreConfig(StoreConfig):
+    type: Literal["sql"] = "sql"
+    url_env: str = Field(
+        description="Environment variable holding the SQLAlchemy URL, e.g. postgresql://user:pw@host/db."
+    )
+
+
+class SqlStore(Store):
+    type_name = "sql"
+    holds_files = False
+
+    def __init__(self, name: str, config: SqlStoreConfig, *, project_root: Path) -> None:
+        super().__init__(name)
+        self.config = config
+
+    def sql_url(self) -> str:
+        url = os.environ.get(self.config.url_env)
+        if not url:
+            raise StoreError(
+                f"store '{self.name}': environment variable {self.config.url_env} is not set. "
+                f"Fix: export {self.config.url_env}=<SQLAlchemy URL of the database>."
+            )
+        return url
+
+    @property
+    def filesystem(self) -> Any:
+        self._no_files()
+
+    def full_path(self, relative: str) -> str:
+        self._no_files()
+
+    def uri(self, relative: str) -> str:
+        return f"sql://{self.name}/{relative}"
+
+    def publish(self, staged: Location, final: Location) -> None:
+        self._no_files()
+
+    def remove(self, location: Location) -> None:
+        self._no_files()
+
+    def size(self, location: Location) -> int:
+        self._no_files()
+
+    def _no_files(self) -> NoReturn:
+        raise StoreError(f"store '{self.name}' is a SQL database: it holds sql tables, not files")
