@@ -35,6 +35,7 @@ class ProjectFactory:
     ) -> Path:
         files = {"main.yaml": catalog} if isinstance(catalog, str) else catalog
         module_names = list(modules or {})
+        self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "pyproject.toml").write_text(
             "[project]\nname = 'example'\nversion = '0'\n\n[tool.datanectar]\n"
             'catalog = "catalog"\nconfiguration = "configuration"\n'

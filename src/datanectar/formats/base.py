@@ -89,7 +89,10 @@ def qualified_type_name(value_or_type: Any) -> str:
 
 
 def wants(as_type: Any, *qualified_names: str) -> bool:
-    """Whether a requested load type is one of the named ones, without importing their modules."""
+    """Whether a requested load type (a type, or its qualified name as Dagster metadata carries
+    it) is one of the named ones, without importing their modules."""
+    if isinstance(as_type, str):
+        return as_type in qualified_names
     if not isinstance(as_type, type):
         return False
     return any(

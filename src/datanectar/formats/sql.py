@@ -73,8 +73,25 @@ class SqlFormat(Format):
     def _engine(self, location: Location) -> Any:
         url = location.store.sql_url()
         if url not in self._engines:
-            self._engines[url] = self._sa.create_engine(url)
+            engine = self._sa.create_engine(url)
+            if engine.dialect.name == "sqlite":
+                _make_sqlite_ddl_transactional(self._sa, engine)
+            self._engines[url] = engine
         return self._engines[url]
+
+
+def _make_sqlite_ddl_transactional(sa: Any, engine: Any) -> None:
+    """pysqlite begins transactions only before DML, so the DROP/CREATE of a replace would
+    commit on their own and a failed write would leave an empty table. Let SQLAlchemy emit
+    BEGIN itself (SQLAlchemy's documented recipe) so DDL rolls back with the inserts."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _disable_pysqlite_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
 
 
 def table_name(location: Location) -> tuple[str | None, str]:
