@@ -184,7 +184,7 @@ class FormatContract:
         def consumer(produced):
             return True
 
-        with pytest.raises(datanectar.DataNotFoundError, match="entry 'produced'.*no data"):
+        with pytest.raises(datanectar.DataNotFoundError, match=r"entry 'produced'.*no data"):
             datanectar.catalog(project).load("produced")
         result = materialize(project, "consumer", functions=[consumer], raise_on_error=False)
         assert not result.success
