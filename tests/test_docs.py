@@ -1,0 +1,47 @@
+"""The README's reference follows the models: every field and format is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from datanectar.catalog import EntryFields
+from datanectar.config import Settings
+from datanectar.formats import format_names
+from datanectar.stores import config_model, store_type_names
+
+README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def documented_rows() -> set[str]:
+    """The first cell of every README table row, without backticks."""
+    return {
+        match.group(1)
+        for match in re.finditer(r"^\| `([^`]+)` \|", README, flags=re.MULTILINE)
+    }
+
+
+@pytest.mark.parametrize("field", sorted(EntryFields.model_fields))
+def test_every_entry_field_is_documented(field):
+    assert field in documented_rows()
+
+
+@pytest.mark.parametrize("field", sorted(Settings.model_fields))
+def test_every_project_setting_is_documented(field):
+    assert field in documented_rows()
+
+
+@pytest.mark.parametrize("name", format_names())
+def test_every_format_is_documented(name):
+    assert name in documented_rows()
+
+
+@pytest.mark.parametrize("store_type", store_type_names())
+def test_every_store_type_and_its_fields_are_documented(store_type):
+    assert store_type in documented_rows()
+    row = next(line for line in README.splitlines() if line.startswith(f"| `{store_type}` |"))
+    for field in config_model(store_type).model_fields:
+        if field != "type":
+            assert f"`{field}`" in row
