@@ -85,12 +85,7 @@ def load_project(start: Path | str | None = None) -> ProjectConfig:
     try:
         settings = Settings.model_validate(table)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        raise ConfigError(
-            file=pyproject,
-            field="tool.datanectar." + ".".join(str(p) for p in error["loc"]),
-            problem=error["msg"] + ".",
-        ) from None
+        raise _config_error(exc, pyproject, "tool.datanectar", Settings) from None
     stores = {name: _store_config(pyproject, name, raw) for name, raw in settings.stores.items()}
     if settings.default_store not in stores:
         raise ConfigError(
@@ -113,15 +108,23 @@ def _store_config(pyproject: Path, name: str, raw: Any) -> StoreConfig:
             field=f"{field}.type",
             problem=f"unknown store type {kind!r}; expected one of {', '.join(store_type_names())}.",
         )
+    model = config_model(raw["type"])
     try:
-        return config_model(raw["type"]).model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        raise ConfigError(
-            file=pyproject,
-            field=f"{field}." + ".".join(str(p) for p in error["loc"]),
-            problem=error["msg"] + ".",
-        ) from None
+        raise _config_error(exc, pyproject, field, model) from None
+
+
+def _config_error(
+    exc: ValidationError, pyproject: Path, table: str, model: type[BaseModel]
+) -> ConfigError:
+    error = exc.errors()[0]
+    problem = error["msg"].removeprefix("Value error, ") + "."
+    if error["type"] == "extra_forbidden":
+        problem = f"unknown key; the keys of [{table}] are {', '.join(model.model_fields)}."
+    return ConfigError(
+        file=pyproject, field=f"{table}." + ".".join(str(p) for p in error["loc"]), problem=problem
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -104,6 +104,8 @@ def make_producer(
     where = f"{fn.__module__}.{fn.__qualname__}"
     if not NAME_PATTERN.match(name):
         raise DatanectarError(f"{where}: entry name '{name}' must use letters, digits and '_'.")
+    if group is not None and not NAME_PATTERN.match(group):
+        raise DatanectarError(f"{where}: group '{group}' must use letters, digits and '_' only.")
     if format is not None and format not in format_names():
         raise DatanectarError(
             f"{where}: unknown format '{format}'; expected one of {', '.join(format_names())}."

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from .catalog import Entry, load_catalog, load_variables
 from .config import ProjectConfig, load_project
 from .errors import CatalogError, CatalogErrors, ConfigError, DatanectarError
@@ -163,18 +165,30 @@ def _bind(
 
     entries: dict[str, Entry] = {}
     for name in [*declared, *(p for p in bound if p not in declared)]:
-        entry = declared.get(name) or Entry(
-            name=name, description=bound[name].description, group=bound[name].group
-        )
         try:
+            entry = declared.get(name) or _implicit_entry(bound[name])
             entries[name] = _complete(config, stores, entry, bound.get(name))
         except CatalogError as exc:
             errors.append(exc)
     for producer in bound.values():
-        errors.extend(_parameter_errors(producer, entries))
+        declared_in = declared[producer.entry].source if producer.entry in declared else None
+        errors.extend(_parameter_errors(producer, entries, declared_in))
     if errors:
         raise errors[0] if len(errors) == 1 else CatalogErrors(errors)
     return entries, bound
+
+
+def _implicit_entry(producer: Producer) -> Entry:
+    """The entry of a function that no catalog file declares."""
+    try:
+        return Entry(name=producer.entry, description=producer.description, group=producer.group)
+    except ValidationError as exc:
+        raise CatalogError(
+            file=None,
+            entry=producer.entry,
+            field=".".join(str(part) for part in exc.errors()[0]["loc"]),
+            problem=f"{producer.qualified_name}: {exc.errors()[0]['msg']}.",
+        ) from None
 
 
 def _complete(
@@ -233,7 +247,9 @@ def _complete(
     return entry.model_copy(update={"format": fmt, "store": store, "path": path})
 
 
-def _parameter_errors(producer: Producer, entries: Mapping[str, Entry]) -> list[CatalogError]:
+def _parameter_errors(
+    producer: Producer, entries: Mapping[str, Entry], source: str | None
+) -> list[CatalogError]:
     errors = []
     for parameter in producer.parameters:
         if parameter.name in entries or parameter.name == CONTEXT_PARAMETER:
@@ -241,7 +257,7 @@ def _parameter_errors(producer: Producer, entries: Mapping[str, Entry]) -> list[
         if parameter.default is parameter.empty:
             errors.append(
                 CatalogError(
-                    file=entries[producer.entry].source,
+                    file=source,
                     entry=producer.entry,
                     problem=(
                         f"parameter '{parameter.name}' of {producer.qualified_name} names no catalog "

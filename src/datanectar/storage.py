@@ -7,7 +7,8 @@ errors that name the entry.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,7 +68,7 @@ class EntryStorage:
         return WriteReport(
             entry=entry.name,
             format=fmt.name,
-            uri=fmt.describe_location(final),
+            uri=_describe(fmt, final),
             bytes_written=fmt.written_bytes(final),
             summary=describe(value),
         )
@@ -75,36 +76,53 @@ class EntryStorage:
     def load(self, entry: Entry, *, as_type: Any = None) -> Any:
         fmt = _format(entry)
         location = self.location(entry)
-        if not fmt.exists(location):
+        if not self._exists(fmt, entry, location):
             raise DataNotFoundError(
-                f"{_where(entry)}: no data at {fmt.describe_location(location)} (format {fmt.name}). "
+                f"{_where(entry)}: no data at {_describe(fmt, location)} (format {fmt.name}). "
                 f"Fix: materialize it first (dagster asset materialize --select {entry.name}), "
                 f"or save a value with datanectar.catalog().save('{entry.name}', value)."
             )
-        try:
+        with _failures_named(entry, fmt, location, "reading"):
             return fmt.read(location, options=entry.load_options, as_type=as_type)
-        except DatanectarError:
-            raise
-        except Exception as exc:
-            raise StorageIOError(
-                f"{_where(entry)}: reading {fmt.describe_location(location)} as {fmt.name} failed: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
 
     def exists(self, entry: Entry) -> bool:
-        return _format(entry).exists(self.location(entry))
+        fmt = _format(entry)
+        return self._exists(fmt, entry, self.location(entry))
+
+    @staticmethod
+    def _exists(fmt: Format, entry: Entry, location: Location) -> bool:
+        with _failures_named(entry, fmt, location, "looking for"):
+            return fmt.exists(location)
 
     @staticmethod
     def _write(fmt: Format, entry: Entry, value: Any, target: Location, final: Location) -> None:
-        try:
+        with _failures_named(
+            entry, fmt, final, "writing", "(the previous value, if any, is untouched)"
+        ):
             fmt.write(value, target, options=entry.save_options)
-        except DatanectarError:
-            raise
-        except Exception as exc:
-            raise StorageIOError(
-                f"{_where(entry)}: writing {fmt.describe_location(final)} as {fmt.name} failed "
-                f"(the previous value, if any, is untouched): {type(exc).__name__}: {exc}"
-            ) from exc
+
+
+@contextmanager
+def _failures_named(
+    entry: Entry, fmt: Format, location: Location, action: str, note: str = ""
+) -> Iterator[None]:
+    """Turn a storage library's failure into an error naming the entry and where it was."""
+    try:
+        yield
+    except DatanectarError:
+        raise
+    except Exception as exc:
+        raise StorageIOError(
+            f"{_where(entry)}: {action} {_describe(fmt, location)} as {fmt.name} failed"
+            f"{' ' + note if note else ''}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _describe(fmt: Format, location: Location) -> str:
+    try:
+        return fmt.describe_location(location)
+    except Exception:  # an unusable location must not hide the error being reported
+        return f"'{location.relative}' in store '{location.store.name}'"
 
 
 def _format(entry: Entry) -> Format:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import DictLoader, StrictUndefined, TemplateError, UndefinedError
+from jinja2 import FunctionLoader, StrictUndefined, TemplateError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
 from ..errors import CatalogError
@@ -47,7 +47,11 @@ def load_variables(configuration_dir: Path | None) -> dict[str, Any]:
 
 def render(path: Path, text: str, variables: Mapping[str, Any], *, display: str) -> str:
     environment = SandboxedEnvironment(
-        loader=DictLoader({display: text}),
+        # The loader names the template after its file, so the frames Jinja2 rewrites point
+        # at it and errors can give the catalog line.
+        loader=FunctionLoader(
+            lambda name: (text, display, lambda: True) if name == display else None
+        ),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -74,10 +78,12 @@ def render(path: Path, text: str, variables: Mapping[str, Any], *, display: str)
             fix="define it in the configuration folder's globals.yaml or locals.yaml.",
         ) from None
     except TemplateError as exc:
+        line = _template_line(exc, display) or getattr(exc, "lineno", None)
         raise CatalogError(
             file=display,
-            line=getattr(exc, "lineno", None),
-            problem=f"Jinja2 template error: {exc}.",
+            line=line,
+            entry=_entry_at(text, line),
+            problem=f"Jinja2 template error: {str(exc).rstrip('.')}.",
         ) from None
 
 

@@ -73,7 +73,7 @@ class LocalStore(Store):
         source, target = staged.path, final.path
         if os.path.isdir(source) and os.path.lexists(target):
             if _exchange(source, target):
-                shutil.rmtree(source, ignore_errors=True)  # now holds the previous value
+                _remove_path(source)  # now holds the previous value, a file or a folder
                 return
             # No atomic exchange on this system: two renames, previous value kept until the
             # new one is in place.

@@ -1,0 +1,310 @@
+"""`[tool.datanectar]` in pyproject.toml: its errors, project discovery, and SQL store secrets."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import datanectar
+from datanectar.config import PROJECT_ENV
+from datanectar.formats import get_format
+
+URL_ENV = "DATANECTAR_TEST_CONFIG_DB_URL"
+SECRET = "s3cr3t"
+SQL_STORES = f"""
+[tool.datanectar.stores.local]
+type = "local"
+root = "data"
+
+[tool.datanectar.stores.db]
+type = "sql"
+url_env = "{URL_ENV}"
+"""
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def config_error(project: Path) -> datanectar.ConfigError:
+    with pytest.raises(datanectar.ConfigError) as info:
+        datanectar.catalog(project)
+    return info.value
+
+
+def assert_config_error(error: datanectar.ConfigError, project: Path, field: str) -> None:
+    """Attributes and message both name pyproject.toml and the field."""
+    pyproject = str(project.resolve() / "pyproject.toml")
+    assert (error.file, error.field) == (pyproject, field)
+    assert str(error).startswith(f"{pyproject}: field '{field}': ")
+
+
+def error_chain_text(error: BaseException) -> str:
+    """Every message in an exception's cause/context chain, as a traceback would show."""
+    texts = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        texts.append(f"{type(current).__name__}: {current}")
+        current = current.__cause__ or current.__context__
+    return "\n".join(texts)
+
+
+@pytest.fixture
+def no_project_env(monkeypatch):
+    monkeypatch.delenv(PROJECT_ENV, raising=False)
+
+
+# -- [tool.datanectar] keys -------------------------------------------------------------------
+
+
+def test_unknown_key_is_refused(make_project):
+    project = make_project("", settings='colour = "red"\n')
+    error = config_error(project)
+    assert_config_error(error, project, "tool.datanectar.colour")
+    assert "unknown key" in error.problem
+
+
+def test_unknown_key_error_lists_the_known_keys(make_project):
+    project = make_project("", settings='colour = "red"\n')
+    error = config_error(project)
+    for key in ("catalog", "configuration", "modules", "default_store", "executor", "stores"):
+        assert key in str(error)
+
+
+def test_invalid_executor_value(make_project):
+    project = make_project("", settings='executor = "threads"\n')
+    error = config_error(project)
+    assert_config_error(error, project, "tool.datanectar.executor")
+    assert "'multiprocess'" in error.problem
+    assert "'in_process'" in error.problem
+
+
+def test_unknown_store_type(make_project):
+    project = make_project(
+        "",
+        stores='[tool.datanectar.stores.local]\ntype = "local"\n\n'
+        '[tool.datanectar.stores.bucket]\ntype = "s3"\n',
+    )
+    error = config_error(project)
+    assert_config_error(error, project, "tool.datanectar.stores.bucket.type")
+    assert error.problem == "unknown store type 's3'; expected one of local, sql."
+
+
+def test_store_without_type(make_project):
+    project = make_project("", stores='[tool.datanectar.stores.local]\nroot = "data"\n')
+    error = config_error(project)
+    assert_config_error(error, project, "tool.datanectar.stores.local.type")
+    assert error.problem == "unknown store type None; expected one of local, sql."
+
+
+def test_unknown_store_field(make_project):
+    project = make_project(
+        "", stores='[tool.datanectar.stores.local]\ntype = "local"\nrooot = "x"\n'
+    )
+    error = config_error(project)
+    assert_config_error(error, project, "tool.datanectar.stores.local.rooot")
+    assert "unknown key" in error.problem
+
+
+def test_sql_store_needs_url_env(make_project):
+    project = make_project(
+        "",
+        stores='[tool.datanectar.stores.local]\ntype = "local"\n\n'
+        '[tool.datanectar.stores.db]\ntype = "sql"\n',
+    )
+    error = config_error(project)
+    assert_config_error(error, project, "tool.datanectar.stores.db.url_env")
+    assert "Field required" in error.problem
+
+
+def test_default_store_must_be_configured(make_project):
+    project = make_project("", settings='default_store = "warehouse"\n')
+    error = config_error(project)
+    assert_config_error(error, project, "tool.datanectar.default_store")
+    assert error.problem == "store 'warehouse' is not configured; stores: local."
+    assert "[tool.datanectar.stores.warehouse]" in error.fix
+
+
+def test_default_store_is_used_for_entries_naming_none(make_project):
+    project = make_project(
+        "x:\n  format: csv\n",
+        settings='default_store = "other"\n',
+        stores='[tool.datanectar.stores.local]\ntype = "local"\n\n'
+        '[tool.datanectar.stores.other]\ntype = "local"\nroot = "elsewhere"\n',
+    )
+    catalog = datanectar.catalog(project)
+    assert catalog.entry("x").store == "other"
+    assert Path(catalog.location("x").path) == project.resolve() / "elsewhere" / "x.csv"
+
+
+def test_invalid_toml(make_project):
+    project = make_project("")
+    (project / "pyproject.toml").write_text("[tool.datanectar\n")
+    error = config_error(project)
+    assert_config_error(error, project, "(file)")
+    assert error.problem.startswith("invalid TOML")
+
+
+# -- modules ----------------------------------------------------------------------------------
+
+
+def test_module_that_cannot_be_imported(make_project):
+    project = make_project(
+        "", modules={"config_broken_module": "import datanectar_no_such_package_xyz\n"}
+    )
+    error = config_error(project)
+    assert_config_error(error, project, "tool.datanectar.modules[0]")
+    assert "module 'config_broken_module' could not be imported" in error.problem
+    assert "datanectar_no_such_package_xyz" in error.problem
+    assert "importable from the project root" in error.fix
+
+
+def test_module_that_does_not_exist(make_project):
+    project = make_project(
+        "",
+        modules={"config_present_module": "", "config_absent_module": ""},
+    )
+    (project / "config_absent_module.py").unlink()
+    importlib.invalidate_caches()
+    error = config_error(project)
+    assert_config_error(error, project, "tool.datanectar.modules[1]")
+    assert "module 'config_absent_module' could not be imported" in error.problem
+
+
+# -- project discovery ------------------------------------------------------------------------
+
+
+def test_project_found_from_a_subfolder(make_project, monkeypatch, no_project_env):
+    project = make_project("x:\n  format: csv\n")
+    (project / "notebooks" / "deep").mkdir(parents=True)
+    monkeypatch.chdir(project / "notebooks" / "deep")
+    catalog = datanectar.catalog()
+    assert catalog.config.root == project.resolve()
+    assert list(catalog) == ["x"]
+
+
+def test_project_found_from_the_environment_variable(make_project, monkeypatch, tmp_path):
+    project = make_project("x:\n  format: csv\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv(PROJECT_ENV, str(project))
+    catalog = datanectar.catalog()
+    assert catalog.config.root == project.resolve()
+    assert list(catalog) == ["x"]
+
+
+def test_an_explicit_path_beats_the_environment_variable(make_project, monkeypatch, tmp_path):
+    project = make_project("x:\n  format: csv\n")
+    monkeypatch.setenv(PROJECT_ENV, str(tmp_path / "nowhere"))
+    assert datanectar.catalog(project).config.root == project.resolve()
+
+
+def test_a_pyproject_without_the_table_is_skipped(make_project, monkeypatch, no_project_env):
+    project = make_project("x:\n  format: csv\n")
+    inner = project / "vendored"
+    inner.mkdir()
+    (inner / "pyproject.toml").write_text("[project]\nname = 'vendored'\n")
+    monkeypatch.chdir(inner)
+    assert datanectar.catalog().config.root == project.resolve()
+
+
+def test_no_project_found(monkeypatch, tmp_path, no_project_env):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    with pytest.raises(datanectar.ConfigError) as info:
+        datanectar.catalog()
+    error = info.value
+    assert error.field == "tool.datanectar"
+    assert error.file == str(empty.resolve() / "pyproject.toml")
+    assert f"no pyproject.toml with a [tool.datanectar] table at or above {empty.resolve()}" in str(
+        error
+    )
+    assert "DATANECTAR_PROJECT" in error.fix
+    assert "Fix: " in str(error)
+
+
+# -- SQL store URLs: from the environment, never shown ----------------------------------------
+
+
+def sql_catalog(make_project) -> datanectar.Catalog:
+    return datanectar.catalog(make_project("t:\n  format: sql\n  store: db\n", stores=SQL_STORES))
+
+
+def test_sql_store_opens_without_its_url(make_project, monkeypatch):
+    monkeypatch.delenv(URL_ENV, raising=False)
+    catalog = sql_catalog(make_project)
+    assert catalog.entry("t").store == "db"
+
+
+@pytest.mark.parametrize("operation", ["save", "load", "exists"])
+def test_unset_url_env_is_an_error_on_use_naming_the_variable(make_project, monkeypatch, operation):
+    monkeypatch.delenv(URL_ENV, raising=False)
+    catalog = sql_catalog(make_project)
+    args = (pd.DataFrame({"a": [1]}),) if operation == "save" else ()
+    with pytest.raises(datanectar.StoreError) as info:
+        getattr(catalog, operation)("t", *args)
+    text = str(info.value)
+    assert f"store 'db': environment variable {URL_ENV} is not set." in text
+    assert f"export {URL_ENV}=" in text
+    assert "://" not in text
+
+
+SECRET_URLS = [
+    f"postgresql://u:{SECRET}@127.0.0.1:1/db",
+    f"postgresql+psycopg2://u:{SECRET}@127.0.0.1:1/db",
+]
+
+
+@pytest.mark.parametrize("url", SECRET_URLS)
+def test_describe_location_masks_the_password(make_project, monkeypatch, url):
+    monkeypatch.setenv(URL_ENV, url)
+    catalog = sql_catalog(make_project)
+    described = get_format("sql").describe_location(catalog.location("t"))
+    assert described == url.replace(SECRET, "***") + "#t"
+
+
+@pytest.mark.parametrize("url", SECRET_URLS)
+def test_failed_save_never_shows_the_password(make_project, monkeypatch, url):
+    monkeypatch.setenv(URL_ENV, url)
+    catalog = sql_catalog(make_project)
+    with pytest.raises(datanectar.StorageIOError) as info:
+        catalog.save("t", pd.DataFrame({"a": [1]}))
+    text = str(info.value)
+    assert text.startswith(f"catalog/main.yaml: entry 't': writing {url.replace(SECRET, '***')}#t")
+    assert SECRET not in error_chain_text(info.value)
+
+
+@pytest.mark.parametrize("operation", ["load", "exists"])
+@pytest.mark.parametrize("url", SECRET_URLS)
+def test_failed_read_never_shows_the_password(make_project, monkeypatch, url, operation):
+    monkeypatch.setenv(URL_ENV, url)
+    catalog = sql_catalog(make_project)
+    with pytest.raises(Exception) as info:
+        getattr(catalog, operation)("t")
+    assert SECRET not in error_chain_text(info.value)
+
+
+def test_failed_load_names_the_entry_and_the_masked_url(make_project, monkeypatch):
+    url = f"postgresql+psycopg2://u:{SECRET}@127.0.0.1:1/db"
+    monkeypatch.setenv(URL_ENV, url)
+    catalog = sql_catalog(make_project)
+    with pytest.raises(datanectar.DatanectarError) as info:
+        catalog.load("t")
+    assert str(info.value).startswith("catalog/main.yaml: entry 't': ")
+    assert url.replace(SECRET, "***") in str(info.value)
+
+
+def test_definitions_never_hold_the_url(make_project, monkeypatch):
+    monkeypatch.setenv(URL_ENV, f"postgresql+psycopg2://u:{SECRET}@127.0.0.1:1/db")
+    project = make_project("t:\n  format: sql\n  store: db\n", stores=SQL_STORES)
+    defs = datanectar.definitions(project)
+    (spec,) = defs.assets
+    assert spec.metadata["store"] == "db"
+    assert SECRET not in repr(spec.metadata)
+    assert SECRET not in repr(defs.resources)
