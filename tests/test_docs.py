@@ -18,8 +18,7 @@ README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 def documented_rows() -> set[str]:
     """The first cell of every README table row, without backticks."""
     return {
-        match.group(1)
-        for match in re.finditer(r"^\| `([^`]+)` \|", README, flags=re.MULTILINE)
+        match.group(1) for match in re.finditer(r"^\| `([^`]+)` \|", README, flags=re.MULTILINE)
     }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .cache import CacheKeyError, StaleResultWarning, cache
 from .errors import (
     CatalogError,
     ConfigError,
@@ -29,15 +30,18 @@ if TYPE_CHECKING:
     import dagster as dg
 
 __all__ = [
+    "CacheKeyError",
     "Catalog",
     "CatalogError",
     "ConfigError",
     "DataNotFoundError",
     "DatanectarError",
     "FormatTypeError",
+    "StaleResultWarning",
     "StorageIOError",
     "StoreError",
     "asset",
+    "cache",
     "catalog",
     "definitions",
 ]

@@ -13,6 +13,15 @@ from .errors import ConfigError
 from .stores import Store, StoreConfig, build_store, config_model, store_type_names
 
 PROJECT_ENV = "DATANECTAR_PROJECT"
+CacheMode = Literal["write", "overwrite", "read_only", "local", "offline", "off"]
+# Settings that DATANECTAR_<NAME> overrides; lists are comma-separated.
+ENV_OVERRIDES = {
+    "default_store": "DATANECTAR_DEFAULT_STORE",
+    "cache_mode": "DATANECTAR_CACHE_MODE",
+    "local_cache": "DATANECTAR_LOCAL_CACHE",
+    "mirrors": "DATANECTAR_MIRRORS",
+    "memo_bytes": "DATANECTAR_MEMO_BYTES",
+}
 
 
 class Settings(BaseModel):
@@ -36,6 +45,25 @@ class Settings(BaseModel):
     stores: dict[str, Any] = Field(
         default_factory=lambda: {"local": {"type": "local"}},
         description="Named stores, [tool.datanectar.stores.NAME], each with a 'type'.",
+    )
+    cache_mode: CacheMode = Field(
+        default="write",
+        description="Default mode of cached functions: write, overwrite, read_only, local, "
+        "offline or off.",
+    )
+    local_cache: str = Field(
+        default="~/.cache/datanectar",
+        description="Folder of the local cache level (per project inside it).",
+    )
+    mirrors: list[str] = Field(
+        default_factory=list,
+        description="Stores read (never written) after the root store when recalling.",
+    )
+    memo_bytes: int = Field(
+        default=1 << 30,
+        ge=0,
+        description="Memory bound of the in-process memo of cached functions called with "
+        "memoize=True.",
     )
 
 
@@ -81,12 +109,22 @@ def find_pyproject(start: Path | str | None = None) -> Path:
 
 def load_project(start: Path | str | None = None) -> ProjectConfig:
     pyproject = find_pyproject(start)
-    table = _read_toml(pyproject).get("tool", {}).get("datanectar", {})
+    table = _with_environment(_read_toml(pyproject).get("tool", {}).get("datanectar", {}))
     try:
         settings = Settings.model_validate(table)
     except ValidationError as exc:
         raise _config_error(exc, pyproject, "tool.datanectar", Settings) from None
     stores = {name: _store_config(pyproject, name, raw) for name, raw in settings.stores.items()}
+    for index, mirror in enumerate(settings.mirrors):
+        if mirror not in stores:
+            raise ConfigError(
+                file=pyproject,
+                field=f"tool.datanectar.mirrors[{index}]",
+                problem=f"unknown mirror '{mirror}'; mirrors name configured stores: "
+                f"{', '.join(sorted(stores))}.",
+                fix=f"add [tool.datanectar.stores.{mirror}] or remove it from mirrors "
+                f"(also check {ENV_OVERRIDES['mirrors']}).",
+            )
     if settings.default_store not in stores:
         raise ConfigError(
             file=pyproject,
@@ -97,6 +135,21 @@ def load_project(start: Path | str | None = None) -> ProjectConfig:
     return ProjectConfig(
         root=pyproject.parent, pyproject=pyproject, settings=settings, stores=stores
     )
+
+
+def _with_environment(table: dict[str, Any]) -> dict[str, Any]:
+    """Apply DATANECTAR_* overrides; they are validated with the rest, naming the setting."""
+    merged = dict(table)
+    for setting, variable in ENV_OVERRIDES.items():
+        value = os.environ.get(variable)
+        if value is None:
+            continue
+        merged[setting] = (
+            [part.strip() for part in value.split(",") if part.strip()]
+            if setting == "mirrors"
+            else value
+        )
+    return merged
 
 
 def _store_config(pyproject: Path, name: str, raw: Any) -> StoreConfig:

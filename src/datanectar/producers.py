@@ -29,6 +29,9 @@ class Producer:
     description: str | None = None
     group: str | None = None
     parameters: tuple[inspect.Parameter, ...] = field(default=())
+    cache_args: tuple[str, ...] = ()
+    cached: Any = None
+    """The `CachedFunction` wrapping the function, for `@datanectar.cache` producers."""
 
     @property
     def qualified_name(self) -> str:
@@ -99,6 +102,8 @@ def make_producer(
     version: str | None,
     description: str | None,
     group: str | None,
+    cache_args: tuple[str, ...] = (),
+    cached: Any = None,
 ) -> Producer:
     name = entry or fn.__name__
     where = f"{fn.__module__}.{fn.__qualname__}"
@@ -111,6 +116,11 @@ def make_producer(
             f"{where}: unknown format '{format}'; expected one of {', '.join(format_names())}."
         )
     parameters = tuple(inspect.signature(fn).parameters.values())
+    unknown = [name for name in cache_args if name not in {p.name for p in parameters}]
+    if unknown:
+        raise DatanectarError(
+            f"{where}: cache_args names '{unknown[0]}', which is not a parameter of the function."
+        )
     for parameter in parameters:
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             raise DatanectarError(
@@ -124,6 +134,8 @@ def make_producer(
         description=description or inspect.getdoc(fn),
         group=group,
         parameters=parameters,
+        cache_args=cache_args,
+        cached=cached,
     )
 
 

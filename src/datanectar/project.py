@@ -10,13 +10,15 @@ import difflib
 import importlib
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from .catalog import Entry, load_catalog, load_variables
-from .config import ProjectConfig, load_project
+from .config import ProjectConfig, find_pyproject, load_project
 from .errors import CatalogError, CatalogErrors, ConfigError, DatanectarError
 from .formats import default_format_for, get_format
 from .producers import Producer, producer_of, producers_in
@@ -39,6 +41,7 @@ class Catalog:
         self.config = config
         self.entries: dict[str, Entry] = dict(entries)
         self.producers: dict[str, Producer] = dict(producers)
+        self.stores: dict[str, Store] = dict(stores)
         self.storage = EntryStorage(stores)
 
     @classmethod
@@ -96,6 +99,22 @@ class Catalog:
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             raise KeyError(f"no catalog entry named '{name}'.{hint}") from None
 
+    def entry_for(self, producer: Producer) -> Entry:
+        """The entry a function produces: its catalog entry, or an implicit one."""
+        entry = self.entries.get(producer.entry)
+        if entry is not None:
+            return entry
+        return _complete(self.config, self.stores, _implicit_entry(producer), producer)
+
+    @contextmanager
+    def activate(self) -> Iterator[Catalog]:
+        """Make this the catalog that cached functions called in this context use."""
+        token = _active.set(self)
+        try:
+            yield self
+        finally:
+            _active.reset(token)
+
     def location(self, name: str) -> Location:
         return self.storage.location(self.entry(name))
 
@@ -118,6 +137,22 @@ def catalog(
 ) -> Catalog:
     """Open the project's catalog (found from the working directory, or the path given)."""
     return Catalog.open(project, functions=functions)
+
+
+_active: ContextVar[Catalog | None] = ContextVar("datanectar_active_catalog", default=None)
+_opened: dict[Path, Catalog] = {}
+
+
+def active_catalog() -> Catalog:
+    """The catalog cached functions use: the activated one, else the project's found from the
+    environment (opened once per process and project)."""
+    active = _active.get()
+    if active is not None:
+        return active
+    pyproject = find_pyproject()
+    if pyproject not in _opened:
+        _opened[pyproject] = Catalog.open(pyproject)
+    return _opened[pyproject]
 
 
 def _import_producers(config: ProjectConfig, module_names: list[str]) -> list[Producer]:

@@ -89,6 +89,20 @@ class EntryStorage:
         fmt = _format(entry)
         return self._exists(fmt, entry, self.location(entry))
 
+    def remove(self, entry: Entry) -> None:
+        """Delete the entry's stored object, if any."""
+        fmt = _format(entry)
+        location = self.location(entry)
+        location.store.ensure_writable()
+        with _failures_named(entry, fmt, location, "removing"):
+            fmt.remove(location)
+
+    def fingerprint(self, entry: Entry) -> str | None:
+        fmt = _format(entry)
+        location = self.location(entry)
+        with _failures_named(entry, fmt, location, "fingerprinting"):
+            return fmt.fingerprint(location) if fmt.exists(location) else None
+
     @staticmethod
     def _exists(fmt: Format, entry: Entry, location: Location) -> bool:
         with _failures_named(entry, fmt, location, "looking for"):

@@ -43,11 +43,22 @@ class Format(ABC):
     def exists(self, location: Location) -> bool:
         return location.exists()
 
+    def remove(self, location: Location) -> None:
+        location.store.remove(location)
+
     def written_bytes(self, location: Location) -> int | None:
         return location.store.size(location)
 
     def describe_location(self, location: Location) -> str:
         return location.uri
+
+    def fingerprint(self, location: Location) -> str | None:
+        """A cheap token that changes whenever a new value is published at `location`.
+
+        Used to tell whether an upstream object changed since a cached result read it; None
+        when the medium offers no cheap token (the object then never counts as changed).
+        """
+        return location.store.fingerprint(location)
 
     def check_path(self, relative: str) -> None:
         """Raise ValueError when `relative` cannot name an object of this format."""

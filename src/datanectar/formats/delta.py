@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import posixpath
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,13 +60,23 @@ class DeltaFormat(Format):
             location.uri, storage_options=location.storage_options or None
         )
 
-    def written_bytes(self, location: Location) -> int | None:
+    def fingerprint(self, location: Location) -> str | None:
+        # Every commit is a new table version; the table is written in place, so its folder's
+        # own stat would not change.
         table = self._deltalake.DeltaTable(
-            location.uri, storage_options=location.storage_options or None
+            location.uri, storage_options=location.storage_options or None, without_files=True
         )
-        metrics = (table.history(1) or [{}])[0].get("operationMetrics", {})
-        written = metrics.get("numOutputBytes") or metrics.get("numAddedBytes")
-        return int(written) if written is not None else None
+        return f"delta-v{table.version()}"
+
+    def written_bytes(self, location: Location) -> int | None:
+        """Bytes of the data files the latest commit added (its log lists them with sizes)."""
+        table = self._deltalake.DeltaTable(
+            location.uri, storage_options=location.storage_options or None, without_files=True
+        )
+        commit = posixpath.join(location.path, "_delta_log", f"{table.version():020d}.json")
+        with location.fs.open(commit, "rb") as handle:
+            actions = [json.loads(line) for line in handle.read().splitlines() if line.strip()]
+        return sum(int(action["add"].get("size", 0)) for action in actions if "add" in action)
 
     def load_option_names(self) -> frozenset[str]:
         return _READ_OPTIONS

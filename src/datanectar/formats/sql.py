@@ -57,6 +57,16 @@ class SqlFormat(Format):
     def written_bytes(self, location: Location) -> int | None:
         return None
 
+    def fingerprint(self, location: Location) -> str | None:
+        return None
+
+    def remove(self, location: Location) -> None:
+        schema, table = table_name(location)
+        with self._engine(location).begin() as connection:
+            self._sa.Table(table, self._sa.MetaData(), schema=schema).drop(
+                connection, checkfirst=True
+            )
+
     def describe_location(self, location: Location) -> str:
         url = self._sa.make_url(location.store.sql_url())
         return f"{url.render_as_string(hide_password=True)}#{location.relative}"

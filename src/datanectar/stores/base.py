@@ -152,6 +152,15 @@ class Store(ABC):
     def remove(self, location: Location) -> None:
         """Delete what is at `location`, file or folder; nothing there is not an error."""
 
+    def fingerprint(self, location: Location) -> str | None:
+        """Changes whenever something new is published at `location` (None if absent)."""
+        try:
+            info = self.filesystem.info(location.path)
+        except FileNotFoundError:
+            return None
+        token = info.get("ETag") or info.get("mtime") or info.get("LastModified")
+        return f"{token}-{info.get('size')}" if token is not None else None
+
     @abstractmethod
     def size(self, location: Location) -> int:
         """Bytes under `location` (a file's size, or the sum over a folder)."""

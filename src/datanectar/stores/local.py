@@ -86,6 +86,14 @@ class LocalStore(Store):
             _remove_path(target)
         os.replace(source, target)
 
+    def fingerprint(self, location: Location) -> str | None:
+        # Publishing renames a new file or folder into place: a new inode and mtime each time.
+        try:
+            stat = os.stat(location.path)
+        except FileNotFoundError:
+            return None
+        return f"{stat.st_ino}-{stat.st_mtime_ns}-{stat.st_size}"
+
     def remove(self, location: Location) -> None:
         _remove_path(location.path)
 

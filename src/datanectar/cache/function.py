@@ -1,0 +1,406 @@
+"""`@datanectar.cache`: a function that computes or recalls, and is also a Dagster asset.
+
+A call is keyed by the function, its cache arguments and its namespace. It is recalled from
+the first level that holds a fresh result (memo, local cache, root store, mirrors), else
+computed with its upstream entries filled in, and stored where the mode says. Every stored
+result has a record of the code version and the upstream objects it read; a recall compares
+them with the present, so a result computed by older code or from older data is stale.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, get_args
+
+from ..catalog import Entry
+from ..config import CacheMode
+from ..errors import DatanectarError
+from ..producers import ATTRIBUTE, make_producer
+from ..project import Catalog, active_catalog
+from .context import calls_below, inherited_mode, note_read, resolve_recompute
+from .keys import cache_key, canonical
+from .levels import Level, levels_for
+from .records import Record, UpstreamRead
+
+CACHE_MODES: tuple[str, ...] = get_args(CacheMode)
+_NAMESPACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
+_READS_FROM = {
+    "write": ("local", "root", "mirror"),
+    "overwrite": ("local", "root", "mirror"),
+    "read_only": ("local", "root", "mirror"),
+    "local": ("local", "root", "mirror"),
+    "offline": ("local",),
+}
+_WRITES_TO = {"write": "root", "overwrite": "root", "local": "local", "offline": "local"}
+
+
+MISS = object()
+"""What a recall returns when no level holds a usable result (None is a result)."""
+
+
+class StaleResultWarning(UserWarning):
+    """A stored result was returned although it is stale (read_only / offline modes)."""
+
+
+class CachedFunction:
+    """A plain callable with caching, carrying the `Producer` Dagster builds an asset from."""
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        *,
+        cache_args: Iterable[str] = (),
+        version: str | None = None,
+        format: str | None = None,
+        entry: str | None = None,
+        memoize: bool = False,
+        description: str | None = None,
+        group: str | None = None,
+    ) -> None:
+        functools.update_wrapper(self, function)
+        self.function = function
+        self.cache_args = tuple(cache_args)
+        self.version = version
+        self.memoize = memoize
+        self.signature = inspect.signature(function)
+        self.producer = make_producer(
+            function,
+            entry=entry,
+            format=format,
+            version=version,
+            description=description,
+            group=group,
+            cache_args=self.cache_args,
+            cached=self,
+        )
+        setattr(self, ATTRIBUTE, self.producer)
+
+    @property
+    def name(self) -> str:
+        return self.producer.entry
+
+    @property
+    def qualified_name(self) -> str:
+        return self.producer.qualified_name
+
+    def __repr__(self) -> str:
+        return f"<cached function {self.qualified_name} -> entry '{self.name}'>"
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        return self if instance is None else functools.partial(self, instance)
+
+    def __call__(
+        self,
+        *args: Any,
+        recompute: bool | str | Iterable[str] | None = None,
+        cache_mode: str | None = None,
+        memoize: bool | None = None,
+        namespace: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        catalog = active_catalog()
+        mode = self._mode(cache_mode, catalog)
+        recompute_setting = resolve_recompute({self.name, self.function.__name__}, recompute)
+        call = self.bind(catalog, args, kwargs, namespace=namespace)
+        if mode == "off":
+            with calls_below(recompute_setting.inherited, mode):
+                return self.function(**call.arguments_with_upstream(catalog, explicit=call.given))
+        memoize = self.memoize if memoize is None else memoize
+        hit = MISS if recompute_setting.here else call.recall(mode, memoize=memoize)
+        if hit is not MISS:
+            return hit
+        with calls_below(recompute_setting.inherited, mode) as reads:
+            arguments = call.arguments_with_upstream(catalog, explicit=call.given)
+            value = self.function(**arguments)
+        call.store(
+            value,
+            reads,
+            mode=mode,
+            replace=mode == "overwrite" or not recompute_setting.here,
+            memoize=memoize,
+        )
+        return value
+
+    def bind(
+        self,
+        catalog: Catalog,
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any],
+        *,
+        namespace: str | None = None,
+    ) -> Call:
+        try:
+            bound = self.signature.bind_partial(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self.qualified_name}: {exc}") from None
+        given = set(bound.arguments)
+        bound.apply_defaults()
+        # Parameters named after entries are upstream values, filled in at compute time.
+        for name in list(bound.arguments):
+            if name not in given and self.upstream_source(catalog, name) is not None:
+                del bound.arguments[name]
+        missing = [
+            name
+            for name, parameter in self.signature.parameters.items()
+            if name not in bound.arguments
+            and parameter.default is parameter.empty
+            and self.upstream_source(catalog, name) is None
+        ]
+        if missing:
+            raise TypeError(f"{self.qualified_name}: missing argument '{missing[0]}'")
+        if namespace is not None and (not _NAMESPACE.match(namespace) or ".." in namespace):
+            raise DatanectarError(
+                f"{self.qualified_name}: namespace {namespace!r} must use letters, digits, '_', '-' "
+                "and '.' (no '..', no '/')."
+            )
+        key_arguments = {name: bound.arguments[name] for name in self.cache_args}
+        return Call(
+            self,
+            catalog,
+            catalog.entry_for(self.producer),
+            dict(bound.arguments),
+            given,
+            key_arguments,
+            namespace,
+        )
+
+    def upstream_source(self, catalog: Catalog, name: str) -> Callable[[], Any] | None:
+        """How to get the value of a parameter named after an upstream entry, if it is one:
+        recall a cached function (in the catalog, or defined beside this one), or load the
+        catalog entry."""
+        if name == self.name:
+            return None
+        producer = catalog.producers.get(name)
+        if producer is not None and producer.cached is not None:
+            return producer.cached
+        if name in catalog.entries:
+            return functools.partial(load_upstream, catalog, name)
+        neighbour = self.function.__globals__.get(name)
+        if isinstance(neighbour, CachedFunction):
+            return neighbour
+        return None
+
+    def _mode(self, requested: str | None, catalog: Catalog) -> str:
+        mode = requested or inherited_mode() or catalog.config.settings.cache_mode
+        if mode not in CACHE_MODES:
+            raise DatanectarError(
+                f"{self.qualified_name}: unknown cache_mode {mode!r}; expected one of {', '.join(CACHE_MODES)}."
+            )
+        return mode
+
+
+@dataclass
+class Call:
+    """One call of a cached function: its key, where its result lives, how to recall it."""
+
+    function: CachedFunction
+    catalog: Catalog
+    entry: Entry
+    arguments: dict[str, Any]
+    given: set[str]
+    key_arguments: dict[str, Any]
+    namespace: str | None
+
+    def __post_init__(self) -> None:
+        self.key = cache_key(self.function.qualified_name, self.key_arguments, self.namespace)
+        self.segment = _segment(self.key if self.key_arguments else None, self.namespace)
+        self.target = self.entry.model_copy(update={"path": _object_path(self.entry, self.segment)})
+
+    # -- recall --------------------------------------------------------------------------
+
+    def recall(self, mode: str, *, memoize: bool) -> Any:
+        """The stored value of this call (None included) if a level holds a usable one, else MISS."""
+        levels = levels_for(self.catalog, self.entry)
+        memo_key = (self.target.store or "", self.target.path or "")
+        if memoize:
+            remembered = levels.memo.get(memo_key)
+            if remembered is not None and not self.stale_reasons(remembered[1]):
+                self._note(remembered[1])
+                return remembered[0]
+        for level in levels.readable(_READS_FROM[mode]):
+            record = level.records.read(self.entry.name, self.segment)
+            if record is None and not level.storage.exists(level.entry(self.target)):
+                continue
+            reasons = self.stale_reasons(record)
+            if reasons and mode not in ("read_only", "offline"):
+                return MISS
+            if reasons:
+                warnings.warn(
+                    f"{self.function.qualified_name}: returning the stored result from the {level.name} "
+                    f"level although it is stale: {'; '.join(reasons)}. Recompute it in another "
+                    "cache_mode to refresh it.",
+                    StaleResultWarning,
+                    stacklevel=3,
+                )
+            value = (
+                None
+                if record is not None and record.is_null
+                else level.storage.load(level.entry(self.target))
+            )
+            if mode == "local" and level.name != "local":
+                self._write(levels.local, value, record.upstream if record else [])
+            if memoize:
+                levels.memo.put(memo_key, value, record)
+            self._note(record)
+            return value
+        return MISS
+
+    def stale_reasons(self, record: Record | None) -> list[str]:
+        if record is None:  # data written by another tool: nothing to compare
+            return []
+        reasons = []
+        if record.version != self.function.version:
+            reasons.append(
+                f"it was computed by version {record.version!r} and the code is at version {self.function.version!r}"
+            )
+        for read in record.upstream:
+            if self.catalog.storage.fingerprint(read.as_entry()) != read.fingerprint:
+                reasons.append(f"upstream '{read.entry}' changed since it was computed")
+        return reasons
+
+    # -- compute -------------------------------------------------------------------------
+
+    def arguments_with_upstream(self, catalog: Catalog, *, explicit: set[str]) -> dict[str, Any]:
+        """The call's arguments, with parameters named after entries filled in from them."""
+        arguments = dict(self.arguments)
+        for name in self.function.signature.parameters:
+            if name in explicit or name in arguments:
+                continue
+            source = self.function.upstream_source(catalog, name)
+            if source is not None:
+                arguments[name] = source()
+        return arguments
+
+    def store(
+        self, value: Any, reads: list[UpstreamRead], *, mode: str, replace: bool, memoize: bool
+    ) -> None:
+        levels = levels_for(self.catalog, self.entry)
+        target_level = _WRITES_TO.get(mode)
+        if target_level is None:
+            return
+        level = levels.root if target_level == "root" else levels.local
+        if not replace and level.storage.exists(level.entry(self.target)):
+            warnings.warn(
+                f"{self.function.qualified_name}: recomputed, but the stored result was kept "
+                "(cache_mode='write' does not replace a fresh result); use cache_mode='overwrite' "
+                "to replace it.",
+                stacklevel=4,
+            )
+            return
+        record = self._write(level, value, reads)
+        if memoize:
+            levels.memo.put((self.target.store or "", self.target.path or ""), value, record)
+        self._note(record)
+        if level is levels.root:
+            from ..assets.runless import report_plain_call
+
+            report_plain_call(self.target, record)
+
+    def _write(self, level: Level, value: Any, reads: list[UpstreamRead]) -> Record:
+        target = level.entry(self.target)
+        bytes_written = None
+        if value is None:
+            level.storage.remove(target)
+        else:
+            bytes_written = level.storage.save(target, value).bytes_written
+        record = Record(
+            entry=self.entry.name,
+            function=self.function.qualified_name,
+            key=self.key,
+            arguments={name: canonical(value) for name, value in self.key_arguments.items()},
+            namespace=self.namespace,
+            version=self.function.version,
+            format=str(self.entry.format),
+            store=str(self.target.store),
+            path=str(self.target.path),
+            fingerprint=None if value is None else level.storage.fingerprint(target),
+            upstream=list(reads),
+            is_null=value is None,
+            bytes_written=bytes_written,
+        )
+        level.records.write(record, self.segment)
+        return record
+
+    def _note(self, record: Record | None) -> None:
+        fingerprint = (
+            record.fingerprint if record else self.catalog.storage.fingerprint(self.target)
+        )
+        note_read(
+            UpstreamRead(
+                entry=self.entry.name,
+                format=str(self.entry.format),
+                store=str(self.target.store),
+                path=str(self.target.path),
+                fingerprint=fingerprint,
+            )
+        )
+
+
+def load_upstream(catalog: Catalog, name: str) -> Any:
+    """A catalog entry's stored value, noted as read by the computation running."""
+    entry = catalog.entry(name)
+    value = catalog.storage.load(entry)
+    note_read(
+        UpstreamRead(
+            entry=name,
+            format=str(entry.format),
+            store=str(entry.store),
+            path=str(entry.path),
+            fingerprint=catalog.storage.fingerprint(entry),
+        )
+    )
+    return value
+
+
+def _segment(key: str | None, namespace: str | None) -> str:
+    parts = [part for part in (namespace, key) if part]
+    return "/".join(parts) if parts else "_"
+
+
+def _object_path(entry: Entry, segment: str) -> str:
+    """Where one call's result lives: the entry's path itself for an argument-less call,
+    else a key-named object beside it."""
+    path = str(entry.path)
+    if segment == "_":
+        return path
+    if entry.format == "sql":
+        return f"{path}__{segment.replace('/', '__').replace('.', '_').replace('-', '_')}"[:63]
+    stem, dot, suffix = path.rpartition(".") if "." in path.rsplit("/", 1)[-1] else (path, "", "")
+    return f"{stem}/{segment}{dot}{suffix}"
+
+
+def cache(
+    function: Callable[..., Any] | None = None,
+    *,
+    cache_args: Iterable[str] = (),
+    version: str | None = None,
+    format: str | None = None,
+    entry: str | None = None,
+    memoize: bool = False,
+    description: str | None = None,
+    group: str | None = None,
+) -> Any:
+    """Cache a function's results in the catalog's stores; it is also a Dagster asset.
+
+    `cache_args` names the parameters that key the stored result; `version` is the code
+    version (bump it to make stored results stale); `format` defaults from the return type.
+    """
+
+    def wrap(fn: Callable[..., Any]) -> CachedFunction:
+        return CachedFunction(
+            fn,
+            cache_args=cache_args,
+            version=version,
+            format=format,
+            entry=entry,
+            memoize=memoize,
+            description=description,
+            group=group,
+        )
+
+    return wrap(function) if function is not None else wrap

@@ -1,0 +1,164 @@
+"""What a stored cached result was computed from: kept beside it, read on every recall.
+
+A record names the function, its cache arguments and namespace, the code version, and a
+fingerprint of every upstream object it read. A recall compares them with the present to tell
+a fresh result from a stale one. Records of file stores are small JSON files under the store's
+`.datanectar/records/`; a SQL store keeps them in a `datanectar_records` table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import posixpath
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..catalog import Entry
+from ..stores import Store
+
+RECORDS_FOLDER = ".datanectar/records"
+RECORDS_TABLE = "datanectar_records"
+
+
+class UpstreamRead(BaseModel):
+    """One upstream object a computation read, as it was then."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entry: str
+    format: str
+    store: str
+    path: str
+    fingerprint: str | None
+
+    def as_entry(self) -> Entry:
+        return Entry(name=self.entry, format=self.format, store=self.store, path=self.path)
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    entry: str
+    function: str
+    key: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    namespace: str | None = None
+    version: str | None = None
+    format: str
+    store: str
+    path: str
+    fingerprint: str | None = None
+    """The stored object's own fingerprint right after it was written."""
+    upstream: list[UpstreamRead] = Field(default_factory=list)
+    is_null: bool = False
+    """The function returned None: no object is stored, only this record."""
+    bytes_written: int | None = None
+    created_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+def record_path(entry: str, segment: str) -> str:
+    return posixpath.join(RECORDS_FOLDER, entry, f"{segment}.json")
+
+
+class RecordBook:
+    """Reads and writes the records of one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def read(self, entry: str, segment: str) -> Record | None:
+        if not self.store.holds_files:
+            return self._read_row(record_path(entry, segment))
+        location = self.store.location(record_path(entry, segment))
+        try:
+            with location.open("rb") as handle:
+                return Record.model_validate_json(handle.read())
+        except FileNotFoundError:
+            return None
+
+    def write(self, record: Record, segment: str) -> None:
+        self.store.ensure_writable()
+        text = record.model_dump_json(indent=2)
+        if not self.store.holds_files:
+            self._write_row(record_path(record.entry, segment), text)
+            return
+        final = self.store.location(record_path(record.entry, segment))
+        self.store.prepare(final)
+        staged = final.staging()
+        try:
+            with staged.open("wb") as handle:
+                handle.write(text.encode())
+            self.store.publish(staged, final)
+        except BaseException:
+            self.store.remove(staged)
+            raise
+
+    def remove(self, entry: str, segment: str) -> None:
+        if not self.store.holds_files:
+            self._delete_rows(record_path(entry, segment))
+            return
+        self.store.remove(self.store.location(record_path(entry, segment)))
+
+    def all(self) -> list[Record]:
+        """Every record in the store (for `datanectar cache ls`)."""
+        if not self.store.holds_files:
+            return [Record.model_validate_json(text) for text in self._all_rows()]
+        root = self.store.location(RECORDS_FOLDER)
+        if not root.exists():
+            return []
+        records = []
+        for path in sorted(root.fs.find(root.path)):
+            if path.endswith(".json"):
+                with root.fs.open(path, "rb") as handle:
+                    records.append(Record.model_validate_json(handle.read()))
+        return records
+
+    # -- SQL stores: one row per record, written in a transaction ----------------------
+
+    def _engine(self) -> Any:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.store.sql_url())
+        metadata = sa.MetaData()
+        table = sa.Table(
+            RECORDS_TABLE,
+            metadata,
+            sa.Column("path", sa.String(512), primary_key=True),
+            sa.Column("record", sa.Text, nullable=False),
+        )
+        metadata.create_all(engine, checkfirst=True)
+        return engine, table
+
+    def _read_row(self, path: str) -> Record | None:
+        import sqlalchemy as sa
+
+        engine, table = self._engine()
+        with engine.connect() as connection:
+            text = connection.execute(
+                sa.select(table.c.record).where(table.c.path == path)
+            ).scalar()
+        return Record.model_validate_json(text) if text else None
+
+    def _write_row(self, path: str, text: str) -> None:
+        engine, table = self._engine()
+        with engine.begin() as connection:
+            connection.execute(table.delete().where(table.c.path == path))
+            connection.execute(table.insert().values(path=path, record=text))
+
+    def _delete_rows(self, path: str) -> None:
+        engine, table = self._engine()
+        with engine.begin() as connection:
+            connection.execute(table.delete().where(table.c.path == path))
+
+    def _all_rows(self) -> list[str]:
+        import sqlalchemy as sa
+
+        engine, table = self._engine()
+        with engine.connect() as connection:
+            return list(connection.execute(sa.select(table.c.record)).scalars())
+
+
+def as_json(record: Record) -> dict[str, Any]:
+    return json.loads(record.model_dump_json())

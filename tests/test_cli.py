@@ -1,0 +1,546 @@
+"""The demo project end to end through Dagster's own command-line tools, in subprocesses.
+
+Each test works on a copy of the demo project in a tmp dir (pyproject.toml, definitions.py,
+demo/) with its own DAGSTER_HOME holding a copy of the demo's dagster.yaml, so nothing is
+written into the repository's data/ or dagster_home/. Outputs are read back with the storage
+libraries themselves (deltalake, zarr, xarray, pyarrow, SQLAlchemy, json), not datanectar.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import deltalake
+import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
+import xarray as xr
+import zarr
+
+REPO = Path(__file__).resolve().parents[1]
+DAGSTER = Path(sys.executable).parent / "dagster"
+CLI_TIMEOUT = 600  # seconds; a hung CLI fails the test instead of hanging the suite
+SERVER_TIMEOUT = 120  # seconds for `dagster dev` to answer and load its code location
+RUN_TIMEOUT = 180  # seconds for a run launched through GraphQL to finish
+
+STATIONS = 12
+DAYS = 14
+HOURS = DAYS * 24
+OBSERVATIONS = STATIONS * HOURS  # 4032
+
+# Every produced demo asset: (format, path under the project's data folder).
+PRODUCED = {
+    "observations": ("delta", "data/silver/observations"),
+    "temperature_grid": ("zarr", "data/grids/temperature.zarr"),
+    "daily_means": ("parquet", "data/gold/daily_means.parquet"),
+    "daily_grid": ("netcdf", "data/grids/daily_temperature.nc"),
+    "station_summary": ("sql", "data/datanectar.sqlite"),
+    "report": ("json", "data/reports/weather_report.json"),
+}
+TABLES = {"observations": OBSERVATIONS, "daily_means": STATIONS * DAYS, "station_summary": STATIONS}
+GRIDS = {"temperature_grid": HOURS, "daily_grid": DAYS}
+DEMO_ASSETS = {"stations", *PRODUCED}
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path  # the copied project (the CLI's working directory)
+    home: Path  # its DAGSTER_HOME
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["DAGSTER_HOME"] = str(self.home)
+        # The project is found from definitions.py alone; nothing may point back at the repo.
+        env.pop("DATANECTAR_PROJECT", None)
+        env.pop("PYTHONPATH", None)
+        return env
+
+
+def copy_demo(target: Path) -> Project:
+    """A copy of the demo project and a DAGSTER_HOME with the demo's dagster.yaml."""
+    root, home = target / "project", target / "dagster_home"
+    root.mkdir(parents=True)
+    home.mkdir(parents=True)
+    shutil.copy2(REPO / "pyproject.toml", root / "pyproject.toml")
+    shutil.copy2(REPO / "definitions.py", root / "definitions.py")
+    shutil.copytree(
+        REPO / "demo", root / "demo", ignore=shutil.ignore_patterns("__pycache__", "locals.yaml")
+    )
+    shutil.copy2(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    return Project(root=root.resolve(), home=home.resolve())
+
+
+def dagster_cli(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `dagster ARGS` in the project; fail with its output unless it exits 0."""
+    result = subprocess.run(  # checked below, with its output in the message
+        [str(DAGSTER), *args],
+        cwd=project.root,
+        env=project.env(),
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+    )
+    assert result.returncode == 0, (
+        f"`dagster {' '.join(args)}` exited {result.returncode}\n"
+        f"--- stdout ---\n{result.stdout[-20000:]}\n--- stderr ---\n{result.stderr[-20000:]}"
+    )
+    return result
+
+
+def materialize_all(project: Project) -> subprocess.CompletedProcess[str]:
+    return dagster_cli(project, "asset", "materialize", "-f", "definitions.py", "--select", "*")
+
+
+def open_instance(project: Project, monkeypatch: pytest.MonkeyPatch) -> dg.DagsterInstance:
+    # dagster.yaml names its storage folder with {env: DAGSTER_HOME}.
+    monkeypatch.setenv("DAGSTER_HOME", str(project.home))
+    return dg.DagsterInstance.from_config(str(project.home))
+
+
+def demo_stations() -> dict[str, str]:
+    """station_id -> name, from the shipped csv."""
+    with (REPO / "demo" / "inputs" / "stations.csv").open(newline="") as handle:
+        return {row["station_id"]: row["name"] for row in csv.DictReader(handle)}
+
+
+def delta_version(project: Project) -> int:
+    return deltalake.DeltaTable(str(project.data / "silver" / "observations")).version()
+
+
+def sqlite_rows(project: Project, table: str) -> list[dict[str, Any]]:
+    engine = sa.create_engine(f"sqlite:///{project.data / 'datanectar.sqlite'}")
+    try:
+        with engine.connect() as connection:
+            result = connection.execute(sa.text(f"SELECT * FROM {table}"))
+            return [dict(row) for row in result.mappings()]
+    finally:
+        engine.dispose()
+
+
+# -- the project, materialized once ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def materialized(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A copy of the demo project, every asset materialized once with the CLI."""
+    project = copy_demo(tmp_path_factory.mktemp("cli"))
+    result = materialize_all(project)
+    # Kept for test_materialize_all: the run's own log must say it succeeded.
+    (project.home / "first_materialize.log").write_text(result.stdout + result.stderr)
+    return project
+
+
+def test_definitions_validate(tmp_path):
+    project = copy_demo(tmp_path)
+    result = dagster_cli(project, "definitions", "validate", "-f", "definitions.py")
+    assert "Validation successful" in result.stdout + result.stderr
+
+
+def test_materialize_writes_every_format(materialized):
+    project = materialized
+    log = (project.home / "first_materialize.log").read_text()
+    assert "RUN_SUCCESS" in log
+    for _, relative in PRODUCED.values():
+        assert (project.root / relative).exists(), relative
+    stations = demo_stations()
+    assert len(stations) == STATIONS
+
+    # delta: hourly observations of every station
+    observations = deltalake.DeltaTable(str(project.data / "silver" / "observations")).to_pandas()
+    assert list(observations.columns) == ["station_id", "time", "temperature_k"]
+    assert len(observations) == OBSERVATIONS
+    assert observations.groupby("station_id").size().to_dict() == dict.fromkeys(stations, HOURS)
+    assert observations["time"].nunique() == HOURS
+    assert observations["temperature_k"].between(200, 330).all()
+
+    # zarr, through xarray and through zarr itself
+    grid = xr.open_zarr(project.data / "grids" / "temperature.zarr")
+    assert set(grid.dims) == {"time", "lat", "lon"}
+    assert grid.sizes["time"] == HOURS
+    assert grid["air"].dims == ("time", "lat", "lon")
+    assert grid["air"].attrs["units"] == "degK"
+    group = zarr.open_group(str(project.data / "grids" / "temperature.zarr"), mode="r")
+    assert {"air", "time", "lat", "lon"} <= set(group.array_keys())
+    air = group["air"]
+    assert air.shape == (HOURS, grid.sizes["lat"], grid.sizes["lon"])
+    assert air.attrs["units"] == "degK"
+    assert float(air[0, 0, 0]) == pytest.approx(float(grid["air"][0, 0, 0]))
+
+    # parquet: a row per station and day
+    daily_means = pq.read_table(project.data / "gold" / "daily_means.parquet")
+    assert daily_means.num_rows == STATIONS * DAYS
+    assert daily_means.column_names == ["station_id", "day", "mean_k", "min_k", "max_k"]
+    means = daily_means.to_pandas()
+    assert set(means["station_id"]) == set(stations)
+    assert (means["min_k"] <= means["mean_k"]).all()
+    assert (means["mean_k"] <= means["max_k"]).all()
+
+    # netcdf: the daily field
+    with xr.open_dataset(
+        project.data / "grids" / "daily_temperature.nc", engine="h5netcdf"
+    ) as daily:
+        assert daily.sizes["time"] == DAYS
+        assert daily["air"].dims == ("time", "lat", "lon")
+        assert daily.sizes["lat"] == grid.sizes["lat"]
+        assert daily.sizes["lon"] == grid.sizes["lon"]
+        daily_grid_mean = float(daily["air"].mean())
+
+    # sql: a row per station, its mean the mean of its daily means
+    summary = sqlite_rows(project, "station_summary")
+    assert len(summary) == STATIONS
+    assert {row["station_id"]: row["name"] for row in summary} == stations
+    mean_of_means = means.groupby("station_id")["mean_k"].mean()
+    for row in summary:
+        assert row["mean_k"] == pytest.approx(mean_of_means[row["station_id"]])
+
+    # json: headline figures consistent with the tables and the grid
+    report = json.loads((project.data / "reports" / "weather_report.json").read_text())
+    assert report["stations"] == STATIONS
+    assert report["days"] == DAYS
+    warmest = max(summary, key=lambda row: row["mean_k"])
+    coldest = min(summary, key=lambda row: row["mean_k"])
+    assert report["warmest_station"] == {
+        "name": warmest["name"],
+        "mean_k": round(warmest["mean_k"], 2),
+    }
+    assert report["coldest_station"] == {
+        "name": coldest["name"],
+        "mean_k": round(coldest["mean_k"], 2),
+    }
+    assert report["grid_mean_k"] == pytest.approx(daily_grid_mean, abs=0.01)
+
+
+def test_materializations_are_recorded_with_metadata(materialized, monkeypatch):
+    project = materialized
+    instance = open_instance(project, monkeypatch)
+    try:
+        runs = instance.get_runs()
+        assert runs, "no run recorded in the instance"
+        assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
+        for name, (format_name, relative) in PRODUCED.items():
+            event = instance.get_latest_materialization_event(dg.AssetKey(name))
+            assert event is not None, f"no materialization of {name}"
+            metadata = event.asset_materialization.metadata
+            assert metadata["format"].value == format_name
+            uri = metadata["dagster/uri"].value
+            assert str(project.root / relative) in uri, (name, uri)
+            if name in TABLES:
+                assert metadata["dagster/row_count"].value == TABLES[name], name
+                schema = metadata["dagster/column_schema"].value
+                assert [column.name for column in schema.columns], name
+            if name in GRIDS:
+                dims = metadata["dims"].value
+                assert dims["time"] == GRIDS[name], (name, dims)
+                assert set(dims) == {"time", "lat", "lon"}
+        observations = instance.get_latest_materialization_event(dg.AssetKey("observations"))
+        metadata = observations.asset_materialization.metadata
+        assert metadata["dagster/row_count"].value == OBSERVATIONS
+        assert [c.name for c in metadata["dagster/column_schema"].value.columns] == [
+            "station_id",
+            "time",
+            "temperature_k",
+        ]
+        # The shipped input is an external asset: nothing materializes it.
+        assert instance.get_latest_materialization_event(dg.AssetKey("stations")) is None
+    finally:
+        instance.dispose()
+
+
+def test_materialize_again_overwrites(materialized, monkeypatch):
+    project = materialized
+    version_before = delta_version(project)
+    materialize_all(project)
+
+    table = deltalake.DeltaTable(str(project.data / "silver" / "observations"))
+    assert table.version() == version_before + 1  # written again ...
+    assert len(table.to_pandas()) == OBSERVATIONS  # ... replacing, not appending
+    assert table.history(1)[0]["operationParameters"]["mode"] == "Overwrite"
+    assert len(sqlite_rows(project, "station_summary")) == STATIONS
+    assert pq.read_metadata(project.data / "gold" / "daily_means.parquet").num_rows == (
+        STATIONS * DAYS
+    )
+    report = json.loads((project.data / "reports" / "weather_report.json").read_text())
+    assert report["stations"] == STATIONS
+
+    instance = open_instance(project, monkeypatch)
+    try:
+        successes = [
+            run for run in instance.get_runs() if run.status == dg.DagsterRunStatus.SUCCESS
+        ]
+        assert len(successes) >= 2
+        event = instance.get_latest_materialization_event(dg.AssetKey("observations"))
+        assert event.run_id == successes[0].run_id  # the newest run
+        assert event.asset_materialization.metadata["dagster/row_count"].value == OBSERVATIONS
+    finally:
+        instance.dispose()
+
+
+# -- the UI path: `dagster dev` and its GraphQL endpoint ------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _new_group_with_default_sigint() -> None:
+    # Its own process group, so teardown reaches the webserver, daemon, code servers and run
+    # workers; and Ctrl-C semantics even when pytest itself runs with SIGINT ignored (as a
+    # background job does), since dagster dev stops on SIGINT/SIGTERM through KeyboardInterrupt.
+    os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@dataclass
+class DevServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-20000:]
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{self.url}/graphql",
+            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            body = json.load(response)
+        assert not body.get("errors"), f"GraphQL errors: {body['errors']}"
+        return body["data"]
+
+    def wait(self, what: str, ready, timeout: float) -> Any:
+        """Poll `ready()` until it returns a truthy value; fail with the server's output."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                pytest.fail(
+                    f"dagster dev exited ({self.process.returncode}) while waiting for {what}\n"
+                    f"{self.output()}"
+                )
+            value = ready()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout}s waiting for {what}\n{self.output()}")
+            time.sleep(0.5)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C the whole group, then kill whatever is left of it; wait for the leader."""
+    pgid = process.pid
+    try:
+        os.killpg(pgid, signal.SIGINT)
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=30)
+
+
+@pytest.fixture
+def dev_server(tmp_path) -> Iterator[tuple[DevServer, Project]]:
+    """`dagster dev` on a fresh copy of the demo, nothing materialized yet."""
+    project = copy_demo(tmp_path)
+    port = free_port()
+    log = tmp_path / "dagster_dev.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(DAGSTER), "dev", "-f", "definitions.py", "-h", "127.0.0.1", "-p", str(port)],
+            cwd=project.root,
+            env=project.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_new_group_with_default_sigint,
+        )
+    server = DevServer(url=f"http://127.0.0.1:{port}", process=process, log=log)
+    try:
+        yield server, project
+    finally:
+        stop_group(process)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+WORKSPACE_QUERY = """
+{
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError {
+          __typename
+          ... on RepositoryLocation { name repositories { name } }
+          ... on PythonError { message stack }
+        }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+ASSET_NODES_QUERY = """
+{
+  assetNodes {
+    assetKey { path }
+    isExecutable
+    isMaterializable
+    dependencyKeys { path }
+    kinds
+  }
+}
+"""
+
+LAUNCH_RUN_MUTATION = """
+mutation LaunchRun($executionParams: ExecutionParams!) {
+  launchRun(executionParams: $executionParams) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on Error { message }
+    ... on PythonError { stack }
+  }
+}
+"""
+
+RUN_STATUS_QUERY = """
+query RunStatus($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run { status }
+    ... on Error { message }
+  }
+}
+"""
+
+
+def loaded_location(server: DevServer) -> dict[str, Any] | None:
+    """The code location once it is LOADED; fails at once on a load error."""
+    workspace = server.graphql(WORKSPACE_QUERY)["workspaceOrError"]
+    assert workspace["__typename"] == "Workspace", workspace
+    entries = workspace["locationEntries"]
+    for entry in entries:
+        location = entry["locationOrLoadError"]
+        if location and location["__typename"] == "PythonError":
+            pytest.fail(f"code location {entry['name']} failed to load: {location}")
+    if entries and all(entry["loadStatus"] == "LOADED" for entry in entries):
+        assert len(entries) == 1, entries
+        return entries[0]["locationOrLoadError"]
+    return None
+
+
+def upstream_closure(nodes: dict[str, dict[str, Any]], name: str) -> set[str]:
+    seen: set[str] = set()
+    pending = [name]
+    while pending:
+        current = pending.pop()
+        if current not in seen:
+            seen.add(current)
+            pending.extend(key["path"][0] for key in nodes[current]["dependencyKeys"])
+    return seen
+
+
+def test_dagster_dev_launches_a_run_through_graphql(dev_server):
+    server, project = dev_server
+    server.wait(
+        "the webserver's /server_info",
+        lambda: _answers(f"{server.url}/server_info"),
+        SERVER_TIMEOUT,
+    )
+    location = server.wait(
+        "the code location to load", lambda: loaded_location(server), SERVER_TIMEOUT
+    )
+    repositories = [repository["name"] for repository in location["repositories"]]
+    assert repositories == ["__repository__"]
+
+    # The asset graph the UI draws.
+    nodes = {
+        "/".join(node["assetKey"]["path"]): node
+        for node in server.graphql(ASSET_NODES_QUERY)["assetNodes"]
+    }
+    assert set(nodes) == DEMO_ASSETS
+    assert nodes["stations"]["kinds"] == ["csv"]
+    assert not nodes["stations"]["isMaterializable"]
+    for name, (format_name, _) in PRODUCED.items():
+        assert nodes[name]["kinds"] == [format_name], name
+        assert nodes[name]["isMaterializable"], name
+
+    # "Materialize report and its upstream", as the UI's launch does it: the executable assets
+    # of the selection, in the implicit asset job.
+    selection = sorted(
+        name for name in upstream_closure(nodes, "report") if nodes[name]["isExecutable"]
+    )
+    assert set(selection) == set(PRODUCED)
+    launched = server.graphql(
+        LAUNCH_RUN_MUTATION,
+        {
+            "executionParams": {
+                "selector": {
+                    "repositoryLocationName": location["name"],
+                    "repositoryName": "__repository__",
+                    "pipelineName": "__ASSET_JOB",
+                    "assetSelection": [{"path": [name]} for name in selection],
+                },
+                "mode": "default",
+            }
+        },
+    )["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+
+    def finished() -> str | None:
+        run = server.graphql(RUN_STATUS_QUERY, {"runId": run_id})["runOrError"]
+        assert run["__typename"] == "Run", run
+        return run["status"] if run["status"] in {"SUCCESS", "FAILURE", "CANCELED"} else None
+
+    status = server.wait(f"run {run_id} to finish", finished, RUN_TIMEOUT)
+    assert status == "SUCCESS", f"run {run_id} ended {status}\n{server.output()}"
+
+    # The run wrote into the copied project, read back with the storage libraries.
+    observations = deltalake.DeltaTable(str(project.data / "silver" / "observations"))
+    assert len(observations.to_pandas()) == OBSERVATIONS
+    report = json.loads((project.data / "reports" / "weather_report.json").read_text())
+    assert report["stations"] == STATIONS
+    assert report["days"] == DAYS
+    for _, relative in PRODUCED.values():
+        assert (project.root / relative).exists(), relative
