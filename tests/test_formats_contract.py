@@ -152,7 +152,7 @@ class FormatContract:
         assert materialization.metadata["format"].value == self.format
         uri = materialization.metadata["dagster/uri"].value
         assert self.path in uri
-        if "bytes_written" in materialization.metadata:
+        if self.format != "sql":  # a table in a database has no file size to report
             assert materialization.metadata["bytes_written"].value > 0
 
     def test_materialize_twice_overwrites(self, make_project, materialize):

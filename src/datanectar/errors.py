@@ -76,6 +76,13 @@ class FormatTypeError(DatanectarError, TypeError):
     """A value of a type the entry's format cannot write."""
 
 
+class UnknownEntryError(DatanectarError, KeyError):
+    """A name that is not a catalog entry."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
 class DataNotFoundError(DatanectarError, LookupError):
     """An entry has no stored data yet."""
 

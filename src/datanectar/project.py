@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from .catalog import Entry, load_catalog, load_variables
 from .config import ProjectConfig, find_pyproject, load_project
-from .errors import CatalogError, CatalogErrors, ConfigError, DatanectarError
+from .errors import CatalogError, CatalogErrors, ConfigError, DatanectarError, UnknownEntryError
 from .formats import default_format_for, get_format
 from .producers import Producer, producer_of, producers_in
 from .storage import EntryStorage, WriteReport
@@ -97,7 +97,9 @@ class Catalog:
         except KeyError:
             close = difflib.get_close_matches(name, self.entries, n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
-            raise KeyError(f"no catalog entry named '{name}'.{hint}") from None
+            raise UnknownEntryError(
+                f"no catalog entry named '{name}'.{hint} Entries: {', '.join(sorted(self.entries)) or '(none)'}."
+            ) from None
 
     def entry_for(self, producer: Producer) -> Entry:
         """The entry a function produces: its catalog entry, or an implicit one."""

@@ -7,12 +7,13 @@ from typing import Any
 
 import dagster as dg
 
+from ..cache.records import UpstreamRead
 from ..catalog import Entry
 from ..formats.base import qualified_type_name
 from ..producers import Producer
 from ..project import CONTEXT_PARAMETER, Catalog
 from .io_manager import LOAD_AS_KEY, io_manager_key
-from .metadata import definition_metadata
+from .metadata import current_object, definition_metadata
 
 
 def build_assets(catalog: Catalog) -> list[dg.AssetsDefinition | dg.AssetSpec]:
@@ -45,8 +46,17 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
     ]
     wants_context = any(p.name == CONTEXT_PARAMETER for p in producer.parameters)
     hints = producer.type_hints()
+    cached = producer.cached
 
     def compute(context: dg.AssetExecutionContext, **inputs: Any) -> Any:
+        if cached is not None:
+            with catalog.activate():
+                return cached.compute_for_dagster(
+                    catalog,
+                    inputs=inputs,
+                    arguments=dict(context.op_config or {}),
+                    upstream=[_read(catalog, context, name) for name in inputs],
+                )
         if wants_context:
             inputs[CONTEXT_PARAMETER] = context
         return producer.function(**inputs)
@@ -65,10 +75,51 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         description=entry.description or producer.description,
         owners=entry.owners or None,
         tags=entry.tags or None,
-        metadata=definition_metadata(entry),
+        metadata=definition_metadata(
+            entry, cached=cached is not None, keyed=bool(producer.cache_args)
+        ),
         code_version=producer.version,
         kinds={str(entry.format)},
+        config_schema=_cache_args_config(producer, hints) if producer.cache_args else None,
     )(compute)
+
+
+def _cache_args_config(producer: Producer, hints: dict[str, Any]) -> dict[str, dg.Field]:
+    """Cache arguments as run config, with the function's defaults, shown by the launchpad."""
+    parameters = {p.name: p for p in producer.parameters}
+    schema = {}
+    for name in producer.cache_args:
+        parameter = parameters[name]
+        config_type = _CONFIG_TYPES.get(hints.get(name), dg.Any)
+        if parameter.default is parameter.empty:
+            schema[name] = dg.Field(config_type, is_required=True)
+        elif parameter.default is None:
+            schema[name] = dg.Field(dg.Noneable(config_type), default_value=None, is_required=False)
+        else:
+            default = (
+                list(parameter.default)
+                if isinstance(parameter.default, tuple)
+                else parameter.default
+            )
+            schema[name] = dg.Field(config_type, default_value=default, is_required=False)
+    return schema
+
+
+_CONFIG_TYPES: dict[Any, Any] = {int: dg.Int, float: dg.Float, str: dg.String, bool: dg.Bool}
+
+
+def _read(catalog: Catalog, context: dg.AssetExecutionContext, name: str) -> UpstreamRead:
+    """What a Dagster step read for input `name`: the upstream object it loaded, fingerprinted."""
+    producer = catalog.producers.get(name)
+    keyed = producer is not None and bool(producer.cache_args)
+    loaded = current_object(catalog.entries[name], keyed=keyed, instance=context.instance)
+    return UpstreamRead(
+        entry=name,
+        format=str(loaded.format),
+        store=str(loaded.store),
+        path=str(loaded.path),
+        fingerprint=catalog.storage.fingerprint(loaded),
+    )
 
 
 def _asset_in(name: str, annotation: Any) -> dg.AssetIn:

@@ -7,11 +7,21 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from ..cache.function import CachedOutput
+from ..cache.records import RecordBook
 from ..catalog import Entry
 from ..config import load_project
 from ..errors import DatanectarError
 from ..storage import EntryStorage
-from .metadata import entry_from_metadata, materialization_metadata
+from .metadata import (
+    cached_metadata,
+    current_object,
+    entry_from_metadata,
+    is_cached,
+    is_keyed,
+    materialization_metadata,
+    segment_of,
+)
 
 LOAD_AS_KEY = "datanectar/load_as"
 
@@ -34,6 +44,12 @@ class FormatIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         entry = self._entry(context.definition_metadata, context.asset_key)
+        if isinstance(obj, CachedOutput):
+            # A cached function's result goes where a plain call with the same arguments
+            # recalls it, with its record.
+            record, report = obj.call.publish(obj.value, obj.reads)
+            context.add_output_metadata(cached_metadata(record, report))
+            return
         report = self._entry_storage().save(entry, obj)
         context.add_output_metadata(materialization_metadata(report))
 
@@ -42,8 +58,16 @@ class FormatIOManager(dg.ConfigurableIOManager):
         if upstream is None:
             raise DatanectarError(f"input '{context.name}' has no upstream asset to load.")
         entry = self._entry(upstream.definition_metadata, upstream.asset_key)
+        if is_keyed(upstream.definition_metadata):
+            # Only keyed entries need the instance (their latest materialization's object).
+            entry = current_object(entry, keyed=True, instance=context.instance)
+        storage = self._entry_storage()
+        if is_cached(upstream.definition_metadata):
+            record = RecordBook(storage.location(entry).store).read(entry.name, segment_of(entry))
+            if record is not None and record.is_null:
+                return None
         load_as = (context.definition_metadata or {}).get(LOAD_AS_KEY)
-        return self._entry_storage().load(entry, as_type=getattr(load_as, "value", load_as))
+        return storage.load(entry, as_type=getattr(load_as, "value", load_as))
 
     def _entry(self, metadata: Any, asset_key: dg.AssetKey) -> Entry:
         entry = entry_from_metadata(metadata, asset_key)

@@ -6,11 +6,16 @@ from typing import Any
 
 import dagster as dg
 
+from ..cache.records import Record
 from ..catalog import Entry
 from ..storage import WriteReport
 from ..summaries import GridSummary, ObjectSummary, TableSummary
 
 ENTRY_KEY = "datanectar/entry"
+PATH_KEY = "datanectar/path"
+SEGMENT_KEY = "datanectar/segment"
+CACHED_KEY = "datanectar/cached"
+KEYED_KEY = "datanectar/keyed"
 
 
 def materialization_metadata(report: WriteReport) -> dict[str, Any]:
@@ -40,15 +45,75 @@ def materialization_metadata(report: WriteReport) -> dict[str, Any]:
     return metadata
 
 
-def definition_metadata(entry: Entry) -> dict[str, Any]:
-    """What an asset carries so its IO manager needs no catalog: the resolved entry itself."""
-    return {
+def definition_metadata(
+    entry: Entry, *, cached: bool = False, keyed: bool = False
+) -> dict[str, Any]:
+    """What an asset carries so its IO manager needs no catalog: the resolved entry itself,
+    and whether a cached function writes one object per set of arguments."""
+    metadata: dict[str, Any] = {
         **entry.metadata,
         "format": entry.format,
         "store": entry.store,
         "path": entry.path,
         ENTRY_KEY: dg.MetadataValue.json(entry.model_dump(mode="json")),
     }
+    if cached:
+        metadata[CACHED_KEY] = True
+    if keyed:
+        metadata[KEYED_KEY] = True
+    return metadata
+
+
+def cached_metadata(record: Record, report: WriteReport | None) -> dict[str, Any]:
+    """A cached function's materialization: the usual metadata plus which call it stored."""
+    metadata = (
+        materialization_metadata(report)
+        if report
+        else {
+            "format": dg.MetadataValue.text(record.format),
+            "result": dg.MetadataValue.text("None (stored as a null marker)"),
+        }
+    )
+    metadata[PATH_KEY] = dg.MetadataValue.text(record.path)
+    metadata[SEGMENT_KEY] = dg.MetadataValue.text(record.segment)
+    metadata["datanectar/cache_key"] = dg.MetadataValue.text(record.key)
+    metadata["datanectar/arguments"] = dg.MetadataValue.json(record.arguments)
+    return metadata
+
+
+def is_cached(metadata: Any) -> bool:
+    return bool(_raw((metadata or {}).get(CACHED_KEY)))
+
+
+def is_keyed(metadata: Any) -> bool:
+    return bool(_raw((metadata or {}).get(KEYED_KEY)))
+
+
+def current_object(entry: Entry, *, keyed: bool, instance: dg.DagsterInstance | None) -> Entry:
+    """The object an upstream asset's latest materialization wrote. A cached function with
+    cache arguments writes one object per set of arguments; downstream reads the latest."""
+    if not keyed or instance is None:
+        return entry
+    event = instance.get_latest_materialization_event(dg.AssetKey(entry.name))
+    if event is None or event.asset_materialization is None:
+        return entry
+    recorded = event.asset_materialization.metadata
+    if PATH_KEY not in recorded:
+        return entry
+    return entry.model_copy(
+        update={
+            "path": _raw(recorded[PATH_KEY]),
+            "metadata": {**entry.metadata, SEGMENT_KEY: _raw(recorded.get(SEGMENT_KEY))},
+        }
+    )
+
+
+def segment_of(entry: Entry) -> str:
+    return entry.metadata.get(SEGMENT_KEY) or "_"
+
+
+def _raw(value: Any) -> Any:
+    return getattr(value, "value", value)
 
 
 def entry_from_metadata(metadata: Any, asset_key: dg.AssetKey) -> Entry:

@@ -22,6 +22,7 @@ from ..config import CacheMode
 from ..errors import DatanectarError
 from ..producers import ATTRIBUTE, make_producer
 from ..project import Catalog, active_catalog
+from ..storage import WriteReport
 from .context import calls_below, inherited_mode, note_read, resolve_recompute
 from .keys import cache_key, canonical
 from .levels import Level, levels_for
@@ -169,6 +170,21 @@ class CachedFunction:
             namespace,
         )
 
+    def compute_for_dagster(
+        self,
+        catalog: Catalog,
+        *,
+        inputs: Mapping[str, Any],
+        arguments: Mapping[str, Any],
+        upstream: list[UpstreamRead],
+    ) -> CachedOutput:
+        """Compute (never recall: Dagster decided to materialize) with the inputs Dagster
+        loaded; the IO manager publishes the result where a plain call would recall it."""
+        call = self.bind(catalog, (), {**arguments, **inputs})
+        with calls_below(frozenset(), "write") as reads:
+            value = self.function(**call.arguments_with_upstream(catalog, explicit=call.given))
+        return CachedOutput(call=call, value=value, reads=[*upstream, *reads])
+
     def upstream_source(self, catalog: Catalog, name: str) -> Callable[[], Any] | None:
         """How to get the value of a parameter named after an upstream entry, if it is one:
         recall a cached function (in the catalog, or defined beside this one), or load the
@@ -242,7 +258,7 @@ class Call:
                 if record is not None and record.is_null
                 else level.storage.load(level.entry(self.target))
             )
-            if mode == "local" and level.name != "local":
+            if mode == "local" and level.kind != "local":
                 self._write(levels.local, value, record.upstream if record else [])
             if memoize:
                 levels.memo.put(memo_key, value, record)
@@ -292,7 +308,7 @@ class Call:
                 stacklevel=4,
             )
             return
-        record = self._write(level, value, reads)
+        record, _report = self._write(level, value, reads)
         if memoize:
             levels.memo.put((self.target.store or "", self.target.path or ""), value, record)
         self._note(record)
@@ -301,17 +317,27 @@ class Call:
 
             report_plain_call(self.target, record)
 
-    def _write(self, level: Level, value: Any, reads: list[UpstreamRead]) -> Record:
+    def publish(self, value: Any, reads: list[UpstreamRead]) -> tuple[Record, WriteReport | None]:
+        """Store a result computed by Dagster at the root level, where plain calls recall it."""
+        levels = levels_for(self.catalog, self.entry)
+        levels.memo.discard((self.target.store or "", self.target.path or ""))
+        return self._write(levels.root, value, reads)
+
+    def _write(
+        self, level: Level, value: Any, reads: list[UpstreamRead]
+    ) -> tuple[Record, WriteReport | None]:
         target = level.entry(self.target)
-        bytes_written = None
+        report = None
         if value is None:
             level.storage.remove(target)
         else:
-            bytes_written = level.storage.save(target, value).bytes_written
+            report = level.storage.save(target, value)
+        bytes_written = report.bytes_written if report else None
         record = Record(
             entry=self.entry.name,
             function=self.function.qualified_name,
             key=self.key,
+            segment=self.segment,
             arguments={name: canonical(value) for name, value in self.key_arguments.items()},
             namespace=self.namespace,
             version=self.function.version,
@@ -324,7 +350,7 @@ class Call:
             bytes_written=bytes_written,
         )
         level.records.write(record, self.segment)
-        return record
+        return record, report
 
     def _note(self, record: Record | None) -> None:
         fingerprint = (
@@ -339,6 +365,15 @@ class Call:
                 fingerprint=fingerprint,
             )
         )
+
+
+@dataclass(frozen=True)
+class CachedOutput:
+    """A cached function's result on its way from a Dagster step to its IO manager."""
+
+    call: Call
+    value: Any
+    reads: list[UpstreamRead]
 
 
 def load_upstream(catalog: Catalog, name: str) -> Any:

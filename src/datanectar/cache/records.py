@@ -43,6 +43,8 @@ class Record(BaseModel):
     entry: str
     function: str
     key: str
+    segment: str = "_"
+    """Where, under the entry, this call's object and record live ('_': the entry itself)."""
     arguments: dict[str, Any] = Field(default_factory=dict)
     namespace: str | None = None
     version: str | None = None

@@ -1,0 +1,126 @@
+"""`datanectar cache ls` and `datanectar cache clear`: the stored results of cached functions."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..cache.levels import Level, levels_for
+from ..cache.records import Record
+from ..project import Catalog
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    cache = commands.add_parser("cache", help="list or remove stored results of cached functions")
+    actions = cache.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser(
+        "ls", help="list stored results: key, namespace, version, size, age"
+    )
+    listing.add_argument("entry", nargs="?", help="only this entry")
+    listing.set_defaults(run=list_results)
+    clearing = actions.add_parser("clear", help="remove an entry's stored results and records")
+    clearing.add_argument("entry", help="the entry whose results to remove")
+    clearing.add_argument("--key", help="only the result with this cache key")
+    clearing.add_argument(
+        "--local", action="store_true", help="clear the local cache level instead of the root store"
+    )
+    clearing.set_defaults(run=clear_results)
+
+
+@dataclass(frozen=True)
+class Stored:
+    level: Level
+    record: Record
+
+
+def stored_results(
+    catalog: Catalog, entry: str | None, *, kinds: tuple[str, ...]
+) -> Iterator[Stored]:
+    """Records of cached results, per level, for one entry or all of them."""
+    names = [entry] if entry else sorted({*catalog.entries, *catalog.producers})
+    seen: set[tuple[str, str]] = set()
+    for name in names:
+        entry_model = catalog.entry(name) if name in catalog.entries else None
+        if entry_model is None:
+            continue
+        for level in levels_for(catalog, entry_model).readable(kinds):
+            # Entries sharing a store share its record book: read each book once.
+            book = (level.name, level.store_name)
+            if book in seen and entry is None:
+                continue
+            seen.add(book)
+            for record in level.records.all():
+                if entry is None or record.entry == entry:
+                    yield Stored(level, record)
+
+
+def list_results(arguments: argparse.Namespace) -> int:
+    catalog = Catalog.open(arguments.project)
+    if arguments.entry:
+        catalog.entry(arguments.entry)
+    rows = [
+        (
+            stored.level.name,
+            stored.record.entry,
+            stored.record.key if stored.record.arguments else "-",
+            stored.record.namespace or "-",
+            stored.record.version or "-",
+            _size(stored.record),
+            _age(stored.record.created_at),
+            ", ".join(f"{k}={v}" for k, v in stored.record.arguments.items()) or "-",
+        )
+        for stored in stored_results(catalog, arguments.entry, kinds=("local", "root", "mirror"))
+    ]
+    header = ("LEVEL", "ENTRY", "KEY", "NAMESPACE", "VERSION", "SIZE", "AGE", "ARGUMENTS")
+    _print_table(header, rows)
+    return 0
+
+
+def clear_results(arguments: argparse.Namespace) -> int:
+    catalog = Catalog.open(arguments.project)
+    entry = catalog.entry(arguments.entry)
+    kind = "local" if arguments.local else "root"
+    removed = 0
+    for stored in list(stored_results(catalog, entry.name, kinds=(kind,))):
+        if arguments.key and stored.record.key != arguments.key:
+            continue
+        target = stored.level.entry(entry.model_copy(update={"path": stored.record.path}))
+        if not stored.record.is_null:
+            stored.level.storage.remove(target)
+        stored.level.records.remove(entry.name, stored.record.segment)
+        removed += 1
+    print(f"removed {removed} stored result(s) of '{entry.name}' from the {kind} level")
+    return 0
+
+
+def _size(record: Record) -> str:
+    if record.is_null:
+        return "None"
+    if record.bytes_written is None:
+        return "-"
+    size = float(record.bytes_written)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return "-"
+
+
+def _age(created: dt.datetime) -> str:
+    seconds = int((dt.datetime.now(dt.UTC) - created).total_seconds())
+    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= length:
+            return f"{seconds // length}{unit}"
+    return f"{seconds}s"
+
+
+def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    for row in (header, *rows):
+        print(
+            "  ".join(
+                str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
+            ).rstrip()
+        )
