@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.datanectar-installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: install demo test lint ui bench clean
+.PHONY: install demo test lint ui bench clean lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -c constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -35,6 +35,14 @@ ui: install
 bench: install
 	$(BIN)/python benchmarks/bench_io_overhead.py
 	$(BIN)/python benchmarks/bench_zarr_memory.py
+
+## Re-resolve the newest compatible versions into constraints.txt.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet -e '.[dev]'
+	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable \
+	  | grep -v -E '^(datanectar|pip|setuptools)=='; } > constraints.new && mv constraints.new constraints.txt
+	rm -rf .venv-lock
 
 clean:
 	rm -rf data dagster_home/history dagster_home/storage dagster_home/logs dagster_home/schedules
