@@ -49,7 +49,8 @@ def temperature_grid(stations: pd.DataFrame, observations: pd.DataFrame) -> xr.D
     located = stations.set_index("station_id").loc[table.columns]
     grid_lat, grid_lon = np.meshgrid(lat, lon, indexing="ij")
     distance = np.hypot(
-        grid_lat[..., None] - located["lat"].to_numpy(), grid_lon[..., None] - located["lon"].to_numpy()
+        grid_lat[..., None] - located["lat"].to_numpy(),
+        grid_lon[..., None] - located["lon"].to_numpy(),
     )
     weights = 1.0 / np.maximum(distance, 0.1) ** 2
     weights /= weights.sum(axis=-1, keepdims=True)
