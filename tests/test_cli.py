@@ -26,6 +26,7 @@ from typing import Any
 
 import dagster as dg
 import deltalake
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
@@ -47,13 +48,15 @@ OBSERVATIONS = STATIONS * HOURS  # 4032
 PRODUCED = {
     "observations": ("delta", "data/silver/observations"),
     "temperature_grid": ("zarr", "data/grids/temperature.zarr"),
+    # A cached function with a cache argument: one store per argument value, under this folder.
+    "smoothed_grid": ("zarr", "data/grids/smoothed/"),
     "daily_means": ("parquet", "data/gold/daily_means.parquet"),
     "daily_grid": ("netcdf", "data/grids/daily_temperature.nc"),
     "station_summary": ("sql", "data/datanectar.sqlite"),
     "report": ("json", "data/reports/weather_report.json"),
 }
 TABLES = {"observations": OBSERVATIONS, "daily_means": STATIONS * DAYS, "station_summary": STATIONS}
-GRIDS = {"temperature_grid": HOURS, "daily_grid": DAYS}
+GRIDS = {"temperature_grid": HOURS, "smoothed_grid": HOURS, "daily_grid": DAYS}
 DEMO_ASSETS = {"stations", *PRODUCED}
 
 
@@ -187,6 +190,13 @@ def test_materialize_writes_every_format(materialized):
     assert air.shape == (HOURS, grid.sizes["lat"], grid.sizes["lon"])
     assert air.attrs["units"] == "degK"
     assert float(air[0, 0, 0]) == pytest.approx(float(grid["air"][0, 0, 0]))
+
+    # the cached function with a cache argument: one store for the default window (6 hours),
+    # named by its key, holding the running mean of the grid
+    [smoothed_path] = sorted((project.data / "grids" / "smoothed").glob("*.zarr"))
+    smoothed = xr.open_zarr(smoothed_path)
+    expected = grid["air"].rolling(time=6, min_periods=1).mean()
+    np.testing.assert_allclose(smoothed["air"].values, expected.values, rtol=1e-5)
 
     # parquet: a row per station and day
     daily_means = pq.read_table(project.data / "gold" / "daily_means.parquet")

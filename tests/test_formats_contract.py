@@ -378,6 +378,18 @@ class TestZarr(GridContract):
         assert group.metadata.zarr_format == 2
         assert group["air"].chunks[0] == 2  # the dask chunks, not one block
 
+    def test_irregular_dask_chunks_are_made_uniform(self, make_project):
+        project = self.project(make_project)
+        grid = self.sample(1).chunk({"time": (1, 3, 2)})
+
+        datanectar.catalog(project).save("produced", grid)
+
+        import zarr
+
+        xr.testing.assert_identical(self.read_back(project).load(), grid.load())
+        stored = zarr.open_group(str(self.stored_path(project)), mode="r")
+        assert stored["air"].chunks[0] == 3  # the largest dask chunk, applied uniformly
+
 
 class TestNetcdf(GridContract):
     format = "netcdf"

@@ -92,7 +92,21 @@ def _as_dataset(xr: Any, value: Any) -> Any:
         }
     if isinstance(value, xr.DataArray):
         dataset.attrs = {**dataset.attrs, "datanectar_dataarray": value.name or _DATAARRAY_NAME}
-    return dataset
+    return _uniform_chunks(dataset)
+
+
+def _uniform_chunks(dataset: Any) -> Any:
+    """Zarr chunks are one size per dimension (the last may be smaller); dask chunks from
+    rolling, resampling or concatenation often are not. Rechunk those dimensions lazily to their
+    largest chunk, so the write stays chunk by chunk instead of failing."""
+    irregular = {}
+    for variable in dataset.variables.values():
+        if variable.chunks is None:  # in memory: zarr picks its own chunks
+            continue
+        for dim, sizes in zip(variable.dims, variable.chunks, strict=True):
+            if len(sizes) > 1 and (len(set(sizes[:-1])) > 1 or sizes[-1] > sizes[0]):
+                irregular[dim] = max(irregular.get(dim, 0), max(sizes))
+    return dataset.chunk(irregular) if irregular else dataset
 
 
 def _from_dataset(dataset: Any, as_type: Any) -> Any:
