@@ -6,12 +6,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from ..errors import CatalogError, CatalogErrors
 from .models import Entry, EntryFields
-from .render import render
+from .render import parse_yaml, render
 
 _SUFFIXES = (".yaml", ".yml")
 
@@ -62,15 +61,7 @@ def load_catalog(
 
 def _entries_in_file(file: Path, display: str, variables: Mapping[str, Any]) -> Iterator[Entry]:
     text = render(file, file.read_text(encoding="utf-8"), variables, display=display)
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise CatalogError(
-            file=display,
-            line=mark.line + 1 if mark else None,
-            problem=f"invalid YAML after Jinja2 rendering: {getattr(exc, 'problem', exc)}.",
-        ) from None
+    document = parse_yaml(text, display=display, stage=" after Jinja2 rendering")
     if document is None:
         return
     if not isinstance(document, dict):

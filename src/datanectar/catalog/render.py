@@ -106,16 +106,21 @@ def _entry_at(text: str, line: int | None) -> str | None:
     return None
 
 
-def _read_mapping(path: Path) -> dict[str, Any]:
+def parse_yaml(text: str, *, display: str | Path, stage: str = "") -> Any:
+    """YAML (safe loader only), with a parse error naming the file and line."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise CatalogError(
-            file=path,
+            file=display,
             line=mark.line + 1 if mark else None,
-            problem=f"invalid YAML: {getattr(exc, 'problem', exc)}.",
+            problem=f"invalid YAML{stage}: {getattr(exc, 'problem', exc)}.",
         ) from None
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    data = parse_yaml(path.read_text(encoding="utf-8"), display=path)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..stores import Location
-from .base import Format, require
-from .zarr import _as_dataset, _from_dataset
+from .xarray_base import XarrayFormat
 
 _ENGINE = "h5netcdf"
 _SAVE_OPTIONS = frozenset({"encoding", "unlimited_dims", "format", "invalid_netcdf", "compute"})
@@ -28,21 +27,13 @@ _LOAD_OPTIONS = frozenset(
 )
 
 
-class NetcdfFormat(Format):
+class NetcdfFormat(XarrayFormat):
     name = "netcdf"
     suffix = ".nc"
-    writes = ("xarray.Dataset", "xarray.DataArray")
-    extra = "xarray"
-
-    def __init__(self) -> None:
-        self._xr = require("xarray", extra=self.extra, purpose="The netcdf format")
-        require(_ENGINE, extra=self.extra, purpose="The netcdf format")
-
-    def accepts(self, value: Any) -> bool:
-        return isinstance(value, self._xr.Dataset | self._xr.DataArray)
+    engine_module = _ENGINE
 
     def write(self, value: Any, location: Location, *, options: Mapping[str, Any]) -> None:
-        dataset = _as_dataset(self._xr, value)
+        dataset = self.as_dataset(value)
         if location.store.is_local:
             dataset.to_netcdf(location.path, engine=_ENGINE, **options)
             return
@@ -55,7 +46,7 @@ class NetcdfFormat(Format):
     def read(self, location: Location, *, options: Mapping[str, Any], as_type: Any = None) -> Any:
         source = location.path if location.store.is_local else location.open("rb")
         dataset = self._xr.open_dataset(source, engine=_ENGINE, **options)
-        return _from_dataset(dataset, as_type)
+        return self.from_dataset(dataset, as_type)
 
     def load_option_names(self) -> frozenset[str]:
         return _LOAD_OPTIONS
