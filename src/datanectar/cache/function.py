@@ -240,7 +240,10 @@ class Call:
                 return remembered[0]
         for level in levels.readable(_READS_FROM[mode]):
             record = level.records.read(self.entry.name, self.segment)
-            if record is None and not level.storage.exists(level.entry(self.target)):
+            is_null = record is not None and record.is_null
+            # A record whose object was removed (or an object never recorded) is judged by
+            # what is actually stored.
+            if not is_null and not level.storage.exists(level.entry(self.target)):
                 continue
             reasons = self.stale_reasons(record)
             if reasons and mode not in ("read_only", "offline"):
@@ -253,11 +256,7 @@ class Call:
                     StaleResultWarning,
                     stacklevel=3,
                 )
-            value = (
-                None
-                if record is not None and record.is_null
-                else level.storage.load(level.entry(self.target))
-            )
+            value = None if is_null else level.storage.load(level.entry(self.target))
             if mode == "local" and level.kind != "local":
                 self._write(levels.local, value, record.upstream if record else [])
             if memoize:
