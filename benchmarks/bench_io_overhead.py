@@ -22,7 +22,6 @@ import os
 import shutil
 import statistics
 import tempfile
-import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ import xarray as xr
 import datanectar
 from datanectar.assets import FormatIOManager
 from datanectar.assets.metadata import definition_metadata
+from throwaway import make_project
 
 TARGET_RATIO = 1.10
 
@@ -54,31 +54,6 @@ grid_zarr:
   format: zarr
   path: bench/grid.zarr
 """
-
-
-def make_project(root: Path) -> Path:
-    """A project like the tests' throwaway ones: one local store, one catalog file."""
-    (root / "pyproject.toml").write_text(
-        textwrap.dedent(
-            """\
-            [project]
-            name = "bench"
-            version = "0"
-
-            [tool.datanectar]
-            catalog = "catalog"
-            configuration = "configuration"
-
-            [tool.datanectar.stores.local]
-            type = "local"
-            root = "data"
-            """
-        )
-    )
-    (root / "catalog").mkdir()
-    (root / "configuration").mkdir()
-    (root / "catalog" / "main.yaml").write_text(CATALOG)
-    return root
 
 
 def make_frame(rows: int) -> pd.DataFrame:
@@ -300,7 +275,7 @@ def main() -> None:
 
     root = Path(tempfile.mkdtemp(prefix="datanectar-bench-io-"))
     try:
-        project = make_project(root)
+        project = make_project(root, CATALOG)
         direct = project / "data" / "direct"
         frame = make_frame(rows)
         cases = [

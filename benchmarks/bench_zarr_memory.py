@@ -22,11 +22,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
 import psutil
+
+from throwaway import make_project
 
 TARGET_PEAK_BYTES = 1_000_000_000
 LAT, LON = 512, 1024
@@ -40,30 +41,6 @@ grid:
   format: zarr
   path: grid.zarr
 """
-
-
-def make_project(root: Path) -> Path:
-    (root / "pyproject.toml").write_text(
-        textwrap.dedent(
-            """\
-            [project]
-            name = "bench"
-            version = "0"
-
-            [tool.datanectar]
-            catalog = "catalog"
-            configuration = "configuration"
-
-            [tool.datanectar.stores.local]
-            type = "local"
-            root = "data"
-            """
-        )
-    )
-    (root / "catalog").mkdir()
-    (root / "configuration").mkdir()
-    (root / "catalog" / "main.yaml").write_text(CATALOG)
-    return root
 
 
 def time_steps(size_bytes: int) -> int:
@@ -180,7 +157,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="datanectar-bench-zarr-"))
     results = {}
     try:
-        project = make_project(root)
+        project = make_project(root, CATALOG)
         for side in ("direct", "datanectar"):
             print(f"writing with {side} ...", flush=True)
             results[side] = measure(side, project, steps)

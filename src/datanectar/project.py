@@ -291,6 +291,8 @@ def _parameter_errors(
     for parameter in producer.parameters:
         if parameter.name in entries or parameter.name == CONTEXT_PARAMETER:
             continue
+        if parameter.name in producer.cache_args:  # a cache argument: run config in Dagster
+            continue
         if parameter.default is parameter.empty:
             errors.append(
                 CatalogError(

@@ -7,13 +7,14 @@ from typing import Any
 
 import dagster as dg
 
+from ..cache.function import read_of
 from ..cache.records import UpstreamRead
 from ..catalog import Entry
 from ..formats.base import qualified_type_name
 from ..producers import Producer
 from ..project import CONTEXT_PARAMETER, Catalog
 from .io_manager import LOAD_AS_KEY, io_manager_key
-from .metadata import current_object, definition_metadata
+from .metadata import current_object, definition_metadata, segment_of
 
 
 def build_assets(catalog: Catalog) -> list[dg.AssetsDefinition | dg.AssetSpec]:
@@ -54,7 +55,7 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
                 return cached.compute_for_dagster(
                     catalog,
                     inputs=inputs,
-                    arguments=dict(context.op_config or {}),
+                    arguments=dict(context.op_execution_context.op_config or {}),
                     upstream=[_read(catalog, context, name) for name in inputs],
                 )
         if wants_context:
@@ -113,13 +114,9 @@ def _read(catalog: Catalog, context: dg.AssetExecutionContext, name: str) -> Ups
     producer = catalog.producers.get(name)
     keyed = producer is not None and bool(producer.cache_args)
     loaded = current_object(catalog.entries[name], keyed=keyed, instance=context.instance)
-    return UpstreamRead(
-        entry=name,
-        format=str(loaded.format),
-        store=str(loaded.store),
-        path=str(loaded.path),
-        fingerprint=catalog.storage.fingerprint(loaded),
-    )
+    if producer is None or producer.cached is None:
+        return read_of(catalog, loaded)
+    return read_of(catalog, loaded, segment=segment_of(loaded))
 
 
 def _asset_in(name: str, annotation: Any) -> dg.AssetIn:

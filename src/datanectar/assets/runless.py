@@ -8,6 +8,7 @@ import warnings
 
 from ..cache.records import Record
 from ..catalog import Entry
+from .metadata import PATH_KEY, SEGMENT_KEY
 
 CODE_VERSION_TAG = "dagster/code_version"
 
@@ -21,7 +22,8 @@ def report_plain_call(target: Entry, record: Record) -> None:
     metadata = {
         "dagster/uri": dg.MetadataValue.text(f"{record.store}:{record.path}"),
         "format": dg.MetadataValue.text(record.format),
-        "datanectar/path": dg.MetadataValue.text(record.path),
+        PATH_KEY: dg.MetadataValue.text(record.path),
+        SEGMENT_KEY: dg.MetadataValue.text(record.segment),
         "datanectar/cache_key": dg.MetadataValue.text(record.key),
         "datanectar/origin": dg.MetadataValue.text("plain call"),
     }

@@ -232,18 +232,14 @@ class Call:
     def recall(self, mode: str, *, memoize: bool) -> Any:
         """The stored value of this call (None included) if a level holds a usable one, else MISS."""
         levels = levels_for(self.catalog, self.entry)
-        memo_key = (self.target.store or "", self.target.path or "")
         if memoize:
-            remembered = levels.memo.get(memo_key)
+            remembered = levels.memo.get(self.memo_key)
             if remembered is not None and not self.stale_reasons(remembered[1]):
                 self._note(remembered[1])
                 return remembered[0]
         for level in levels.readable(_READS_FROM[mode]):
             record = level.records.read(self.entry.name, self.segment)
-            is_null = record is not None and record.is_null
-            # A record whose object was removed (or an object never recorded) is judged by
-            # what is actually stored.
-            if not is_null and not level.storage.exists(level.entry(self.target)):
+            if not self._holds_ours(level, record):
                 continue
             reasons = self.stale_reasons(record)
             if reasons and mode not in ("read_only", "offline"):
@@ -256,14 +252,31 @@ class Call:
                     StaleResultWarning,
                     stacklevel=3,
                 )
+            is_null = record is not None and record.is_null
             value = None if is_null else level.storage.load(level.entry(self.target))
             if mode == "local" and level.kind != "local":
-                self._write(levels.local, value, record.upstream if record else [])
+                self._write(levels.local, value, record.upstream if record else [], like=record)
             if memoize:
-                levels.memo.put(memo_key, value, record)
+                levels.memo.put(self.memo_key, value, record)
             self._note(record)
             return value
         return MISS
+
+    @property
+    def memo_key(self) -> tuple[str, ...]:
+        # Projects in one process may share store names and paths: the project root tells them apart.
+        return (str(self.catalog.config.root), str(self.target.store), str(self.target.path))
+
+    def _holds_ours(self, level: Level, record: Record | None) -> bool:
+        """Whether the level holds this call's result: a record of this function and key (an
+        object with no record, written by another tool, counts), and the object unless null."""
+        if record is not None and (
+            record.function != self.function.qualified_name or record.key != self.key
+        ):
+            return False  # another function's result at the same path
+        if record is not None and record.is_null:
+            return True
+        return level.storage.exists(level.entry(self.target))
 
     def stale_reasons(self, record: Record | None) -> list[str]:
         if record is None:  # data written by another tool: nothing to compare
@@ -274,7 +287,7 @@ class Call:
                 f"it was computed by version {record.version!r} and the code is at version {self.function.version!r}"
             )
         for read in record.upstream:
-            if self.catalog.storage.fingerprint(read.as_entry()) != read.fingerprint:
+            if current_version(self.catalog, read) != read.fingerprint:
                 reasons.append(f"upstream '{read.entry}' changed since it was computed")
         return reasons
 
@@ -299,17 +312,19 @@ class Call:
         if target_level is None:
             return
         level = levels.root if target_level == "root" else levels.local
-        if not replace and level.storage.exists(level.entry(self.target)):
-            warnings.warn(
-                f"{self.function.qualified_name}: recomputed, but the stored result was kept "
-                "(cache_mode='write' does not replace a fresh result); use cache_mode='overwrite' "
-                "to replace it.",
-                stacklevel=4,
-            )
-            return
+        if not replace:
+            stored = level.records.read(self.entry.name, self.segment)
+            if self._holds_ours(level, stored) and not self.stale_reasons(stored):
+                warnings.warn(
+                    f"{self.function.qualified_name}: recomputed, but the stored result was kept "
+                    "(cache_mode='write' does not replace a fresh result); use "
+                    "cache_mode='overwrite' to replace it.",
+                    stacklevel=4,
+                )
+                return
         record, _report = self._write(level, value, reads)
         if memoize:
-            levels.memo.put((self.target.store or "", self.target.path or ""), value, record)
+            levels.memo.put(self.memo_key, value, record)
         self._note(record)
         if level is levels.root:
             from ..assets.runless import report_plain_call
@@ -319,19 +334,20 @@ class Call:
     def publish(self, value: Any, reads: list[UpstreamRead]) -> tuple[Record, WriteReport | None]:
         """Store a result computed by Dagster at the root level, where plain calls recall it."""
         levels = levels_for(self.catalog, self.entry)
-        levels.memo.discard((self.target.store or "", self.target.path or ""))
+        levels.memo.discard(self.memo_key)
         return self._write(levels.root, value, reads)
 
     def _write(
-        self, level: Level, value: Any, reads: list[UpstreamRead]
+        self, level: Level, value: Any, reads: list[UpstreamRead], *, like: Record | None = None
     ) -> tuple[Record, WriteReport | None]:
+        """Store the value and its record; `like`: the record of the same result at another
+        level, whose data version the copy keeps."""
         target = level.entry(self.target)
         report = None
         if value is None:
             level.storage.remove(target)
         else:
             report = level.storage.save(target, value)
-        bytes_written = report.bytes_written if report else None
         record = Record(
             entry=self.entry.name,
             function=self.function.qualified_name,
@@ -346,22 +362,24 @@ class Call:
             fingerprint=None if value is None else level.storage.fingerprint(target),
             upstream=list(reads),
             is_null=value is None,
-            bytes_written=bytes_written,
+            bytes_written=report.bytes_written if report else None,
+            **({"data_version": like.data_version, "created_at": like.created_at} if like else {}),
         )
         level.records.write(record, self.segment)
         return record, report
 
     def _note(self, record: Record | None) -> None:
-        fingerprint = (
-            record.fingerprint if record else self.catalog.storage.fingerprint(self.target)
-        )
+        if record is None:
+            note_read(read_of(self.catalog, self.target))
+            return
         note_read(
             UpstreamRead(
                 entry=self.entry.name,
                 format=str(self.entry.format),
                 store=str(self.target.store),
                 path=str(self.target.path),
-                fingerprint=fingerprint,
+                fingerprint=record.data_version,
+                segment=record.segment,
             )
         )
 
@@ -379,16 +397,44 @@ def load_upstream(catalog: Catalog, name: str) -> Any:
     """A catalog entry's stored value, noted as read by the computation running."""
     entry = catalog.entry(name)
     value = catalog.storage.load(entry)
-    note_read(
-        UpstreamRead(
-            entry=name,
-            format=str(entry.format),
-            store=str(entry.store),
-            path=str(entry.path),
-            fingerprint=catalog.storage.fingerprint(entry),
-        )
-    )
+    note_read(read_of(catalog, entry))
     return value
+
+
+def read_of(catalog: Catalog, entry: Entry, *, segment: str | None = None) -> UpstreamRead:
+    """How a computation records that it read `entry`: a cached result (`segment` given) by
+    its record's data version, anything else by the stored object's fingerprint."""
+    if segment is not None:
+        record = levels_for(catalog, entry).root.records.read(entry.name, segment)
+        if record is not None:
+            return UpstreamRead(
+                entry=entry.name,
+                format=str(entry.format),
+                store=str(entry.store),
+                path=str(entry.path),
+                fingerprint=record.data_version,
+                segment=segment,
+            )
+    return UpstreamRead(
+        entry=entry.name,
+        format=str(entry.format),
+        store=str(entry.store),
+        path=str(entry.path),
+        fingerprint=catalog.storage.fingerprint(entry),
+    )
+
+
+def current_version(catalog: Catalog, read: UpstreamRead) -> str | None:
+    """What `read.fingerprint` is now: the data version of the cached result a recall would
+    find first (local cache, root, mirrors), or the stored object's fingerprint."""
+    entry = read.as_entry()
+    if read.segment is not None:
+        for level in levels_for(catalog, entry).readable(("local", "root", "mirror")):
+            record = level.records.read(read.entry, read.segment)
+            if record is not None:
+                return record.data_version
+        return None
+    return catalog.storage.fingerprint(entry)
 
 
 def _segment(key: str | None, namespace: str | None) -> str:

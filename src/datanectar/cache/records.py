@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import posixpath
+import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +33,10 @@ class UpstreamRead(BaseModel):
     store: str
     path: str
     fingerprint: str | None
+    """The data version of a cached result (`segment` set), else the stored object's
+    fingerprint."""
+    segment: str | None = None
+    """Set when the upstream is a cached result: where its record lives under the entry."""
 
     def as_entry(self) -> Entry:
         return Entry(name=self.entry, format=self.format, store=self.store, path=self.path)
@@ -53,6 +58,9 @@ class Record(BaseModel):
     path: str
     fingerprint: str | None = None
     """The stored object's own fingerprint right after it was written."""
+    data_version: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    """Unique per computation, and kept when the result is copied to another level, so what
+    read it can tell whether it still is the same result wherever it is recalled from."""
     upstream: list[UpstreamRead] = Field(default_factory=list)
     is_null: bool = False
     """The function returned None: no object is stored, only this record."""

@@ -61,18 +61,16 @@ class DeltaFormat(Format):
         )
 
     def fingerprint(self, location: Location) -> str | None:
-        # Every commit is a new table version; the table is written in place, so its folder's
-        # own stat would not change.
-        table = self._deltalake.DeltaTable(
-            location.uri, storage_options=location.storage_options or None, without_files=True
-        )
-        return f"delta-v{table.version()}"
+        # The table is written in place, so its folder's stat does not change; each commit adds
+        # a log file. Version numbers restart when a table is removed and written anew, so the
+        # log file's own fingerprint (a new file each time) is part of it.
+        version = self._table(location).version()
+        commit = Location(location.store, f"{location.relative}/_delta_log/{version:020d}.json")
+        return f"delta-v{version}-{location.store.fingerprint(commit)}"
 
     def written_bytes(self, location: Location) -> int | None:
         """Bytes of the data files the latest commit added (its log lists them with sizes)."""
-        table = self._deltalake.DeltaTable(
-            location.uri, storage_options=location.storage_options or None, without_files=True
-        )
+        table = self._table(location)
         commit = posixpath.join(location.path, "_delta_log", f"{table.version():020d}.json")
         with location.fs.open(commit, "rb") as handle:
             actions = [json.loads(line) for line in handle.read().splitlines() if line.strip()]
@@ -80,6 +78,11 @@ class DeltaFormat(Format):
 
     def load_option_names(self) -> frozenset[str]:
         return _READ_OPTIONS
+
+    def _table(self, location: Location) -> Any:
+        return self._deltalake.DeltaTable(
+            location.uri, storage_options=location.storage_options or None
+        )
 
     def save_option_names(self) -> frozenset[str]:
         return parameter_names(
