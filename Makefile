@@ -35,6 +35,7 @@ ui: install
 bench: install
 	$(BIN)/python benchmarks/bench_io_overhead.py
 	$(BIN)/python benchmarks/bench_zarr_memory.py
+	$(BIN)/python benchmarks/bench_cache_recall.py
 
 ## Re-resolve the newest compatible versions into constraints.txt.
 lock:
