@@ -88,7 +88,7 @@ def materialize(instance) -> Callable[..., dg.ExecuteInProcessResult]:
         raise_on_error: bool = True,
     ) -> dg.ExecuteInProcessResult:
         defs = datanectar.definitions(project, functions=functions)
-        assets = [*defs.assets]
+        assets = [*defs.assets, *(defs.asset_checks or [])]
         return dg.materialize(
             assets,
             resources=defs.resources,

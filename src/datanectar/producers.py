@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
+from pydantic import ValidationError
+
 from .catalog.models import NAME_PATTERN
+from .catalog.rules import Rule
 from .errors import DatanectarError
 from .formats import format_names
 
@@ -30,6 +33,9 @@ class Producer:
     group: str | None = None
     parameters: tuple[inspect.Parameter, ...] = field(default=())
     cache_args: tuple[str, ...] = ()
+    checks: tuple[Rule, ...] = ()
+    """Validation rules declared on the decorator, added to the catalog entry's."""
+    schema: str | dict[str, Any] | None = None
     cached: Any = None
     """The `CachedFunction` wrapping the function, for `@datanectar.cache` producers."""
 
@@ -58,6 +64,8 @@ def asset(
     version: str | None = ...,
     description: str | None = ...,
     group: str | None = ...,
+    checks: Iterable[Mapping[str, Any]] = ...,
+    schema: str | Mapping[str, Any] | None = ...,
 ) -> Callable[[F], F]: ...
 
 
@@ -69,11 +77,14 @@ def asset(
     version: str | None = None,
     description: str | None = None,
     group: str | None = None,
+    checks: Iterable[Mapping[str, Any]] = (),
+    schema: str | Mapping[str, Any] | None = None,
 ) -> Any:
     """Mark a function as producing the catalog entry of its name (or `entry`).
 
     Its parameters named after other entries are its upstream assets. `version` becomes the
-    asset's code version. The function stays a plain callable.
+    asset's code version; `checks` and `schema` are validation rules as in the catalog. The
+    function stays a plain callable.
     """
 
     def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -87,6 +98,8 @@ def asset(
                 version=version,
                 description=description,
                 group=group,
+                checks=checks,
+                schema=schema,
             ),
         )
         return fn
@@ -103,6 +116,8 @@ def make_producer(
     description: str | None,
     group: str | None,
     cache_args: tuple[str, ...] = (),
+    checks: Iterable[Mapping[str, Any]] = (),
+    schema: str | Mapping[str, Any] | None = None,
     cached: Any = None,
 ) -> Producer:
     name = entry or fn.__name__
@@ -126,6 +141,14 @@ def make_producer(
             raise DatanectarError(
                 f"{where}: *args/**kwargs cannot name upstream entries; list each parameter."
             )
+    try:
+        rules = tuple(Rule.model_validate(rule) for rule in checks)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise DatanectarError(
+            f"{where}: checks[{error['loc'][0] if error['loc'] else 0}]: "
+            f"{error['msg'].removeprefix('Value error, ')}."
+        ) from None
     return Producer(
         function=fn,
         entry=name,
@@ -135,6 +158,8 @@ def make_producer(
         group=group,
         parameters=parameters,
         cache_args=cache_args,
+        checks=rules,
+        schema=dict(schema) if isinstance(schema, Mapping) else schema,
         cached=cached,
     )
 

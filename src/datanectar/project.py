@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .catalog import Entry, load_catalog, load_variables
+from .catalog.rules import RULES
 from .config import ProjectConfig, find_pyproject, load_project
 from .errors import CatalogError, CatalogErrors, ConfigError, DatanectarError, UnknownEntryError
 from .formats import default_format_for, get_format
@@ -281,7 +282,80 @@ def _complete(
                 f"format '{fmt}' has no option '{unknown[0]}'.",
                 f"use one of: {', '.join(sorted(allowed)) or '(none)'}.",
             )
+    if producer is not None and (producer.checks or producer.schema is not None):
+        if producer.schema is not None and entry.schema_ is not None:
+            raise error(
+                "schema",
+                f"both the catalog and {producer.qualified_name} give a schema.",
+                "state the schema in one place.",
+            )
+        entry = entry.model_copy(
+            update={
+                "checks": [*entry.checks, *producer.checks],
+                "schema_": entry.schema_ if entry.schema_ is not None else producer.schema,
+            }
+        )
+    _check_rules(entry, fmt, config)
     return entry.model_copy(update={"format": fmt, "store": store, "path": path})
+
+
+# What kind of value each format holds, for the rules that apply to it.
+_DATA_KINDS = {
+    "csv": "table",
+    "parquet": "table",
+    "delta": "table",
+    "sql": "table",
+    "zarr": "grid",
+    "netcdf": "grid",
+    "pickle": "any",
+    "json": "any",
+}
+
+
+def _check_rules(entry: Entry, fmt: str, config: ProjectConfig) -> None:
+    """Rules that cannot apply to the entry's data, and schemas that do not parse, are
+    catalog errors: found when the catalog loads, not when a run fails."""
+    kind = _DATA_KINDS[fmt]
+    for index, rule in enumerate(entry.checks):
+        if kind not in rule.applies_to and "any" not in rule.applies_to:
+            raise CatalogError(
+                file=entry.source,
+                entry=entry.name,
+                field=f"checks[{index}].{rule.kind}",
+                problem=f"rule '{rule.kind}' checks {' or '.join(rule.applies_to)} data, and a "
+                f"'{fmt}' entry holds {kind} data.",
+                fix="remove the rule, or use one that fits: "
+                + ", ".join(
+                    name for name, (_, kinds, _) in RULES.items() if kind in kinds or "any" in kinds
+                )
+                + ".",
+            )
+    names = [rule.check_name for rule in entry.checks] + (["table_schema"] if entry.schema_ else [])
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise CatalogError(
+            file=entry.source,
+            entry=entry.name,
+            field="checks",
+            problem=f"two checks are named '{duplicated[0]}'.",
+            fix="give one of them a 'name:'.",
+        )
+    if entry.schema_ is not None:
+        if kind != "table":
+            raise CatalogError(
+                file=entry.source,
+                entry=entry.name,
+                field="schema",
+                problem=f"a Table Schema checks tables, and a '{fmt}' entry holds {kind} data.",
+            )
+        from .checks.table_schema import load_schema
+
+        try:
+            load_schema(entry.schema_, basepath=config.root)
+        except DatanectarError as exc:
+            raise CatalogError(
+                file=entry.source, entry=entry.name, field="schema", problem=str(exc)
+            ) from None
 
 
 def _parameter_errors(

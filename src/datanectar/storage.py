@@ -70,7 +70,7 @@ class EntryStorage:
             format=fmt.name,
             uri=_describe(fmt, final),
             bytes_written=fmt.written_bytes(final),
-            summary=describe(value),
+            summary=describe(value, profile=entry.profile),
         )
 
     def load(self, entry: Entry, *, as_type: Any = None) -> Any:

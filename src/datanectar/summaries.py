@@ -7,7 +7,7 @@ shape, a schema, the first rows), never a whole dask-backed array.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 PREVIEW_ROWS = 5
@@ -19,6 +19,8 @@ class TableSummary:
     rows: int
     columns: list[tuple[str, str]]
     preview_markdown: str
+    profile: list[dict[str, Any]] | None = None
+    """Per-column statistics, when the entry asks for them (`profile: true`)."""
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,14 @@ class ObjectSummary:
 Summary = TableSummary | GridSummary | ObjectSummary
 
 
-def describe(value: Any) -> Summary:
+def describe(value: Any, *, profile: bool = False) -> Summary:
     module = type(value).__module__.split(".")[0]
     if module == "pandas" and hasattr(value, "columns"):
-        return _describe_pandas(value)
+        summary = _describe_pandas(value)
+        return replace(summary, profile=profile_columns(value)) if profile else summary
     if module == "pyarrow" and hasattr(value, "schema") and hasattr(value, "num_rows"):
-        return _describe_arrow(value)
+        summary = _describe_arrow(value)
+        return replace(summary, profile=profile_columns(value.to_pandas())) if profile else summary
     if module == "xarray":
         return _describe_xarray(value)
     length = len(value) if isinstance(value, list | dict | tuple | str | set) else None
@@ -83,6 +87,30 @@ def _describe_xarray(value: Any) -> GridSummary:
         coords=[str(name) for name in value.coords],
         shape=None if hasattr(value, "data_vars") else [int(n) for n in value.shape],
     )
+
+
+def profile_columns(frame: Any) -> list[dict[str, Any]]:
+    """Nulls, distinct values, and min/max/mean of numeric and time columns, per column."""
+    import pandas as pd
+
+    columns = []
+    for name in frame.columns:
+        series = frame[name]
+        stats: dict[str, Any] = {
+            "column": str(name),
+            "dtype": str(series.dtype),
+            "nulls": int(series.isna().sum()),
+            "distinct": int(series.nunique(dropna=True)),
+            "min": None,
+            "max": None,
+            "mean": None,
+        }
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        if (numeric or pd.api.types.is_datetime64_any_dtype(series)) and series.notna().any():
+            stats["min"], stats["max"] = str(series.min()), str(series.max())
+            stats["mean"] = float(series.mean()) if numeric else str(series.mean())
+        columns.append(stats)
+    return columns
 
 
 def markdown_table(frame: Any) -> str:

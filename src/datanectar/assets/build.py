@@ -3,29 +3,39 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
 
-from ..cache.function import read_of
+from ..cache.function import CachedOutput, read_of
 from ..cache.records import UpstreamRead
 from ..catalog import Entry
+from ..checks.audit import check_names
 from ..formats.base import qualified_type_name
 from ..producers import Producer
 from ..project import CONTEXT_PARAMETER, Catalog
+from .checks import audited_outputs, check_specs, external_checks
 from .io_manager import LOAD_AS_KEY, io_manager_key
 from .metadata import current_object, definition_metadata, segment_of
 
 
-def build_assets(catalog: Catalog) -> list[dg.AssetsDefinition | dg.AssetSpec]:
+def build_assets(
+    catalog: Catalog,
+) -> tuple[list[dg.AssetsDefinition | dg.AssetSpec], list[dg.AssetChecksDefinition]]:
+    """The assets of every entry, and the standalone checks of the entries nothing produces
+    (a produced entry's checks run inside its own step)."""
     built: list[dg.AssetsDefinition | dg.AssetSpec] = []
+    checks: list[dg.AssetChecksDefinition] = []
     for entry in catalog.entries.values():
         producer = catalog.producers.get(entry.name)
         if producer is None:
             built.append(external_asset(entry))
+            if check_names(entry):
+                checks.append(external_checks(entry, catalog))
         else:
             built.append(function_asset(entry, producer, catalog))
-    return built
+    return built, checks
 
 
 def external_asset(entry: Entry) -> dg.AssetSpec:
@@ -62,12 +72,19 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
             inputs[CONTEXT_PARAMETER] = context
         return producer.function(**inputs)
 
+    def audited(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:
+        output = compute(context, **inputs)
+        value = output.value if isinstance(output, CachedOutput) else output
+        yield from audited_outputs(context, catalog, entry, value, output)
+
+    specs = check_specs(entry)
+    step = audited if specs else compute
     # Dagster reads an asset's inputs from its signature; this one is built from the function's.
-    compute.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    step.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         + [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in upstream]
     )
-    compute.__name__ = entry.name
+    step.__name__ = entry.name
     return dg.asset(
         name=entry.name,
         ins={p.name: _asset_in(p.name, hints.get(p.name)) for p in upstream},
@@ -82,7 +99,10 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         code_version=producer.version,
         kinds={str(entry.format)},
         config_schema=_cache_args_config(producer, hints) if producer.cache_args else None,
-    )(compute)
+        check_specs=specs or None,
+        # With checks, a rejected value is not output at all: nothing is published.
+        output_required=not specs,
+    )(step)
 
 
 def _cache_args_config(producer: Producer, hints: dict[str, Any]) -> dict[str, dg.Field]:

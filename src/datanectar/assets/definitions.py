@@ -35,4 +35,7 @@ def definitions_for(catalog: Catalog) -> dg.Definitions:
         if catalog.config.settings.executor == "in_process"
         else dg.multiprocess_executor
     )
-    return dg.Definitions(assets=build_assets(catalog), resources=resources, executor=executor)
+    assets, checks = build_assets(catalog)
+    return dg.Definitions(
+        assets=assets, asset_checks=checks, resources=resources, executor=executor
+    )

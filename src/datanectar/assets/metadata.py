@@ -32,6 +32,8 @@ def materialization_metadata(report: WriteReport) -> dict[str, Any]:
             columns=[dg.TableColumn(name=name, type=dtype) for name, dtype in summary.columns]
         )
         metadata["preview"] = dg.MetadataValue.md(summary.preview_markdown)
+        if summary.profile is not None:
+            metadata["profile"] = profile_table(summary.profile)
     elif isinstance(summary, GridSummary):
         metadata["dims"] = dg.MetadataValue.json(summary.dims)
         metadata["variables"] = dg.MetadataValue.json(summary.variables)
@@ -43,6 +45,40 @@ def materialization_metadata(report: WriteReport) -> dict[str, Any]:
         if summary.length is not None:
             metadata["length"] = dg.MetadataValue.int(summary.length)
     return metadata
+
+
+_PROFILE_COLUMNS = (
+    ("column", "string"),
+    ("dtype", "string"),
+    ("nulls", "int"),
+    ("distinct", "int"),
+    ("min", "string"),
+    ("max", "string"),
+    ("mean", "string"),
+)
+
+
+def profile_table(profile: list[dict[str, Any]]) -> dg.TableMetadataValue:
+    return dg.MetadataValue.table(
+        records=[
+            dg.TableRecord(
+                {
+                    key: (
+                        None
+                        if row[key] is None
+                        else row[key]
+                        if kind != "string"
+                        else str(row[key])
+                    )
+                    for key, kind in _PROFILE_COLUMNS
+                }
+            )
+            for row in profile
+        ],
+        schema=dg.TableSchema(
+            columns=[dg.TableColumn(name, kind) for name, kind in _PROFILE_COLUMNS]
+        ),
+    )
 
 
 def definition_metadata(

@@ -62,6 +62,8 @@ class CachedFunction:
         memoize: bool = False,
         description: str | None = None,
         group: str | None = None,
+        checks: Iterable[Mapping[str, Any]] = (),
+        schema: str | Mapping[str, Any] | None = None,
     ) -> None:
         functools.update_wrapper(self, function)
         self.function = function
@@ -77,6 +79,8 @@ class CachedFunction:
             description=description,
             group=group,
             cache_args=self.cache_args,
+            checks=checks,
+            schema=schema,
             cached=self,
         )
         setattr(self, ATTRIBUTE, self.producer)
@@ -464,6 +468,8 @@ def cache(
     memoize: bool = False,
     description: str | None = None,
     group: str | None = None,
+    checks: Iterable[Mapping[str, Any]] = (),
+    schema: str | Mapping[str, Any] | None = None,
 ) -> Any:
     """Cache a function's results in the catalog's stores; it is also a Dagster asset.
 
@@ -481,6 +487,8 @@ def cache(
             memoize=memoize,
             description=description,
             group=group,
+            checks=checks,
+            schema=schema,
         )
 
     return wrap(function) if function is not None else wrap

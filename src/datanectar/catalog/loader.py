@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import CatalogError, CatalogErrors
-from .models import Entry, EntryFields
+from .models import Entry, EntryFields, field_names
 from .render import parse_yaml, render
 
 _SUFFIXES = (".yaml", ".yml")
@@ -102,7 +102,7 @@ def _as_catalog_error(exc: ValidationError, *, name: str, display: str | None) -
         field = ".".join(str(part) for part in error["loc"]) or None
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            known = ", ".join(EntryFields.model_fields)
+            known = ", ".join(field_names())
             message = f"unknown field; an entry's fields are {known}"
         problems.append(CatalogError(file=display, entry=name, field=field, problem=message + "."))
     return problems[0] if len(problems) == 1 else CatalogErrors(problems)

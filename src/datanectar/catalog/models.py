@@ -7,13 +7,14 @@ The YAML body of an entry is validated against `EntryFields` (unknown fields are
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import StoreError
 from ..formats import format_names
 from ..stores import normalize_relative_path
+from .rules import Rule
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OWNER = re.compile(r"^(team:[A-Za-z0-9_\- ]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
@@ -22,7 +23,7 @@ _OWNER = re.compile(r"^(team:[A-Za-z0-9_\- ]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
 class EntryFields(BaseModel):
     """The fields a catalog entry may set in YAML."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     format: str | None = Field(
         default=None,
@@ -52,6 +53,25 @@ class EntryFields(BaseModel):
     )
     save_options: dict[str, Any] = Field(
         default_factory=dict, description="Keyword arguments for the format's write call."
+    )
+    schema_: str | dict[str, Any] | None = Field(
+        default=None,
+        alias="schema",
+        description="A frictionless Table Schema, inline or as a path relative to the project "
+        "root; validated as the 'table_schema' asset check.",
+    )
+    checks: list[Rule] = Field(
+        default_factory=list,
+        description="Validation rules, each an asset check (blocking when severity is error).",
+    )
+    report: Literal["count", "partial", "full"] = Field(
+        default="partial",
+        description="How much of each check's errors is kept: counts, the first 100, or all "
+        "(also stored as JSON beside the data).",
+    )
+    profile: bool = Field(
+        default=False,
+        description="Add per-column statistics (nulls, distinct, min/max/mean) to materializations.",
     )
 
     @field_validator("format")
@@ -87,6 +107,11 @@ class EntryFields(BaseModel):
             if not _OWNER.match(owner):
                 raise ValueError(f"owner '{owner}' is neither an e-mail address nor 'team:name'")
         return value
+
+
+def field_names() -> list[str]:
+    """The YAML names of an entry's fields."""
+    return [field.alias or name for name, field in EntryFields.model_fields.items()]
 
 
 class Entry(EntryFields):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from ..errors import DatanectarError
 from . import cache as cache_commands
+from . import infer as infer_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cache_commands.register(commands)
+    infer_commands.register(commands)
     return parser
 
 

@@ -1,0 +1,179 @@
+"""Table Schema validation: datanectar's vectorized validator against `frictionless validate`.
+
+One CSV of N rows x 6 columns (integer id, unique; number with minimum/maximum; string with a
+pattern; date; string with an enum; integer), with a few violations of each kind injected at
+seeded rows, is validated twice with the same schema:
+
+* frictionless: `frictionless.validate(csv, schema=...)`, row by row, timed once;
+* datanectar: `pd.read_csv(csv, dtype=str, keep_default_na=False)` then `validate_table`,
+  timed with the read (what a check on a CSV file costs) and without it, median of repeats.
+
+Both must give the same verdict and the same errors (type, row, field, as a multiset); the
+script prints the check, the times, rows/s and the ratio (target >= 100x). Nothing asserts on
+time.
+
+    python benchmarks/bench_table_schema.py            # 1M rows: frictionless takes minutes
+    python benchmarks/bench_table_schema.py --quick    # 100k rows
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import frictionless
+import numpy as np
+import pandas as pd
+from frictionless.formats import CsvControl
+
+from datanectar.checks import load_schema, validate_table
+
+TARGET_RATIO = 100.0
+CATEGORIES = ["red", "green", "blue"]
+DESCRIPTOR = {
+    "fields": [
+        {"name": "id", "type": "integer", "constraints": {"required": True, "unique": True}},
+        {"name": "amount", "type": "number", "constraints": {"minimum": 0, "maximum": 1000}},
+        {"name": "code", "type": "string", "constraints": {"pattern": "[A-Z]{2}-[0-9]{4}"}},
+        {"name": "day", "type": "date"},
+        {"name": "colour", "type": "string", "constraints": {"enum": CATEGORIES}},
+        {"name": "count", "type": "integer"},
+    ]
+}
+# (column, bad cell) pairs; each is written into a few seeded rows
+VIOLATIONS = [
+    ("id", None),  # a duplicate of another row's id: unique-error
+    ("id", "x1"),  # type-error
+    ("amount", "1000.5"),  # maximum
+    ("amount", "-3"),  # minimum
+    ("amount", "12,5"),  # type-error
+    ("code", "AB-12345"),  # pattern
+    ("code", "ab-1234"),  # pattern
+    ("day", "2021-02-29"),  # type-error (not a leap year)
+    ("day", "2021/03/01"),  # type-error
+    ("colour", "purple"),  # enum
+    ("count", "7.5"),  # type-error
+]
+PER_VIOLATION = 3
+
+
+def make_csv(path: Path, rows: int, seed: int) -> int:
+    """Write the table; returns how many cells were broken on purpose."""
+    rng = np.random.default_rng(seed)
+    days = pd.Timestamp("2000-01-01") + pd.to_timedelta(rng.integers(0, 9000, rows), unit="D")
+    frame = pd.DataFrame(
+        {
+            "id": rng.permutation(rows) + 1,
+            "amount": np.char.mod("%.2f", rng.uniform(0, 1000, rows)),
+            "code": np.char.add(
+                np.array(["AB-", "CD-", "EF-"])[rng.integers(0, 3, rows)],
+                np.char.zfill(rng.integers(0, 10000, rows).astype(str), 4),
+            ),
+            "day": days.strftime("%Y-%m-%d"),
+            "colour": np.array(CATEGORIES)[rng.integers(0, 3, rows)],
+            "count": rng.integers(-1000, 1000, rows),
+        }
+    ).astype(str)
+    broken = rng.choice(rows, size=len(VIOLATIONS) * PER_VIOLATION, replace=False)
+    for index, (column, cell) in enumerate(VIOLATIONS):
+        for row in broken[index * PER_VIOLATION : (index + 1) * PER_VIOLATION]:
+            frame.iat[row, frame.columns.get_loc(column)] = (
+                frame.iat[(row + 1) % rows, 0] if cell is None else cell
+            )
+    frame.to_csv(path, index=False)
+    return len(broken)
+
+
+def frictionless_run(path: Path) -> tuple[float, bool, Counter]:
+    resource = frictionless.Resource(
+        path=path.name,
+        basepath=str(path.parent),
+        schema=frictionless.Schema.from_descriptor(DESCRIPTOR),
+        encoding="utf-8",
+        dialect=frictionless.Dialect(controls=[CsvControl(delimiter=",")]),
+    )
+    start = time.perf_counter()
+    report = resource.validate(limit_errors=10**7)
+    elapsed = time.perf_counter() - start
+    errors = report.tasks[0].errors
+    return elapsed, report.valid, Counter(_key(e.type, e.row_number, e.field_name) for e in errors)
+
+
+def datanectar_run(path: Path, engine: str, repeats: int) -> tuple[list, list, bool, Counter]:
+    schema = load_schema(DESCRIPTOR)
+    with_read, without_read = [], []
+    result = None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, engine=engine)
+        read = time.perf_counter()
+        result = validate_table(frame, schema, report="full")
+        end = time.perf_counter()
+        with_read.append(end - start)
+        without_read.append(end - read)
+        del frame
+    assert result is not None
+    errors = Counter(_key(f.type, f.row_number, f.field_name) for f in result.failures)
+    return with_read, without_read, result.passed, errors
+
+
+def _key(kind: str, row: int | None, field: str | None) -> tuple:
+    return kind, row, field or None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="100k rows")
+    parser.add_argument("--repeats", type=int, default=7, help="datanectar runs (median)")
+    parser.add_argument("--engine", default="pyarrow", choices=["pyarrow", "c"])
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rows = 100_000 if args.quick else args.rows
+
+    with tempfile.TemporaryDirectory(prefix="bench-table-schema-") as folder:
+        path = Path(folder) / "table.csv"
+        broken = make_csv(path, rows, args.seed)
+        size = path.stat().st_size / 1e6
+        print(f"table: {rows:,} rows x 6 columns, {size:.0f} MB CSV, {broken} cells broken")
+
+        print("datanectar: validate_table ...", flush=True)
+        with_read, without_read, passed, ours = datanectar_run(path, args.engine, args.repeats)
+        print("frictionless: validate ...", flush=True)
+        reference_time, valid, theirs = frictionless_run(path)
+
+    same = (passed == valid) and ours == theirs
+    print()
+    print(f"same verdict: {passed == valid} (valid={valid})")
+    print(f"same errors (type, row, field): {ours == theirs} ({sum(theirs.values())} errors)")
+    for kind, count in sorted(Counter(key[0] for key in theirs.elements()).items()):
+        print(f"  {kind:18s} {count}")
+    if not same:
+        print("  only frictionless:", sorted((theirs - ours).elements())[:10])
+        print("  only datanectar:  ", sorted((ours - theirs).elements())[:10])
+
+    median_with = statistics.median(with_read)
+    median_without = statistics.median(without_read)
+    print()
+    print(f"{'':42s} {'seconds':>9s} {'rows/s':>14s} {'ratio':>9s}")
+    lines = [
+        ("frictionless validate", reference_time),
+        (f"datanectar read_csv({args.engine}) + validate", median_with),
+        ("datanectar validate only", median_without),
+        ("datanectar read + validate, fastest run", min(with_read)),
+    ]
+    for label, seconds in lines:
+        ratio = reference_time / seconds
+        print(f"{label:42s} {seconds:9.3f} {rows / seconds:14,.0f} {ratio:8.0f}x")
+    verdict = "met" if reference_time / median_with >= TARGET_RATIO else "NOT met"
+    print(f"\ntarget >= {TARGET_RATIO:.0f}x including the CSV read: {verdict}")
+    if not same:
+        raise SystemExit("datanectar and frictionless disagree")
+
+
+if __name__ == "__main__":
+    main()

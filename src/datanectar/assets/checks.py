@@ -1,0 +1,165 @@
+"""Validation rules as Dagster asset checks.
+
+A produced entry is audited inside its own step, before its output reaches the IO manager:
+write-audit-publish. When a blocking check fails, the step yields no output (the previous value
+stays published), the rejected value goes to a quarantine location named in the check's
+metadata, and Dagster fails the step so downstream steps do not run. An external entry's
+checks run on their own, reading the stored source.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from ..catalog import Entry
+from ..checks.audit import Verdict, audit, blocking_failures, check_names
+from ..checks.results import CheckResult
+from ..formats import get_format
+from ..project import Catalog
+
+QUARANTINE_FOLDER = ".datanectar/quarantine"
+REPORTS_FOLDER = ".datanectar/reports"
+_FAILURE_COLUMNS = ("row_number", "field_name", "error_type", "message")
+
+
+def check_specs(entry: Entry) -> list[dg.AssetCheckSpec]:
+    key = dg.AssetKey(entry.name)
+    return [
+        dg.AssetCheckSpec(name=name, asset=key, blocking=blocking, description=description)
+        for name, blocking, description in check_names(entry)
+    ]
+
+
+def audited_outputs(
+    context: dg.AssetExecutionContext, catalog: Catalog, entry: Entry, value: Any, output: Any
+) -> Iterator[Any]:
+    """Audit `value`; yield every check result, and `output` only if no blocking check failed."""
+    verdicts = audit(entry, value, project_root=catalog.config.root, load_entry=catalog.load)
+    rejected = bool(blocking_failures(verdicts))
+    quarantine = quarantine_value(catalog, entry, value, context.run_id) if rejected else None
+    for verdict in verdicts:
+        yield check_result(catalog, entry, verdict, quarantine=quarantine)
+    if not rejected:
+        yield dg.Output(output)
+
+
+def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
+    """Checks of an entry nothing produces: they read the stored source and report."""
+
+    @dg.multi_asset_check(specs=check_specs(entry), name=f"{entry.name}_checks", can_subset=True)
+    # Unannotated: Dagster resolves a `context` annotation only from names it knows.
+    def run_checks(context) -> Iterator[dg.AssetCheckResult]:
+        value = catalog.storage.load(entry)
+        selected = {key.name for key in context.selected_asset_check_keys}
+        verdicts = audit(entry, value, project_root=catalog.config.root, load_entry=catalog.load)
+        for verdict in verdicts:
+            if verdict.check in selected:
+                yield check_result(catalog, entry, verdict, quarantine=None)
+
+    return run_checks
+
+
+def check_result(
+    catalog: Catalog, entry: Entry, verdict: Verdict, *, quarantine: str | None
+) -> dg.AssetCheckResult:
+    result = verdict.result
+    metadata: dict[str, Any] = {
+        "error_count": dg.MetadataValue.int(result.error_count),
+        "errors_by_type": dg.MetadataValue.json(result.errors_by_type),
+        **{key: _metadata_value(value) for key, value in result.metadata.items()},
+    }
+    if result.failures:
+        metadata["failures"] = failures_table(result)
+    if result.truncated:
+        metadata["failures_shown"] = dg.MetadataValue.int(len(result.failures))
+    if entry.report == "full" and not result.passed:
+        metadata["report"] = dg.MetadataValue.path(store_full_report(catalog, entry, result))
+    if quarantine is not None and verdict.blocking and not result.passed:
+        metadata["quarantine"] = dg.MetadataValue.text(quarantine)
+    severity = dg.AssetCheckSeverity.ERROR if verdict.blocking else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(
+        asset_key=dg.AssetKey(entry.name),
+        check_name=verdict.check,
+        passed=result.passed,
+        severity=severity,
+        metadata=metadata,
+    )
+
+
+def failures_table(result: CheckResult) -> dg.TableMetadataValue:
+    return dg.MetadataValue.table(
+        records=[
+            dg.TableRecord(
+                {
+                    "row_number": failure.row_number,
+                    "field_name": failure.field_name,
+                    "error_type": failure.type,
+                    "message": failure.message,
+                }
+            )
+            for failure in result.failures
+        ],
+        schema=dg.TableSchema(
+            columns=[
+                dg.TableColumn("row_number", "int"),
+                dg.TableColumn("field_name", "string"),
+                dg.TableColumn("error_type", "string"),
+                dg.TableColumn("message", "string"),
+            ]
+        ),
+    )
+
+
+def quarantine_value(catalog: Catalog, entry: Entry, value: Any, tag: str) -> str:
+    """Keep a rejected value apart from the published one, under the store's quarantine."""
+    fmt = get_format(str(entry.format))
+    if fmt.medium == "database":
+        path = f"{entry.path}__quarantine"[:63]
+    else:
+        name = posixpath.basename(str(entry.path))
+        path = posixpath.join(QUARANTINE_FOLDER, entry.name, f"{tag}-{name}")
+    report = catalog.storage.save(entry.model_copy(update={"path": path}), value)
+    return report.uri
+
+
+def store_full_report(catalog: Catalog, entry: Entry, result: CheckResult) -> str:
+    """The whole report of a failed check, as JSON beside the data (`report: full`)."""
+    document = {
+        "entry": entry.name,
+        "check": result.name,
+        "error_count": result.error_count,
+        "errors_by_type": result.errors_by_type,
+        "errors": [
+            {
+                "row_number": failure.row_number,
+                "field_name": failure.field_name,
+                "field_number": failure.field_number,
+                "error_type": failure.type,
+                "cell": failure.cell,
+                "message": failure.message,
+            }
+            for failure in result.failures
+        ],
+    }
+    store = (
+        entry.store
+        if catalog.stores[str(entry.store)].holds_files
+        else catalog.config.settings.default_store
+    )
+    target = Entry(
+        name=entry.name,
+        format="json",
+        store=store,
+        path=posixpath.join(REPORTS_FOLDER, entry.name, f"{result.name}.json"),
+    )
+    return catalog.storage.save(target, document).uri
+
+
+def _metadata_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return dg.MetadataValue.json(value)
+    return value

@@ -1,0 +1,97 @@
+"""All of an entry's checks on one value: the Table Schema first, then its rules in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..catalog import Entry
+from .custom import evaluate_custom_rule
+from .grid_rules import evaluate_grid_rule
+from .results import DEFAULT_FAILURE_LIMIT, CheckResult, failure_cap
+from .table_rules import evaluate_table_rule
+
+SCHEMA_CHECK = "table_schema"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    check: str
+    blocking: bool
+    result: CheckResult
+
+
+def check_names(entry: Entry) -> list[tuple[str, bool, str]]:
+    """(name, blocking, description) of every check the entry declares, in order."""
+    declared = (
+        [(SCHEMA_CHECK, True, "The data conforms to its frictionless Table Schema.")]
+        if entry.schema_
+        else []
+    )
+    return declared + [(rule.check_name, rule.blocking, _describe(rule)) for rule in entry.checks]
+
+
+def audit(
+    entry: Entry,
+    value: Any,
+    *,
+    project_root: Path,
+    load_entry: Callable[[str], Any],
+) -> list[Verdict]:
+    """Evaluate every check of `entry` on `value`. `load_entry` loads another entry (the
+    tables foreign keys point to)."""
+    cap = failure_cap(entry.report, DEFAULT_FAILURE_LIMIT)
+    verdicts = []
+    if entry.schema_ is not None:
+        from .table_schema import load_schema, validate_table
+
+        schema = load_schema(entry.schema_, basepath=project_root)
+        foreign = _foreign_tables(schema, load_entry)
+        verdicts.append(
+            Verdict(
+                SCHEMA_CHECK,
+                True,
+                validate_table(value, schema, foreign_tables=foreign, report=entry.report),
+            )
+        )
+    for rule in entry.checks:
+        if rule.custom is not None:
+            result = evaluate_custom_rule(rule, value)
+        elif "table" in rule.applies_to and _is_table(value):
+            result = evaluate_table_rule(rule, _frame(value), cap=cap)
+        else:
+            result = evaluate_grid_rule(rule, value, cap=cap)
+        verdicts.append(Verdict(rule.check_name, rule.blocking, result))
+    return verdicts
+
+
+def blocking_failures(verdicts: list[Verdict]) -> list[Verdict]:
+    return [verdict for verdict in verdicts if verdict.blocking and not verdict.result.passed]
+
+
+def _foreign_tables(schema: Any, load_entry: Callable[[str], Any]) -> dict[str, Any]:
+    """The tables a schema's foreign keys name (another catalog entry each; '' is itself)."""
+    tables = {}
+    for key in schema.foreign_keys:
+        resource = key.get("reference", {}).get("resource", "")
+        if resource and resource not in tables:
+            tables[resource] = load_entry(resource)
+    return tables
+
+
+def _is_table(value: Any) -> bool:
+    return hasattr(value, "columns") or (hasattr(value, "schema") and hasattr(value, "num_rows"))
+
+
+def _frame(value: Any) -> Any:
+    return value.to_pandas() if hasattr(value, "num_rows") else value
+
+
+def _describe(rule: Any) -> str:
+    from ..catalog.rules import RULES
+
+    if rule.custom is not None:
+        return f"Custom check {rule.custom}."
+    return f"{rule.kind}: {RULES[rule.kind][2]}: {rule.value}"

@@ -1,0 +1,134 @@
+"""A DataFrame column as frictionless's cell readers see it, held as arrays.
+
+frictionless reads a CSV cell as a `str` and a pandas cell as the Python object pandas gives
+(`int`, `float`, `bool`, `datetime`...). A column here knows which of the two it holds (its
+`kind`), offers the text as a pyarrow array for vectorized parsing, and can hand any rows back
+as the Python objects frictionless would read, for the few cells only frictionless itself can
+judge and for building messages.
+
+Nulls (None, NaN, NaT, pd.NA) are missing cells: frictionless reads them as None too when it
+meets the `np.nan` singleton or None, which is what pandas gives for missing text; see the
+table_schema module for where its handling of other nulls differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.api import types as pdt
+
+ColumnKind = Literal["text", "integer", "float", "boolean", "datetime", "object"]
+
+
+@dataclass(eq=False)
+class Column:
+    series: pd.Series
+    kind: ColumnKind
+
+    @cached_property
+    def null(self) -> np.ndarray:
+        return self.series.isna().to_numpy(dtype=bool)
+
+    @cached_property
+    def text(self) -> pa.Array:
+        """The cells of a text column as one pyarrow string array (nulls kept)."""
+        array = pa.array(self.series, from_pandas=True)
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+            array = array.cast(pa.large_string())
+        return array
+
+    @cached_property
+    def ascii(self) -> np.ndarray:
+        return pc.fill_null(pc.string_is_ascii(self.text), False).to_numpy(zero_copy_only=False)
+
+    @cached_property
+    def printable(self) -> np.ndarray:
+        """Cells of printable ASCII only (no control character, no newline)."""
+        offsets, data = self.text_bytes
+        bad = np.concatenate([[0], np.cumsum((data < 0x20) | (data > 0x7E), dtype=np.int64)])
+        return bad[offsets[1:]] == bad[offsets[:-1]]
+
+    @cached_property
+    def text_bytes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(offsets, UTF-8 bytes) of the text: cell i is bytes[offsets[i]:offsets[i + 1]]."""
+        text = self.text
+        _, offsets, data = text.buffers()
+        kind = np.int64 if pa.types.is_large_string(text.type) else np.int32
+        starts = np.frombuffer(offsets, dtype=kind)[text.offset : text.offset + len(text) + 1]
+        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+        return starts.astype(np.int64), raw
+
+    @cached_property
+    def byte_lengths(self) -> np.ndarray:
+        offsets, _ = self.text_bytes
+        return np.diff(offsets)
+
+    def bytes_at(self, rows: np.ndarray, position: int) -> np.ndarray:
+        """The byte at `position` of each cell at `rows` (each at least that long)."""
+        offsets, data = self.text_bytes
+        return data[offsets[rows] + position]
+
+    @cached_property
+    def numbers(self) -> np.ndarray:
+        """An integer, float or boolean column as numpy (nulls filled, see `null`)."""
+        filler = False if self.kind == "boolean" else 0
+        dtype = {"integer": np.int64, "float": np.float64, "boolean": bool}[self.kind]
+        if self.kind == "integer" and pdt.is_unsigned_integer_dtype(self.series.dtype):
+            dtype = np.uint64
+        return self.series.to_numpy(dtype=dtype, na_value=filler)
+
+    def python_cells(self, rows: np.ndarray) -> list[Any]:
+        """The cells at `rows` (positions) as the Python objects frictionless reads."""
+        values = self.series.iloc[rows]
+        null = self.null[rows]
+        return [
+            None if is_null else _python(value) for value, is_null in zip(values, null, strict=True)
+        ]
+
+
+def column(series: pd.Series) -> Column:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        # A categorical column is read as its values, like frictionless reads it.
+        series = series.astype(series.cat.categories.dtype)
+    return Column(series=series, kind=column_kind(series))
+
+
+def column_kind(series: pd.Series) -> ColumnKind:
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return "text"
+    if isinstance(dtype, pd.ArrowDtype):
+        arrow_type = dtype.pyarrow_dtype
+        if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+            return "text"
+        return "object"  # read cell by cell: arrow-backed numbers and dates are rare here
+    if pdt.is_bool_dtype(dtype):
+        return "boolean"
+    if pdt.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pdt.is_integer_dtype(dtype):
+        return "integer"
+    if pdt.is_float_dtype(dtype):
+        return "float"
+    if pdt.is_object_dtype(dtype) and pd.api.types.infer_dtype(series, skipna=True) in (
+        "string",
+        "empty",
+    ):
+        return "text"
+    return "object"
+
+
+def _python(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,215 @@
+"""unique, primaryKey and foreignKeys over whole columns.
+
+frictionless keeps, row by row, a dict of the values seen so far and reports a row whose value
+(or key tuple) is already in it, naming the latest earlier row with that value. That is
+`duplicated(keep="first")` over the rows whose value is not None, and a grouped shift for the
+"same as in the row at position" note. Values compare as frictionless's Python values do:
+fast values are compared in their numpy form when both sides have the same form (which keeps
+equality exact, see `field_types`), and as Python objects otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .field_types import ParsedColumn
+
+_DOMAINS = {
+    "integer": "int",
+    "year": "int",
+    "number": "number",
+    "boolean": "bool",
+    "string": "text",
+    "date": "date",
+    "datetime": "datetime",
+    "time": "time",
+}
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    rows: np.ndarray
+    """Rows whose value was seen in an earlier row, ascending."""
+    previous: np.ndarray
+    """For each of `rows`, the latest earlier row with the same value."""
+
+
+@dataclass(frozen=True)
+class KeyColumn:
+    """One field's values at some rows, as arrays pandas hashes and compares like the
+    Python values frictionless compares."""
+
+    domain: str
+    none: np.ndarray
+    arrays: tuple[Any, ...]
+
+
+def key_column(parsed: ParsedColumn, rows: np.ndarray, *, as_objects: bool = False) -> KeyColumn:
+    none = parsed.value_missing[rows]
+    domain = _domain(parsed)
+    if as_objects or domain == "object":
+        return KeyColumn("object", none, (_python_values(parsed, rows),))
+    values = parsed.values
+    if domain == "text":
+        # blank cells hold their raw text (or null): give them all one value, as None is one
+        text = values.take(pa.array(rows))
+        text = pc.if_else(pa.array(none), pa.scalar("", text.type), text)
+        return KeyColumn(domain, none, (text.to_pandas(),))
+    arrays: tuple[Any, ...] = (np.where(none, 0, values[rows]),)
+    if domain == "datetime":
+        aware = np.zeros(parsed.size, bool) if parsed.aware is None else parsed.aware
+        arrays += (aware[rows],)
+    return KeyColumn(domain, none, arrays)
+
+
+def unique_duplicates(parsed: ParsedColumn) -> Duplicates:
+    """frictionless's unique-error rows: values seen before (None is never compared)."""
+    eligible = np.flatnonzero(~parsed.value_missing)
+    if _domain(parsed) == "text":
+        # dictionary codes hash faster than strings and keep string equality
+        codes = pc.dictionary_encode(parsed.values.take(pa.array(eligible))).indices
+        involved = pd.Series(codes.to_numpy(zero_copy_only=False)).duplicated(keep=False)
+    elif _domain(parsed) == "object":
+        involved = pd.Series(_python_values(parsed, eligible)).duplicated(keep=False)
+    else:
+        key = key_column(parsed, eligible)
+        if len(key.arrays) == 1:
+            involved = pd.Series(key.arrays[0]).duplicated(keep=False)
+        else:
+            involved = _frame([key], with_none=False).duplicated(keep=False)
+    return _duplicates([parsed], eligible[involved.to_numpy()], with_none=False)
+
+
+def primary_key_errors(parsed: Sequence[ParsedColumn]) -> tuple[np.ndarray, Duplicates]:
+    """(rows whose key cells are all None, rows repeating an earlier key)."""
+    all_none = np.logical_and.reduce([column.value_missing for column in parsed])
+    eligible = np.flatnonzero(~all_none)
+    frame = _frame([key_column(column, eligible) for column in parsed])
+    involved = frame.duplicated(keep=False).to_numpy()
+    return np.flatnonzero(all_none), _duplicates(parsed, eligible[involved])
+
+
+def foreign_key_failures(
+    target: Sequence[ParsedColumn], source: Sequence[ParsedColumn]
+) -> np.ndarray:
+    """Rows whose key (not all None) is not among the source's keys (all-None ones skipped)."""
+    all_none = np.logical_and.reduce([column.value_missing for column in target])
+    eligible = np.flatnonzero(~all_none)
+    source_none = np.logical_and.reduce([column.value_missing for column in source])
+    lookup_rows = np.flatnonzero(~source_none)
+    # Typed arrays only when both sides hold the same kind of exact value; Python objects
+    # (frictionless's values) otherwise.
+    typed = all(
+        _domain(a) == _domain(b) != "object" and a.floats_exact and b.floats_exact
+        for a, b in zip(target, source, strict=True)
+    )
+    wanted = _frame([key_column(c, eligible, as_objects=not typed) for c in target])
+    lookup = _frame([key_column(c, lookup_rows, as_objects=not typed) for c in source])
+    if wanted.shape[1] == 1:
+        found = wanted.iloc[:, 0].isin(lookup.iloc[:, 0]).to_numpy()
+    else:
+        index = pd.MultiIndex.from_frame(wanted)
+        found = index.isin(pd.MultiIndex.from_frame(lookup.drop_duplicates()))
+    return eligible[~found]
+
+
+def _domain(parsed: ParsedColumn) -> str:
+    if parsed.values is None:
+        return "object"
+    if len(parsed.slow_rows) and any(value is not None for value in parsed.slow_targets):
+        return "object"  # values frictionless read itself: compare as Python objects
+    if parsed.field.type == "any":
+        if isinstance(parsed.values, pa.Array):
+            return "text"
+        return {"b": "bool", "i": "int", "u": "int", "f": "number"}.get(parsed.values.dtype.kind)
+    return _DOMAINS.get(parsed.field.type, "object")
+
+
+def _frame(keys: Sequence[KeyColumn], *, with_none: bool = True) -> pd.DataFrame:
+    columns: dict[str, Any] = {}
+    for number, key in enumerate(keys):
+        if with_none:
+            columns[f"none{number}"] = key.none
+        for part, array in enumerate(key.arrays):
+            columns[f"value{number}_{part}"] = array
+    return pd.DataFrame(columns)
+
+
+def _duplicates(
+    parsed: Sequence[ParsedColumn], rows: np.ndarray, *, with_none: bool = True
+) -> Duplicates:
+    """The repeats among `rows`, rows whose key occurs more than once by the typed arrays.
+
+    Those are few, so their keys are rebuilt as frictionless's Python values when a float
+    stands for a longer decimal (two such can be equal as floats and differ as decimals).
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    if not len(rows):
+        return Duplicates(rows=empty, previous=empty)
+    exact = all(column.floats_exact for column in parsed)
+    frame = _frame([key_column(c, rows, as_objects=not exact) for c in parsed], with_none=with_none)
+    if not exact:
+        involved = frame.duplicated(keep=False).to_numpy()
+        rows, frame = rows[involved], frame.iloc[np.flatnonzero(involved)]
+        if not len(rows):
+            return Duplicates(rows=empty, previous=empty)
+    groups = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup()
+    positions = pd.Series(rows)
+    previous = positions.groupby(groups.to_numpy()).shift(1).to_numpy()
+    repeated = ~np.isnan(previous)
+    return Duplicates(
+        rows=positions.to_numpy()[repeated], previous=previous[repeated].astype(np.int64)
+    )
+
+
+def _python_values(parsed: ParsedColumn, rows: np.ndarray) -> np.ndarray:
+    """The values at `rows` as frictionless's Python objects (None where it reads None)."""
+    out = np.empty(len(rows), dtype=object)
+    fast = parsed.fast[rows]
+    if fast.any():
+        out[fast] = _fast_python(parsed, rows[fast])
+    slow = np.isin(rows, parsed.slow_rows)
+    if slow.any():
+        out[slow] = _object_array(parsed.frictionless_values(rows[slow]))
+    out[parsed.value_missing[rows]] = None
+    return out
+
+
+def _object_array(values: list[Any]) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values  # element-wise even when the values are lists
+    return array
+
+
+def _fast_python(parsed: ParsedColumn, rows: np.ndarray) -> list[Any]:
+    kind = parsed.field.type
+    values = parsed.values
+    if isinstance(values, pa.Array):
+        return values.take(pa.array(rows)).to_pylist()
+    if not parsed.floats_exact:
+        return parsed.frictionless_values(rows)  # a float stands for a longer decimal
+    picked = values[rows]
+    if kind == "number" and not parsed.field.float_number:
+        # repr() gives back the decimal a float read fast stands for (see field_types)
+        return [Decimal(repr(value)) for value in picked.tolist()]
+    if kind == "date":
+        return picked.astype("datetime64[D]").astype(object).tolist()
+    if kind == "datetime":
+        moments = picked.astype("datetime64[us]").astype(object).tolist()
+        aware = parsed.aware[rows] if parsed.aware is not None else np.zeros(len(rows), bool)
+        return [
+            moment.replace(tzinfo=dt.UTC) if is_aware else moment
+            for moment, is_aware in zip(moments, aware.tolist(), strict=True)
+        ]
+    if kind == "time":
+        return [(dt.datetime.min + dt.timedelta(microseconds=m)).time() for m in picked.tolist()]
+    return picked.tolist()

@@ -1,0 +1,210 @@
+"""Table Schema validation with frictionless's verdict, evaluated column by column.
+
+`validate_table(frame, schema)` gives the errors `frictionless validate` gives on the same data
+with the same schema, by type, row and field, with frictionless's messages: frictionless parses
+and validates the descriptor and judges the header (its own `Header` class); the cells, the
+constraints, unique, primaryKey and foreignKeys are evaluated here on whole columns (pandas,
+pyarrow, numpy), handing frictionless only the cells whose reading is not a plain one.
+
+Where the result can differ from frictionless, on purpose:
+
+- A DataFrame is rectangular, so there are no `extra-cell` / `missing-cell` errors: pandas
+  either fails on a ragged CSV or pads short rows. Read CSV with `read_csv_as_text` (or
+  `dtype=str, keep_default_na=False, skip_blank_lines=False`) so that every record is one
+  row and row numbers are frictionless's; pandas' default drops blank lines.
+- Nulls of typed columns (NaN, NaT, pd.NA, None) are missing cells. frictionless reads a
+  float NaN as the number NaN (so `required` passes and bounds fail), pd.NA as a type error
+  and NaT as a crash; here all of them are blank cells, as an empty CSV cell is.
+- frictionless reads a DataFrame row with `iterrows`, which turns every int of an all-numeric
+  frame into a float (a `year` field then fails); here each column keeps its own type.
+- A naive and an aware datetime (or time) cannot be ordered; frictionless raises, here the
+  cell fails the bound. A schema whose pattern does not compile or whose bound is not a value
+  of the field's type is rejected by `load_schema` (frictionless fails mid-validation).
+- frictionless stops at 1000 errors by default (`limit_errors`); `error_count` counts all.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import frictionless
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from frictionless import FrictionlessException, Schema, errors
+from frictionless.table import Header
+from frictionless.table import fields_match as fields_match_module
+
+from .error_groups import RowOrder, cell_groups, integrity_groups, without_rows
+from .report import collect
+from .results import DEFAULT_FAILURE_LIMIT, CheckResult, failure_cap
+from .schema_error import TableSchemaError
+from .table_view import TableView, expected_fields, match_header
+from .field_types import compile_pattern
+
+__all__ = ["ForeignTable", "TableSchemaError", "load_schema", "read_csv_as_text", "validate_table"]
+
+CHECK_NAME = "table_schema"
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+@dataclass(frozen=True)
+class ForeignTable:
+    """A table a foreign key points to, with its own schema (and header) when it has one.
+
+    Without a schema, its key columns are read with the referencing fields' definitions.
+    """
+
+    data: pd.DataFrame | pa.Table
+    schema: Schema | Mapping[str, Any] | None = None
+    header: Sequence[str] | None = None
+
+
+# Loading a schema -----------------------------------------------------------------------------
+
+
+def load_schema(
+    descriptor_or_path: Schema | Mapping[str, Any] | str | Path,
+    *,
+    basepath: str | Path | None = None,
+) -> Schema:
+    """A frictionless Schema from a descriptor or a JSON/YAML file, validated.
+
+    A relative path is read from `basepath` and may not leave it (catalog paths are user input).
+    """
+    source = "<schema descriptor>"
+    descriptor: Any = descriptor_or_path
+    if isinstance(descriptor_or_path, Schema):
+        descriptor = descriptor_or_path.to_descriptor()
+    elif isinstance(descriptor_or_path, str | Path):
+        path = _schema_path(descriptor_or_path, basepath)
+        source, descriptor = str(path), str(path)
+    elif not isinstance(descriptor_or_path, Mapping):
+        raise TableSchemaError(
+            source=source,
+            problem=f"expected a descriptor (mapping) or a path, got {type(descriptor).__name__}.",
+        )
+    try:
+        schema = Schema.from_descriptor(descriptor)
+    except FrictionlessException as exc:
+        reasons = [reason.message for reason in exc.reasons] or [exc.error.message]
+        raise TableSchemaError(
+            source=source,
+            problem="invalid Table Schema: " + "; ".join(reasons),
+            fix="correct the descriptor (see https://datapackage.org/standard/table-schema/).",
+        ) from exc
+    _check_constraint_values(schema, source)
+    return schema
+
+
+def _schema_path(path: str | Path, basepath: str | Path | None) -> Path:
+    base = Path(basepath).resolve() if basepath is not None else Path.cwd()
+    resolved = (base / path).resolve()
+    if basepath is not None and not resolved.is_relative_to(base):
+        raise TableSchemaError(
+            source=str(path),
+            problem=f"the schema path leaves its base folder {base}.",
+            fix="give a path inside the folder the catalog is in.",
+        )
+    if not resolved.is_file():
+        raise TableSchemaError(
+            source=str(path),
+            problem=f"no schema file at {resolved}.",
+            fix="check the path (relative to the catalog folder) or create the file.",
+        )
+    return resolved
+
+
+def _check_constraint_values(schema: Schema, source: str) -> None:
+    """Reject what frictionless accepts in a descriptor but fails on mid-validation."""
+    for field in schema.fields:
+        where = f"field '{field.name}'"
+        pattern = field.constraints.get("pattern")
+        if pattern is not None:
+            try:
+                compile_pattern(pattern)
+            except Exception as exc:
+                raise TableSchemaError(
+                    source=source,
+                    problem=f"{where}: pattern {pattern!r} is not a valid regex ({exc}).",
+                    fix="write a Python regular expression; it must match the whole cell.",
+                ) from exc
+        reader = field.create_value_reader()
+        for name in _BOUNDS:
+            bound = field.constraints.get(name)
+            if bound is None:
+                continue
+            value = reader(bound)
+            if value is None or value != value:
+                raise TableSchemaError(
+                    source=source,
+                    problem=f"{where}: constraint {name} = {bound!r} is not a valid "
+                    f"{field.type} value (format {field.format!r}).",
+                    fix=f"write the bound as a {field.type} in the field's format.",
+                )
+
+
+# Validating a table ---------------------------------------------------------------------------
+
+
+def validate_table(
+    data: pd.DataFrame | pa.Table,
+    schema: Schema | Mapping[str, Any],
+    *,
+    header: Sequence[str] | None = None,
+    foreign_tables: Mapping[str, pd.DataFrame | pa.Table | ForeignTable] | None = None,
+    report: str = "partial",
+    limit: int = DEFAULT_FAILURE_LIMIT,
+    name: str = CHECK_NAME,
+) -> CheckResult:
+    """Validate `data` against a Table Schema as `frictionless validate` would.
+
+    `header` is the header row as read from the file (duplicates and all), when the frame's
+    column names are not it. `foreign_tables` maps a foreign key's `reference.resource` to the
+    table it points to. `report` keeps no failures (`count`), the first `limit` (`partial`) or
+    all (`full`).
+    """
+    cap = failure_cap(report, limit)
+    schema = schema if isinstance(schema, Schema) else load_schema(schema)
+    table = _Table.build(data, header)
+    header_object = _header(table.labels, schema)
+    table_errors: list[frictionless.Error] = []
+    if not table.labels and table.rows == 0:
+        table_errors.append(errors.SourceError(note="the source is empty"))
+    table_errors += header_object.errors
+    fields = _expected_fields(header_object)
+    parsed = [read_column(field, table.columns[i]) for i, field in enumerate(fields)]
+
+    groups, blank = _cell_groups(table, parsed)
+    integrity, reads = _integrity_groups(table, schema, parsed, foreign_tables or {})
+    groups = [_without_rows(group, blank) if group.key[0] == "cell" else group for group in groups]
+    row_order = _RowOrder(fields=len(parsed), reads=reads)
+    count, by_type, failures = collect(
+        table_errors, groups + integrity, cap=cap, row_order=row_order
+    )
+    return CheckResult(
+        name=name,
+        passed=count == 0,
+        error_count=count,
+        errors_by_type=by_type,
+        failures=failures,
+        metadata={"rows": table.rows, "fields": len(schema.fields), "report": report},
+    )
+
+
+def read_csv_as_text(path: str | Path, **options: Any) -> tuple[pd.DataFrame, list[str]]:
+    """A CSV file as frictionless reads it: every cell a string, every record one row, and
+    the header row verbatim (pandas renames duplicate labels)."""
+    with open(path, newline="", encoding=options.get("encoding", "utf-8")) as handle:
+        labels = next(csv.reader(handle), [])
+    frame = pd.read_csv(
+        path,
+        **{"dtype": str, "keep_default_na": False, "skip_blank_lines": False, **options},
+    )
+    return frame, labels
+
+
