@@ -858,3 +858,34 @@ def test_pattern_matching_equals_python_re(pattern: str) -> None:
     parsed = read_column(field_, column(pd.Series(PATTERN_CELLS, dtype="str")))
     expected = [re.match(f"^{pattern}$", cell) is not None for cell in PATTERN_CELLS]
     assert _pattern_matches(parsed, pattern).tolist() == expected
+
+
+def test_a_long_table_read_column_parallel_matches_frictionless(tmp_path: Path) -> None:
+    """Past 50k rows the columns are read on threads; the verdict must not change."""
+    rng = np.random.default_rng(7)
+    size = 60_000
+    frame = pd.DataFrame(
+        {
+            "id": (rng.permutation(size) + 1).astype(str),
+            "amount": np.char.mod("%.2f", rng.uniform(0, 100, size)),
+            "day": (
+                pd.Timestamp("2000-01-01") + pd.to_timedelta(rng.integers(0, 9000, size), unit="D")
+            ).strftime("%Y-%m-%d"),
+            "colour": np.array(["red", "green", "blue"])[rng.integers(0, 3, size)],
+        }
+    )
+    for column_, bad in [("id", "7"), ("amount", "100.5"), ("day", "2001-02-29"), ("colour", "x")]:
+        frame.loc[rng.choice(size, 3, replace=False), column_] = bad
+    path = tmp_path / "long.csv"
+    frame.to_csv(path, index=False)
+    schema = {
+        "fields": [
+            {"name": "id", "type": "integer", "constraints": {"unique": True}},
+            {"name": "amount", "type": "number", "constraints": {"maximum": 100}},
+            {"name": "day", "type": "date"},
+            {"name": "colour", "constraints": {"enum": ["red", "green", "blue"]}},
+        ]
+    }
+    expected = frictionless_csv(path, schema)
+    assert not expected[0]
+    assert_same(expected, ours_csv(path, schema))

@@ -83,6 +83,10 @@ class UnknownEntryError(DatanectarError, KeyError):
         return str(self.args[0])
 
 
+class NamespaceKeyError(DatanectarError, ValueError):
+    """A namespace key that could escape a store root or break a predicate."""
+
+
 class DataNotFoundError(DatanectarError, LookupError):
     """An entry has no stored data yet."""
 

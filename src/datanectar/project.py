@@ -22,6 +22,7 @@ from .catalog.rules import RULES
 from .config import ProjectConfig, find_pyproject, load_project
 from .errors import CatalogError, CatalogErrors, ConfigError, DatanectarError, UnknownEntryError
 from .formats import default_format_for, get_format
+from .partitions import Partition, for_partition, placeholders
 from .producers import Producer, producer_of, producers_in
 from .storage import EntryStorage, WriteReport
 from .stores import Location, Store
@@ -123,16 +124,40 @@ class Catalog:
 
     # -- data -----------------------------------------------------------------------------
 
-    def load(self, name: str, *, as_type: Any = None) -> Any:
-        """The stored value of an entry (as `as_type` where the format offers several)."""
-        return self.storage.load(self.entry(name), as_type=as_type)
+    def load(
+        self, name: str, *, namespace: str | Partition | None = None, as_type: Any = None
+    ) -> Any:
+        """The stored value of an entry (one namespace of a partitioned one), as `as_type`
+        where the format offers several."""
+        return self.storage.load(self._target(name, namespace), as_type=as_type)
 
-    def save(self, name: str, value: Any) -> WriteReport:
-        """Store a value as the entry, atomically; returns what was written."""
-        return self.storage.save(self.entry(name), value)
+    def save(
+        self, name: str, value: Any, *, namespace: str | Partition | None = None
+    ) -> WriteReport:
+        """Store a value as the entry (one namespace of a partitioned one), atomically."""
+        return self.storage.save(self._target(name, namespace), value)
 
-    def exists(self, name: str) -> bool:
-        return self.storage.exists(self.entry(name))
+    def exists(self, name: str, *, namespace: str | Partition | None = None) -> bool:
+        return self.storage.exists(self._target(name, namespace))
+
+    def _target(self, name: str, namespace: str | Partition | None) -> Entry:
+        entry = self.entry(name)
+        return for_partition(entry, namespace_keys(entry, namespace))
+
+
+def namespace_keys(entry: Entry, namespace: str | Partition | None) -> dict[str, str] | None:
+    """A plain call's `namespace=`: a key (one dimension), or a mapping of keys by dimension."""
+    if namespace is None:
+        return None
+    if isinstance(namespace, str):
+        names = [dimension.name for dimension in entry.namespaces or []]
+        if len(names) != 1:
+            raise DatanectarError(
+                f"entry '{entry.name}' has {len(names)} namespace dimensions"
+                f"{' (' + ', '.join(names) + ')' if names else ''}; pass namespace={{dimension: key}}."
+            )
+        return {names[0]: namespace}
+    return dict(namespace)
 
 
 def catalog(
@@ -296,6 +321,7 @@ def _complete(
             }
         )
     _check_rules(entry, fmt, config)
+    _check_namespaces(entry, format_, path)
     return entry.model_copy(update={"format": fmt, "store": store, "path": path})
 
 
@@ -356,6 +382,24 @@ def _check_rules(entry: Entry, fmt: str, config: ProjectConfig) -> None:
             raise CatalogError(
                 file=entry.source, entry=entry.name, field="schema", problem=str(exc)
             ) from None
+
+
+def _check_namespaces(entry: Entry, format_: Any, path: str) -> None:
+    """Path placeholders must name namespace dimensions, and name all of them for a format
+    storing one object per partition (else two partitions would share one object)."""
+    names = [dimension.name for dimension in entry.namespaces or []]
+    used = placeholders(path)
+    unknown = [name for name in used if name not in names]
+    problem = None
+    if unknown:
+        problem = f"placeholder '{{{unknown[0]}}}' names no namespace dimension ({', '.join(names) or 'none'})."
+    elif used and format_.partitions_in_place:
+        problem = f"format '{format_.name}' keeps all namespaces in one table; its path takes no placeholders."
+    elif used and sorted(set(used)) != sorted(names):
+        missing = [name for name in names if name not in used]
+        problem = f"the path must use every namespace dimension; '{{{missing[0]}}}' is missing."
+    if problem:
+        raise CatalogError(file=entry.source, entry=entry.name, field="path", problem=problem)
 
 
 def _parameter_errors(

@@ -55,7 +55,14 @@ class EntryStorage:
         store = final.store
         store.ensure_writable()
         store.prepare(final)
-        if fmt.transactional:
+        if entry.partition and fmt.partitions_in_place:
+            with _failures_named(
+                entry, fmt, final, "writing", "(the previous value, if any, is untouched)"
+            ):
+                fmt.write_partition(
+                    value, final, options=entry.save_options, partition=entry.partition
+                )
+        elif fmt.transactional:
             self._write(fmt, entry, value, final, final)
         else:
             staged = final.staging()
@@ -78,11 +85,16 @@ class EntryStorage:
         location = self.location(entry)
         if not self._exists(fmt, entry, location):
             raise DataNotFoundError(
-                f"{_where(entry)}: no data at {_describe(fmt, location)} (format {fmt.name}). "
+                f"{_where(entry)}: no data at {_describe(fmt, location)}"
+                f"{_partition_note(entry)} (format {fmt.name}). "
                 f"Fix: materialize it first (dagster asset materialize --select {entry.name}), "
                 f"or save a value with datanectar.catalog().save('{entry.name}', value)."
             )
         with _failures_named(entry, fmt, location, "reading"):
+            if entry.partition and fmt.partitions_in_place:
+                return fmt.read_partition(
+                    location, options=entry.load_options, as_type=as_type, partition=entry.partition
+                )
             return fmt.read(location, options=entry.load_options, as_type=as_type)
 
     def exists(self, entry: Entry) -> bool:
@@ -106,6 +118,8 @@ class EntryStorage:
     @staticmethod
     def _exists(fmt: Format, entry: Entry, location: Location) -> bool:
         with _failures_named(entry, fmt, location, "looking for"):
+            if entry.partition and fmt.partitions_in_place:
+                return fmt.exists(location) and fmt.partition_exists(location, entry.partition)
             return fmt.exists(location)
 
     @staticmethod
@@ -156,6 +170,10 @@ def _type_mismatch(entry: Entry, fmt: Format, value: Any) -> str:
         + (f"Formats that accept {type_name}: {', '.join(others)}. " if others else "")
         + "Fix: return a supported type, or change the entry's format."
     )
+
+
+def _partition_note(entry: Entry) -> str:
+    return f" for namespace {entry.partition}" if entry.partition else ""
 
 
 def _where(entry: Entry) -> str:

@@ -18,6 +18,7 @@ from ..project import CONTEXT_PARAMETER, Catalog
 from .checks import audited_outputs, check_specs, external_checks
 from .io_manager import LOAD_AS_KEY, io_manager_key
 from .metadata import current_object, definition_metadata, segment_of
+from .partitions import partitions_def
 
 
 def build_assets(
@@ -48,6 +49,7 @@ def external_asset(entry: Entry) -> dg.AssetSpec:
         owners=entry.owners,
         kinds={str(entry.format)},
         metadata=definition_metadata(entry),
+        partitions_def=partitions_def(entry),
     ).with_io_manager_key(io_manager_key(str(entry.format)))
 
 
@@ -100,6 +102,7 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         kinds={str(entry.format)},
         config_schema=_cache_args_config(producer, hints) if producer.cache_args else None,
         check_specs=specs or None,
+        partitions_def=partitions_def(entry),
         # With checks, a rejected value is not output at all: nothing is published.
         output_required=not specs,
     )(step)

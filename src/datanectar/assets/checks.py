@@ -19,7 +19,9 @@ from ..catalog import Entry
 from ..checks.audit import Verdict, audit, blocking_failures, check_names
 from ..checks.results import CheckResult
 from ..formats import get_format
+from ..partitions import for_partition
 from ..project import Catalog
+from .partitions import keys_of, partitions_def
 
 QUARANTINE_FOLDER = ".datanectar/quarantine"
 REPORTS_FOLDER = ".datanectar/reports"
@@ -28,8 +30,16 @@ _FAILURE_COLUMNS = ("row_number", "field_name", "error_type", "message")
 
 def check_specs(entry: Entry) -> list[dg.AssetCheckSpec]:
     key = dg.AssetKey(entry.name)
+    # A partitioned entry's checks are partitioned too: each run checks what it wrote.
+    partitions = partitions_def(entry)
     return [
-        dg.AssetCheckSpec(name=name, asset=key, blocking=blocking, description=description)
+        dg.AssetCheckSpec(
+            name=name,
+            asset=key,
+            blocking=blocking,
+            description=description,
+            partitions_def=partitions,
+        )
         for name, blocking, description in check_names(entry)
     ]
 
@@ -53,7 +63,10 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
     @dg.multi_asset_check(specs=check_specs(entry), name=f"{entry.name}_checks", can_subset=True)
     # Unannotated: Dagster resolves a `context` annotation only from names it knows.
     def run_checks(context) -> Iterator[dg.AssetCheckResult]:
-        value = catalog.storage.load(entry)
+        target = entry
+        if entry.namespaces:
+            target = for_partition(entry, keys_of(entry, context.partition_key))
+        value = catalog.storage.load(target)
         selected = {key.name for key in context.selected_asset_check_keys}
         verdicts = audit(entry, value, project_root=catalog.config.root, load_entry=catalog.load)
         for verdict in verdicts:

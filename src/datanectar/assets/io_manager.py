@@ -12,6 +12,7 @@ from ..cache.records import RecordBook
 from ..catalog import Entry
 from ..config import load_project
 from ..errors import DatanectarError
+from ..partitions import for_partition, load_partitions
 from ..storage import EntryStorage
 from .metadata import (
     cached_metadata,
@@ -22,6 +23,7 @@ from .metadata import (
     materialization_metadata,
     segment_of,
 )
+from .partitions import keys_of
 
 LOAD_AS_KEY = "datanectar/load_as"
 
@@ -50,6 +52,15 @@ class FormatIOManager(dg.ConfigurableIOManager):
             record, report = obj.call.publish(obj.value, obj.reads)
             context.add_output_metadata(cached_metadata(record, report))
             return
+        if context.has_asset_partitions:
+            keys = context.asset_partition_keys
+            if len(keys) != 1:
+                raise DatanectarError(
+                    f"entry '{entry.name}': one run wrote {len(keys)} namespaces at once; "
+                    f"format '{entry.format}' writes one namespace per run. Fix: backfill one "
+                    "run per partition."
+                )
+            entry = for_partition(entry, keys_of(entry, keys[0]))
         report = self._entry_storage().save(entry, obj)
         context.add_output_metadata(materialization_metadata(report))
 
@@ -67,7 +78,14 @@ class FormatIOManager(dg.ConfigurableIOManager):
             if record is not None and record.is_null:
                 return None
         load_as = (context.definition_metadata or {}).get(LOAD_AS_KEY)
-        return storage.load(entry, as_type=getattr(load_as, "value", load_as))
+        load_as = getattr(load_as, "value", load_as)
+        if not context.has_asset_partitions:
+            return storage.load(entry, as_type=load_as)
+        partitions = [keys_of(entry, key) for key in context.asset_partition_keys]
+        if len(partitions) == 1 and context.has_partition_key:
+            # A partition of the step's own namespace: the object itself.
+            return storage.load(for_partition(entry, partitions[0]), as_type=load_as)
+        return load_partitions(storage, entry, partitions, as_type=load_as)
 
     def _entry(self, metadata: Any, asset_key: dg.AssetKey) -> Entry:
         entry = entry_from_metadata(metadata, asset_key)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..errors import StoreError
 from ..formats import format_names
 from ..stores import normalize_relative_path
+from .namespaces import Dimension, parse_namespaces
 from .rules import Rule
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -73,6 +74,15 @@ class EntryFields(BaseModel):
         default=False,
         description="Add per-column statistics (nulls, distinct, min/max/mean) to materializations.",
     )
+    namespaces: list[Dimension] | None = Field(
+        default=None,
+        description="Partitions: a list of keys, {dynamic: NAME}, {daily: {start: ...}} (or "
+        "hourly, weekly, monthly), or a mapping of two such dimensions.",
+    )
+    allow_missing_namespaces: bool = Field(
+        default=False,
+        description="Downstream loads of several namespaces skip missing ones instead of failing.",
+    )
 
     @field_validator("format")
     @classmethod
@@ -82,6 +92,11 @@ class EntryFields(BaseModel):
                 f"unknown format '{value}'; expected one of {', '.join(format_names())}"
             )
         return value
+
+    @field_validator("namespaces", mode="before")
+    @classmethod
+    def _namespaces(cls, value: Any) -> Any:
+        return None if value is None else parse_namespaces(value)
 
     @field_validator("path")
     @classmethod
@@ -119,6 +134,9 @@ class Entry(EntryFields):
 
     name: str = Field(description="The entry name, also its Dagster asset key.")
     source: str | None = Field(default=None, description="The catalog file that declared it.")
+    partition: dict[str, str] | None = Field(
+        default=None, description="The namespace keys this copy of the entry stands for."
+    )
 
     @field_validator("name")
     @classmethod

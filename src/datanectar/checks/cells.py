@@ -53,7 +53,10 @@ class Column:
     def printable(self) -> np.ndarray:
         """Cells of printable ASCII only (no control character, no newline)."""
         offsets, data = self.text_bytes
-        bad = np.concatenate([[0], np.cumsum((data < 0x20) | (data > 0x7E), dtype=np.int64)])
+        control = (data < 0x20) | (data == 0x7F)
+        if not control.any():  # the usual case: printable is ASCII
+            return self.ascii
+        bad = np.concatenate([[0], np.cumsum(control | (data > 0x7E), dtype=np.int64)])
         return bad[offsets[1:]] == bad[offsets[:-1]]
 
     @cached_property
@@ -71,10 +74,19 @@ class Column:
         offsets, _ = self.text_bytes
         return np.diff(offsets)
 
-    def bytes_at(self, rows: np.ndarray, position: int) -> np.ndarray:
-        """The byte at `position` of each cell at `rows` (each at least that long)."""
+    def byte_matrix(self, width: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """The first `width` bytes of each cell at `rows` (each at least that long) as a
+        (rows x width) uint8 matrix; of every cell when all are exactly `width` bytes long,
+        which lie end to end in the buffer: a view then, nothing copied."""
         offsets, data = self.text_bytes
-        return data[offsets[rows] + position]
+        if rows is None:
+            start = offsets[0]
+            return data[start : start + width * (len(offsets) - 1)].reshape(-1, width)
+        starts = offsets[rows]
+        return np.stack([data[starts + index] for index in range(width)], axis=1)
+
+    def all_of_width(self, width: int) -> bool:
+        return bool(len(self.byte_lengths)) and bool((self.byte_lengths == width).all())
 
     @cached_property
     def numbers(self) -> np.ndarray:
@@ -84,6 +96,14 @@ class Column:
         if self.kind == "integer" and pdt.is_unsigned_integer_dtype(self.series.dtype):
             dtype = np.uint64
         return self.series.to_numpy(dtype=dtype, na_value=filler)
+
+    def python_cell(self, row: int) -> Any:
+        """One cell as the Python object frictionless reads (for messages)."""
+        if self.null[row]:
+            return None
+        if self.kind == "text":
+            return self.text[row].as_py()
+        return _python(self.series.iat[row])
 
     def python_cells(self, rows: np.ndarray) -> list[Any]:
         """The cells at `rows` (positions) as the Python objects frictionless reads."""
@@ -132,3 +152,14 @@ def _python(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def text_in(text: pa.Array, texts: list[str]) -> np.ndarray:
+    """Which cells equal one of `texts` (a few comparisons beat a hash lookup for few)."""
+    if len(texts) > 8:
+        found = pc.is_in(text, value_set=pa.array(texts, text.type))
+        return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+    result = np.zeros(len(text), bool)
+    for item in texts:
+        result |= pc.fill_null(pc.equal(text, item), False).to_numpy(zero_copy_only=False)
+    return result

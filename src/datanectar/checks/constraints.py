@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .cells import text_in
 from .field_types import ParsedColumn, compile_pattern
 
 _BOUNDS: dict[str, Callable[[Any, Any], Any]] = {
@@ -134,9 +135,7 @@ def _member(parsed: ParsedColumn, members: list[Any]) -> np.ndarray:
     kind = parsed.field.type
     values = parsed.values
     if isinstance(values, pa.Array):  # string and any: compare the text
-        texts = [item for item in members if isinstance(item, str)]
-        found = pc.is_in(values, value_set=pa.array(texts, values.type))
-        return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+        return text_in(values, [item for item in members if isinstance(item, str)])
     if kind in ("integer", "year"):
         wanted = [m for m in members if _is_int(m) and abs(m) < 2**63]
         return np.isin(values, np.array(wanted, dtype=np.int64))
@@ -207,7 +206,7 @@ def _pattern_matches(parsed: ParsedColumn, pattern: str) -> np.ndarray:
     if _re2_reads_like_python(pattern):
         plain = parsed.column.printable & parsed.fast
         anchored = "\\A(?:^" + pattern + "$)"  # re.match anchors at the start only
-        result[plain] = _bools(pc.match_substring_regex(text.filter(pa.array(plain)), anchored))
+        result = _bools(pc.match_substring_regex(text, anchored)) & plain
         python_rows &= ~plain
     rows = np.flatnonzero(python_rows)
     if len(rows):

@@ -10,32 +10,43 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import frictionless
 import numpy as np
-import pandas as pd
-import pyarrow as pa
 from frictionless import Schema, errors
 
-from .constraints import constraint_failures
 from .field_types import ParsedColumn, absent_column, read_column
-from .integrity import foreign_key_failures, primary_key_errors, unique_duplicates
+from .integrity import Duplicates, foreign_key_failures, primary_key_errors
 from .report import FIRST_DATA_ROW, ErrorGroup
 from .schema_error import TableSchemaError
-from .table_view import TableView, expected_fields, match_header
+from .table_view import ForeignTable, TableView, expected_fields, match_header
 
 
-def cell_groups(table: TableView, parsed: list[ParsedColumn]) -> tuple[list[ErrorGroup], Any]:
+@dataclass(frozen=True)
+class ColumnVerdict:
+    """What one column's own checks found: its cells, its constraints, its unique repeats."""
+
+    parsed: ParsedColumn
+    constraints: list[tuple[str, np.ndarray]]
+    """(constraint name, failing rows mask), in frictionless's order"""
+    duplicates: Duplicates | None = None
+
+
+def cell_groups(
+    table: TableView, verdicts: list[ColumnVerdict]
+) -> tuple[list[ErrorGroup], np.ndarray]:
+    """The type and constraint errors of every cell, and the blank rows (which replace them)."""
     groups = []
-    for position, column_ in enumerate(parsed):
-        field = column_.field
+    for position, verdict in enumerate(verdicts):
+        parsed = verdict.parsed
         key = ("cell", position, 0)
-        groups.append(_cell_group(table, column_, position, "type-error", key, column_.type_error))
-        for name, failing in constraint_failures(column_):
-            key = ("cell", position, 1 + field.supported_constraints.index(name))
-            groups.append(_cell_group(table, column_, position, "constraint-error", key, failing))
-    blank = np.logical_and.reduce([p.missing for p in parsed]) if parsed else np.zeros(0, bool)
+        groups.append(_cell_group(table, parsed, position, "type-error", key, parsed.type_error))
+        for name, failing in verdict.constraints:
+            key = ("cell", position, 1 + parsed.field.supported_constraints.index(name))
+            groups.append(_cell_group(table, parsed, position, "constraint-error", key, failing))
+    missing = [verdict.parsed.missing for verdict in verdicts]
+    blank = np.logical_and.reduce(missing) if missing else np.zeros(table.rows, bool)
     rows = np.flatnonzero(blank)
 
     def blank_row(row: int) -> frictionless.Error:
@@ -71,7 +82,7 @@ def _cell_group(
     return ErrorGroup(kind, key, np.flatnonzero(mask), build)
 
 
-def without_rows(group: ErrorGroup, rows: Any) -> ErrorGroup:
+def without_rows(group: ErrorGroup, rows: np.ndarray) -> ErrorGroup:
     kept = group.rows[~rows[group.rows]] if len(group.rows) else group.rows
     return ErrorGroup(group.type, group.key, kept, group.build)
 
@@ -122,16 +133,17 @@ class RowOrder:
 def integrity_groups(
     table: TableView,
     schema: Schema,
-    parsed: list[ParsedColumn],
-    foreign_tables: Mapping[str, pd.DataFrame | pa.Table | ForeignTable],
+    verdicts: list[ColumnVerdict],
+    foreign_tables: Mapping[str, ForeignTable],
 ) -> tuple[list[ErrorGroup], list[tuple[tuple, list[int]]]]:
     """The unique, primary-key and foreign-key errors, and which fields each check reads."""
+    parsed = [verdict.parsed for verdict in verdicts]
     by_name = {column_.field.name: column_ for column_ in parsed}
     position_of = {column_.field.name: position for position, column_ in enumerate(parsed)}
     groups, reads = [], []
-    for position, column_ in enumerate(parsed):
-        if column_.field.constraints.get("unique"):
-            groups.append(_unique_group(table, column_, position))
+    for position, verdict in enumerate(verdicts):
+        if verdict.duplicates is not None:
+            groups.append(_unique_group(table, verdict.parsed, position, verdict.duplicates))
             reads.append((groups[-1].key, [position]))
     if schema.primary_key and set(schema.primary_key) <= set(by_name):
         groups.append(_primary_key_group(table, [by_name[name] for name in schema.primary_key]))
@@ -143,8 +155,9 @@ def integrity_groups(
     return groups, reads
 
 
-def _unique_group(table: TableView, parsed: ParsedColumn, position: int) -> ErrorGroup:
-    duplicates = unique_duplicates(parsed)
+def _unique_group(
+    table: TableView, parsed: ParsedColumn, position: int, duplicates: Duplicates
+) -> ErrorGroup:
     previous = dict(zip(duplicates.rows.tolist(), duplicates.previous.tolist(), strict=True))
 
     def build(row: int) -> frictionless.Error:
@@ -183,7 +196,7 @@ def _foreign_key_group(
     by_name: dict[str, ParsedColumn],
     foreign_key: dict[str, Any],
     number: int,
-    foreign_tables: Mapping[str, pd.DataFrame | pa.Table | ForeignTable],
+    foreign_tables: Mapping[str, ForeignTable],
 ) -> ErrorGroup:
     target_names = list(foreign_key["fields"])
     reference = foreign_key["reference"]
@@ -224,7 +237,7 @@ def _foreign_columns(
     source_name: str,
     source_names: list[str],
     targets: list[ParsedColumn],
-    foreign_tables: Mapping[str, pd.DataFrame | pa.Table | ForeignTable],
+    foreign_tables: Mapping[str, ForeignTable],
 ) -> list[ParsedColumn]:
     """The referenced columns, read as frictionless reads the referenced table's rows; a
     field that table lacks reads as None in every row."""
@@ -236,8 +249,6 @@ def _foreign_columns(
             fix=f"pass foreign_tables={{{source_name!r}: <its DataFrame>}}.",
         )
     given = foreign_tables[source_name]
-    if not isinstance(given, ForeignTable):
-        given = ForeignTable(data=given)
     table = TableView.build(given.data, given.header)
     if given.schema is None:
         # read the referenced columns with the referencing fields' types
@@ -248,7 +259,7 @@ def _foreign_columns(
         fields = {f.name: f for f in Schema.from_descriptor({"fields": descriptors}).fields}
         positions = {label: i for i, label in enumerate(table.labels)}
     else:
-        schema = load_schema(given.schema)
+        schema = cast(Schema, given.schema)  # validate_table loaded it
         expected = expected_fields(match_header(table.labels, schema))
         fields = {field.name: field for field in expected}
         positions = {field.name: i for i, field in enumerate(expected)}

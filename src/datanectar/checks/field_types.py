@@ -27,11 +27,11 @@ import pyarrow.compute as pc
 from frictionless import Field
 
 from . import temporal
-from .cells import Column
+from .cells import Column, text_in
 
 # What Python's str.strip() removes from an ASCII string (frictionless strips numbers first).
 _PY_ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
-_INTEGER = r"^[+-]?[0-9]{1,18}$"
+_INTEGER_DIGITS = 18  # what int64 surely holds; longer integers are left to frictionless
 # Plain decimals with a short exponent (no overflow, no underflow): float64 (correctly
 # rounded, so monotonic) orders them as frictionless's Decimals do, except for ties, which
 # are read exactly. Equality is exact too while no number has more than 15 significant
@@ -172,8 +172,7 @@ def _missing_values(field_: Field, column: Column) -> np.ndarray:
     if column.kind == "text" and values == [""]:
         return (column.byte_lengths == 0) & ~column.null
     if column.kind == "text":
-        found = pc.is_in(column.text, value_set=pa.array(values, column.text.type))
-        return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+        return text_in(column.text, values)
     if values == [""]:
         return np.zeros(size, bool)  # str() of a non-text cell is never empty
     # A typed cell is missing when its str() is a missing value ("0", "nan"...): rare, so
@@ -246,7 +245,12 @@ def _numeric_text(field_: Field, text: pa.Array, *, number: bool) -> pa.Array:
 
 def _text_integers(field_: Field, column: Column, candidates: np.ndarray) -> _Fast:
     text = _numeric_text(field_, column.text, number=False)
-    fast = _ascii_candidates(column, candidates) & _matches(text, _INTEGER)
+    # [+-]?[0-9]{1,18}, without a regex: strip the signs, then digits only, one sign at most
+    digits = pc.ascii_ltrim(text, characters="+-")
+    signs = _integers(pc.binary_length(text)) - _integers(pc.binary_length(digits))
+    length = _integers(pc.binary_length(digits))
+    fast = _ascii_candidates(column, candidates) & _bool(pc.ascii_is_decimal(digits))
+    fast &= (signs <= 1) & (length <= _INTEGER_DIGITS)
     if pc.any(pc.starts_with(text, "+")).as_py():
         text = pc.replace_substring_regex(text, r"^\+", "")  # int() takes it, arrow does not
     return _Fast(fast=fast, values=_cast(text, fast, pa.int64(), "0").astype(np.int64))

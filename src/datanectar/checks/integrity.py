@@ -82,11 +82,24 @@ def unique_duplicates(parsed: ParsedColumn) -> Duplicates:
         involved = pd.Series(_python_values(parsed, eligible)).duplicated(keep=False)
     else:
         key = key_column(parsed, eligible)
-        if len(key.arrays) == 1:
+        if len(key.arrays) == 1 and key.arrays[0].dtype.kind == "i":
+            involved = pd.Series(_repeated_integers(key.arrays[0]))
+        elif len(key.arrays) == 1:
             involved = pd.Series(key.arrays[0]).duplicated(keep=False)
         else:
             involved = _frame([key], with_none=False).duplicated(keep=False)
     return _duplicates([parsed], eligible[involved.to_numpy()], with_none=False)
+
+
+def _repeated_integers(values: np.ndarray) -> np.ndarray:
+    """duplicated(keep=False) of integers; by counting when they span a small range (ids)."""
+    if not len(values):
+        return np.zeros(0, bool)
+    low, high = int(values.min()), int(values.max())
+    if high - low > 4 * len(values) + 1024:
+        return pd.Series(values).duplicated(keep=False).to_numpy()
+    shifted = values - low
+    return np.bincount(shifted, minlength=high - low + 1)[shifted] > 1
 
 
 def primary_key_errors(parsed: Sequence[ParsedColumn]) -> tuple[np.ndarray, Duplicates]:

@@ -6,6 +6,12 @@ and validates the descriptor and judges the header (its own `Header` class); the
 constraints, unique, primaryKey and foreignKeys are evaluated here on whole columns (pandas,
 pyarrow, numpy), handing frictionless only the cells whose reading is not a plain one.
 
+Cells only frictionless can judge are read by frictionless itself, once per distinct value:
+same verdict, not vectorized. Those are the string formats (email, uri, uuid, binary, wkt),
+the `any` date/time format, custom date formats with directives other than %Y %m %d %H %M %S,
+the field types other than integer, number, string, boolean, date, datetime, time, year and
+any, columns of mixed Python objects, and odd spellings (`1_000`, ` 2020-01-05`, `24:00:00`).
+
 Where the result can differ from frictionless, on purpose:
 
 - A DataFrame is rectangular, so there are no `extra-cell` / `missing-cell` errors: pandas
@@ -20,48 +26,44 @@ Where the result can differ from frictionless, on purpose:
 - A naive and an aware datetime (or time) cannot be ordered; frictionless raises, here the
   cell fails the bound. A schema whose pattern does not compile or whose bound is not a value
   of the field's type is rejected by `load_schema` (frictionless fails mid-validation).
+- The frame is the source: CSV dialect options frictionless applies while reading (its
+  delimiter sniffer, `headerCase`, comment rows, several header rows) are not modelled.
+- A foreign table given without a schema has its key columns read with the referencing
+  fields' definitions; frictionless would infer the types of a schema-less resource.
 - frictionless stops at 1000 errors by default (`limit_errors`); `error_count` counts all.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import frictionless
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 from frictionless import FrictionlessException, Schema, errors
-from frictionless.table import Header
-from frictionless.table import fields_match as fields_match_module
 
-from .error_groups import RowOrder, cell_groups, integrity_groups, without_rows
+from .constraints import constraint_failures
+from .error_groups import ColumnVerdict, RowOrder, cell_groups, integrity_groups, without_rows
+from .field_types import compile_pattern, read_column
+from .integrity import unique_duplicates
 from .report import collect
-from .results import DEFAULT_FAILURE_LIMIT, CheckResult, failure_cap
+from .results import DEFAULT_FAILURE_LIMIT, CheckResult, ReportMode, failure_cap
 from .schema_error import TableSchemaError
-from .table_view import TableView, expected_fields, match_header
-from .field_types import compile_pattern
+from .table_view import ForeignTable, TableView, expected_fields, match_header
 
 __all__ = ["ForeignTable", "TableSchemaError", "load_schema", "read_csv_as_text", "validate_table"]
 
 CHECK_NAME = "table_schema"
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
-
-
-@dataclass(frozen=True)
-class ForeignTable:
-    """A table a foreign key points to, with its own schema (and header) when it has one.
-
-    Without a schema, its key columns are read with the referencing fields' definitions.
-    """
-
-    data: pd.DataFrame | pa.Table
-    schema: Schema | Mapping[str, Any] | None = None
-    header: Sequence[str] | None = None
+_PARALLEL_ROWS = 50_000
+"""Tables at least this long have their columns read on threads (pyarrow and numpy release
+the GIL); shorter ones are not worth starting threads for."""
 
 
 # Loading a schema -----------------------------------------------------------------------------
@@ -157,7 +159,7 @@ def validate_table(
     *,
     header: Sequence[str] | None = None,
     foreign_tables: Mapping[str, pd.DataFrame | pa.Table | ForeignTable] | None = None,
-    report: str = "partial",
+    report: ReportMode = "partial",
     limit: int = DEFAULT_FAILURE_LIMIT,
     name: str = CHECK_NAME,
 ) -> CheckResult:
@@ -170,21 +172,20 @@ def validate_table(
     """
     cap = failure_cap(report, limit)
     schema = schema if isinstance(schema, Schema) else load_schema(schema)
-    table = _Table.build(data, header)
-    header_object = _header(table.labels, schema)
+    foreign = {key: _foreign_table(given) for key, given in (foreign_tables or {}).items()}
+    table = TableView.build(data, header)
+    header_row = match_header(table.labels, schema)
     table_errors: list[frictionless.Error] = []
     if not table.labels and table.rows == 0:
         table_errors.append(errors.SourceError(note="the source is empty"))
-    table_errors += header_object.errors
-    fields = _expected_fields(header_object)
-    parsed = [read_column(field, table.columns[i]) for i, field in enumerate(fields)]
+    table_errors += header_row.errors
+    verdicts = _read_columns(expected_fields(header_row), table)
 
-    groups, blank = _cell_groups(table, parsed)
-    integrity, reads = _integrity_groups(table, schema, parsed, foreign_tables or {})
-    groups = [_without_rows(group, blank) if group.key[0] == "cell" else group for group in groups]
-    row_order = _RowOrder(fields=len(parsed), reads=reads)
+    groups, blank = cell_groups(table, verdicts)
+    integrity, reads = integrity_groups(table, schema, verdicts, foreign)
+    groups = [without_rows(group, blank) if group.key[0] == "cell" else group for group in groups]
     count, by_type, failures = collect(
-        table_errors, groups + integrity, cap=cap, row_order=row_order
+        table_errors, groups + integrity, cap=cap, row_order=RowOrder(len(verdicts), reads)
     )
     return CheckResult(
         name=name,
@@ -194,6 +195,35 @@ def validate_table(
         failures=failures,
         metadata={"rows": table.rows, "fields": len(schema.fields), "report": report},
     )
+
+
+def _read_columns(fields: list[frictionless.Field], table: TableView) -> list[ColumnVerdict]:
+    """Each column read with its field, its constraints and unique evaluated: the bulk of the
+    work, column-parallel on long tables."""
+
+    def verdict(position: int) -> ColumnVerdict:
+        parsed = read_column(fields[position], table.columns[position])
+        unique = parsed.field.constraints.get("unique")
+        return ColumnVerdict(
+            parsed=parsed,
+            constraints=constraint_failures(parsed),
+            duplicates=unique_duplicates(parsed) if unique else None,
+        )
+
+    positions = range(len(fields))
+    workers = min(len(fields), os.cpu_count() or 1)
+    if table.rows < _PARALLEL_ROWS or workers < 2:
+        return [verdict(position) for position in positions]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="table-schema") as pool:
+        return list(pool.map(verdict, positions))
+
+
+def _foreign_table(given: pd.DataFrame | pa.Table | ForeignTable) -> ForeignTable:
+    if not isinstance(given, ForeignTable):
+        return ForeignTable(data=given)
+    if given.schema is None or isinstance(given.schema, Schema):
+        return given
+    return replace(given, schema=load_schema(given.schema))
 
 
 def read_csv_as_text(path: str | Path, **options: Any) -> tuple[pd.DataFrame, list[str]]:
@@ -206,5 +236,3 @@ def read_csv_as_text(path: str | Path, **options: Any) -> tuple[pd.DataFrame, li
         **{"dtype": str, "keep_default_na": False, "skip_blank_lines": False, **options},
     )
     return frame, labels
-
-

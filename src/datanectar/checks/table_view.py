@@ -7,12 +7,11 @@ column is read with.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import frictionless
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 from frictionless import FrictionlessException, Schema
@@ -21,6 +20,18 @@ from frictionless.table import fields_match as fields_match_module
 
 from .cells import Column, column
 from .schema_error import TableSchemaError
+
+
+@dataclass(frozen=True)
+class ForeignTable:
+    """A table a foreign key points to, with its own schema (and header) when it has one.
+
+    Without a schema, its key columns are read with the referencing fields' definitions.
+    """
+
+    data: pd.DataFrame | pa.Table
+    schema: Schema | Mapping[str, Any] | None = None
+    header: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -59,11 +70,12 @@ class TableView:
         return cls(frame=data, labels=labels, columns=columns)
 
     def row_cells(self, row: int) -> list[str]:
-        cells = [col.python_cells(np.array([row]))[0] for col in self.columns]
+        """A row's cells as frictionless lists them in an error (None as "")."""
+        cells = [col.python_cell(row) for col in self.columns]
         return ["" if cell is None else str(cell) for cell in cells]
 
     def cell(self, row: int, position: int) -> Any:
-        return self.columns[position].python_cells(np.array([row]))[0]
+        return self.columns[position].python_cell(row)
 
 
 def match_header(labels: list[str], schema: Schema) -> Header:

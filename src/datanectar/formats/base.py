@@ -28,6 +28,9 @@ class Format(ABC):
     transactional: ClassVar[bool] = False
     """True when the library commits atomically itself, so it writes in place, unstaged."""
     medium: ClassVar[Literal["filesystem", "database"]] = "filesystem"
+    partitions_in_place: ClassVar[bool] = False
+    """True for table formats that keep every partition in one table (delta, sql); they
+    implement the *_partition methods. Other formats store one object per partition."""
 
     @abstractmethod
     def accepts(self, value: Any) -> bool: ...
@@ -59,6 +62,29 @@ class Format(ABC):
         when the medium offers no cheap token (the object then never counts as changed).
         """
         return location.store.fingerprint(location)
+
+    def write_partition(
+        self,
+        value: Any,
+        location: Location,
+        *,
+        options: Mapping[str, Any],
+        partition: Mapping[str, str],
+    ) -> None:
+        raise NotImplementedError
+
+    def read_partition(
+        self,
+        location: Location,
+        *,
+        options: Mapping[str, Any],
+        as_type: Any,
+        partition: Mapping[str, str],
+    ) -> Any:
+        raise NotImplementedError
+
+    def partition_exists(self, location: Location, partition: Mapping[str, str]) -> bool:
+        raise NotImplementedError
 
     def check_path(self, relative: str) -> None:
         """Raise ValueError when `relative` cannot name an object of this format."""

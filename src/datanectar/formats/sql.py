@@ -26,6 +26,7 @@ class SqlFormat(Format):
     extra = "sql"
     transactional = True
     medium = "database"
+    partitions_in_place = True
 
     def __init__(self) -> None:
         self._sa = require("sqlalchemy", extra=self.extra, purpose="The sql format")
@@ -49,6 +50,63 @@ class SqlFormat(Format):
         schema, table = table_name(location)
         with self._engine(location).connect() as connection:
             return pd.read_sql_table(table, connection, schema=schema, **options)
+
+    def write_partition(
+        self,
+        value: Any,
+        location: Location,
+        *,
+        options: Mapping[str, Any],
+        partition: Mapping[str, str],
+    ) -> None:
+        """Delete the partition's rows and insert the new ones in one transaction, keys bound
+        as parameters, never pasted into SQL."""
+        schema, table = table_name(location)
+        frame = value.assign(**dict(partition))
+        settings = {"index": False, **{k: v for k, v in options.items() if k != "if_exists"}}
+        engine = self._engine(location)
+        with engine.begin() as connection:
+            if self._sa.inspect(connection).has_table(table, schema=schema):
+                reflected = self._reflect(connection, table, schema)
+                connection.execute(reflected.delete().where(self._matches(reflected, partition)))
+            frame.to_sql(table, connection, schema=schema, if_exists="append", **settings)
+
+    def read_partition(
+        self,
+        location: Location,
+        *,
+        options: Mapping[str, Any],
+        as_type: Any,
+        partition: Mapping[str, str],
+    ) -> Any:
+        import pandas as pd
+
+        schema, table = table_name(location)
+        with self._engine(location).connect() as connection:
+            reflected = self._reflect(connection, table, schema)
+            query = self._sa.select(reflected).where(self._matches(reflected, partition))
+            frame = pd.read_sql(query, connection, **options)
+        return frame.drop(columns=list(partition))
+
+    def partition_exists(self, location: Location, partition: Mapping[str, str]) -> bool:
+        schema, table = table_name(location)
+        with self._engine(location).connect() as connection:
+            reflected = self._reflect(connection, table, schema)
+            if not set(partition) <= set(reflected.c.keys()):
+                return False
+            query = (
+                self._sa.select(self._sa.literal(1))
+                .select_from(reflected)
+                .where(self._matches(reflected, partition))
+                .limit(1)
+            )
+            return connection.execute(query).first() is not None
+
+    def _reflect(self, connection: Any, table: str, schema: str | None) -> Any:
+        return self._sa.Table(table, self._sa.MetaData(), schema=schema, autoload_with=connection)
+
+    def _matches(self, reflected: Any, partition: Mapping[str, str]) -> Any:
+        return self._sa.and_(*(reflected.c[name] == key for name, key in partition.items()))
 
     def exists(self, location: Location) -> bool:
         schema, table = table_name(location)

@@ -1,0 +1,128 @@
+"""Namespace keys to where one partition lives: the one place paths are built from keys.
+
+File formats store one object per partition: the entry's path template filled in
+(`grid/{namespace}.zarr`), or, without placeholders, one folder level per dimension beside the
+path (`observations/paris.parquet`). Table formats (delta, sql) keep one table and write each
+partition in place, with the keys as partition columns.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .catalog import Entry
+from .catalog.namespaces import check_key
+from .errors import DatanectarError, DataNotFoundError
+from .formats import get_format
+from .formats.base import wants
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+Partition = Mapping[str, str]
+
+
+def dimension_names(entry: Entry) -> list[str]:
+    return [dimension.name for dimension in entry.namespaces or []]
+
+
+def placeholders(path: str) -> list[str]:
+    return PLACEHOLDER.findall(path)
+
+
+def for_partition(entry: Entry, partition: Partition | None) -> Entry:
+    """The entry as it stands for one partition (keys checked, path resolved)."""
+    if not partition:
+        if entry.namespaces:
+            raise DatanectarError(
+                f"entry '{entry.name}' has namespaces ({', '.join(dimension_names(entry))}); "
+                "name the partition to read or write (namespace=... in a plain call)."
+            )
+        return entry
+    expected = dimension_names(entry)
+    if sorted(partition) != sorted(expected):
+        raise DatanectarError(
+            f"entry '{entry.name}': partition {dict(partition)} does not name its namespace "
+            f"dimensions {', '.join(expected) or '(none)'}."
+        )
+    for name, key in partition.items():
+        check_key(key, where=f"entry '{entry.name}', dimension '{name}'")
+    keys = {name: partition[name] for name in expected}
+    if get_format(str(entry.format)).partitions_in_place:
+        return entry.model_copy(update={"partition": keys})
+    return entry.model_copy(
+        update={"path": partition_path(str(entry.path), keys), "partition": keys}
+    )
+
+
+def partition_path(path: str, keys: Mapping[str, str]) -> str:
+    """`path` with its `{dimension}` placeholders filled, or a folder level per dimension."""
+    if placeholders(path):
+        return PLACEHOLDER.sub(lambda match: keys[match.group(1)], path)
+    folder, name = posixpath.split(path)
+    stem, dot, suffix = name.partition(".")
+    return posixpath.join(folder, stem, *keys.values()) + (f"{dot}{suffix}" if dot else "")
+
+
+def partition_label(keys: Mapping[str, str]) -> str:
+    """One partition as a single string: the key, or Dagster's `a|b` for two dimensions
+    (ordered by dimension name, as Dagster orders them)."""
+    return (
+        "|".join(keys[name] for name in sorted(keys))
+        if len(keys) > 1
+        else next(iter(keys.values()))
+    )
+
+
+def load_partitions(
+    storage: Any, entry: Entry, partitions: list[dict[str, str]], *, as_type: Any
+) -> Any:
+    """Several partitions of an entry: a dict by partition, or one concatenated value when the
+    caller asked for the plain type (a DataFrame / Arrow table / xarray object)."""
+    values: dict[str, Any] = {}
+    missing = []
+    for keys in partitions:
+        target = for_partition(entry, keys)
+        if not storage.exists(target):
+            missing.append(partition_label(keys))
+            continue
+        values[partition_label(keys)] = storage.load(target, as_type=as_type)
+    if missing and not entry.allow_missing_namespaces:
+        raise DataNotFoundError(
+            f"entry '{entry.name}': namespaces {', '.join(missing)} have no data. Fix: "
+            "materialize them, or set allow_missing_namespaces: true on the entry to skip them."
+        )
+    return combine(values, dimension_names(entry), as_type=as_type)
+
+
+def combine(values: Mapping[str, Any], dimensions: list[str], *, as_type: Any) -> Any:
+    if wants(as_type, "pandas.DataFrame", "pyarrow.Table"):
+        import pandas as pd
+
+        frames = []
+        for label, value in values.items():
+            frame = value.to_pandas() if hasattr(value, "num_rows") else value
+            keys = (
+                dict(zip(sorted(dimensions), label.split("|"), strict=True))
+                if len(dimensions) > 1
+                else {dimensions[0]: label}
+            )
+            frames.append(
+                frame.assign(
+                    **{name: key for name, key in keys.items() if name not in frame.columns}
+                )
+            )
+        combined = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if wants(as_type, "pyarrow.Table"):
+            import pyarrow as pa
+
+            return pa.Table.from_pandas(combined, preserve_index=False)
+        return combined
+    if wants(as_type, "xarray.Dataset", "xarray.DataArray"):
+        import pandas as pd
+        import xarray as xr
+
+        name = dimensions[0] if len(dimensions) == 1 else "namespace"
+        return xr.concat(list(values.values()), dim=pd.Index(list(values), name=name))
+    return dict(values)

@@ -1,0 +1,243 @@
+"""Namespaces become Dagster partitions: one object per partition for file formats, read back
+with the storage library; several partitions load as a dict or concatenated."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import xarray as xr
+
+import datanectar
+
+CITIES = ["paris", "lyon", "oslo"]
+
+
+def frame_for(city: str, version: int = 1) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"hour": [0, 1], "temperature": [10.0 * version, 11.0 * version], "city": city}
+    )
+
+
+def materialize_partition(project, functions, key, instance, selection="*"):
+    defs = datanectar.definitions(project, functions=functions)
+    return dg.materialize(
+        [*defs.assets, *(defs.asset_checks or [])],
+        resources=defs.resources,
+        instance=instance,
+        partition_key=key,
+        selection=selection,
+    )
+
+
+@pytest.fixture
+def observations_project(make_project):
+    return make_project(
+        f"observations:\n  format: parquet\n  path: obs/observations.parquet\n  namespaces: {CITIES}\n"
+        "summary:\n  format: json\n"
+    )
+
+
+def producer(version: dict):
+    @datanectar.asset(entry="observations")
+    def observations(context):
+        return frame_for(context.partition_key, version["v"])
+
+    return observations
+
+
+def test_each_partition_is_its_own_file(observations_project, instance):
+    version = {"v": 1}
+    functions = [producer(version)]
+    materialize_partition(observations_project, functions, "paris", instance, "observations")
+    materialize_partition(observations_project, functions, "lyon", instance, "observations")
+    paris_file = observations_project / "data" / "obs" / "observations" / "paris.parquet"
+    before = paris_file.stat().st_mtime_ns
+
+    version["v"] = 2
+    materialize_partition(observations_project, functions, "lyon", instance, "observations")
+
+    lyon = pq.read_table(observations_project / "data/obs/observations/lyon.parquet").to_pandas()
+    pd.testing.assert_frame_equal(lyon, frame_for("lyon", 2))
+    assert paris_file.stat().st_mtime_ns == before  # the other partition untouched
+    pd.testing.assert_frame_equal(pq.read_table(paris_file).to_pandas(), frame_for("paris", 1))
+    assert not (observations_project / "data/obs/observations/oslo.parquet").exists()
+
+
+@pytest.mark.parametrize("annotation", ["dict", "frame"])
+def test_downstream_loads_several_partitions(observations_project, instance, annotation):
+    functions = [producer({"v": 1})]
+    for city in ("paris", "lyon"):
+        materialize_partition(observations_project, functions, city, instance, "observations")
+    seen = {}
+
+    if annotation == "dict":
+
+        @datanectar.asset(entry="summary")
+        def summary(observations):
+            seen["value"] = observations
+            return {"n": len(observations)}
+
+    else:
+
+        @datanectar.asset(entry="summary")
+        def summary(observations: pd.DataFrame):
+            seen["value"] = observations
+            return {"n": len(observations)}
+
+    (observations_project / "catalog" / "main.yaml").write_text(
+        "observations:\n  format: parquet\n  path: obs/observations.parquet\n"
+        f"  namespaces: {CITIES}\n  allow_missing_namespaces: true\nsummary:\n  format: json\n"
+    )
+    defs = datanectar.definitions(observations_project, functions=[*functions, summary])
+    result = dg.materialize(
+        [*defs.assets], resources=defs.resources, instance=instance, selection="summary"
+    )
+
+    assert result.success
+    if annotation == "dict":
+        assert set(seen["value"]) == {"paris", "lyon"}
+        pd.testing.assert_frame_equal(seen["value"]["lyon"], frame_for("lyon"))
+    else:
+        combined = seen["value"].sort_values(["city", "hour"]).reset_index(drop=True)
+        # the partition dimension becomes a column, so rows say which namespace they come from
+        expected = pd.concat(
+            [frame_for(city).assign(namespace=city) for city in ("lyon", "paris")],
+            ignore_index=True,
+        )
+        pd.testing.assert_frame_equal(combined, expected)
+
+
+def test_missing_upstream_partitions_are_a_clear_error(observations_project, instance):
+    functions = [producer({"v": 1})]
+    materialize_partition(observations_project, functions, "paris", instance, "observations")
+
+    @datanectar.asset(entry="summary")
+    def summary(observations):
+        return {"n": len(observations)}
+
+    defs = datanectar.definitions(observations_project, functions=[*functions, summary])
+    result = dg.materialize(
+        [*defs.assets],
+        resources=defs.resources,
+        instance=instance,
+        selection="summary",
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    messages = " ".join(
+        event.step_failure_data.error.cause.message
+        for event in result.all_events
+        if event.event_type_value == "STEP_FAILURE"
+    )
+    assert "namespaces lyon, oslo have no data" in messages
+
+
+def test_plain_save_and_load_of_a_namespace(observations_project):
+    catalog = datanectar.catalog(observations_project)
+    catalog.save("observations", frame_for("oslo"), namespace="oslo")
+
+    stored = pq.read_table(observations_project / "data/obs/observations/oslo.parquet").to_pandas()
+    pd.testing.assert_frame_equal(stored, frame_for("oslo"))
+    pd.testing.assert_frame_equal(catalog.load("observations", namespace="oslo"), frame_for("oslo"))
+    with pytest.raises(datanectar.DatanectarError, match="namespace"):
+        catalog.load("observations")
+
+
+@pytest.mark.parametrize("key", ["../escape", "a/b", "/etc", "o'neil", "x..y", "", "a b"])
+def test_hostile_keys_are_refused(observations_project, key):
+    catalog = datanectar.catalog(observations_project)
+    with pytest.raises(datanectar.DatanectarError, match="not allowed"):
+        catalog.save("observations", frame_for("x"), namespace=key)
+    assert (
+        not list((observations_project / "data").rglob("*.parquet"))
+        if (observations_project / "data").exists()
+        else True
+    )
+
+
+@pytest.mark.parametrize("key", ["../x", "a/b", "it's"])
+def test_hostile_static_keys_are_catalog_errors(make_project, key):
+    project = make_project(f'x:\n  format: csv\n  namespaces: ["{key}"]\n')
+    with pytest.raises(datanectar.CatalogError) as info:
+        datanectar.catalog(project)
+    assert info.value.field.startswith("namespaces")
+    assert "not allowed" in str(info.value)
+
+
+def test_path_template_takes_the_key(make_project):
+    project = make_project(
+        'grid:\n  format: zarr\n  path: "grid/{namespace}.zarr"\n  namespaces: [a, b]\n'
+    )
+    catalog = datanectar.catalog(project)
+    grid = xr.Dataset({"t": ("x", [1.0, 2.0])})
+    catalog.save("grid", grid, namespace="b")
+
+    xr.testing.assert_identical(xr.open_zarr(project / "data" / "grid" / "b.zarr").load(), grid)
+
+
+@pytest.mark.parametrize(
+    ("path", "namespaces", "problem"),
+    [
+        ('"x/{city}.csv"', "[a]", "names no namespace dimension"),
+        ('"x/{namespace}"', "[a]", "takes no placeholders"),
+    ],
+)
+def test_bad_path_templates(make_project, path, namespaces, problem):
+    fmt = "delta" if "takes no" in problem else "csv"
+    project = make_project(f"x:\n  format: {fmt}\n  path: {path}\n  namespaces: {namespaces}\n")
+    with pytest.raises(datanectar.CatalogError) as info:
+        datanectar.catalog(project)
+    assert info.value.field == "path"
+    assert problem in str(info.value)
+
+
+@pytest.mark.parametrize("format_name", ["delta", "sql"])
+def test_table_formats_keep_one_table_and_replace_one_partition(
+    make_project, instance, format_name
+):
+    import sqlalchemy as sa
+    from deltalake import DeltaTable
+
+    project = make_project(
+        f"observations:\n  format: {format_name}\n  path: observations\n  namespaces: {CITIES}\n"
+    )
+    version = {"v": 1}
+    functions = [producer(version)]
+    for city in ("paris", "lyon"):
+        materialize_partition(project, functions, city, instance)
+
+    def stored() -> pd.DataFrame:
+        if format_name == "delta":
+            return DeltaTable(str(project / "data" / "observations")).to_pandas()
+        engine = sa.create_engine(f"sqlite:///{project / 'data' / 'datanectar.sqlite'}")
+        with engine.connect() as connection:
+            return pd.read_sql(sa.text("SELECT * FROM observations"), connection)
+
+    def files_of(city: str) -> set[str]:
+        actions = DeltaTable(str(project / "data" / "observations")).get_add_actions(flatten=True)
+        frame = pa.table(actions).to_pandas()  # deltalake gives an arro3 table
+        return set(frame.loc[frame["partition.namespace"] == city, "path"])
+
+    paris_files = files_of("paris") if format_name == "delta" else None
+    version["v"] = 2
+    materialize_partition(project, functions, "lyon", instance)
+
+    table = stored()
+    assert sorted(set(table["namespace"])) == ["lyon", "paris"]
+    by_city = {city: rows.sort_values("hour") for city, rows in table.groupby("namespace")}
+    assert list(by_city["lyon"]["temperature"]) == [20.0, 22.0]  # replaced
+    assert list(by_city["paris"]["temperature"]) == [10.0, 11.0]  # untouched
+    assert len(table) == 4
+    if format_name == "delta":
+        assert files_of("paris") == paris_files  # not rewritten
+        assert DeltaTable(str(project / "data" / "observations")).metadata().partition_columns == [
+            "namespace"
+        ]
+    loaded = datanectar.catalog(project).load("observations", namespace="lyon")
+    pd.testing.assert_frame_equal(
+        loaded.sort_values("hour").reset_index(drop=True), frame_for("lyon", 2), check_dtype=False
+    )
