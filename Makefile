@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_io_overhead.py
 	$(BIN)/python benchmarks/bench_zarr_memory.py
 	$(BIN)/python benchmarks/bench_cache_recall.py
+	$(BIN)/python benchmarks/bench_audit_overhead.py
 
 ## Re-resolve the newest compatible versions into constraints.txt.
 lock:

@@ -241,3 +241,62 @@ def test_table_formats_keep_one_table_and_replace_one_partition(
     pd.testing.assert_frame_equal(
         loaded.sort_values("hour").reset_index(drop=True), frame_for("lyon", 2), check_dtype=False
     )
+
+
+def scenario_grid_function(calls: list):
+    @datanectar.cache(version="1")
+    def scenario_grid(namespace: str) -> xr.Dataset:
+        calls.append(namespace)
+        return xr.Dataset({"t": ("x", [1.0, 2.0] if namespace == "a" else [3.0, 4.0])})
+
+    return scenario_grid
+
+
+def test_plain_call_and_dagster_partition_are_the_same_object(make_project, instance):
+    project = make_project(
+        'scenario_grid:\n  format: zarr\n  path: "grid/{namespace}.zarr"\n  namespaces: [a, b]\n'
+    )
+    calls: list[str] = []
+    scenario_grid = scenario_grid_function(calls)
+
+    with datanectar.catalog(project).activate():
+        plain = scenario_grid(namespace="a")  # computes and stores grid/a.zarr
+    materialize_partition(project, [scenario_grid], "b", instance)  # Dagster writes grid/b.zarr
+    with datanectar.catalog(project).activate():
+        recalled = scenario_grid(namespace="b")  # recalls what Dagster computed
+        again = scenario_grid(namespace="a")
+
+    assert calls == ["a", "b"]  # a plain call, then the Dagster run; the rest recalled
+    xr.testing.assert_identical(xr.open_zarr(project / "data/grid/a.zarr").load(), plain)
+    xr.testing.assert_identical(xr.open_zarr(project / "data/grid/b.zarr").load(), recalled.load())
+    xr.testing.assert_identical(again.load(), plain)
+    with (
+        datanectar.catalog(project).activate(),
+        pytest.raises(datanectar.DatanectarError, match="namespace="),
+    ):
+        scenario_grid()
+
+
+def test_cached_function_namespaces_on_a_delta_table(make_project, instance):
+    from deltalake import DeltaTable
+
+    project = make_project("")
+    calls: list[str] = []
+
+    @datanectar.cache(entry="by_city", format="delta", namespaces=["paris", "lyon"], version="1")
+    def by_city(namespace: str) -> pd.DataFrame:
+        calls.append(namespace)
+        return frame_for(namespace)
+
+    with datanectar.catalog(project, functions=[by_city]).activate():
+        by_city(namespace="paris")
+    materialize_partition(project, [by_city], "lyon", instance)
+    with datanectar.catalog(project, functions=[by_city]).activate():
+        lyon = by_city(namespace="lyon")
+
+    assert calls == ["paris", "lyon"]
+    table = DeltaTable(str(project / "data" / "by_city")).to_pandas()
+    assert sorted(set(table["namespace"])) == ["lyon", "paris"]
+    pd.testing.assert_frame_equal(
+        lyon.sort_values("hour").reset_index(drop=True), frame_for("lyon"), check_dtype=False
+    )

@@ -249,6 +249,21 @@ CELL_CASES = [
         ["$1,000.50", "1,000", "12%", "EUR 5", "abc", "-3.5 units"],
     ),
     Case("number-float", f("number", floatNumber=True), NUMBER_CELLS),
+    # Every cell here is one arrow's cast takes (so the table is read by the cast path), yet
+    # some are not plain decimals: words, payloads, under- and overflows.
+    Case(
+        "number-arrow-literals",
+        f("number", constraints={"minimum": -1e300, "maximum": 1e300, "unique": True}),
+        [
+            *["1e400", "inf", "nan", "nan(1)", "1e-400", "0.0", "-0", "+1", "1e-320"],
+            *["Infinity", "1E5", "100000", "0", "1e-400", ".5", "5.", "00.5", "1e0400"],
+        ],
+    ),
+    Case(
+        "integer-arrow-literals",
+        f("integer", constraints={"unique": True, "minimum": -(2**63)}),
+        ["007", "7", "-0", "0", "9223372036854775807", "-9223372036854775808"],
+    ),
     Case("boolean-plain", f("boolean", constraints={"required": True}), BOOLEAN_CELLS),
     Case(
         "boolean-custom",
@@ -874,7 +889,16 @@ def test_a_long_table_read_column_parallel_matches_frictionless(tmp_path: Path) 
             "colour": np.array(["red", "green", "blue"])[rng.integers(0, 3, size)],
         }
     )
-    for column_, bad in [("id", "7"), ("amount", "100.5"), ("day", "2001-02-29"), ("colour", "x")]:
+    # "7": a repeat; "x7": a type error, so that some chunks of ids are cast at once and
+    # others read carefully
+    broken = [
+        ("id", "7"),
+        ("id", "x7"),
+        ("amount", "100.5"),
+        ("day", "2001-02-29"),
+        ("colour", "x"),
+    ]
+    for column_, bad in broken:
         frame.loc[rng.choice(size, 3, replace=False), column_] = bad
     path = tmp_path / "long.csv"
     frame.to_csv(path, index=False)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar, overload
 from pydantic import ValidationError
 
 from .catalog.models import NAME_PATTERN
+from .catalog.namespaces import Dimension, parse_namespaces
 from .catalog.rules import Rule
 from .errors import DatanectarError
 from .formats import format_names
@@ -36,6 +37,8 @@ class Producer:
     checks: tuple[Rule, ...] = ()
     """Validation rules declared on the decorator, added to the catalog entry's."""
     schema: str | dict[str, Any] | None = None
+    namespaces: tuple[Dimension, ...] = ()
+    """Namespaces declared on the decorator (the catalog entry's when it declares none)."""
     cached: Any = None
     """The `CachedFunction` wrapping the function, for `@datanectar.cache` producers."""
 
@@ -66,6 +69,7 @@ def asset(
     group: str | None = ...,
     checks: Iterable[Mapping[str, Any]] = ...,
     schema: str | Mapping[str, Any] | None = ...,
+    namespaces: Any = ...,
 ) -> Callable[[F], F]: ...
 
 
@@ -79,6 +83,7 @@ def asset(
     group: str | None = None,
     checks: Iterable[Mapping[str, Any]] = (),
     schema: str | Mapping[str, Any] | None = None,
+    namespaces: Any = None,
 ) -> Any:
     """Mark a function as producing the catalog entry of its name (or `entry`).
 
@@ -100,6 +105,7 @@ def asset(
                 group=group,
                 checks=checks,
                 schema=schema,
+                namespaces=namespaces,
             ),
         )
         return fn
@@ -118,6 +124,7 @@ def make_producer(
     cache_args: tuple[str, ...] = (),
     checks: Iterable[Mapping[str, Any]] = (),
     schema: str | Mapping[str, Any] | None = None,
+    namespaces: Any = None,
     cached: Any = None,
 ) -> Producer:
     name = entry or fn.__name__
@@ -149,6 +156,10 @@ def make_producer(
             f"{where}: checks[{error['loc'][0] if error['loc'] else 0}]: "
             f"{error['msg'].removeprefix('Value error, ')}."
         ) from None
+    try:
+        dimensions = tuple(parse_namespaces(namespaces)) if namespaces is not None else ()
+    except (ValueError, ValidationError) as exc:
+        raise DatanectarError(f"{where}: namespaces: {exc}") from None
     return Producer(
         function=fn,
         entry=name,
@@ -160,6 +171,7 @@ def make_producer(
         cache_args=cache_args,
         checks=rules,
         schema=dict(schema) if isinstance(schema, Mapping) else schema,
+        namespaces=dimensions,
         cached=cached,
     )
 

@@ -320,6 +320,14 @@ def _complete(
                 "schema_": entry.schema_ if entry.schema_ is not None else producer.schema,
             }
         )
+    if producer is not None and producer.namespaces:
+        if entry.namespaces and list(entry.namespaces) != list(producer.namespaces):
+            raise error(
+                "namespaces",
+                f"the catalog and {producer.qualified_name} declare different namespaces.",
+                "declare them in one place.",
+            )
+        entry = entry.model_copy(update={"namespaces": list(producer.namespaces)})
     _check_rules(entry, fmt, config)
     _check_namespaces(entry, format_, path)
     return entry.model_copy(update={"format": fmt, "store": store, "path": path})
@@ -410,6 +418,13 @@ def _parameter_errors(
         if parameter.name in entries or parameter.name == CONTEXT_PARAMETER:
             continue
         if parameter.name in producer.cache_args:  # a cache argument: run config in Dagster
+            continue
+        namespace_parameters = (
+            {"namespace", *(d.name for d in entries[producer.entry].namespaces or [])}
+            if producer.entry in entries
+            else {"namespace"}
+        )
+        if parameter.name in namespace_parameters:  # receives the namespace key
             continue
         if parameter.default is parameter.empty:
             errors.append(

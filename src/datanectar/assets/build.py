@@ -18,7 +18,7 @@ from ..project import CONTEXT_PARAMETER, Catalog
 from .checks import audited_outputs, check_specs, external_checks
 from .io_manager import LOAD_AS_KEY, io_manager_key
 from .metadata import current_object, definition_metadata, segment_of
-from .partitions import partitions_def
+from .partitions import keys_of, partitions_def
 
 
 def build_assets(
@@ -58,10 +58,12 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         p for p in producer.parameters if p.name in catalog.entries and p.name != CONTEXT_PARAMETER
     ]
     wants_context = any(p.name == CONTEXT_PARAMETER for p in producer.parameters)
+    parameter_names = {p.name for p in producer.parameters}
     hints = producer.type_hints()
     cached = producer.cached
 
     def compute(context: dg.AssetExecutionContext, **inputs: Any) -> Any:
+        partition = keys_of(entry, context.partition_key) if entry.namespaces else None
         if cached is not None:
             with catalog.activate():
                 return cached.compute_for_dagster(
@@ -69,9 +71,14 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
                     inputs=inputs,
                     arguments=dict(context.op_execution_context.op_config or {}),
                     upstream=[_read(catalog, context, name) for name in inputs],
+                    partition=partition,
                 )
         if wants_context:
             inputs[CONTEXT_PARAMETER] = context
+        # Parameters named `namespace` or after a dimension receive the partition's key.
+        for name, key in _keys_for_parameters(partition).items():
+            if name in parameter_names:
+                inputs[name] = key
         return producer.function(**inputs)
 
     def audited(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:
@@ -106,6 +113,14 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         # With checks, a rejected value is not output at all: nothing is published.
         output_required=not specs,
     )(step)
+
+
+def _keys_for_parameters(partition: dict[str, str] | None) -> dict[str, str]:
+    if not partition:
+        return {}
+    if len(partition) == 1:  # a one-dimension key also reaches a parameter named `namespace`
+        return {"namespace": next(iter(partition.values())), **partition}
+    return partition
 
 
 def _cache_args_config(producer: Producer, hints: dict[str, Any]) -> dict[str, dg.Field]:

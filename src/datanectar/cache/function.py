@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from typing import Any, get_args
 
 from ..catalog import Entry
+from ..catalog.namespaces import check_key
 from ..config import CacheMode
 from ..errors import DatanectarError
+from ..partitions import for_partition
 from ..producers import ATTRIBUTE, make_producer
-from ..project import Catalog, active_catalog
+from ..project import Catalog, active_catalog, namespace_keys
 from ..storage import WriteReport
 from .context import calls_below, inherited_mode, note_read, resolve_recompute
 from .keys import cache_key, canonical
@@ -64,6 +66,7 @@ class CachedFunction:
         group: str | None = None,
         checks: Iterable[Mapping[str, Any]] = (),
         schema: str | Mapping[str, Any] | None = None,
+        namespaces: Any = None,
     ) -> None:
         functools.update_wrapper(self, function)
         self.function = function
@@ -81,6 +84,7 @@ class CachedFunction:
             cache_args=self.cache_args,
             checks=checks,
             schema=schema,
+            namespaces=namespaces,
             cached=self,
         )
         setattr(self, ATTRIBUTE, self.producer)
@@ -105,7 +109,7 @@ class CachedFunction:
         recompute: bool | str | Iterable[str] | None = None,
         cache_mode: str | None = None,
         memoize: bool | None = None,
-        namespace: str | None = None,
+        namespace: str | Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> Any:
         catalog = active_catalog()
@@ -137,7 +141,7 @@ class CachedFunction:
         args: tuple[Any, ...],
         kwargs: Mapping[str, Any],
         *,
-        namespace: str | None = None,
+        namespace: str | Mapping[str, str] | None = None,
     ) -> Call:
         try:
             bound = self.signature.bind_partial(*args, **kwargs)
@@ -145,6 +149,13 @@ class CachedFunction:
             raise TypeError(f"{self.qualified_name}: {exc}") from None
         given = set(bound.arguments)
         bound.apply_defaults()
+        entry = catalog.entry_for(self.producer)
+        partition, label = self._namespace(entry, namespace)
+        # Parameters named `namespace` or after a dimension receive the key.
+        one_key = label is not None and (partition is None or len(partition) == 1)
+        for name, key in {**({"namespace": label} if one_key else {}), **(partition or {})}.items():
+            if name in self.signature.parameters and name not in given:
+                bound.arguments[name] = key
         # Parameters named after entries are upstream values, filled in at compute time.
         for name in list(bound.arguments):
             if name not in given and self.upstream_source(catalog, name) is not None:
@@ -158,21 +169,36 @@ class CachedFunction:
         ]
         if missing:
             raise TypeError(f"{self.qualified_name}: missing argument '{missing[0]}'")
-        if namespace is not None and (not _NAMESPACE.match(namespace) or ".." in namespace):
+        key_arguments = {name: bound.arguments[name] for name in self.cache_args}
+        return Call(
+            self, catalog, entry, dict(bound.arguments), given, key_arguments, label, partition
+        )
+
+    def _namespace(
+        self, entry: Entry, namespace: str | Mapping[str, str] | None
+    ) -> tuple[dict[str, str] | None, str | None]:
+        """(partition keys, namespace label) of a call. A partitioned entry needs its keys and
+        stores where Dagster's partition does; another entry may still take a namespace, which
+        keys and places its results apart (as Nuthatch namespaces did)."""
+        if entry.namespaces:
+            partition = namespace_keys(entry, namespace)
+            if partition is None:
+                dimensions = ", ".join(dimension.name for dimension in entry.namespaces)
+                raise DatanectarError(
+                    f"{self.qualified_name}: entry '{entry.name}' is partitioned by {dimensions}; "
+                    "pass namespace=KEY (or a mapping of keys by dimension)."
+                )
+            for name, key in partition.items():
+                check_key(key, where=f"{self.qualified_name}, dimension '{name}'")
+            return partition, "/".join(partition[d.name] for d in entry.namespaces)
+        if namespace is None:
+            return None, None
+        if not isinstance(namespace, str) or not _NAMESPACE.match(namespace) or ".." in namespace:
             raise DatanectarError(
                 f"{self.qualified_name}: namespace {namespace!r} must use letters, digits, '_', '-' "
                 "and '.' (no '..', no '/')."
             )
-        key_arguments = {name: bound.arguments[name] for name in self.cache_args}
-        return Call(
-            self,
-            catalog,
-            catalog.entry_for(self.producer),
-            dict(bound.arguments),
-            given,
-            key_arguments,
-            namespace,
-        )
+        return None, namespace
 
     def compute_for_dagster(
         self,
@@ -181,10 +207,11 @@ class CachedFunction:
         inputs: Mapping[str, Any],
         arguments: Mapping[str, Any],
         upstream: list[UpstreamRead],
+        partition: Mapping[str, str] | None = None,
     ) -> CachedOutput:
         """Compute (never recall: Dagster decided to materialize) with the inputs Dagster
         loaded; the IO manager publishes the result where a plain call would recall it."""
-        call = self.bind(catalog, (), {**arguments, **inputs})
+        call = self.bind(catalog, (), {**arguments, **inputs}, namespace=partition)
         with calls_below(frozenset(), "write") as reads:
             value = self.function(**call.arguments_with_upstream(catalog, explicit=call.given))
         return CachedOutput(call=call, value=value, reads=[*upstream, *reads])
@@ -225,11 +252,20 @@ class Call:
     given: set[str]
     key_arguments: dict[str, Any]
     namespace: str | None
+    partition: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         self.key = cache_key(self.function.qualified_name, self.key_arguments, self.namespace)
         self.segment = _segment(self.key if self.key_arguments else None, self.namespace)
-        self.target = self.entry.model_copy(update={"path": _object_path(self.entry, self.segment)})
+        if self.partition:
+            # Exactly where Dagster's partition lives; cache arguments key objects beside it.
+            base = for_partition(self.entry, self.partition)
+            key_segment = self.key if self.key_arguments else "_"
+            self.target = base.model_copy(update={"path": _object_path(base, key_segment)})
+        else:
+            self.target = self.entry.model_copy(
+                update={"path": _object_path(self.entry, self.segment)}
+            )
 
     # -- recall --------------------------------------------------------------------------
 
@@ -470,6 +506,7 @@ def cache(
     group: str | None = None,
     checks: Iterable[Mapping[str, Any]] = (),
     schema: str | Mapping[str, Any] | None = None,
+    namespaces: Any = None,
 ) -> Any:
     """Cache a function's results in the catalog's stores; it is also a Dagster asset.
 
@@ -489,6 +526,7 @@ def cache(
             group=group,
             checks=checks,
             schema=schema,
+            namespaces=namespaces,
         )
 
     return wrap(function) if function is not None else wrap

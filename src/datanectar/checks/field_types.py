@@ -32,6 +32,7 @@ from .cells import Column, text_in
 # What Python's str.strip() removes from an ASCII string (frictionless strips numbers first).
 _PY_ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 _INTEGER_DIGITS = 18  # what int64 surely holds; longer integers are left to frictionless
+_CHUNK = 1 << 14  # rows cast at once; a refused chunk is read carefully
 # Plain decimals with a short exponent (no overflow, no underflow): float64 (correctly
 # rounded, so monotonic) orders them as frictionless's Decimals do, except for ties, which
 # are read exactly. Equality is exact too while no number has more than 15 significant
@@ -39,6 +40,7 @@ _INTEGER_DIGITS = 18  # what int64 surely holds; longer integers are left to fri
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,2})?$"
 _NUMBER_DIGITS = 15
 _EXACT_FLOAT_INT = 2**53
+_SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)  # below: subnormal, or an underflow to 0
 # frictionless's bareNumber=false pattern (fields/integer.py, fields/number.py)
 _BARE_NUMBER_JUNK = r"((^[^-\d]*)|(\D*$))"
 
@@ -108,7 +110,7 @@ class ParsedColumn:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Fast:
     fast: np.ndarray
     values: Any = None
@@ -244,21 +246,79 @@ def _numeric_text(field_: Field, text: pa.Array, *, number: bool) -> pa.Array:
 
 
 def _text_integers(field_: Field, column: Column, candidates: np.ndarray) -> _Fast:
-    text = _numeric_text(field_, column.text, number=False)
-    # [+-]?[0-9]{1,18}, without a regex: strip the signs, then digits only, one sign at most
+    if "bare_number" in field_.list_defined() and not field_.bare_number:
+        return _careful_integers(field_, column.text, candidates & column.ascii)
+    # arrow's cast grammar (-?[0-9]+, within int64) is a subset of Python's int(), with the
+    # same values: the chunks it takes are read, the others read carefully.
+    values, taken = _cast_chunks(column.text, candidates, pa.int64())
+    values = values.astype(np.int64)
+    fast = candidates & taken
+    return _with_careful(field_, column, candidates, _Fast(fast, values), _careful_integers)
+
+
+def _text_numbers(field_: Field, column: Column, candidates: np.ndarray) -> _Fast:
+    if {"group_char", "decimal_char", "bare_number"} & set(field_.list_defined()):
+        return _careful_numbers(field_, column.text, candidates & column.ascii)
+    # What arrow's cast takes is a numeric literal Decimal() takes too, correctly rounded,
+    # except the words (inf, nan, nan(1)...) and what under- or overflows: those, and the
+    # chunks arrow refuses, are read carefully.
+    values, taken = _cast_chunks(column.text, candidates, pa.float64())
+    normal = np.isfinite(values) & (np.abs(values) >= _SMALLEST_NORMAL)
+    fast = candidates & taken & normal
+    return _with_careful(field_, column, candidates, _Fast(fast, values), _careful_numbers)
+
+
+def _cast_chunks(
+    text: pa.Array, candidates: np.ndarray, to: pa.DataType
+) -> tuple[np.ndarray, np.ndarray]:
+    """(values, rows cast) of the chunks arrow casts whole: most chunks of most columns."""
+    safe = pc.if_else(pa.array(candidates), text, pa.scalar("0", text.type))
+    values = np.zeros(len(candidates), to.to_pandas_dtype())
+    taken = np.ones(len(candidates), bool)
+    for start in range(0, len(candidates), _CHUNK):
+        try:
+            chunk = pc.cast(safe.slice(start, _CHUNK), to)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            taken[start : start + _CHUNK] = False
+            continue
+        values[start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+    return values, taken
+
+
+def _with_careful(
+    field_: Field,
+    column: Column,
+    candidates: np.ndarray,
+    quick: _Fast,
+    careful: Callable[[Field, pa.Array, np.ndarray], _Fast],
+) -> _Fast:
+    """`quick`, plus the ASCII candidates it did not read, read by `careful`."""
+    rows = np.flatnonzero(candidates & column.ascii & ~quick.fast)
+    if len(rows):
+        found = careful(field_, column.text.take(pa.array(rows)), np.ones(len(rows), bool))
+        quick.fast[rows] = found.fast
+        quick.values[rows] = found.values
+    return quick
+
+
+def _careful_integers(field_: Field, text: pa.Array, candidates: np.ndarray) -> _Fast:
+    """[+-]?[0-9]{1,18} after frictionless's strip (and bareNumber), of ASCII `candidates`."""
+    text = _numeric_text(field_, text, number=False)
+    # without a regex: strip the signs, then digits only, one sign at most
     digits = pc.ascii_ltrim(text, characters="+-")
     signs = _integers(pc.binary_length(text)) - _integers(pc.binary_length(digits))
     length = _integers(pc.binary_length(digits))
-    fast = _ascii_candidates(column, candidates) & _bool(pc.ascii_is_decimal(digits))
+    fast = candidates & _bool(pc.ascii_is_decimal(digits))
     fast &= (signs <= 1) & (length <= _INTEGER_DIGITS)
     if pc.any(pc.starts_with(text, "+")).as_py():
         text = pc.replace_substring_regex(text, r"^\+", "")  # int() takes it, arrow does not
     return _Fast(fast=fast, values=_cast(text, fast, pa.int64(), "0").astype(np.int64))
 
 
-def _text_numbers(field_: Field, column: Column, candidates: np.ndarray) -> _Fast:
-    text = _numeric_text(field_, column.text, number=True)
-    fast = _ascii_candidates(column, candidates) & _matches(text, _NUMBER)
+def _careful_numbers(field_: Field, text: pa.Array, candidates: np.ndarray) -> _Fast:
+    """The `_NUMBER` grammar after frictionless's strip and number options."""
+    text = _numeric_text(field_, text, number=True)
+    fast = candidates & _matches(text, _NUMBER)
     return _Fast(fast=fast, values=_cast(text, fast, pa.float64(), "0"))
 
 

@@ -284,7 +284,7 @@ def _calendar(parts: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
 def _calendar_ok(parts: dict) -> np.ndarray:
     _, month, day, leap = _calendar(parts)
     ok = (np.asarray(_part(parts, "year", 1900)) >= 1) & (day >= 1)
-    ok &= day <= _MONTH_LENGTH[leap, month - 1] + 1
+    ok &= day <= _MONTH_LENGTH[leap, month - 1]
     raw_month = np.asarray(_part(parts, "month", 1))
     ok &= (raw_month >= 1) & (raw_month <= 12)
     ok &= np.asarray(_part(parts, "hour", 0)) <= 23
