@@ -15,9 +15,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## Materialize every demo asset on local storage with the Dagster CLI.
+## Materialize every demo asset on local storage with the Dagster CLI: the unpartitioned ones
+## in one run, then each namespace of the partitioned one (the CLI takes one partition a call).
 demo: install
-	$(BIN)/dagster asset materialize -f definitions.py --select '*'
+	$(BIN)/dagster asset materialize -f definitions.py --select 'not group:cities'
+	for city in paris lyon oslo; do \
+	  $(BIN)/dagster asset materialize -f definitions.py --select 'group:cities' --partition $$city || exit 1; \
+	done
 
 ## Lint, then the whole test suite.
 test: install lint
@@ -37,6 +41,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_zarr_memory.py
 	$(BIN)/python benchmarks/bench_cache_recall.py
 	$(BIN)/python benchmarks/bench_audit_overhead.py
+	$(BIN)/python benchmarks/bench_partitions.py
 
 ## Re-resolve the newest compatible versions into constraints.txt.
 lock:

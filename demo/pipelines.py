@@ -108,3 +108,12 @@ def report(
         "grid_mean_k": round(float(daily_grid["air"].mean()), 2),
         "smoothed_peak_k": round(float(smoothed_grid["air"].max()), 2),
     }
+
+
+@datanectar.asset(version="1")
+def city_observations(
+    stations: pd.DataFrame, observations: pd.DataFrame, namespace: str
+) -> pd.DataFrame:
+    """The observations of the station in one city: a namespace (Dagster partition) each."""
+    station_ids = stations.loc[stations["name"] == namespace, "station_id"]
+    return observations[observations["station_id"].isin(station_ids)].reset_index(drop=True)

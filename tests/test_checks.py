@@ -369,3 +369,19 @@ def test_infer_writes_a_schema_as_frictionless_describes_it(make_project, tmp_pa
 
     assert main(["--project", str(project), "infer", "grid"]) == 2
     assert "not a table" in capsys.readouterr().err
+
+
+def test_check_results_belong_to_the_materialization_they_inspected(
+    table_project, materialize, instance
+):
+    project = table_project("parquet", "t.parquet")
+    functions = produced_by({"value": GOOD})
+    materialize(project, functions=functions)
+    second = materialize(project, functions=functions)
+
+    [record] = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey("table"), "table_schema"), limit=1
+    )
+    evaluation = record.event.dagster_event.event_specific_data
+    assert evaluation.passed
+    assert evaluation.target_materialization_data.run_id == second.run_id

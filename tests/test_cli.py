@@ -57,7 +57,8 @@ PRODUCED = {
 }
 TABLES = {"observations": OBSERVATIONS, "daily_means": STATIONS * DAYS, "station_summary": STATIONS}
 GRIDS = {"temperature_grid": HOURS, "smoothed_grid": HOURS, "daily_grid": DAYS}
-DEMO_ASSETS = {"stations", *PRODUCED}
+PARTITIONED = {"city_observations"}
+DEMO_ASSETS = {"stations", *PRODUCED, *PARTITIONED}
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -113,7 +114,22 @@ def dagster_cli(project: Project, *args: str) -> subprocess.CompletedProcess[str
 
 
 def materialize_all(project: Project) -> subprocess.CompletedProcess[str]:
-    return dagster_cli(project, "asset", "materialize", "-f", "definitions.py", "--select", "*")
+    # As `make demo` does it: the unpartitioned assets, then a namespace of the partitioned one.
+    everything = dagster_cli(
+        project, "asset", "materialize", "-f", "definitions.py", "--select", "not group:cities"
+    )
+    dagster_cli(
+        project,
+        "asset",
+        "materialize",
+        "-f",
+        "definitions.py",
+        "--select",
+        "group:cities",
+        "--partition",
+        "lyon",
+    )
+    return everything
 
 
 def open_instance(project: Project, monkeypatch: pytest.MonkeyPatch) -> dg.DagsterInstance:
@@ -177,6 +193,15 @@ def test_materialize_writes_every_format(materialized):
     assert observations.groupby("station_id").size().to_dict() == dict.fromkeys(stations, HOURS)
     assert observations["time"].nunique() == HOURS
     assert observations["temperature_k"].between(200, 330).all()
+
+    # the partitioned entry: one Delta table, partitioned by city, holding the lyon namespace
+    city_table = deltalake.DeltaTable(str(project.data / "silver" / "city_observations"))
+    assert city_table.metadata().partition_columns == ["namespace"]
+    cities = city_table.to_pandas()
+    assert set(cities["namespace"]) == {"lyon"}
+    lyon_ids = {station for station, name in stations.items() if name == "lyon"}
+    assert set(cities["station_id"]) == lyon_ids
+    assert len(cities) == HOURS * len(lyon_ids)
 
     # zarr, through xarray and through zarr itself
     grid = xr.open_zarr(project.data / "grids" / "temperature.zarr")
@@ -296,12 +321,16 @@ def test_materialize_again_overwrites(materialized, monkeypatch):
 
     instance = open_instance(project, monkeypatch)
     try:
+        # The newest run that materialized observations (the partition runs come after it).
         successes = [
-            run for run in instance.get_runs() if run.status == dg.DagsterRunStatus.SUCCESS
+            run
+            for run in instance.get_runs()
+            if run.status == dg.DagsterRunStatus.SUCCESS
+            and dg.AssetKey("observations") in (run.asset_selection or set())
         ]
         assert len(successes) >= 2
         event = instance.get_latest_materialization_event(dg.AssetKey("observations"))
-        assert event.run_id == successes[0].run_id  # the newest run
+        assert event.run_id == successes[0].run_id
         assert event.asset_materialization.metadata["dagster/row_count"].value == OBSERVATIONS
     finally:
         instance.dispose()

@@ -59,6 +59,10 @@ class Settings(BaseModel):
         default_factory=list,
         description="Stores read (never written) after the root store when recalling.",
     )
+    namespaces: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="How dynamic namespaces discover their keys, [tool.datanectar.namespaces.NAME].",
+    )
     memo_bytes: int = Field(
         default=1 << 30,
         ge=0,

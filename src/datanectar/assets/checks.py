@@ -51,10 +51,12 @@ def audited_outputs(
     verdicts = audit(entry, value, project_root=catalog.config.root, load_entry=catalog.load)
     rejected = bool(blocking_failures(verdicts))
     quarantine = quarantine_value(catalog, entry, value, context.run_id) if rejected else None
+    if not rejected:
+        # The output first: its materialization is what these check results are about (results
+        # yielded before it would be attached to the previous materialization).
+        yield dg.Output(output)
     for verdict in verdicts:
         yield check_result(catalog, entry, verdict, quarantine=quarantine)
-    if not rejected:
-        yield dg.Output(output)
 
 
 def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:

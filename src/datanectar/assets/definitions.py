@@ -11,6 +11,7 @@ import dagster as dg
 from ..project import Catalog
 from .build import build_assets
 from .io_manager import FormatIOManager, io_manager_key
+from .sensors import namespace_sensors
 
 
 def definitions(
@@ -37,5 +38,9 @@ def definitions_for(catalog: Catalog) -> dg.Definitions:
     )
     assets, checks = build_assets(catalog)
     return dg.Definitions(
-        assets=assets, asset_checks=checks, resources=resources, executor=executor
+        assets=assets,
+        asset_checks=checks,
+        resources=resources,
+        executor=executor,
+        sensors=namespace_sensors(catalog),
     )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from ..errors import DatanectarError
 from . import cache as cache_commands
 from . import infer as infer_commands
+from . import namespaces as namespace_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cache_commands.register(commands)
     infer_commands.register(commands)
+    namespace_commands.register(commands)
     return parser
 
 

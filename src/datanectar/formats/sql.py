@@ -70,6 +70,18 @@ class SqlFormat(Format):
                 reflected = self._reflect(connection, table, schema)
                 connection.execute(reflected.delete().where(self._matches(reflected, partition)))
             frame.to_sql(table, connection, schema=schema, if_exists="append", **settings)
+            # Without an index on the keys, replacing or reading one partition scans them all.
+            reflected = self._reflect(connection, table, schema)
+            index = self._sa.Index(
+                f"ix_{table}_namespaces"[:63], *(reflected.c[name] for name in partition)
+            )
+            index.create(connection, checkfirst=True)
+            # Without an index on the keys, replacing or reading one partition scans them all.
+            reflected = self._reflect(connection, table, schema)
+            index = self._sa.Index(
+                f"ix_{table}_namespaces"[:63], *(reflected.c[name] for name in partition)
+            )
+            index.create(connection, checkfirst=True)
 
     def read_partition(
         self,

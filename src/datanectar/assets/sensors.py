@@ -1,0 +1,77 @@
+"""Sensors that discover the keys of dynamic namespaces, add them, and request their runs.
+
+One sensor per `[tool.datanectar.namespaces.NAME]` table, named `discover_NAME`. Each tick it
+runs the configured discovery (`datanectar.discovery`); keys the instance does not have yet
+are added (`AddDynamicPartitionsRequest`) and one run per new key materializes the produced
+assets partitioned by NAME alone. Entries with NAME as one of two dimensions gain the key but
+get no run: which keys of their other dimension to run is not the sensor's to decide. Values
+refused as keys are logged as warnings and never added.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ..discovery import NamespaceDiscovery, configured_discoveries, dynamic_namespaces, new_keys
+from ..project import Catalog
+
+
+def namespace_sensors(catalog: Catalog) -> list[dg.SensorDefinition]:
+    """A sensor for each dynamic namespace whose discovery is configured."""
+    return [_sensor(catalog, discovery) for discovery in configured_discoveries(catalog).values()]
+
+
+def sensor_name(namespace: str) -> str:
+    return f"discover_{namespace}"
+
+
+def run_targets(catalog: Catalog, namespace: str) -> list[dg.AssetKey]:
+    """The produced assets partitioned by dynamic namespace `namespace` alone."""
+    return [
+        dg.AssetKey(name)
+        for name in dynamic_namespaces(catalog).get(namespace, [])
+        if name in catalog.producers and len(catalog.entries[name].namespaces or []) == 1
+    ]
+
+
+def _sensor(catalog: Catalog, discovery: NamespaceDiscovery) -> dg.SensorDefinition:
+    name = discovery.name
+    targets = run_targets(catalog, name)
+
+    def evaluate(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        discovered = discovery.discover(catalog)
+        for value in discovered.rejected:
+            context.log.warning(
+                f"dynamic namespace '{name}': refused {value!r}, not a valid namespace key "
+                "(letters, digits, '_', '-', '.', ':' and '+', without '..' or '/')"
+            )
+        new = new_keys(discovered, context.instance.get_dynamic_partitions(name))
+        if not new:
+            return dg.SkipReason(
+                f"no new keys for dynamic namespace '{name}' "
+                f"({len(discovered.keys)} found, all present"
+                + (f"; {len(discovered.rejected)} refused)" if discovered.rejected else ")")
+            )
+        runs = (
+            [
+                dg.RunRequest(run_key=f"{name}:{key}", partition_key=key, asset_selection=targets)
+                for key in new
+            ]
+            if targets
+            else []
+        )
+        return dg.SensorResult(
+            run_requests=runs,
+            dynamic_partitions_requests=[
+                dg.AddDynamicPartitionsRequest(partitions_def_name=name, partition_keys=new)
+            ],
+        )
+
+    evaluate.__name__ = sensor_name(name)
+    return dg.sensor(
+        name=sensor_name(name),
+        minimum_interval_seconds=discovery.sensor_interval_seconds,
+        description=f"Adds the keys of dynamic namespace '{name}' as they appear, and runs "
+        "the assets partitioned by it for each new key.",
+        target=targets or None,
+    )(evaluate)
