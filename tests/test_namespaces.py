@@ -300,3 +300,117 @@ def test_cached_function_namespaces_on_a_delta_table(make_project, instance):
     pd.testing.assert_frame_equal(
         lyon.sort_values("hour").reset_index(drop=True), frame_for("lyon"), check_dtype=False
     )
+
+
+def daily_frame(day: str) -> pd.DataFrame:
+    return pd.DataFrame({"hour": range(3), "value": [float(int(day[-2:]))] * 3})
+
+
+@pytest.mark.parametrize(
+    ("format_name", "path"),
+    [("parquet", '"daily/{date}.parquet"'), ("delta", "daily"), ("csv", "daily.csv")],
+)
+def test_time_partitions(make_project, instance, format_name, path):
+    project = make_project(
+        f"daily:\n  format: {format_name}\n  path: {path}\n"
+        "  namespaces: {daily: {start: '2024-01-01', end: '2024-01-10'}}\n"
+    )
+
+    @datanectar.asset(entry="daily")
+    def daily(date: str) -> pd.DataFrame:  # receives the partition's key
+        return daily_frame(date)
+
+    for day in ("2024-01-02", "2024-01-05"):
+        materialize_partition(project, [daily], day, instance)
+
+    catalog = datanectar.catalog(project)
+    for day in ("2024-01-02", "2024-01-05"):
+        loaded = catalog.load("daily", namespace=day)
+        pd.testing.assert_frame_equal(
+            loaded.sort_values("hour").reset_index(drop=True), daily_frame(day), check_dtype=False
+        )
+    assert not catalog.exists("daily", namespace="2024-01-03")
+    if format_name == "parquet":
+        assert pq.read_table(project / "data/daily/2024-01-05.parquet").num_rows == 3
+    if format_name == "csv":
+        assert pd.read_csv(project / "data/daily/2024-01-02.csv")["value"].tolist() == [2.0] * 3
+
+
+@pytest.mark.parametrize("format_name", ["parquet", "delta"])
+def test_two_dimensions(make_project, instance, format_name):
+    from deltalake import DeltaTable
+
+    project = make_project(
+        f"city_daily:\n  format: {format_name}\n  path: city_daily\n"
+        "  namespaces: {city: [paris, lyon], date: {daily: {start: '2024-01-01', end: '2024-01-05'}}}\n"
+    )
+
+    @datanectar.asset(entry="city_daily")
+    def city_daily(city: str, date: str) -> pd.DataFrame:
+        return pd.DataFrame({"reading": [1.0, 2.0], "label": f"{city}@{date}"})
+
+    for city, day in (("paris", "2024-01-02"), ("lyon", "2024-01-02"), ("lyon", "2024-01-03")):
+        key = dg.MultiPartitionKey({"city": city, "date": day})
+        materialize_partition(project, [city_daily], key, instance)
+
+    catalog = datanectar.catalog(project)
+    loaded = catalog.load("city_daily", namespace={"city": "lyon", "date": "2024-01-03"})
+    assert set(loaded["label"]) == {"lyon@2024-01-03"}
+    if format_name == "delta":
+        table = DeltaTable(str(project / "data" / "city_daily"))
+        assert sorted(table.metadata().partition_columns) == ["city", "date"]
+        assert len(table.to_pandas()) == 6
+    else:
+        # one file per partition, one folder level per dimension, in the order declared
+        written = sorted(
+            p.relative_to(project / "data").as_posix()
+            for p in (project / "data" / "city_daily").rglob("*")
+            if p.is_file()
+        )
+        assert written == [
+            "city_daily/lyon/2024-01-02",
+            "city_daily/lyon/2024-01-03",
+            "city_daily/paris/2024-01-02",
+        ]
+        assert pq.read_table(project / "data/city_daily/paris/2024-01-02").num_rows == 2
+
+
+def test_partitioned_checks_audit_only_their_partition(make_project, instance, monkeypatch):
+    project = make_project(
+        f"observations:\n  format: delta\n  path: observations\n  namespaces: {CITIES}\n"
+        "  checks:\n    - unique: [hour]\n"
+    )
+    seen_rows: list[int] = []
+
+    @datanectar.asset(entry="observations")
+    def observations(namespace: str) -> pd.DataFrame:
+        return frame_for(namespace)
+
+    import datanectar.assets.checks as dagster_checks
+
+    original = dagster_checks.audit
+
+    def spying_audit(entry, value, **kwargs):
+        seen_rows.append(len(value))
+        return original(entry, value, **kwargs)
+
+    monkeypatch.setattr(dagster_checks, "audit", spying_audit)
+    materialize_partition(project, [observations], "paris", instance)
+    result = materialize_partition(project, [observations], "lyon", instance)
+
+    # each run audits only the partition it wrote (2 rows), never the whole table (4 rows)
+    assert seen_rows == [2, 2]
+    [evaluation] = [
+        event.asset_check_evaluation_data
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    assert evaluation.passed
+    defs = datanectar.definitions(project, functions=[observations])
+    [spec] = [
+        spec
+        for checks in defs.assets
+        if hasattr(checks, "check_specs")
+        for spec in checks.check_specs
+    ]
+    assert spec.partitions_def is not None
