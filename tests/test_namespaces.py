@@ -414,3 +414,46 @@ def test_partitioned_checks_audit_only_their_partition(make_project, instance, m
         for spec in checks.check_specs
     ]
     assert spec.partitions_def is not None
+
+
+@pytest.mark.parametrize("format_name", ["delta", "sql"])
+def test_single_run_backfill_of_many_namespaces(make_project, instance, format_name):
+    import sqlalchemy as sa
+    from deltalake import DeltaTable
+
+    project = make_project(
+        f"observations:\n  format: {format_name}\n  path: observations\n  namespaces: {CITIES}\n"
+    )
+    calls: list[str] = []
+
+    @datanectar.asset(entry="observations")
+    def observations(namespace: str) -> pd.DataFrame:
+        calls.append(namespace)
+        return frame_for(namespace)
+
+    defs = datanectar.definitions(project, functions=[observations])
+    [asset] = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    assert asset.backfill_policy == dg.BackfillPolicy.single_run()
+
+    # one run over the whole range, as a single-run backfill launches it
+    result = dg.materialize(
+        [*defs.assets],
+        resources=defs.resources,
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": "paris",
+            "dagster/asset_partition_range_end": "oslo",
+        },
+    )
+
+    assert result.success
+    assert sorted(calls) == sorted(CITIES)  # the function ran once per namespace, in one run
+    if format_name == "delta":
+        stored = DeltaTable(str(project / "data" / "observations")).to_pandas()
+    else:
+        engine = sa.create_engine(f"sqlite:///{project / 'data' / 'datanectar.sqlite'}")
+        with engine.connect() as connection:
+            stored = pd.read_sql(sa.text("SELECT * FROM observations"), connection)
+    assert sorted(stored.groupby("namespace").size().items()) == [(c, 2) for c in sorted(CITIES)]
+    [materialization] = result.asset_materializations_for_node("observations")[:1]
+    assert materialization.metadata["namespaces_written"].value == 3

@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .catalog import Entry
@@ -21,6 +22,13 @@ from .formats.base import wants
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 Partition = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class PartitionedOutput:
+    """Several namespaces' values computed in one step, on their way to the IO manager."""
+
+    values: list[tuple[dict[str, str], Any]]
 
 
 def dimension_names(entry: Entry) -> list[str]:

@@ -12,7 +12,9 @@ from ..cache.function import CachedOutput, read_of
 from ..cache.records import UpstreamRead
 from ..catalog import Entry
 from ..checks.audit import check_names
+from ..formats import get_format
 from ..formats.base import qualified_type_name
+from ..partitions import PartitionedOutput
 from ..producers import Producer
 from ..project import CONTEXT_PARAMETER, Catalog
 from .checks import audited_outputs, check_specs, external_checks
@@ -63,7 +65,21 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
     cached = producer.cached
 
     def compute(context: dg.AssetExecutionContext, **inputs: Any) -> Any:
+        if entry.namespaces and len(context.partition_keys) > 1:
+            # A single-run backfill: the function runs once per namespace, in this one step,
+            # and the IO manager replaces each namespace in place.
+            return PartitionedOutput(
+                [
+                    (keys, compute_one(context, dict(inputs), keys))
+                    for keys in (keys_of(entry, key) for key in context.partition_keys)
+                ]
+            )
         partition = keys_of(entry, context.partition_key) if entry.namespaces else None
+        return compute_one(context, inputs, partition)
+
+    def compute_one(
+        context: dg.AssetExecutionContext, inputs: dict[str, Any], partition: dict[str, str] | None
+    ) -> Any:
         if cached is not None:
             with catalog.activate():
                 return cached.compute_for_dagster(
@@ -88,6 +104,14 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
 
     specs = check_specs(entry)
     step = audited if specs else compute
+    # Table formats replace each namespace in place, so one run can write many of them (when
+    # no upstream is partitioned, each namespace's inputs are the same).
+    single_run = (
+        bool(entry.namespaces)
+        and get_format(str(entry.format)).partitions_in_place
+        and not specs
+        and not any(catalog.entries[p.name].namespaces for p in upstream)
+    )
     # Dagster reads an asset's inputs from its signature; this one is built from the function's.
     step.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
@@ -110,6 +134,7 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         config_schema=_cache_args_config(producer, hints) if producer.cache_args else None,
         check_specs=specs or None,
         partitions_def=partitions_def(entry),
+        backfill_policy=dg.BackfillPolicy.single_run() if single_run else None,
         # With checks, a rejected value is not output at all: nothing is published.
         output_required=not specs,
     )(step)

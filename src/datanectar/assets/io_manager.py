@@ -12,7 +12,7 @@ from ..cache.records import RecordBook
 from ..catalog import Entry
 from ..config import load_project
 from ..errors import DatanectarError
-from ..partitions import for_partition, load_partitions
+from ..partitions import PartitionedOutput, for_partition, load_partitions
 from ..storage import EntryStorage
 from .metadata import (
     cached_metadata,
@@ -46,6 +46,9 @@ class FormatIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         entry = self._entry(context.definition_metadata, context.asset_key)
+        if isinstance(obj, PartitionedOutput):
+            context.add_output_metadata(self._write_namespaces(entry, obj))
+            return
         if isinstance(obj, CachedOutput):
             # A cached function's result goes where a plain call with the same arguments
             # recalls it, with its record.
@@ -86,6 +89,22 @@ class FormatIOManager(dg.ConfigurableIOManager):
             # A partition of the step's own namespace: the object itself.
             return storage.load(for_partition(entry, partitions[0]), as_type=load_as)
         return load_partitions(storage, entry, partitions, as_type=load_as)
+
+    def _write_namespaces(self, entry: Entry, output: PartitionedOutput) -> dict[str, Any]:
+        """Write each namespace of a single-run backfill; the metadata sums them up."""
+        rows = 0
+        for keys, value in output.values:
+            if isinstance(value, CachedOutput):
+                _record, report = value.call.publish(value.value, value.reads)
+            else:
+                report = self._entry_storage().save(for_partition(entry, keys), value)
+            summary = report.summary if report else None
+            rows += getattr(summary, "rows", 0) or 0
+        return {
+            "format": dg.MetadataValue.text(str(entry.format)),
+            "namespaces_written": dg.MetadataValue.int(len(output.values)),
+            "dagster/row_count": dg.MetadataValue.int(rows),
+        }
 
     def _entry(self, metadata: Any, asset_key: dg.AssetKey) -> Entry:
         entry = entry_from_metadata(metadata, asset_key)
