@@ -101,6 +101,19 @@ def materialize(instance) -> Callable[..., dg.ExecuteInProcessResult]:
 
 
 @pytest.fixture
+def hermetic_cache(monkeypatch: pytest.MonkeyPatch):
+    """No DATANECTAR_* override, no Dagster instance, an empty process-wide memo."""
+    from datanectar.cache.levels import MEMO
+    from datanectar.config import ENV_OVERRIDES
+
+    for variable in (*ENV_OVERRIDES.values(), "DATANECTAR_PROJECT", "DAGSTER_HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    MEMO.clear()
+    yield
+    MEMO.clear()
+
+
+@pytest.fixture
 def postgres_url() -> str:
     url = os.environ.get(POSTGRES_ENV)
     if not url:

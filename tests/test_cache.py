@@ -33,8 +33,6 @@ from deltalake import DeltaTable
 
 import datanectar
 from datanectar.cache import cache_key
-from datanectar.cache.levels import MEMO
-from datanectar.config import ENV_OVERRIDES
 
 RECORDS = ".datanectar/records"
 MIRRORED_STORES = (
@@ -43,14 +41,7 @@ MIRRORED_STORES = (
 )
 
 
-@pytest.fixture(autouse=True)
-def hermetic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No DATANECTAR_* override, no Dagster instance, an empty process-wide memo."""
-    for variable in (*ENV_OVERRIDES.values(), "DATANECTAR_PROJECT", "DAGSTER_HOME"):
-        monkeypatch.delenv(variable, raising=False)
-    MEMO.clear()
-    yield
-    MEMO.clear()
+pytestmark = pytest.mark.usefixtures("hermetic_cache")
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ report it there). Bodies count their runs, so a test can tell a recall from a co
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +28,11 @@ from dagster._time import get_current_datetime
 
 import datanectar
 from datanectar.cache import cache_key
-from datanectar.cache.levels import MEMO
-from datanectar.config import ENV_OVERRIDES
 
 RECORDS = ".datanectar/records"
 
 
-@pytest.fixture(autouse=True)
-def hermetic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for variable in (*ENV_OVERRIDES.values(), "DATANECTAR_PROJECT"):
-        monkeypatch.delenv(variable, raising=False)
-    MEMO.clear()
-    yield
-    MEMO.clear()
+pytestmark = pytest.mark.usefixtures("hermetic_cache")
 
 
 @pytest.fixture

@@ -21,9 +21,7 @@ from deltalake import DeltaTable
 
 import datanectar
 from datanectar.cache import cache_key
-from datanectar.cache.levels import MEMO
 from datanectar.cli import main
-from datanectar.config import ENV_OVERRIDES
 
 RECORDS = ".datanectar/records"
 SCRIPT = Path(sys.executable).parent / "datanectar"
@@ -63,13 +61,7 @@ def report() -> dict:
 """
 
 
-@pytest.fixture(autouse=True)
-def hermetic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for variable in (*ENV_OVERRIDES.values(), "DATANECTAR_PROJECT", "DAGSTER_HOME"):
-        monkeypatch.delenv(variable, raising=False)
-    MEMO.clear()
-    yield
-    MEMO.clear()
+pytestmark = pytest.mark.usefixtures("hermetic_cache")
 
 
 @pytest.fixture
