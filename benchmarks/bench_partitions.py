@@ -14,7 +14,7 @@ going first alternates) after one untimed warm-up of each; the table shows media
 ratio wide / narrow (target <= 1.3 for delta). The same is measured with the sql format (sqlite
 under the local store), for information. A zarr section writes one daily partition as a time
 region of a store holding 200 days against one holding 1 day; it runs only when the zarr
-format writes partitions in place (`get_format("zarr").partitions_in_place`).
+format writes a daily entry without a `{date}` placeholder in place.
 
     python benchmarks/bench_partitions.py            # 200 x 20k rows, 15 runs per side
     python benchmarks/bench_partitions.py --quick    # 200 x 1k rows, a smoke run
@@ -41,6 +41,7 @@ import pandas as pd
 import pyarrow as pa
 
 import datanectar
+from datanectar.catalog.namespaces import parse_namespaces
 from datanectar.formats import get_format
 from throwaway import make_project
 
@@ -437,11 +438,14 @@ def main() -> None:
 
     keys = keys_for(args.partitions)
     key = keys[len(keys) // 2]
-    zarr_in_place = bool(getattr(get_format("zarr"), "partitions_in_place", False))
+    # A daily zarr entry whose path has no {date} placeholder keeps its days as time regions of
+    # one store.
+    daily = parse_namespaces({"daily": {"start": "2024-01-01"}})
+    zarr_in_place = get_format("zarr").partitions_in_place_for(daily, "zarr_wide.zarr")
     skipped: list[str] = []
     if "zarr" in formats and not zarr_in_place:
         skipped.append(
-            "zarr: skipped. get_format('zarr').partitions_in_place is False: each daily "
+            "zarr: skipped. A daily zarr entry is not written in place: each daily "
             "partition is its own store (<path>/<date>.zarr), not a time region of one store, "
             "so there is no region write to measure yet."
         )

@@ -457,3 +457,43 @@ def test_single_run_backfill_of_many_namespaces(make_project, instance, format_n
     assert sorted(stored.groupby("namespace").size().items()) == [(c, 2) for c in sorted(CITIES)]
     [materialization] = result.asset_materializations_for_node("observations")[:1]
     assert materialization.metadata["namespaces_written"].value == 3
+
+
+def hourly_grid(day: str, value: float) -> xr.Dataset:
+    times = pd.date_range(day, periods=24, freq="h")
+    return xr.Dataset(
+        {"air": (("time", "y"), [[value] * 3] * 24)},
+        coords={"time": times, "y": [0, 1, 2]},
+    ).astype("float32")
+
+
+def test_zarr_time_partitions_are_regions_of_one_store(make_project, instance):
+    project = make_project(
+        "grid:\n  format: zarr\n  path: grid.zarr\n  namespaces: {daily: {start: '2024-01-01'}}\n"
+    )
+    values = {"2024-01-01": 1.0, "2024-01-02": 2.0, "2024-01-03": 3.0}
+
+    @datanectar.asset(entry="grid")
+    def grid(date: str) -> xr.Dataset:
+        return hourly_grid(date, values[date]).chunk({"time": 24})
+
+    for day in values:
+        materialize_partition(project, [grid], day, instance)
+    store = project / "data" / "grid.zarr"
+    first_day_chunk = store / "air" / "0.0"
+    before = first_day_chunk.stat().st_mtime_ns
+
+    values["2024-01-02"] = 20.0
+    materialize_partition(project, [grid], "2024-01-02", instance)  # rewrites its region only
+
+    stored = xr.open_zarr(store).load()
+    assert stored.sizes["time"] == 72  # one store, three days
+    assert list(stored["air"].values[::24, 0]) == [1.0, 20.0, 3.0]
+    assert first_day_chunk.stat().st_mtime_ns == before  # day one's chunk untouched
+    loaded = datanectar.catalog(project).load("grid", namespace="2024-01-02")
+    assert loaded.sizes["time"] == 24
+    assert float(loaded["air"].max()) == 20.0
+    with pytest.raises(datanectar.StorageIOError, match="precede"):
+        datanectar.catalog(project).save(
+            "grid", hourly_grid("2023-12-31", 0.0), namespace="2023-12-31"
+        )

@@ -12,6 +12,7 @@ import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .catalog import Entry
@@ -57,11 +58,41 @@ def for_partition(entry: Entry, partition: Partition | None) -> Entry:
     for name, key in partition.items():
         check_key(key, where=f"entry '{entry.name}', dimension '{name}'")
     keys = {name: partition[name] for name in expected}
-    if get_format(str(entry.format)).partitions_in_place:
-        return entry.model_copy(update={"partition": keys})
-    return entry.model_copy(
-        update={"path": partition_path(str(entry.path), keys), "partition": keys}
-    )
+    dimensions = list(entry.namespaces or [])
+    window = None
+    if len(dimensions) == 1 and dimensions[0].is_time:
+        window = time_window(dimensions[0].cadence, keys[dimensions[0].name])
+    if get_format(str(entry.format)).partitions_in_place_for(dimensions, str(entry.path)):
+        return entry.model_copy(
+            update={"partition": keys, "partition_in_place": True, "partition_window": window}
+        )
+    path = partition_path(str(entry.path), keys)
+    return entry.model_copy(update={"path": path, "partition": keys, "partition_window": window})
+
+
+_KEY_FORMATS = {
+    "hourly": "%Y-%m-%d-%H:%M",
+    "daily": "%Y-%m-%d",
+    "weekly": "%Y-%m-%d",
+    "monthly": "%Y-%m-%d",
+}
+
+
+def time_window(cadence: str | None, key: str) -> tuple[str, str]:
+    """The [start, end) of a time partition, from its key as Dagster formats it."""
+    import pandas as pd
+
+    try:
+        start = pd.Timestamp(datetime.strptime(key, _KEY_FORMATS[str(cadence)]))
+    except ValueError:
+        raise DatanectarError(f"namespace key {key!r} is not a {cadence} partition key") from None
+    steps = {
+        "hourly": pd.Timedelta(hours=1),
+        "daily": pd.Timedelta(days=1),
+        "weekly": pd.Timedelta(days=7),
+        "monthly": pd.DateOffset(months=1),
+    }
+    return start.isoformat(), (start + steps[str(cadence)]).isoformat()
 
 
 def partition_path(path: str, keys: Mapping[str, str]) -> str:

@@ -55,12 +55,16 @@ class EntryStorage:
         store = final.store
         store.ensure_writable()
         store.prepare(final)
-        if entry.partition and fmt.partitions_in_place:
+        if entry.partition and entry.partition_in_place:
             with _failures_named(
                 entry, fmt, final, "writing", "(the previous value, if any, is untouched)"
             ):
                 fmt.write_partition(
-                    value, final, options=entry.save_options, partition=entry.partition
+                    value,
+                    final,
+                    options=entry.save_options,
+                    partition=entry.partition,
+                    window=entry.partition_window,
                 )
         elif fmt.transactional:
             self._write(fmt, entry, value, final, final)
@@ -91,9 +95,13 @@ class EntryStorage:
                 f"or save a value with datanectar.catalog().save('{entry.name}', value)."
             )
         with _failures_named(entry, fmt, location, "reading"):
-            if entry.partition and fmt.partitions_in_place:
+            if entry.partition and entry.partition_in_place:
                 return fmt.read_partition(
-                    location, options=entry.load_options, as_type=as_type, partition=entry.partition
+                    location,
+                    options=entry.load_options,
+                    as_type=as_type,
+                    partition=entry.partition,
+                    window=entry.partition_window,
                 )
             return fmt.read(location, options=entry.load_options, as_type=as_type)
 
@@ -118,8 +126,10 @@ class EntryStorage:
     @staticmethod
     def _exists(fmt: Format, entry: Entry, location: Location) -> bool:
         with _failures_named(entry, fmt, location, "looking for"):
-            if entry.partition and fmt.partitions_in_place:
-                return fmt.exists(location) and fmt.partition_exists(location, entry.partition)
+            if entry.partition and entry.partition_in_place:
+                return fmt.exists(location) and fmt.partition_exists(
+                    location, entry.partition, window=entry.partition_window
+                )
             return fmt.exists(location)
 
     @staticmethod

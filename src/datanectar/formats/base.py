@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 from ..errors import MissingDependencyError
@@ -70,6 +70,7 @@ class Format(ABC):
         *,
         options: Mapping[str, Any],
         partition: Mapping[str, str],
+        window: tuple[str, str] | None = None,
     ) -> None:
         raise NotImplementedError
 
@@ -80,11 +81,23 @@ class Format(ABC):
         options: Mapping[str, Any],
         as_type: Any,
         partition: Mapping[str, str],
+        window: tuple[str, str] | None = None,
     ) -> Any:
         raise NotImplementedError
 
-    def partition_exists(self, location: Location, partition: Mapping[str, str]) -> bool:
+    def partition_exists(
+        self,
+        location: Location,
+        partition: Mapping[str, str],
+        *,
+        window: tuple[str, str] | None = None,
+    ) -> bool:
         raise NotImplementedError
+
+    def partitions_in_place_for(self, dimensions: Sequence[Any], path: str) -> bool:
+        """Whether an entry with these namespace dimensions and path keeps its partitions in
+        one object; the class's `partitions_in_place` unless a format decides per entry."""
+        return self.partitions_in_place
 
     def check_path(self, relative: str) -> None:
         """Raise ValueError when `relative` cannot name an object of this format."""

@@ -63,6 +63,7 @@ class DeltaFormat(Format):
         *,
         options: Mapping[str, Any],
         partition: Mapping[str, str],
+        window: tuple[str, str] | None = None,
     ) -> None:
         """Replace one partition in one transaction: a predicate overwrite touches only the
         files of that partition; the others are neither rewritten nor scanned."""
@@ -87,6 +88,7 @@ class DeltaFormat(Format):
         options: Mapping[str, Any],
         as_type: Any,
         partition: Mapping[str, str],
+        window: tuple[str, str] | None = None,
     ) -> Any:
         settings = dict(options)
         table = self._deltalake.DeltaTable(
@@ -98,7 +100,13 @@ class DeltaFormat(Format):
         arrow = table.to_pyarrow_table(partitions=filters, **settings).drop_columns(list(partition))
         return arrow if wants(as_type, "pyarrow.Table") else arrow.to_pandas()
 
-    def partition_exists(self, location: Location, partition: Mapping[str, str]) -> bool:
+    def partition_exists(
+        self,
+        location: Location,
+        partition: Mapping[str, str],
+        *,
+        window: tuple[str, str] | None = None,
+    ) -> bool:
         table = self._table(location)
         if not set(partition) <= set(table.metadata().partition_columns):
             return False

@@ -58,6 +58,7 @@ class SqlFormat(Format):
         *,
         options: Mapping[str, Any],
         partition: Mapping[str, str],
+        window: tuple[str, str] | None = None,
     ) -> None:
         """Delete the partition's rows and insert the new ones in one transaction, keys bound
         as parameters, never pasted into SQL."""
@@ -90,6 +91,7 @@ class SqlFormat(Format):
         options: Mapping[str, Any],
         as_type: Any,
         partition: Mapping[str, str],
+        window: tuple[str, str] | None = None,
     ) -> Any:
         import pandas as pd
 
@@ -100,7 +102,13 @@ class SqlFormat(Format):
             frame = pd.read_sql(query, connection, **options)
         return frame.drop(columns=list(partition))
 
-    def partition_exists(self, location: Location, partition: Mapping[str, str]) -> bool:
+    def partition_exists(
+        self,
+        location: Location,
+        partition: Mapping[str, str],
+        *,
+        window: tuple[str, str] | None = None,
+    ) -> bool:
         schema, table = table_name(location)
         with self._engine(location).connect() as connection:
             reflected = self._reflect(connection, table, schema)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..stores import Location
@@ -38,6 +38,10 @@ _LOAD_OPTIONS = frozenset(
 )
 
 
+TIME = "time"
+"""The dimension time partitions are regions of."""
+
+
 class ZarrFormat(XarrayFormat):
     name = "zarr"
     suffix = ".zarr"
@@ -58,6 +62,81 @@ class ZarrFormat(XarrayFormat):
         )
         return self.from_dataset(dataset, as_type)
 
+    def partitions_in_place_for(self, dimensions: Sequence[Any], path: str) -> bool:
+        # One time dimension and no `{date}` in the path: every period is a region of one store.
+        return len(dimensions) == 1 and dimensions[0].is_time and "{" not in path
+
+    def write_partition(
+        self,
+        value: Any,
+        location: Location,
+        *,
+        options: Mapping[str, Any],
+        partition: Mapping[str, str],
+        window: tuple[str, str] | None = None,
+    ) -> None:
+        """Write one period into the shared store: append it after the stored times, or rewrite
+        its region in place when those times are stored already. Only that region's chunks are
+        written; the rest of the store is neither read nor rewritten."""
+        dataset = _uniform_chunks(self.as_dataset(value))
+        if TIME not in dataset.dims:
+            raise ValueError(f"a time partition of a zarr store needs a '{TIME}' dimension")
+        if not location.exists():
+            self.write(dataset, location, options=options)
+            return
+        import numpy as np
+
+        stored = self._xr.open_zarr(location.uri, storage_options=location.storage_options or None)
+        stored_times = stored[TIME].values
+        new_times = dataset[TIME].values
+        if np.isin(new_times, stored_times).all():
+            in_region = [
+                name for name, variable in dataset.variables.items() if TIME in variable.dims
+            ]
+            dataset[in_region].to_zarr(
+                location.uri,
+                region="auto",
+                mode="r+",
+                storage_options=location.storage_options or None,
+            )
+        elif new_times.min() > stored_times.max():
+            dataset.to_zarr(
+                location.uri,
+                append_dim=TIME,
+                consolidated=True,
+                storage_options=location.storage_options or None,
+            )
+        else:
+            raise ValueError(
+                f"namespace {dict(partition)}: its times overlap or precede the stored ones "
+                f"({stored_times.min()} .. {stored_times.max()}) without matching them; time "
+                "partitions of one zarr store are appended in order or rewritten whole"
+            )
+
+    def read_partition(
+        self,
+        location: Location,
+        *,
+        options: Mapping[str, Any],
+        as_type: Any,
+        partition: Mapping[str, str],
+        window: tuple[str, str] | None = None,
+    ) -> Any:
+        dataset = self._xr.open_zarr(
+            location.uri, storage_options=location.storage_options or None, **options
+        )
+        return self.from_dataset(_in_window(dataset, window), as_type)
+
+    def partition_exists(
+        self,
+        location: Location,
+        partition: Mapping[str, str],
+        *,
+        window: tuple[str, str] | None = None,
+    ) -> bool:
+        dataset = self._xr.open_zarr(location.uri, storage_options=location.storage_options or None)
+        return TIME in dataset.dims and _in_window(dataset, window).sizes[TIME] > 0
+
     def load_option_names(self) -> frozenset[str]:
         return _LOAD_OPTIONS
 
@@ -77,3 +156,13 @@ def _uniform_chunks(dataset: Any) -> Any:
             if len(sizes) > 1 and (len(set(sizes[:-1])) > 1 or sizes[-1] > sizes[0]):
                 irregular[dim] = max(irregular.get(dim, 0), max(sizes))
     return dataset.chunk(irregular) if irregular else dataset
+
+
+def _in_window(dataset: Any, window: tuple[str, str] | None) -> Any:
+    import numpy as np
+
+    if window is None:
+        raise ValueError("a time partition needs its time window")
+    start, end = (np.datetime64(bound) for bound in window)
+    times = dataset[TIME].values
+    return dataset.isel({TIME: np.flatnonzero((times >= start) & (times < end))})
