@@ -31,19 +31,15 @@ class DeltaFormat(Format):
         return isinstance(value, pd.DataFrame | pa.Table)
 
     def write(self, value: Any, location: Location, *, options: Mapping[str, Any]) -> None:
-        import pyarrow as pa
-
         settings = {"mode": "overwrite", **options}
         if settings["mode"] == "overwrite" and "predicate" not in settings:
             # Replacing the whole table means replacing its schema too, as a file would.
             settings.setdefault("schema_mode", "overwrite")
-        data = (
-            value
-            if isinstance(value, pa.Table)
-            else pa.Table.from_pandas(value, preserve_index=False)
-        )
         self._deltalake.write_deltalake(
-            location.uri, data, storage_options=location.storage_options or None, **settings
+            location.uri,
+            _arrow(value),
+            storage_options=location.storage_options or None,
+            **settings,
         )
 
     def read(self, location: Location, *, options: Mapping[str, Any], as_type: Any = None) -> Any:

@@ -40,6 +40,7 @@ _LOAD_OPTIONS = frozenset(
 
 TIME = "time"
 """The dimension time partitions are regions of."""
+_TIME_INDEX_CHUNK = 1 << 16
 
 
 class ZarrFormat(XarrayFormat):
@@ -82,20 +83,25 @@ class ZarrFormat(XarrayFormat):
         if TIME not in dataset.dims:
             raise ValueError(f"a time partition of a zarr store needs a '{TIME}' dimension")
         if not location.exists():
-            self.write(dataset, location, options=options)
+            # The time index in large chunks: appended periods would otherwise leave one tiny
+            # chunk each, and every open would read all of them to build the index.
+            encoding = {TIME: {"chunks": (_TIME_INDEX_CHUNK,)}, **options.get("encoding", {})}
+            self.write(dataset, location, options={**options, "encoding": encoding})
             return
         import numpy as np
 
-        stored = self._xr.open_zarr(location.uri, storage_options=location.storage_options or None)
-        stored_times = stored[TIME].values
+        stored_times = self._open_lazily(location)[TIME].values
         new_times = dataset[TIME].values
-        if np.isin(new_times, stored_times).all():
-            in_region = [
-                name for name, variable in dataset.variables.items() if TIME in variable.dims
+        start = int(np.searchsorted(stored_times, new_times[0]))
+        region = slice(start, start + len(new_times))
+        if np.array_equal(stored_times[region], new_times):
+            # An explicit region: xarray need not open the store again to find it.
+            outside = [
+                name for name, variable in dataset.variables.items() if TIME not in variable.dims
             ]
-            dataset[in_region].to_zarr(
+            dataset.drop_vars(outside).to_zarr(
                 location.uri,
-                region="auto",
+                region={TIME: region},
                 mode="r+",
                 storage_options=location.storage_options or None,
             )
@@ -122,10 +128,9 @@ class ZarrFormat(XarrayFormat):
         partition: Mapping[str, str],
         window: tuple[str, str] | None = None,
     ) -> Any:
-        dataset = self._xr.open_zarr(
-            location.uri, storage_options=location.storage_options or None, **options
+        return self.from_dataset(
+            _in_window(self._open_lazily(location, **options), window), as_type
         )
-        return self.from_dataset(_in_window(dataset, window), as_type)
 
     def partition_exists(
         self,
@@ -134,8 +139,17 @@ class ZarrFormat(XarrayFormat):
         *,
         window: tuple[str, str] | None = None,
     ) -> bool:
-        dataset = self._xr.open_zarr(location.uri, storage_options=location.storage_options or None)
+        dataset = self._open_lazily(location)
         return TIME in dataset.dims and _in_window(dataset, window).sizes[TIME] > 0
+
+    def _open_lazily(self, location: Location, **options: Any) -> Any:
+        """Open without dask: a graph over every chunk costs in proportion to the whole store,
+        while indexing one period reads only that period's chunks."""
+        return self._xr.open_zarr(
+            location.uri,
+            storage_options=location.storage_options or None,
+            **{"chunks": None, **options},
+        )
 
     def load_option_names(self) -> frozenset[str]:
         return _LOAD_OPTIONS

@@ -104,8 +104,9 @@ class Store(ABC):
     type_name: str
     read_only: bool = False
     is_local: bool = False
-    holds_files: bool = True  # False for stores that hold only database tables
     """True when paths are on this machine's disk (some libraries need a real file)."""
+    holds_files: bool = True
+    """False for stores that hold only database tables."""
 
     def __init__(self, name: str) -> None:
         self.name = name
