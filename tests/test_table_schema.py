@@ -858,6 +858,44 @@ def test_fast_reads_equal_frictionless_reads(kind: str) -> None:
             assert value == expected, cell
 
 
+@pytest.mark.parametrize("kind", list(READER_BATTERY), ids=str)
+def test_each_cell_read_alone_equals_frictionless(kind: str) -> None:
+    """A column whose every cell arrow casts is read by arrow (dates): cell by cell, each
+    spelling meets that path on its own, and arrow must read what frictionless reads."""
+    field_ = fl.Schema.from_descriptor({"fields": [{"name": "x", "type": kind}]}).fields[0]
+    reader = field_.create_value_reader()
+    for cell in READER_BATTERY[kind]:
+        parsed = read_column(field_, column(pd.Series([cell, cell], dtype="str")))
+        expected = reader(cell)
+        if parsed.fast[0]:
+            assert expected is not None, cell
+            if kind == "date":
+                assert np.asarray(parsed.values)[0] == (expected - dt.date(1970, 1, 1)).days
+        elif parsed.type_error[0]:
+            assert expected is None, cell
+
+
+def test_a_long_pattern_column_is_matched_by_its_distinct_values() -> None:
+    """Long columns with few distinct values are matched once per value: same verdict."""
+    import re
+
+    rng = np.random.default_rng(3)
+    domain = np.array([f"{a}{b}-{n:04d}" for a in "ABC" for b in "XY" for n in range(500)])
+    cells = domain[rng.integers(0, len(domain), 300_000)].astype(object)
+    bad = rng.choice(len(cells), 40, replace=False)
+    cells[bad[:20]] = "ab-1234"
+    cells[bad[20:30]] = "AB-12345"
+    cells[bad[30:]] = "AB-12\n34"  # not printable: Python's re decides
+    pattern = "[A-Z]{2}-[0-9]{4}"
+    field_ = fl.Schema.from_descriptor(
+        {"fields": [{"name": "x", "constraints": {"pattern": pattern}}]}
+    ).fields[0]
+    parsed = read_column(field_, column(pd.Series(cells, dtype="str")))
+    expected = np.array([re.match(f"^{pattern}$", cell) is not None for cell in cells])
+    assert np.flatnonzero(~_pattern_matches(parsed, pattern)).tolist() == sorted(bad.tolist())
+    assert (_pattern_matches(parsed, pattern) == expected).all()
+
+
 PATTERNS = [r"[a-z]+", r"a|b", r"\d{2,3}", r"\w+", r"[^,]*,[^,]*", r"(ab)*c?", r"\s*x", r".{3}"]
 PATTERN_CELLS = ["abc", "ab", "a", "b", "12", "123", "1234", "a,b", ",", "ababc", " x", "\tx"]
 PATTERN_CELLS += ["x\n", "abc\n", "é", "٣٣", "a\u00a0", "ab\x0bx", "...", "a b"]

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from pandas.api import types as pdt
 
 ColumnKind = Literal["text", "integer", "float", "boolean", "datetime", "object"]
+_CHUNK = 1 << 14  # rows cast at once; a refused chunk is read carefully
 
 
 @dataclass(eq=False)
@@ -33,6 +34,8 @@ class Column:
 
     @cached_property
     def null(self) -> np.ndarray:
+        if self.kind == "text" and self.text.null_count == 0:
+            return np.zeros(len(self.series), bool)
         return self.series.isna().to_numpy(dtype=bool)
 
     @cached_property
@@ -47,14 +50,19 @@ class Column:
 
     @cached_property
     def ascii(self) -> np.ndarray:
+        _, data = self.text_bytes
+        if not data.size or data.max() < 0x80:  # the usual case: one pass over the bytes
+            return ~self.null
         return pc.fill_null(pc.string_is_ascii(self.text), False).to_numpy(zero_copy_only=False)
 
     @cached_property
     def printable(self) -> np.ndarray:
         """Cells of printable ASCII only (no control character, no newline)."""
         offsets, data = self.text_bytes
+        if not data.size or (data.min() >= 0x20 and data.max() < 0x7F):
+            return self.ascii  # the usual case, seen in two passes over the bytes
         control = (data < 0x20) | (data == 0x7F)
-        if not control.any():  # the usual case: printable is ASCII
+        if not control.any():
             return self.ascii
         bad = np.concatenate([[0], np.cumsum(control | (data > 0x7E), dtype=np.int64)])
         return bad[offsets[1:]] == bad[offsets[:-1]]
@@ -67,7 +75,7 @@ class Column:
         kind = np.int64 if pa.types.is_large_string(text.type) else np.int32
         starts = np.frombuffer(offsets, dtype=kind)[text.offset : text.offset + len(text) + 1]
         raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-        return starts.astype(np.int64), raw
+        return starts.astype(np.int64, copy=False), raw
 
     @cached_property
     def byte_lengths(self) -> np.ndarray:
@@ -107,6 +115,8 @@ class Column:
 
     def python_cells(self, rows: np.ndarray) -> list[Any]:
         """The cells at `rows` (positions) as the Python objects frictionless reads."""
+        if self.kind == "text":  # one take on the combined array, not pandas' per chunk
+            return self.text.take(pa.array(rows, pa.int64())).to_pylist()
         values = self.series.iloc[rows]
         null = self.null[rows]
         return [
@@ -155,11 +165,35 @@ def _python(value: Any) -> Any:
 
 
 def text_in(text: pa.Array, texts: list[str]) -> np.ndarray:
-    """Which cells equal one of `texts` (a few comparisons beat a hash lookup for few)."""
-    if len(texts) > 8:
+    """Which cells equal one of `texts` (one comparison beats a hash lookup)."""
+    if len(texts) > 1:
         found = pc.is_in(text, value_set=pa.array(texts, text.type))
         return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
     result = np.zeros(len(text), bool)
     for item in texts:
         result |= pc.fill_null(pc.equal(text, item), False).to_numpy(zero_copy_only=False)
     return result
+
+
+def cast_chunks(
+    text: pa.Array, candidates: np.ndarray, to: pa.DataType, filler: str = "0"
+) -> tuple[np.ndarray, np.ndarray]:
+    """(values, rows cast) of the chunks arrow casts whole: most chunks of most columns.
+
+    Rows that are not candidates are cast as `filler`, a spelling arrow surely takes; a chunk
+    arrow refuses is not cast at all, for the caller to read carefully."""
+    if not candidates.all():
+        text = pc.if_else(pa.array(candidates), text, pa.scalar(filler, text.type))
+    days = pa.types.is_date32(to)  # as int64 days since the epoch
+    values = np.zeros(len(candidates), np.int64 if days else to.to_pandas_dtype())
+    taken = np.ones(len(candidates), bool)
+    for start in range(0, len(candidates), _CHUNK):
+        try:
+            chunk = pc.cast(text.slice(start, _CHUNK), to)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            taken[start : start + _CHUNK] = False
+            continue
+        if days:
+            chunk = chunk.view(pa.int32())
+        values[start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+    return values, taken

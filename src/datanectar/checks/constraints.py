@@ -35,6 +35,7 @@ _EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ONE_MICRO = dt.timedelta(microseconds=1)
 _EXACT_FLOAT_INT = 2**53
 # Pattern syntax RE2 reads differently from Python's re even on printable ASCII text.
+_DISTINCT_SAMPLE = 1 << 14
 _RE2_UNSAFE = re.compile(r"\{,|\[:|\[\]|\[\^\]|\(\?[^:P]|\\[0-9bBAZzpPQEGXRKCNuU]")
 
 
@@ -206,7 +207,7 @@ def _pattern_matches(parsed: ParsedColumn, pattern: str) -> np.ndarray:
     if _re2_reads_like_python(pattern):
         plain = parsed.column.printable & parsed.fast
         anchored = "\\A(?:^" + pattern + "$)"  # re.match anchors at the start only
-        result = _bools(pc.match_substring_regex(text, anchored)) & plain
+        result = _re2_matches(text, anchored) & plain
         python_rows &= ~plain
     rows = np.flatnonzero(python_rows)
     if len(rows):
@@ -215,6 +216,21 @@ def _pattern_matches(parsed: ParsedColumn, pattern: str) -> np.ndarray:
         distinct = {cell: compiled.match(cell) is not None for cell in cells.unique()}
         result[rows] = cells.map(distinct).to_numpy(dtype=bool)
     return result
+
+
+def _re2_matches(text: pa.Array, regex: str) -> np.ndarray:
+    """Which cells match: on the distinct values when a sample shows few (codes, categories),
+    where hashing each cell once beats running the regex on each."""
+    sample = text.slice(0, _DISTINCT_SAMPLE)
+    if len(text) < 16 * _DISTINCT_SAMPLE or pc.count_distinct(sample).as_py() > 0.9 * len(sample):
+        return _bools(pc.match_substring_regex(text, regex))
+    distinct = pc.unique(text)
+    failing = distinct.filter(
+        pc.invert(pc.fill_null(pc.match_substring_regex(distinct, regex), True))
+    )
+    if not len(failing):
+        return ~np.asarray(text.is_null())
+    return ~_bools(pc.is_in(text, value_set=failing)) & ~np.asarray(text.is_null())
 
 
 def _re2_reads_like_python(pattern: str) -> bool:

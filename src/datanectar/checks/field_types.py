@@ -27,12 +27,11 @@ import pyarrow.compute as pc
 from frictionless import Field
 
 from . import temporal
-from .cells import Column, text_in
+from .cells import Column, cast_chunks, text_in
 
 # What Python's str.strip() removes from an ASCII string (frictionless strips numbers first).
 _PY_ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 _INTEGER_DIGITS = 18  # what int64 surely holds; longer integers are left to frictionless
-_CHUNK = 1 << 14  # rows cast at once; a refused chunk is read carefully
 # Plain decimals with a short exponent (no overflow, no underflow): float64 (correctly
 # rounded, so monotonic) orders them as frictionless's Decimals do, except for ties, which
 # are read exactly. Equality is exact too while no number has more than 15 significant
@@ -248,12 +247,23 @@ def _numeric_text(field_: Field, text: pa.Array, *, number: bool) -> pa.Array:
 def _text_integers(field_: Field, column: Column, candidates: np.ndarray) -> _Fast:
     if "bare_number" in field_.list_defined() and not field_.bare_number:
         return _careful_integers(field_, column.text, candidates & column.ascii)
-    # arrow's cast grammar (-?[0-9]+, within int64) is a subset of Python's int(), with the
-    # same values: the chunks it takes are read, the others read carefully.
-    values, taken = _cast_chunks(column.text, candidates, pa.int64())
+    # arrow's cast grammar (-?[0-9]+ within int64, and hexadecimal 0x..., which int() refuses
+    # and which arrow may wrap round) is otherwise a subset of Python's int(), with the same
+    # values: the chunks it takes are read, the others read carefully.
+    castable = candidates & ~_hexadecimal(column)
+    values, taken = cast_chunks(column.text, castable, pa.int64())
     values = values.astype(np.int64)
-    fast = candidates & taken
+    fast = castable & taken
     return _with_careful(field_, column, candidates, _Fast(fast, values), _careful_integers)
+
+
+def _hexadecimal(column: Column) -> np.ndarray:
+    """Cells with an x in them, such as 0x10 (rare: looked for per cell only when the bytes
+    hold one)."""
+    _, data = column.text_bytes
+    if not ((data == ord("x")) | (data == ord("X"))).any():
+        return np.zeros(len(column.series), bool)
+    return _bool(pc.match_substring(column.text, "x", ignore_case=True))
 
 
 def _text_numbers(field_: Field, column: Column, candidates: np.ndarray) -> _Fast:
@@ -262,27 +272,10 @@ def _text_numbers(field_: Field, column: Column, candidates: np.ndarray) -> _Fas
     # What arrow's cast takes is a numeric literal Decimal() takes too, correctly rounded,
     # except the words (inf, nan, nan(1)...) and what under- or overflows: those, and the
     # chunks arrow refuses, are read carefully.
-    values, taken = _cast_chunks(column.text, candidates, pa.float64())
+    values, taken = cast_chunks(column.text, candidates, pa.float64())
     normal = np.isfinite(values) & (np.abs(values) >= _SMALLEST_NORMAL)
     fast = candidates & taken & normal
     return _with_careful(field_, column, candidates, _Fast(fast, values), _careful_numbers)
-
-
-def _cast_chunks(
-    text: pa.Array, candidates: np.ndarray, to: pa.DataType
-) -> tuple[np.ndarray, np.ndarray]:
-    """(values, rows cast) of the chunks arrow casts whole: most chunks of most columns."""
-    safe = pc.if_else(pa.array(candidates), text, pa.scalar("0", text.type))
-    values = np.zeros(len(candidates), to.to_pandas_dtype())
-    taken = np.ones(len(candidates), bool)
-    for start in range(0, len(candidates), _CHUNK):
-        try:
-            chunk = pc.cast(safe.slice(start, _CHUNK), to)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            taken[start : start + _CHUNK] = False
-            continue
-        values[start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
-    return values, taken
 
 
 def _with_careful(

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .cells import Column
+from .cells import Column, cast_chunks
 
 _DIRECTIVES = {
     "Y": ("year", 4),
@@ -48,6 +48,7 @@ _ISO_DATETIME = (
 )
 _DEFAULT_DATE_FORMAT = "%Y-%m-%d"  # frictionless's settings.DEFAULT_DATE_PATTERN
 MICROS_PER_DAY = 86_400_000_000
+_FIRST_DAY = (np.datetime64("0001-01-01") - np.datetime64("1970-01-01")).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,28 @@ _ISO_TIME_GRAMMAR = Grammar(
 
 
 def read_dates(column: Column, candidates: np.ndarray, format: str) -> Temporal:
-    grammar = strptime_grammar(_DEFAULT_DATE_FORMAT if format == "default" else format)
+    format = _DEFAULT_DATE_FORMAT if format == "default" else format
+    if format == _DEFAULT_DATE_FORMAT and candidates.any():
+        return _iso_dates(column, candidates)
+    return _grammar_dates(column, candidates, format)
+
+
+def _iso_dates(column: Column, candidates: np.ndarray) -> Temporal:
+    """Arrow's date cast first: what it takes (exactly YYYY-MM-DD, a real calendar day, year
+    1 on) strptime reads to the same day; the chunks it refuses are read by the grammar."""
+    days, taken = cast_chunks(column.text, candidates, pa.date32(), filler="1970-01-01")
+    taken &= candidates & (days >= _FIRST_DAY)
+    rest = np.flatnonzero(candidates & ~taken)
+    if len(rest):  # a column of its own: the grammar's work scales with its length
+        refused = Column(series=column.text.take(pa.array(rest)).to_pandas(), kind="text")
+        found = _grammar_dates(refused, np.ones(len(rest), bool), _DEFAULT_DATE_FORMAT)
+        taken[rest] = found.fast
+        days[rest] = found.values
+    return Temporal(fast=taken, values=days)
+
+
+def _grammar_dates(column: Column, candidates: np.ndarray, format: str) -> Temporal:
+    grammar = strptime_grammar(format)
     parts = _extract(column, candidates, grammar)
     if parts is None:
         return _nothing(len(candidates))
