@@ -177,6 +177,35 @@ class FormatContract:
         self.assert_same(self.read_back(project), self.sample(1))
         self.assert_same(catalog.load("produced"), self.sample(1))
 
+    def test_a_gate_decides_whether_the_write_is_published(self, make_project):
+        """Write-audit-publish: the audit decides, through the gate, after a staged write and
+        before a commit in place; what the gate raises comes through and nothing is published."""
+        project = self.project(make_project)
+        catalog = datanectar.catalog(project)
+        catalog.save("produced", self.sample(1))
+        entry = catalog.entry("produced")
+        calls = []
+
+        class Refused(Exception):
+            pass
+
+        def refuse() -> None:
+            calls.append("refuse")
+            raise Refused
+
+        with pytest.raises(Refused):
+            catalog.storage.save(entry, self.sample(2), gate=refuse)
+
+        assert calls == ["refuse"]
+        self.assert_same(self.read_back(project), self.sample(1))
+        leftovers = [p for p in (project / "data").rglob("*") if p.name.startswith(STAGING_PREFIX)]
+        assert leftovers == []
+
+        catalog.storage.save(entry, self.sample(2), gate=lambda: calls.append("pass"))
+
+        assert calls == ["refuse", "pass"]
+        self.assert_same(self.read_back(project), self.sample(2))
+
     def test_missing_data_is_a_clear_error(self, make_project, materialize):
         project = self.project(make_project)
 

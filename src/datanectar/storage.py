@@ -7,7 +7,7 @@ errors that name the entry.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +18,10 @@ from .formats import Format, formats_accepting, get_format
 from .formats.base import qualified_type_name
 from .stores import Location, Store
 from .summaries import Summary, describe
+
+Gate = Callable[[], None]
+"""Called once the value is written but before it is published; raising stops the publish
+(write-audit-publish: an audit running meanwhile decides)."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,13 @@ class EntryStorage:
         except StoreError as exc:
             raise StoreError(f"{_where(entry)}, field 'path': {exc}") from None
 
-    def save(self, entry: Entry, value: Any) -> WriteReport:
+    def save(self, entry: Entry, value: Any, *, gate: Gate | None = None) -> WriteReport:
+        """Write `value` where `entry` lives and publish it atomically.
+
+        With a `gate`, a staged write is published only if the gate returns; formats that
+        commit in place (delta, sql, partitions kept in one table) pass the gate first. What
+        the gate raises comes through unchanged, and nothing is published.
+        """
         fmt = _format(entry)
         if not fmt.accepts(value):
             raise FormatTypeError(_type_mismatch(entry, fmt, value))
@@ -55,7 +65,10 @@ class EntryStorage:
         store = final.store
         store.ensure_writable()
         store.prepare(final)
-        if entry.partition and entry.partition_in_place:
+        in_place = bool(entry.partition and entry.partition_in_place)
+        if gate is not None and (in_place or fmt.transactional):
+            gate()
+        if in_place:
             with _failures_named(
                 entry, fmt, final, "writing", "(the previous value, if any, is untouched)"
             ):
@@ -72,6 +85,8 @@ class EntryStorage:
             staged = final.staging()
             try:
                 self._write(fmt, entry, value, staged, final)
+                if gate is not None:
+                    gate()
                 store.publish(staged, final)
             except BaseException:
                 store.remove(staged)
@@ -83,6 +98,12 @@ class EntryStorage:
             bytes_written=fmt.written_bytes(final),
             summary=describe(value, profile=entry.profile),
         )
+
+    def stages(self, entry: Entry) -> bool:
+        """Whether `save` writes to a staging location before publishing: then a gate runs
+        after the write, and whatever decides it can run while the value is written."""
+        fmt = _format(entry)
+        return not (fmt.transactional or (entry.partition and entry.partition_in_place))
 
     def load(self, entry: Entry, *, as_type: Any = None) -> Any:
         fmt = _format(entry)

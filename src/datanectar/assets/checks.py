@@ -9,18 +9,22 @@ checks run on their own, reading the stored source.
 
 from __future__ import annotations
 
+import contextvars
 import posixpath
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dagster as dg
 
+from ..cache.function import CachedOutput
 from ..catalog import Entry
 from ..checks.audit import Verdict, audit, blocking_failures, check_names
 from ..checks.results import CheckResult
 from ..formats import get_format
 from ..partitions import for_partition
 from ..project import Catalog
+from .io_manager import Written
 from .partitions import keys_of, partitions_def
 
 QUARANTINE_FOLDER = ".datanectar/quarantine"
@@ -47,16 +51,64 @@ def check_specs(entry: Entry) -> list[dg.AssetCheckSpec]:
 def audited_outputs(
     context: dg.AssetExecutionContext, catalog: Catalog, entry: Entry, value: Any, output: Any
 ) -> Iterator[Any]:
-    """Audit `value`; yield every check result, and `output` only if no blocking check failed."""
-    verdicts = audit(entry, value, project_root=catalog.config.root, load_entry=catalog.load)
-    rejected = bool(blocking_failures(verdicts))
-    quarantine = quarantine_value(catalog, entry, value, context.run_id) if rejected else None
-    if not rejected:
+    """Audit `value`; yield every check result, and `output` only if no blocking check failed.
+
+    A plain value is written while it is audited, on another thread, and published only if
+    the audit lets it (write-audit-publish without paying for the audit and the write one
+    after the other); the IO manager then only records what was written.
+    """
+    if isinstance(output, CachedOutput):  # published with its cache record by the IO manager
+        verdicts = _audit(catalog, entry, value)
+        written = None if blocking_failures(verdicts) else output
+    else:
+        written, verdicts = _write_while_auditing(context, catalog, entry, value)
+    quarantine = None
+    if written is None:
+        quarantine = quarantine_value(catalog, entry, value, context.run_id)
+    else:
         # The output first: its materialization is what these check results are about (results
         # yielded before it would be attached to the previous materialization).
-        yield dg.Output(output)
+        yield dg.Output(written)
     for verdict in verdicts:
         yield check_result(catalog, entry, verdict, quarantine=quarantine)
+
+
+class _Rejected(Exception):
+    """A blocking check failed: the staged value is not published."""
+
+
+def _write_while_auditing(
+    context: dg.AssetExecutionContext, catalog: Catalog, entry: Entry, value: Any
+) -> tuple[Written | None, list[Verdict]]:
+    target = entry
+    if entry.namespaces:
+        target = for_partition(entry, keys_of(entry, context.partition_key))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="datanectar-audit") as pool:
+        # While the value is written to staging the audit keeps to one core; when nothing is
+        # written meanwhile (formats that commit in place) it may use them all. It sees the
+        # step's context variables (active catalog, cache settings).
+        threads = 1 if catalog.storage.stages(target) else None
+        pending = pool.submit(
+            contextvars.copy_context().run, _audit, catalog, entry, value, threads
+        )
+
+        def publish_if_passed() -> None:
+            if blocking_failures(pending.result()):
+                raise _Rejected
+
+        try:
+            written: Written | None = Written(
+                catalog.storage.save(target, value, gate=publish_if_passed)
+            )
+        except _Rejected:
+            written = None
+        return written, pending.result()
+
+
+def _audit(catalog: Catalog, entry: Entry, value: Any, threads: int | None = None) -> list[Verdict]:
+    return audit(
+        entry, value, project_root=catalog.config.root, load_entry=catalog.load, threads=threads
+    )
 
 
 def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -13,7 +14,7 @@ from ..catalog import Entry
 from ..config import load_project
 from ..errors import DatanectarError
 from ..partitions import PartitionedOutput, for_partition, load_partitions
-from ..storage import EntryStorage
+from ..storage import EntryStorage, WriteReport
 from .metadata import (
     cached_metadata,
     current_object,
@@ -26,6 +27,14 @@ from .metadata import (
 from .partitions import keys_of
 
 LOAD_AS_KEY = "datanectar/load_as"
+
+
+@dataclass(frozen=True)
+class Written:
+    """An output the step already wrote and published (it audited the value meanwhile):
+    the IO manager records it and writes nothing."""
+
+    report: WriteReport
 
 
 def io_manager_key(format_name: str) -> str:
@@ -46,6 +55,9 @@ class FormatIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         entry = self._entry(context.definition_metadata, context.asset_key)
+        if isinstance(obj, Written):
+            context.add_output_metadata(materialization_metadata(obj.report))
+            return
         if isinstance(obj, PartitionedOutput):
             context.add_output_metadata(self._write_namespaces(entry, obj))
             return

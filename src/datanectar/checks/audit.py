@@ -39,9 +39,10 @@ def audit(
     *,
     project_root: Path,
     load_entry: Callable[[str], Any],
+    threads: int | None = None,
 ) -> list[Verdict]:
     """Evaluate every check of `entry` on `value`. `load_entry` loads another entry (the
-    tables foreign keys point to)."""
+    tables foreign keys point to); `threads` caps the Table Schema check's threads."""
     cap = failure_cap(entry.report, DEFAULT_FAILURE_LIMIT)
     verdicts = []
     if entry.schema_ is not None:
@@ -53,7 +54,9 @@ def audit(
             Verdict(
                 SCHEMA_CHECK,
                 True,
-                validate_table(value, schema, foreign_tables=foreign, report=entry.report),
+                validate_table(
+                    value, schema, foreign_tables=foreign, report=entry.report, threads=threads
+                ),
             )
         )
     for rule in entry.checks:

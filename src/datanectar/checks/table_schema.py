@@ -162,13 +162,15 @@ def validate_table(
     report: ReportMode = "partial",
     limit: int = DEFAULT_FAILURE_LIMIT,
     name: str = CHECK_NAME,
+    threads: int | None = None,
 ) -> CheckResult:
     """Validate `data` against a Table Schema as `frictionless validate` would.
 
     `header` is the header row as read from the file (duplicates and all), when the frame's
     column names are not it. `foreign_tables` maps a foreign key's `reference.resource` to the
     table it points to. `report` keeps no failures (`count`), the first `limit` (`partial`) or
-    all (`full`).
+    all (`full`). Long tables have their columns read on `threads` threads (default: one per
+    core); one when something else is meant to use the other cores meanwhile.
     """
     cap = failure_cap(report, limit)
     schema = schema if isinstance(schema, Schema) else load_schema(schema)
@@ -179,7 +181,7 @@ def validate_table(
     if not table.labels and table.rows == 0:
         table_errors.append(errors.SourceError(note="the source is empty"))
     table_errors += header_row.errors
-    verdicts = _read_columns(expected_fields(header_row), table)
+    verdicts = _read_columns(expected_fields(header_row), table, threads)
 
     groups, blank = cell_groups(table, verdicts)
     integrity, reads = integrity_groups(table, schema, verdicts, foreign)
@@ -197,7 +199,9 @@ def validate_table(
     )
 
 
-def _read_columns(fields: list[frictionless.Field], table: TableView) -> list[ColumnVerdict]:
+def _read_columns(
+    fields: list[frictionless.Field], table: TableView, threads: int | None
+) -> list[ColumnVerdict]:
     """Each column read with its field, its constraints and unique evaluated: the bulk of the
     work, column-parallel on long tables."""
 
@@ -211,7 +215,7 @@ def _read_columns(fields: list[frictionless.Field], table: TableView) -> list[Co
         )
 
     positions = range(len(fields))
-    workers = min(len(fields), os.cpu_count() or 1)
+    workers = min(len(fields), threads or os.cpu_count() or 1)
     if table.rows < _PARALLEL_ROWS or workers < 2:
         return [verdict(position) for position in positions]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="table-schema") as pool:
