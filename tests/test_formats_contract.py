@@ -198,8 +198,8 @@ class FormatContract:
 
         assert calls == ["refuse"]
         self.assert_same(self.read_back(project), self.sample(1))
-        leftovers = [p for p in (project / "data").rglob("*") if p.name.startswith(STAGING_PREFIX)]
-        assert leftovers == []
+        staged = (STAGING_PREFIX, "datanectar-staged-")
+        assert [p for p in (project / "data").rglob("*") if p.name.startswith(staged)] == []
 
         catalog.storage.save(entry, self.sample(2), gate=lambda: calls.append("pass"))
 
@@ -388,6 +388,67 @@ class TestDelta(TableContract):
         catalog.save("produced", self.sample(2))
 
         assert len(self.read_back(project)) == 100
+
+    def test_a_gated_overwrite_writes_first_and_commits_after_the_gate(self, make_project):
+        """An audited overwrite writes its data files while the audit runs and commits them
+        after: one new version, with file statistics, a new schema if the value has one, and
+        no staging table left; superseded files are vacuumed like any others."""
+        project = self.project(make_project)
+        catalog = datanectar.catalog(project)
+        entry = catalog.entry("produced")
+        table_path = str(self.stored_path(project))
+        seen_during_gate = []
+
+        def gate() -> None:  # the data is written, the table not changed yet
+            seen_during_gate.append(DeltaTable(table_path).version())
+
+        catalog.save("produced", self.sample(1))
+        reshaped = self.sample(2).rename(columns={"value": "renamed"}).head(7)
+        catalog.storage.save(entry, reshaped, gate=gate)
+
+        table = DeltaTable(table_path)
+        assert seen_during_gate == [0]
+        assert table.version() == 1
+        self.assert_same(table.to_pandas(), reshaped)
+        assert "renamed" in table.schema().to_arrow().names
+        adds = pa.table(table.get_add_actions(flatten=True)).to_pylist()
+        assert [add["num_records"] for add in adds] == [7]
+        assert not list(self.stored_path(project).glob("datanectar-staged-*/_delta_log"))
+        self.assert_same(DeltaTable(table_path, version=0).to_pandas(), self.sample(1))
+
+        catalog.storage.save(entry, self.sample(1), gate=lambda: None)
+        table = DeltaTable(table_path)
+        table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+        [current] = table.file_uris()
+        files = [p for p in self.stored_path(project).rglob("*.parquet")]
+        assert [str(p) for p in files] == [current]
+        self.assert_same(DeltaTable(table_path).to_pandas(), self.sample(1))
+
+    def test_a_gated_write_creates_a_new_table(self, make_project):
+        project = self.project(make_project)
+        catalog = datanectar.catalog(project)
+        catalog.storage.save(catalog.entry("produced"), self.sample(1), gate=lambda: None)
+
+        table = DeltaTable(str(self.stored_path(project)))
+        assert table.version() == 0
+        self.assert_same(table.to_pandas(), self.sample(1))
+
+    def test_a_split_commit_that_fails_falls_back_to_one_write(self, make_project, monkeypatch):
+        from datanectar.formats import delta
+
+        def refuse(self_):
+            raise RuntimeError("unsupported table feature (injected by the test)")
+
+        monkeypatch.setattr(delta._StagedDeltaFiles, "commit", refuse)
+        project = self.project(make_project)
+        catalog = datanectar.catalog(project)
+        catalog.save("produced", self.sample(1))
+        catalog.storage.save(catalog.entry("produced"), self.sample(2), gate=lambda: None)
+
+        table = DeltaTable(str(self.stored_path(project)))
+        assert table.version() == 1
+        self.assert_same(table.to_pandas(), self.sample(2))
+        assert not list(self.stored_path(project).glob("datanectar-staged-*"))
 
 
 class TestZarr(GridContract):

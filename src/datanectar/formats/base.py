@@ -11,10 +11,18 @@ import importlib
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from ..errors import MissingDependencyError
 from ..stores import Location
+
+
+class PendingCommit(Protocol):
+    """A write whose data is in place but not committed: readers do not see it yet."""
+
+    def commit(self) -> None: ...
+
+    def discard(self) -> None: ...
 
 
 class Format(ABC):
@@ -92,6 +100,18 @@ class Format(ABC):
         *,
         window: tuple[str, str] | None = None,
     ) -> bool:
+        raise NotImplementedError
+
+    def splits_writes(self, options: Mapping[str, Any]) -> bool:
+        """Whether a transactional format can write with these options now and commit later
+        (`write_uncommitted`); file formats are staged and published by the caller instead."""
+        return False
+
+    def write_uncommitted(
+        self, value: Any, location: Location, *, options: Mapping[str, Any]
+    ) -> PendingCommit:
+        """Write the value's data where a later commit finds it, invisible to readers until
+        then (only where `splits_writes`)."""
         raise NotImplementedError
 
     def partitions_in_place_for(self, dimensions: Sequence[Any], path: str) -> bool:

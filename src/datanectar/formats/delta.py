@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import posixpath
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from ..stores import Location
-from .base import Format, parameter_names, require, wants
+from .base import Format, PendingCommit, parameter_names, require, wants
 
+_STAGED_PREFIX = "datanectar-staged-"
 _READ_OPTIONS = frozenset({"version", "columns", "filters", "partitions"})
 
 
@@ -41,6 +44,27 @@ class DeltaFormat(Format):
             storage_options=location.storage_options or None,
             **settings,
         )
+
+    def splits_writes(self, options: Mapping[str, Any]) -> bool:
+        # A whole-table overwrite, the default; appends, predicates and table options are
+        # written in one go.
+        return dict(options) in ({}, {"mode": "overwrite"})
+
+    def write_uncommitted(
+        self, value: Any, location: Location, *, options: Mapping[str, Any]
+    ) -> PendingCommit:
+        """The new version's data files, written by deltalake as a table of their own in a
+        subfolder of the table; committing adds them to the table (and removes the current
+        files) in one transaction, as an overwrite would."""
+        folder = f"{_STAGED_PREFIX}{uuid.uuid4().hex}"
+        staged = Location(location.store, f"{location.relative}/{folder}")
+        self._deltalake.write_deltalake(
+            staged.uri,
+            _arrow(value),
+            mode="overwrite",
+            storage_options=location.storage_options or None,
+        )
+        return _StagedDeltaFiles(self._deltalake, location, staged, folder)
 
     def read(self, location: Location, *, options: Mapping[str, Any], as_type: Any = None) -> Any:
         settings = dict(options)
@@ -127,11 +151,8 @@ class DeltaFormat(Format):
 
     def written_bytes(self, location: Location) -> int | None:
         """Bytes of the data files the latest commit added (its log lists them with sizes)."""
-        table = self._table(location)
-        commit = posixpath.join(location.path, "_delta_log", f"{table.version():020d}.json")
-        with location.fs.open(commit, "rb") as handle:
-            actions = [json.loads(line) for line in handle.read().splitlines() if line.strip()]
-        return sum(int(action["add"].get("size", 0)) for action in actions if "add" in action)
+        version = self._table(location).version()
+        return sum(int(add.get("size", 0)) for add in _commit_actions(location, version, "add"))
 
     def load_option_names(self) -> frozenset[str]:
         return _READ_OPTIONS
@@ -145,6 +166,57 @@ class DeltaFormat(Format):
         return parameter_names(
             self._deltalake.write_deltalake, exclude={"table_or_uri", "data", "storage_options"}
         )
+
+
+class _StagedDeltaFiles:
+    """Data files under the table, referenced by no commit of it yet."""
+
+    def __init__(self, deltalake: Any, table: Location, staged: Location, folder: str) -> None:
+        self._deltalake = deltalake
+        self._table = table
+        self._staged = staged
+        self._folder = folder
+        self._committed = False
+
+    def commit(self) -> None:
+        from deltalake.transaction import AddAction, create_table_with_add_actions
+
+        options = self._table.storage_options or None
+        staged = self._deltalake.DeltaTable(self._staged.uri, storage_options=options)
+        actions = [
+            AddAction(
+                path=f"{self._folder}/{add['path']}",
+                size=int(add["size"]),
+                partition_values=add.get("partitionValues") or {},
+                modification_time=int(add["modificationTime"]),
+                data_change=True,
+                stats=add.get("stats") or "",
+            )
+            for add in _commit_actions(self._staged, staged.version(), "add")
+        ]
+        if self._deltalake.DeltaTable.is_deltatable(self._table.uri, storage_options=options):
+            table = self._deltalake.DeltaTable(self._table.uri, storage_options=options)
+            table.create_write_transaction(actions, mode="overwrite", schema=staged.schema())
+        else:
+            create_table_with_add_actions(
+                self._table.uri, staged.schema(), actions, mode="overwrite", storage_options=options
+            )
+        self._committed = True
+        # The files stay where they are, now the table's; the staging table's log goes (if it
+        # cannot, it is harmless: readers of the table never look in there).
+        with contextlib.suppress(OSError):
+            self._staged.fs.rm(posixpath.join(self._staged.path, "_delta_log"), recursive=True)
+
+    def discard(self) -> None:
+        if not self._committed and self._staged.fs.exists(self._staged.path):
+            self._staged.fs.rm(self._staged.path, recursive=True)
+
+
+def _commit_actions(location: Location, version: int, kind: str) -> list[dict[str, Any]]:
+    commit = posixpath.join(location.path, "_delta_log", f"{version:020d}.json")
+    with location.fs.open(commit, "rb") as handle:
+        actions = [json.loads(line) for line in handle.read().splitlines() if line.strip()]
+    return [action[kind] for action in actions if kind in action]
 
 
 def partition_predicate(partition: Mapping[str, str]) -> str:
