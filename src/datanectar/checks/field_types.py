@@ -258,12 +258,15 @@ def _text_integers(field_: Field, column: Column, candidates: np.ndarray) -> _Fa
 
 
 def _hexadecimal(column: Column) -> np.ndarray:
-    """Cells with an x in them, such as 0x10 (rare: looked for per cell only when the bytes
-    hold one)."""
+    """Cells spelled as arrow's hexadecimal integers, 0x10 (looked for per cell only when the
+    bytes hold an x at all)."""
     _, data = column.text_bytes
+    found = np.zeros(len(column.series), bool)
     if not ((data == ord("x")) | (data == ord("X"))).any():
-        return np.zeros(len(column.series), bool)
-    return _bool(pc.match_substring(column.text, "x", ignore_case=True))
+        return found
+    for prefix in ("0x", "0X"):  # arrow takes no sign or space before them
+        found |= _bool(pc.starts_with(column.text, prefix))
+    return found
 
 
 def _text_numbers(field_: Field, column: Column, candidates: np.ndarray) -> _Fast:

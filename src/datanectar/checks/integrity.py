@@ -59,12 +59,15 @@ def key_column(parsed: ParsedColumn, rows: np.ndarray, *, as_objects: bool = Fal
     if as_objects or domain == "object":
         return KeyColumn("object", none, (_python_values(parsed, rows),))
     values = parsed.values
+    every_row = len(rows) == parsed.size  # rows are distinct and ascending: all of them
     if domain == "text":
         # blank cells hold their raw text (or null): give them all one value, as None is one
-        text = values.take(pa.array(rows))
-        text = pc.if_else(pa.array(none), pa.scalar("", text.type), text)
+        text = values if every_row else values.take(pa.array(rows))
+        if none.any():
+            text = pc.if_else(pa.array(none), pa.scalar("", text.type), text)
         return KeyColumn(domain, none, (text.to_pandas(),))
-    arrays: tuple[Any, ...] = (np.where(none, 0, values[rows]),)
+    picked = values if every_row else values[rows]
+    arrays: tuple[Any, ...] = (np.where(none, 0, picked) if none.any() else picked,)
     if domain == "datetime":
         aware = np.zeros(parsed.size, bool) if parsed.aware is None else parsed.aware
         arrays += (aware[rows],)
@@ -99,7 +102,10 @@ def _repeated_integers(values: np.ndarray) -> np.ndarray:
     if high - low > 4 * len(values) + 1024:
         return pd.Series(values).duplicated(keep=False).to_numpy()
     shifted = values - low
-    return np.bincount(shifted, minlength=high - low + 1)[shifted] > 1
+    counts = np.bincount(shifted, minlength=high - low + 1)
+    if counts.max() <= 1:  # the usual case for ids: no repeat to locate
+        return np.zeros(len(values), bool)
+    return counts[shifted] > 1
 
 
 def primary_key_errors(parsed: Sequence[ParsedColumn]) -> tuple[np.ndarray, Duplicates]:
