@@ -32,6 +32,43 @@ class PartitionedOutput:
     values: list[tuple[dict[str, str], Any]]
 
 
+@dataclass(frozen=True)
+class NamespaceInputs:
+    """An upstream entry's namespaces as one input of a single-run backfill step: each is
+    loaded when the namespace it feeds is computed, so the range is never all in memory."""
+
+    storage: Any
+    entry: Entry
+    as_type: Any = None
+
+    def load(self, partition: Partition) -> Any:
+        keys = upstream_partition(self.entry, partition)
+        return self.storage.load(for_partition(self.entry, keys), as_type=self.as_type)
+
+
+def upstream_partition(upstream: Entry, partition: Partition | None) -> dict[str, str] | None:
+    """The partition of `upstream` that a computation of `partition` reads: the same keys,
+    dimension by dimension (Dagster's identity mapping). None when `upstream` is not
+    partitioned; an error when `partition` does not name each of its dimensions."""
+    names = dimension_names(upstream)
+    if not names:
+        return None
+    missing = [name for name in names if name not in (partition or {})]
+    if missing:
+        raise DatanectarError(
+            f"entry '{upstream.name}' is partitioned by {', '.join(names)}, and the computation "
+            f"reading it {'has no namespace' if not partition else f'runs for {dict(partition)}'}"
+            f"; dimension {missing[0]} is not given. Fix: pass the upstream value explicitly, "
+            "or give the reading function the same namespaces."
+        )
+    return {name: str(partition[name]) for name in names}  # type: ignore[index]
+
+
+def same_namespaces(one: Entry, other: Entry) -> bool:
+    """Whether two entries are partitioned alike (Dagster then maps partition to partition)."""
+    return bool(one.namespaces) and one.namespaces == other.namespaces
+
+
 def dimension_names(entry: Entry) -> list[str]:
     return [dimension.name for dimension in entry.namespaces or []]
 

@@ -14,11 +14,17 @@ from ..catalog import Entry
 from ..checks.audit import check_names
 from ..formats import get_format
 from ..formats.base import qualified_type_name
-from ..partitions import PartitionedOutput
+from ..partitions import (
+    NamespaceInputs,
+    PartitionedOutput,
+    for_partition,
+    same_namespaces,
+    upstream_partition,
+)
 from ..producers import Producer
 from ..project import CONTEXT_PARAMETER, Catalog
-from .checks import audited_outputs, check_specs, external_checks
-from .io_manager import LOAD_AS_KEY, io_manager_key
+from .checks import audited_namespaces, audited_outputs, check_specs, external_checks
+from .io_manager import LOAD_AS_KEY, PER_NAMESPACE_KEY, io_manager_key
 from .metadata import current_object, definition_metadata, segment_of
 from .partitions import keys_of, partitions_def
 
@@ -63,14 +69,18 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
     parameter_names = {p.name for p in producer.parameters}
     hints = producer.type_hints()
     cached = producer.cached
+    partitioned_alike = {
+        p.name for p in upstream if same_namespaces(catalog.entries[p.name], entry)
+    }
 
     def compute(context: dg.AssetExecutionContext, **inputs: Any) -> Any:
         if entry.namespaces and len(context.partition_keys) > 1:
             # A single-run backfill: the function runs once per namespace, in this one step,
-            # and the IO manager replaces each namespace in place.
+            # on that namespace's upstream values, and the IO manager replaces each namespace
+            # in place.
             return PartitionedOutput(
                 [
-                    (keys, compute_one(context, dict(inputs), keys))
+                    (keys, compute_one(context, _inputs_for(inputs, keys), keys))
                     for keys in (keys_of(entry, key) for key in context.partition_keys)
                 ]
             )
@@ -86,7 +96,12 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
                     catalog,
                     inputs=inputs,
                     arguments=dict(context.op_execution_context.op_config or {}),
-                    upstream=[_read(catalog, context, name) for name in inputs],
+                    upstream=[
+                        _read(
+                            catalog, context, name, partition if name in partitioned_alike else None
+                        )
+                        for name in inputs
+                    ],
                     partition=partition,
                 )
         if wants_context:
@@ -99,18 +114,25 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
 
     def audited(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:
         output = compute(context, **inputs)
+        if isinstance(output, PartitionedOutput):
+            yield from audited_namespaces(context, catalog, entry, output)
+            return
         value = output.value if isinstance(output, CachedOutput) else output
         yield from audited_outputs(context, catalog, entry, value, output)
 
     specs = check_specs(entry)
     step = audited if specs else compute
-    # Table formats replace each namespace in place, so one run can write many of them (when
-    # no upstream is partitioned, each namespace's inputs are the same).
+    # Table formats (and zarr time regions) replace each namespace in place, so one run can
+    # write many of them; partitioned upstreams must be partitioned alike, so that each
+    # namespace reads its own upstream namespace.
     single_run = (
         bool(entry.namespaces)
-        and get_format(str(entry.format)).partitions_in_place
-        and not specs
-        and not any(catalog.entries[p.name].namespaces for p in upstream)
+        and get_format(str(entry.format)).partitions_in_place_for(
+            entry.namespaces or [], str(entry.path)
+        )
+        and all(
+            p.name in partitioned_alike or not catalog.entries[p.name].namespaces for p in upstream
+        )
     )
     # Dagster reads an asset's inputs from its signature; this one is built from the function's.
     step.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
@@ -120,7 +142,10 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
     step.__name__ = entry.name
     return dg.asset(
         name=entry.name,
-        ins={p.name: _asset_in(p.name, hints.get(p.name)) for p in upstream},
+        ins={
+            p.name: _asset_in(p.name, hints.get(p.name), per_namespace=p.name in partitioned_alike)
+            for p in upstream
+        },
         io_manager_key=io_manager_key(str(entry.format)),
         group_name=entry.group or producer.group,
         description=entry.description or producer.description,
@@ -138,6 +163,15 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         # With checks, a rejected value is not output at all: nothing is published.
         output_required=not specs,
     )(step)
+
+
+def _inputs_for(inputs: dict[str, Any], partition: dict[str, str]) -> dict[str, Any]:
+    """One namespace's inputs in a run over several: its own namespace of each upstream
+    partitioned alike, the others as loaded."""
+    return {
+        name: value.load(partition) if isinstance(value, NamespaceInputs) else value
+        for name, value in inputs.items()
+    }
 
 
 def _keys_for_parameters(partition: dict[str, str] | None) -> dict[str, str]:
@@ -172,20 +206,31 @@ def _cache_args_config(producer: Producer, hints: dict[str, Any]) -> dict[str, d
 _CONFIG_TYPES: dict[Any, Any] = {int: dg.Int, float: dg.Float, str: dg.String, bool: dg.Bool}
 
 
-def _read(catalog: Catalog, context: dg.AssetExecutionContext, name: str) -> UpstreamRead:
-    """What a Dagster step read for input `name`: the upstream object it loaded, fingerprinted."""
+def _read(
+    catalog: Catalog,
+    context: dg.AssetExecutionContext,
+    name: str,
+    partition: dict[str, str] | None = None,
+) -> UpstreamRead:
+    """What a Dagster step read for input `name`: the upstream object it loaded (its namespace
+    `partition` when partitioned alike), fingerprinted."""
     producer = catalog.producers.get(name)
     keyed = producer is not None and bool(producer.cache_args)
-    loaded = current_object(catalog.entries[name], keyed=keyed, instance=context.instance)
+    upstream = catalog.entries[name]
+    if partition is not None:
+        upstream = for_partition(upstream, upstream_partition(upstream, partition))
+    loaded = current_object(upstream, keyed=keyed, instance=context.instance)
     if producer is None or producer.cached is None:
         return read_of(catalog, loaded)
     return read_of(catalog, loaded, segment=segment_of(loaded))
 
 
-def _asset_in(name: str, annotation: Any) -> dg.AssetIn:
+def _asset_in(name: str, annotation: Any, *, per_namespace: bool) -> dg.AssetIn:
     # The annotation travels as a type name: the IO manager picks the load type from it
     # (pyarrow.Table, xarray.DataArray, ...) without Dagster type-checking the value.
-    metadata = (
-        {LOAD_AS_KEY: qualified_type_name(annotation)} if isinstance(annotation, type) else None
-    )
-    return dg.AssetIn(key=dg.AssetKey(name), metadata=metadata)
+    metadata: dict[str, Any] = {}
+    if isinstance(annotation, type):
+        metadata[LOAD_AS_KEY] = qualified_type_name(annotation)
+    if per_namespace:
+        metadata[PER_NAMESPACE_KEY] = True
+    return dg.AssetIn(key=dg.AssetKey(name), metadata=metadata or None)

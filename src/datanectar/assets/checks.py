@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import posixpath
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -22,7 +23,7 @@ from ..catalog import Entry
 from ..checks.audit import Verdict, audit, blocking_failures, check_names
 from ..checks.results import CheckResult
 from ..formats import get_format
-from ..partitions import for_partition
+from ..partitions import PartitionedOutput, for_partition
 from ..project import Catalog
 from .io_manager import Written
 from .partitions import keys_of, partitions_def
@@ -64,13 +65,55 @@ def audited_outputs(
         written, verdicts = _write_while_auditing(context, catalog, entry, value)
     quarantine = None
     if written is None:
-        quarantine = quarantine_value(catalog, entry, value, context.run_id)
+        quarantine = quarantine_value(catalog, entry, value, context.run.run_id)
     else:
         # The output first: its materialization is what these check results are about (results
         # yielded before it would be attached to the previous materialization).
         yield dg.Output(written)
     for verdict in verdicts:
         yield check_result(catalog, entry, verdict, quarantine=quarantine)
+
+
+def audited_namespaces(
+    context: dg.AssetExecutionContext, catalog: Catalog, entry: Entry, output: PartitionedOutput
+) -> Iterator[Any]:
+    """A single-run backfill's namespaces, each audited as its own partition.
+
+    One output covers every namespace of the run (Dagster records a materialization for each),
+    so it is all or nothing: if any namespace fails a blocking check, none is published, the
+    failing ones go to quarantine, and the step fails. Each check result names its partition.
+    """
+    audits = []
+    for (keys, value), label in zip(output.values, context.partition_keys, strict=True):
+        plain = value.value if isinstance(value, CachedOutput) else value
+        verdicts = _audit(catalog, for_partition(entry, keys), plain)
+        quarantine = None
+        if blocking_failures(verdicts):
+            namespace = "-".join(keys[name] for name in sorted(keys))
+            quarantine = quarantine_value(
+                catalog, entry, plain, context.run.run_id, namespace=namespace
+            )
+        audits.append((str(label), verdicts, quarantine))
+    if not any(quarantine for _, _, quarantine in audits):
+        yield dg.Output(output)  # before the results, which are about what it materializes
+    # Each check's own output, as Dagster gives it for a check result; the results themselves
+    # are evaluations naming their partition, which a check result cannot.
+    selected = context.selected_asset_check_keys
+    for spec in check_specs(entry):
+        if spec.key in selected:
+            yield dg.Output(None, output_name=spec.get_python_identifier())
+    for label, verdicts, quarantine in audits:
+        for verdict in verdicts:
+            result = check_result(catalog, entry, verdict, quarantine=quarantine)
+            yield dg.AssetCheckEvaluation(
+                asset_key=result.asset_key or dg.AssetKey(entry.name),
+                check_name=verdict.check,
+                passed=result.passed,
+                metadata=result.metadata,
+                severity=result.severity,
+                blocking=verdict.blocking,
+                partition=label,
+            )
 
 
 class _Rejected(Exception):
@@ -181,14 +224,19 @@ def failures_table(result: CheckResult) -> dg.TableMetadataValue:
     )
 
 
-def quarantine_value(catalog: Catalog, entry: Entry, value: Any, tag: str) -> str:
-    """Keep a rejected value apart from the published one, under the store's quarantine."""
+def quarantine_value(
+    catalog: Catalog, entry: Entry, value: Any, tag: str, *, namespace: str | None = None
+) -> str:
+    """Keep a rejected value apart from the published one, under the store's quarantine
+    (`namespace` tells apart the partitions rejected by one run)."""
     fmt = get_format(str(entry.format))
     if fmt.medium == "database":
-        path = f"{entry.path}__quarantine"[:63]
+        suffix = f"__{re.sub(r'[^A-Za-z0-9_]', '_', namespace)}" if namespace else ""
+        path = f"{entry.path}__quarantine{suffix}"[:63]
     else:
         name = posixpath.basename(str(entry.path))
-        path = posixpath.join(QUARANTINE_FOLDER, entry.name, f"{tag}-{name}")
+        label = f"{tag}-{namespace}" if namespace else tag
+        path = posixpath.join(QUARANTINE_FOLDER, entry.name, f"{label}-{name}")
     report = catalog.storage.save(entry.model_copy(update={"path": path}), value)
     return report.uri
 

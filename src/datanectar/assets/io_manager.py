@@ -13,7 +13,7 @@ from ..cache.records import RecordBook
 from ..catalog import Entry
 from ..config import load_project
 from ..errors import DatanectarError
-from ..partitions import PartitionedOutput, for_partition, load_partitions
+from ..partitions import NamespaceInputs, PartitionedOutput, for_partition, load_partitions
 from ..storage import EntryStorage, WriteReport
 from .metadata import (
     cached_metadata,
@@ -27,6 +27,9 @@ from .metadata import (
 from .partitions import keys_of
 
 LOAD_AS_KEY = "datanectar/load_as"
+PER_NAMESPACE_KEY = "datanectar/per_namespace"
+"""On an input partitioned as its step is: a run over several namespaces gets each namespace's
+upstream value for the namespace it computes (a single-run backfill), not all of them at once."""
 
 
 @dataclass(frozen=True)
@@ -92,14 +95,16 @@ class FormatIOManager(dg.ConfigurableIOManager):
             record = RecordBook(storage.location(entry).store).read(entry.name, segment_of(entry))
             if record is not None and record.is_null:
                 return None
-        load_as = (context.definition_metadata or {}).get(LOAD_AS_KEY)
-        load_as = getattr(load_as, "value", load_as)
+        input_metadata = context.definition_metadata or {}
+        load_as = _plain(input_metadata.get(LOAD_AS_KEY))
         if not context.has_asset_partitions:
             return storage.load(entry, as_type=load_as)
         partitions = [keys_of(entry, key) for key in context.asset_partition_keys]
         if len(partitions) == 1 and context.has_partition_key:
             # A partition of the step's own namespace: the object itself.
             return storage.load(for_partition(entry, partitions[0]), as_type=load_as)
+        if _plain(input_metadata.get(PER_NAMESPACE_KEY)) and not context.has_partition_key:
+            return NamespaceInputs(storage, entry, load_as)
         return load_partitions(storage, entry, partitions, as_type=load_as)
 
     def _write_namespaces(self, entry: Entry, output: PartitionedOutput) -> dict[str, Any]:
@@ -131,3 +136,8 @@ class FormatIOManager(dg.ConfigurableIOManager):
         if self._storage is None:
             self._storage = EntryStorage(load_project(self.project_dir).open_stores())
         return self._storage
+
+
+def _plain(value: Any) -> Any:
+    """A definition metadata value as given (Dagster may wrap it in a MetadataValue)."""
+    return getattr(value, "value", value)

@@ -21,7 +21,7 @@ from ..catalog import Entry
 from ..catalog.namespaces import check_key
 from ..config import CacheMode
 from ..errors import DatanectarError
-from ..partitions import for_partition
+from ..partitions import for_partition, upstream_partition
 from ..producers import ATTRIBUTE, make_producer
 from ..project import Catalog, active_catalog, namespace_keys
 from ..storage import WriteReport
@@ -216,21 +216,28 @@ class CachedFunction:
             value = self.function(**call.arguments_with_upstream(catalog, explicit=call.given))
         return CachedOutput(call=call, value=value, reads=[*upstream, *reads])
 
-    def upstream_source(self, catalog: Catalog, name: str) -> Callable[[], Any] | None:
+    def upstream_source(
+        self, catalog: Catalog, name: str, partition: Mapping[str, str] | None = None
+    ) -> Callable[[], Any] | None:
         """How to get the value of a parameter named after an upstream entry, if it is one:
         recall a cached function (in the catalog, or defined beside this one), or load the
-        catalog entry."""
+        catalog entry. A partitioned upstream gives the namespace of the same keys as
+        `partition` (the call's own), as Dagster's partition mapping does."""
         if name == self.name:
             return None
         producer = catalog.producers.get(name)
+        upstream: CachedFunction | None = None
         if producer is not None and producer.cached is not None:
-            return producer.cached
-        if name in catalog.entries:
-            return functools.partial(load_upstream, catalog, name)
-        neighbour = self.function.__globals__.get(name)
-        if isinstance(neighbour, CachedFunction):
-            return neighbour
-        return None
+            upstream = producer.cached
+        elif name in catalog.entries:
+            return functools.partial(load_upstream, catalog, name, partition)
+        else:
+            neighbour = self.function.__globals__.get(name)
+            if isinstance(neighbour, CachedFunction):
+                upstream = neighbour
+        if upstream is None:
+            return None
+        return functools.partial(_recall_upstream, catalog, upstream, partition)
 
     def _mode(self, requested: str | None, catalog: Catalog) -> str:
         mode = requested or inherited_mode() or catalog.config.settings.cache_mode
@@ -339,7 +346,7 @@ class Call:
         for name in self.function.signature.parameters:
             if name in explicit or name in arguments:
                 continue
-            source = self.function.upstream_source(catalog, name)
+            source = self.function.upstream_source(catalog, name, self.partition)
             if source is not None:
                 arguments[name] = source()
         return arguments
@@ -433,12 +440,25 @@ class CachedOutput:
     reads: list[UpstreamRead]
 
 
-def load_upstream(catalog: Catalog, name: str) -> Any:
-    """A catalog entry's stored value, noted as read by the computation running."""
+def load_upstream(catalog: Catalog, name: str, partition: Mapping[str, str] | None = None) -> Any:
+    """A catalog entry's stored value (the namespace of `partition`'s keys when the entry is
+    partitioned), noted as read by the computation running."""
     entry = catalog.entry(name)
+    if entry.namespaces:
+        entry = for_partition(entry, upstream_partition(entry, partition))
     value = catalog.storage.load(entry)
     note_read(read_of(catalog, entry))
     return value
+
+
+def _recall_upstream(
+    catalog: Catalog, upstream: CachedFunction, partition: Mapping[str, str] | None
+) -> Any:
+    """A cached upstream function's result, for the call's namespace when it has namespaces."""
+    entry = catalog.entry_for(upstream.producer)
+    if entry.namespaces:
+        return upstream(namespace=upstream_partition(entry, partition))
+    return upstream()
 
 
 def read_of(catalog: Catalog, entry: Entry, *, segment: str | None = None) -> UpstreamRead:

@@ -116,8 +116,8 @@ class DeltaFormat(Format):
             version=settings.pop("version", None),
             storage_options=location.storage_options or None,
         )
-        filters = [(name, "=", key) for name, key in partition.items()]
-        arrow = table.to_pyarrow_table(partitions=filters, **settings).drop_columns(list(partition))
+        filters = _with_partition_filters(settings.pop("filters", None), partition)
+        arrow = table.to_pyarrow_table(filters=filters, **settings).drop_columns(list(partition))
         return arrow if wants(as_type, "pyarrow.Table") else arrow.to_pandas()
 
     def partition_exists(
@@ -132,7 +132,7 @@ class DeltaFormat(Format):
             return False
         return bool(
             table.partitions(
-                partition_filters=[(name, "=", key) for name, key in partition.items()]
+                file_pruning_predicate=[(name, "=", key) for name, key in partition.items()]
             )
         )
 
@@ -225,6 +225,26 @@ def partition_predicate(partition: Mapping[str, str]) -> str:
     return " AND ".join(
         f"\"{name}\" = '{key.replace(chr(39), chr(39) * 2)}'" for name, key in partition.items()
     )
+
+
+def _with_partition_filters(given: Any, partition: Mapping[str, str]) -> Any:
+    """The partition's filters, and the entry's own `filters` load option, if any (a list of
+    tuples or a pyarrow expression): deltalake prunes the other partitions' files from them."""
+    filters = [(name, "=", key) for name, key in partition.items()]
+    if given is None:
+        return filters
+    if isinstance(given, list | tuple):
+        # pyarrow's reading: a list of (column, op, value), or of such lists (OR of ANDs)
+        if given and not isinstance(given[0][0], str):
+            return [filters + [tuple(f) for f in conjunction] for conjunction in given]
+        return filters + [tuple(f) for f in given]
+    import functools
+    import operator
+
+    import pyarrow.compute as pc
+
+    keys = [pc.field(name) == key for name, key in partition.items()]
+    return functools.reduce(operator.and_, keys) & given
 
 
 def _arrow(value: Any) -> Any:
