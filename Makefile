@@ -16,12 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 ## Materialize every demo asset on local storage with the Dagster CLI: the unpartitioned ones
-## in one run, then each namespace of the partitioned one (the CLI takes one partition a call).
+## in one run, then every namespace of the partitioned one in one single-run backfill (the CLI
+## takes one partitions definition per call).
 demo: install
 	$(BIN)/dagster asset materialize -f definitions.py --select 'not group:cities'
-	for city in paris lyon oslo; do \
-	  $(BIN)/dagster asset materialize -f definitions.py --select 'group:cities' --partition $$city || exit 1; \
-	done
+	$(BIN)/dagster asset materialize -f definitions.py --select 'group:cities' --partition-range 'paris...oslo'
 
 ## Lint, then the whole test suite.
 test: install lint

@@ -114,7 +114,8 @@ def dagster_cli(project: Project, *args: str) -> subprocess.CompletedProcess[str
 
 
 def materialize_all(project: Project) -> subprocess.CompletedProcess[str]:
-    # As `make demo` does it: the unpartitioned assets, then a namespace of the partitioned one.
+    # As `make demo` does it: the unpartitioned assets, then every namespace of the partitioned
+    # one in a single run.
     everything = dagster_cli(
         project, "asset", "materialize", "-f", "definitions.py", "--select", "not group:cities"
     )
@@ -126,8 +127,8 @@ def materialize_all(project: Project) -> subprocess.CompletedProcess[str]:
         "definitions.py",
         "--select",
         "group:cities",
-        "--partition",
-        "lyon",
+        "--partition-range",
+        "paris...oslo",
     )
     return everything
 
@@ -194,14 +195,16 @@ def test_materialize_writes_every_format(materialized):
     assert observations["time"].nunique() == HOURS
     assert observations["temperature_k"].between(200, 330).all()
 
-    # the partitioned entry: one Delta table, partitioned by city, holding the lyon namespace
+    # the partitioned entry: one Delta table, partitioned by city, holding every namespace
     city_table = deltalake.DeltaTable(str(project.data / "silver" / "city_observations"))
     assert city_table.metadata().partition_columns == ["namespace"]
     cities = city_table.to_pandas()
-    assert set(cities["namespace"]) == {"lyon"}
-    lyon_ids = {station for station, name in stations.items() if name == "lyon"}
-    assert set(cities["station_id"]) == lyon_ids
-    assert len(cities) == HOURS * len(lyon_ids)
+    assert set(cities["namespace"]) == {"paris", "lyon", "oslo"}
+    for city in ("paris", "lyon", "oslo"):
+        ids = {station for station, name in stations.items() if name == city}
+        rows = cities[cities["namespace"] == city]
+        assert set(rows["station_id"]) == ids
+        assert len(rows) == HOURS * len(ids)
 
     # zarr, through xarray and through zarr itself
     grid = xr.open_zarr(project.data / "grids" / "temperature.zarr")
