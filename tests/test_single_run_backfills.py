@@ -182,8 +182,7 @@ def test_upstream_partitioned_otherwise_keeps_one_run_per_namespace(make_project
 
 def test_plain_call_reads_the_upstream_namespace_dagster_reads(make_project, instance):
     project = make_project(
-        f"raw:\n  format: parquet\n  path: raw.parquet\n  namespaces: {CITIES}\n"
-        "  store: local\n"
+        f"raw:\n  format: parquet\n  path: raw.parquet\n  namespaces: {CITIES}\n  store: local\n"
     )
 
     @datanectar.cache(namespaces=CITIES, format="delta")
@@ -241,7 +240,7 @@ def test_zarr_time_regions_backfill_in_one_run(make_project, instance):
     def grid(date: str) -> xr.Dataset:
         return hourly(date, float(date[-2:]))
 
-    defs, assets = definitions(project, [grid])
+    defs, _ = definitions(project, [grid])
     [asset] = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
     assert asset.backfill_policy == dg.BackfillPolicy.single_run()
 
