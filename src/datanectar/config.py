@@ -63,6 +63,11 @@ class Settings(BaseModel):
         default_factory=dict,
         description="How dynamic namespaces discover their keys, [tool.datanectar.namespaces.NAME].",
     )
+    source_checks_schedule: str | None = Field(
+        default=None,
+        description="Cron schedule (e.g. '0 6 * * *') of the source_checks job, which runs the "
+        "checks of the entries nothing produces; none by default.",
+    )
     memo_bytes: int = Field(
         default=1 << 30,
         ge=0,

@@ -11,6 +11,7 @@ import dagster as dg
 from ..project import Catalog
 from .build import build_assets
 from .io_manager import FormatIOManager, io_manager_key
+from .jobs import source_checks
 from .sensors import namespace_sensors
 
 
@@ -37,10 +38,13 @@ def definitions_for(catalog: Catalog) -> dg.Definitions:
         else dg.multiprocess_executor
     )
     assets, checks = build_assets(catalog)
+    jobs, schedules = source_checks(catalog)
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
         resources=resources,
         executor=executor,
+        jobs=jobs,
+        schedules=schedules,
         sensors=namespace_sensors(catalog),
     )
