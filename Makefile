@@ -15,10 +15,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## Materialize every demo asset on local storage with the Dagster CLI: the unpartitioned ones
-## in one run, then every namespace of the partitioned one in one single-run backfill (the CLI
-## takes one partitions definition per call).
+## Check the shipped inputs (the source_checks job), then materialize every demo asset on local
+## storage with the Dagster CLI: the unpartitioned ones in one run, then every namespace of the
+## partitioned one in one single-run backfill (the CLI takes one partitions definition per call).
 demo: install
+	$(BIN)/dagster job execute -f definitions.py -j source_checks
 	$(BIN)/dagster asset materialize -f definitions.py --select 'not group:cities'
 	$(BIN)/dagster asset materialize -f definitions.py --select 'group:cities' --partition-range 'paris...oslo'
 

@@ -114,8 +114,9 @@ def dagster_cli(project: Project, *args: str) -> subprocess.CompletedProcess[str
 
 
 def materialize_all(project: Project) -> subprocess.CompletedProcess[str]:
-    # As `make demo` does it: the unpartitioned assets, then every namespace of the partitioned
-    # one in a single run.
+    # As `make demo` does it: the checks of the shipped inputs, the unpartitioned assets, then
+    # every namespace of the partitioned one in a single run.
+    dagster_cli(project, "job", "execute", "-f", "definitions.py", "-j", "source_checks")
     everything = dagster_cli(
         project, "asset", "materialize", "-f", "definitions.py", "--select", "not group:cities"
     )
@@ -302,6 +303,29 @@ def test_materializations_are_recorded_with_metadata(materialized, monkeypatch):
         ]
         # The shipped input is an external asset: nothing materializes it.
         assert instance.get_latest_materialization_event(dg.AssetKey("stations")) is None
+    finally:
+        instance.dispose()
+
+
+def test_checks_are_recorded_in_the_instance(materialized, monkeypatch):
+    instance = open_instance(materialized, monkeypatch)
+    try:
+        for asset, checks in {
+            "stations": ("table_schema", "row_count", "unique"),  # the source_checks job
+            "temperature_grid": ("dims", "variables", "range", "max_nan_fraction"),
+        }.items():
+            for name in checks:
+                [record] = instance.event_log_storage.get_asset_check_execution_history(
+                    dg.AssetCheckKey(dg.AssetKey(asset), name), limit=1
+                )
+                evaluation = record.event.asset_check_evaluation
+                assert evaluation.passed, (asset, name, evaluation.metadata)
+        # the partitioned entry's checks ran once per namespace of the single run
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("city_observations"), "row_count"), limit=10
+        )
+        partitions = sorted(r.event.asset_check_evaluation.partition for r in history)
+        assert partitions == ["lyon", "oslo", "paris"]
     finally:
         instance.dispose()
 
