@@ -21,7 +21,7 @@ ratio <= 1.15), the ratio audited / floor (what the validation adds beyond Dagst
 cost of having a check), and for information the time of `audit()` inside the step and of
 `validate_table` alone on the DataFrame. Nothing asserts on time.
 
-    python benchmarks/bench_audit_overhead.py            # 1M rows, 11 runs per side
+    python benchmarks/bench_audit_overhead.py            # 1M rows, 21 runs per side
     python benchmarks/bench_audit_overhead.py --quick    # 100k rows, 7 runs per side
 """
 
@@ -131,6 +131,13 @@ class Case:
     def best_ms(self, side: str) -> float:
         return min(self.times[side]) * 1000
 
+    def paired_ratio(self, side: str, to: str = "plain") -> float:
+        """Median over rounds of side / `to` within the same round: each round runs every side
+        back to back, so a slow stretch of the machine weighs on both."""
+        return statistics.median(
+            a / b for a, b in zip(self.times[side], self.times[to], strict=True)
+        )
+
 
 def materialize(defs: dg.Definitions, instance: dg.DagsterInstance, name: str) -> tuple:
     assets = [*defs.assets, *(defs.asset_checks or [])]
@@ -212,7 +219,8 @@ def report(cases: list[Case], rows: int, repeats: int, validate: tuple[float, fl
     )
     header = (
         f"{'format':<8} {'plain ms':>9} {'floor ms':>9} {'audited ms':>11} {'ratio':>6} "
-        f"{'overhead':>9} {'vs floor':>9} {'audit() ms':>11} {'best ratio':>10} {'target':>7}"
+        f"{'paired':>7} {'overhead':>9} {'vs floor':>9} {'audit() ms':>11} {'best ratio':>10} "
+        f"{'target':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -220,14 +228,20 @@ def report(cases: list[Case], rows: int, repeats: int, validate: tuple[float, fl
         plain, floor = case.median_ms("plain"), case.median_ms("floor")
         audited = case.median_ms("audited")
         ratio = audited / plain
+        paired = case.paired_ratio("audited")
         print(
             f"{case.format:<8} {plain:>9.1f} {floor:>9.1f} {audited:>11.1f} {ratio:>6.3f} "
-            f"{(ratio - 1) * 100:>8.1f}% {(audited / floor - 1) * 100:>8.1f}% "
+            f"{paired:>7.3f} {(paired - 1) * 100:>8.1f}% "
+            f"{(case.paired_ratio('audited', 'floor') - 1) * 100:>8.1f}% "
             f"{statistics.median(case.audit) * 1000:>11.1f} "
             f"{case.best_ms('audited') / case.best_ms('plain'):>10.3f} "
-            f"{'met' if ratio <= TARGET_RATIO else 'MISSED':>7}"
+            f"{'met' if paired <= TARGET_RATIO else 'MISSED':>7}"
         )
-    print(f"target: audited / plain <= {TARGET_RATIO:.2f} (overhead <= {TARGET_RATIO - 1:.0%})")
+    print(
+        f"target: audited / plain <= {TARGET_RATIO:.2f} (overhead <= {TARGET_RATIO - 1:.0%}); "
+        "ratio: of the medians; paired (judged, and the overhead columns): median of the "
+        "per-round ratios"
+    )
     print(
         "floor: one no-op check (Dagster's own cost of a check); vs floor: what the validation "
         "adds on top of it"
@@ -246,7 +260,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per side (>= 7)")
     parser.add_argument("--formats", default="parquet,delta", help="comma-separated subset")
     args = parser.parse_args()
-    rows, repeats = (100_000, 7) if args.quick else (args.rows, 11)
+    rows, repeats = (100_000, 7) if args.quick else (args.rows, 21)
     repeats = args.repeats or repeats
     formats = [name for name in FORMATS if name in args.formats.split(",")]
 
