@@ -258,15 +258,18 @@ def _text_integers(field_: Field, column: Column, candidates: np.ndarray) -> _Fa
 
 
 def _hexadecimal(column: Column) -> np.ndarray:
-    """Cells spelled as arrow's hexadecimal integers, 0x10 (looked for per cell only when the
-    bytes hold an x at all)."""
-    _, data = column.text_bytes
+    """Cells spelled as arrow's hexadecimal integers, 0x10: those whose second byte is an x
+    after a 0 (arrow takes no sign or space before them), found from where the x bytes are."""
+    offsets, data = column.text_bytes
     found = np.zeros(len(column.series), bool)
-    if not ((data == ord("x")) | (data == ord("X"))).any():
+    cells = data[offsets[0] : offsets[-1]]  # the array's own bytes, if it is a slice
+    exes = np.flatnonzero((cells | 0x20) == ord("x")) + offsets[0]  # x or X: bit 0x20 is case
+    if not len(exes):
         return found
-    for prefix in ("0x", "0X"):  # arrow takes no sign or space before them
-        found |= _bool(pc.starts_with(column.text, prefix))
-    return found
+    rows = np.searchsorted(offsets, exes, side="right") - 1
+    second = (exes - offsets[rows] == 1) & (data[exes - 1] == ord("0"))
+    found[rows[second]] = True
+    return found & ~column.null
 
 
 def _text_numbers(field_: Field, column: Column, candidates: np.ndarray) -> _Fast:
