@@ -497,3 +497,18 @@ def test_zarr_time_partitions_are_regions_of_one_store(make_project, instance):
         datanectar.catalog(project).save(
             "grid", hourly_grid("2023-12-31", 0.0), namespace="2023-12-31"
         )
+
+
+def test_delta_partition_reads_keep_the_entry_load_options(make_project):
+    project = make_project(
+        "observations:\n  format: delta\n  path: observations\n  namespaces: [paris, lyon]\n"
+        "  load_options: {columns: [hour, temperature], filters: [[hour, '>', 0]]}\n"
+    )
+    catalog = datanectar.catalog(project)
+    for city in ("paris", "lyon"):
+        catalog.save("observations", frame_for(city), namespace=city)
+
+    loaded = catalog.load("observations", namespace="lyon")
+
+    # only lyon's rows, only the columns asked for, only the rows the filter keeps
+    assert loaded.to_dict("list") == {"hour": [1], "temperature": [11.0]}

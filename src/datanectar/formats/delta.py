@@ -116,8 +116,15 @@ class DeltaFormat(Format):
             version=settings.pop("version", None),
             storage_options=location.storage_options or None,
         )
-        filters = _with_partition_filters(settings.pop("filters", None), partition)
-        arrow = table.to_pyarrow_table(filters=filters, **settings).drop_columns(list(partition))
+        # The partition's files are chosen while the log is replayed: the others are never
+        # opened, nor even listed as dataset fragments. The entry's own filters apply to rows.
+        pruning = [(name, "=", key) for name, key in partition.items()]
+        pruning += [tuple(item) for item in settings.pop("partitions", None) or []]
+        dataset = table.to_pyarrow_dataset(file_pruning_predicate=pruning)
+        arrow = dataset.to_table(
+            columns=settings.pop("columns", None), filter=_row_filter(settings.pop("filters", None))
+        )
+        arrow = arrow.drop_columns([name for name in partition if name in arrow.column_names])
         return arrow if wants(as_type, "pyarrow.Table") else arrow.to_pandas()
 
     def partition_exists(
@@ -227,24 +234,19 @@ def partition_predicate(partition: Mapping[str, str]) -> str:
     )
 
 
-def _with_partition_filters(given: Any, partition: Mapping[str, str]) -> Any:
-    """The partition's filters, and the entry's own `filters` load option, if any (a list of
-    tuples or a pyarrow expression): deltalake prunes the other partitions' files from them."""
-    filters = [(name, "=", key) for name, key in partition.items()]
-    if given is None:
-        return filters
-    if isinstance(given, list | tuple):
-        # pyarrow's reading: a list of (column, op, value), or of such lists (OR of ANDs)
-        if given and not isinstance(given[0][0], str):
-            return [filters + [tuple(f) for f in conjunction] for conjunction in given]
-        return filters + [tuple(f) for f in given]
-    import functools
-    import operator
+def _row_filter(given: Any) -> Any:
+    """The `filters` load option (tuples in disjunctive normal form, or a pyarrow expression)
+    as the expression a dataset scan takes."""
+    if given is None or not isinstance(given, list | tuple):
+        return given
+    from pyarrow.parquet import filters_to_expression
 
-    import pyarrow.compute as pc
+    def as_tuples(items: Any) -> Any:
+        return [
+            as_tuples(item) if isinstance(item[0], list | tuple) else tuple(item) for item in items
+        ]
 
-    keys = [pc.field(name) == key for name, key in partition.items()]
-    return functools.reduce(operator.and_, keys) & given
+    return filters_to_expression(as_tuples(given))
 
 
 def _arrow(value: Any) -> Any:
