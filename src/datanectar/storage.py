@@ -15,7 +15,7 @@ from typing import Any
 from .catalog import Entry
 from .errors import DatanectarError, DataNotFoundError, FormatTypeError, StorageIOError, StoreError
 from .formats import Format, formats_accepting, get_format
-from .formats.base import qualified_type_name
+from .formats.base import TextTable, qualified_type_name
 from .stores import Location, Store
 from .summaries import Summary, describe
 
@@ -157,6 +157,20 @@ class EntryStorage:
                     window=entry.partition_window,
                 )
             return fmt.read(location, options=entry.load_options, as_type=as_type)
+
+    def written_text(self, entry: Entry, value: Any) -> TextTable | None:
+        """`value`'s cells as the entry's format will store them, when it stores text (csv),
+        with the header row: what frictionless would read back. None for typed formats."""
+        fmt = _format(entry)
+        with _failures_named(entry, fmt, self.location(entry), "rendering as text for"):
+            return fmt.written_text(value, options=entry.save_options)
+
+    def stored_text(self, entry: Entry) -> TextTable | None:
+        """The stored cells as text, with the header row verbatim, when the format stores text."""
+        fmt = _format(entry)
+        location = self.location(entry)
+        with _failures_named(entry, fmt, location, "reading as text"):
+            return fmt.read_text(location, options=entry.load_options)
 
     def exists(self, entry: Entry) -> bool:
         fmt = _format(entry)

@@ -149,8 +149,14 @@ def _write_while_auditing(
 
 
 def _audit(catalog: Catalog, entry: Entry, value: Any, threads: int | None = None) -> list[Verdict]:
+    """A produced value's checks; its Table Schema judges the cells as they will be stored."""
     return audit(
-        entry, value, project_root=catalog.config.root, load_entry=catalog.load, threads=threads
+        entry,
+        value,
+        project_root=catalog.config.root,
+        load_entry=catalog.load,
+        threads=threads,
+        as_text=lambda: catalog.storage.written_text(entry, value),
     )
 
 
@@ -165,7 +171,13 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
             target = for_partition(entry, keys_of(entry, context.partition_key))
         value = catalog.storage.load(target)
         selected = {key.name for key in context.selected_asset_check_keys}
-        verdicts = audit(entry, value, project_root=catalog.config.root, load_entry=catalog.load)
+        verdicts = audit(
+            entry,
+            value,
+            project_root=catalog.config.root,
+            load_entry=catalog.load,
+            as_text=lambda: catalog.storage.stored_text(target),
+        )
         for verdict in verdicts:
             if verdict.check in selected:
                 yield check_result(catalog, entry, verdict, quarantine=None)

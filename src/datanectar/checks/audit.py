@@ -40,9 +40,12 @@ def audit(
     project_root: Path,
     load_entry: Callable[[str], Any],
     threads: int | None = None,
+    as_text: Callable[[], tuple[Any, list[str]] | None] | None = None,
 ) -> list[Verdict]:
     """Evaluate every check of `entry` on `value`. `load_entry` loads another entry (the
-    tables foreign keys point to); `threads` caps the Table Schema check's threads."""
+    tables foreign keys point to); `threads` caps the Table Schema check's threads; `as_text`
+    gives the table as its stored cells read, with the header row, when they are text (a CSV):
+    the Table Schema check judges those, as frictionless reading the file would."""
     cap = failure_cap(entry.report, DEFAULT_FAILURE_LIMIT)
     verdicts = []
     if entry.schema_ is not None:
@@ -50,12 +53,19 @@ def audit(
 
         schema = load_schema(entry.schema_, basepath=project_root)
         foreign = _foreign_tables(schema, load_entry)
+        text = as_text() if as_text is not None else None
+        data, header = text if text is not None else (value, None)
         verdicts.append(
             Verdict(
                 SCHEMA_CHECK,
                 True,
                 validate_table(
-                    value, schema, foreign_tables=foreign, report=entry.report, threads=threads
+                    data,
+                    schema,
+                    header=header,
+                    foreign_tables=foreign,
+                    report=entry.report,
+                    threads=threads,
                 ),
             )
         )

@@ -26,7 +26,10 @@ Where the result can differ from frictionless, on purpose:
 - A naive and an aware datetime (or time) cannot be ordered; frictionless raises, here the
   cell fails the bound. A schema whose pattern does not compile or whose bound is not a value
   of the field's type is rejected by `load_schema` (frictionless fails mid-validation).
-- The frame is the source: CSV dialect options frictionless applies while reading (its
+- The frame is the source: the caller chooses what it holds. Catalog checks give a csv
+  entry's cells as text with its header row (`Format.read_text` / `written_text`), so the
+  verdict is frictionless's on the file; other formats give their typed columns.
+  CSV dialect options frictionless applies while reading (its
   delimiter sniffer, `headerCase`, comment rows, several header rows) are not modelled.
 - A foreign table given without a schema has its key columns read with the referencing
   fields' definitions; frictionless would infer the types of a schema-less resource.

@@ -16,6 +16,9 @@ from typing import Any, ClassVar, Literal, Protocol
 from ..errors import MissingDependencyError
 from ..stores import Location
 
+TextTable = tuple[Any, list[str]]
+"""(pandas DataFrame of str cells, one row per record; the header row as written)."""
+
 
 class PendingCommit(Protocol):
     """A write whose data is in place but not committed: readers do not see it yet."""
@@ -113,6 +116,16 @@ class Format(ABC):
         """Write the value's data where a later commit finds it, invisible to readers until
         then (only where `splits_writes`)."""
         raise NotImplementedError
+
+    def written_text(self, value: Any, *, options: Mapping[str, Any]) -> TextTable | None:
+        """The table as its stored cells will read, every cell a string, with its header row
+        as written: what a validator that reads text (frictionless on a CSV) judges. None for
+        formats that store typed values, which are judged as they are."""
+        return None
+
+    def read_text(self, location: Location, *, options: Mapping[str, Any]) -> TextTable | None:
+        """The stored table's cells as text, with its header row verbatim (see `written_text`)."""
+        return None
 
     def partitions_in_place_for(self, dimensions: Sequence[Any], path: str) -> bool:
         """Whether an entry with these namespace dimensions and path keeps its partitions in

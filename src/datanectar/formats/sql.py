@@ -77,12 +77,6 @@ class SqlFormat(Format):
                 f"ix_{table}_namespaces"[:63], *(reflected.c[name] for name in partition)
             )
             index.create(connection, checkfirst=True)
-            # Without an index on the keys, replacing or reading one partition scans them all.
-            reflected = self._reflect(connection, table, schema)
-            index = self._sa.Index(
-                f"ix_{table}_namespaces"[:63], *(reflected.c[name] for name in partition)
-            )
-            index.create(connection, checkfirst=True)
 
     def read_partition(
         self,
