@@ -512,3 +512,62 @@ def test_delta_partition_reads_keep_the_entry_load_options(make_project):
 
     # only lyon's rows, only the columns asked for, only the rows the filter keeps
     assert loaded.to_dict("list") == {"hour": [1], "temperature": [11.0]}
+
+
+@pytest.mark.parametrize("format_name", ["zarr", "netcdf"])
+def test_time_partitions_of_a_time_series_join_along_time(make_project, instance, format_name):
+    path = "grid.zarr" if format_name == "zarr" else '"grid/{date}.nc"'
+    project = make_project(
+        f"grid:\n  format: {format_name}\n  path: {path}\n"
+        "  namespaces: {daily: {start: '2024-01-01', end: '2024-01-05'}}\n"
+        "summary:\n  format: json\n"
+    )
+    seen = {}
+
+    @datanectar.asset(entry="grid")
+    def grid(date: str) -> xr.Dataset:
+        return hourly_grid(date, float(date[-1]))
+
+    @datanectar.asset(entry="summary")
+    def summary(grid: xr.Dataset) -> dict:
+        seen["grid"] = grid.load()
+        return {"steps": grid.sizes["time"]}
+
+    # one zarr store takes its periods in order; netcdf files may come in any order
+    days = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
+    for day in days if format_name == "zarr" else [days[2], days[0], days[3], days[1]]:
+        materialize_partition(project, [grid, summary], day, instance, "grid")
+    defs = datanectar.definitions(project, functions=[grid, summary])
+    assert dg.materialize(
+        [*defs.assets], resources=defs.resources, instance=instance, selection="summary"
+    ).success
+
+    joined = seen["grid"]
+    # one hourly series over the four days, in order: no partition dimension, no gaps
+    assert dict(joined.sizes) == {"time": 96, "y": 3}
+    assert joined.indexes["time"].equals(pd.date_range("2024-01-01", periods=96, freq="h"))
+    assert joined["air"].values[::24, 0].tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_partitions_of_values_that_cannot_join_are_a_clear_error(make_project, instance):
+    project = make_project(
+        "item:\n  format: json\n  namespaces: [a, b]\nsummary:\n  format: json\n"
+    )
+
+    @datanectar.asset(entry="summary")
+    def summary(item: pd.DataFrame) -> dict:
+        return {}
+
+    catalog = datanectar.catalog(project)
+    for key in ("a", "b"):
+        catalog.save("item", {"key": key}, namespace=key)
+    defs = datanectar.definitions(project, functions=[summary])
+
+    with pytest.raises(datanectar.DatanectarError) as error:
+        dg.materialize(
+            [*defs.assets], resources=defs.resources, instance=instance, selection="summary"
+        )
+    message = str(error.value)
+    assert "entry 'item' (format json)" in message
+    assert "dict values, which cannot be combined into one pandas.DataFrame" in message
+    assert "Fix: annotate the reading parameter as dict" in message

@@ -169,13 +169,24 @@ def load_partitions(
             f"entry '{entry.name}': namespaces {', '.join(missing)} have no data. Fix: "
             "materialize them, or set allow_missing_namespaces: true on the entry to skip them."
         )
-    return combine(values, dimension_names(entry), as_type=as_type)
+    return combine(values, entry, as_type=as_type)
 
 
-def combine(values: Mapping[str, Any], dimensions: list[str], *, as_type: Any) -> Any:
+def combine(values: Mapping[str, Any], entry: Entry, *, as_type: Any) -> Any:
+    """Several partitions' values as the caller asked: one DataFrame / Arrow table (rows gain
+    the dimension columns), one xarray object (along `time` for time partitions of data with a
+    time dimension, else along a new dimension named after the partition dimension), or a
+    dict by partition."""
+    dimensions = dimension_names(entry)
     if wants(as_type, "pandas.DataFrame", "pyarrow.Table"):
         import pandas as pd
 
+        _require(
+            values,
+            entry,
+            as_type,
+            lambda value: hasattr(value, "columns") or hasattr(value, "num_rows"),
+        )
         frames = []
         for label, value in values.items():
             frame = value.to_pandas() if hasattr(value, "num_rows") else value
@@ -199,6 +210,24 @@ def combine(values: Mapping[str, Any], dimensions: list[str], *, as_type: Any) -
         import pandas as pd
         import xarray as xr
 
+        _require(values, entry, as_type, lambda value: isinstance(value, xr.Dataset | xr.DataArray))
+        parts = list(values.values())
+        time_partitions = len(entry.namespaces or []) == 1 and entry.namespaces[0].is_time
+        if time_partitions and parts and all("time" in part.dims for part in parts):
+            # Each period holds its own window of times: joined in order, one time series.
+            return xr.concat([values[label] for label in sorted(values)], dim="time")
         name = dimensions[0] if len(dimensions) == 1 else "namespace"
-        return xr.concat(list(values.values()), dim=pd.Index(list(values), name=name))
+        return xr.concat(parts, dim=pd.Index(list(values), name=name))
     return dict(values)
+
+
+def _require(values: Mapping[str, Any], entry: Entry, as_type: Any, fits: Any) -> None:
+    wrong = sorted({type(value).__name__ for value in values.values() if not fits(value)})
+    if wrong:
+        wanted = getattr(as_type, "__name__", as_type)
+        raise DatanectarError(
+            f"{entry.source or '<no catalog file>'}: entry '{entry.name}' (format "
+            f"{entry.format}): its namespaces hold {', '.join(wrong)} values, which cannot be "
+            f"combined into one {wanted}. Fix: annotate the reading parameter as dict (a value "
+            "per namespace), or drop the annotation."
+        )
