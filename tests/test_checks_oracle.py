@@ -38,10 +38,10 @@ from deltalake import DeltaTable, write_deltalake
 from frictionless.formats import CsvControl
 
 import datanectar
+from oracle import Error, frictionless_errors
 
 FORMATS = ("csv", "parquet", "delta")
 ROWS = 12
-Error = tuple[str, int | None, str | None, str]
 Columns = dict[str, list[Any]]
 
 
@@ -519,19 +519,6 @@ def read_stored(fmt: str, path: Path) -> pd.DataFrame:
 
 
 # The oracle -----------------------------------------------------------------------------------
-
-
-def frictionless_errors(report: fl.Report) -> tuple[bool, list[Error]]:
-    found = report.tasks[0].errors if report.tasks else report.errors
-    return report.valid, [
-        (
-            error.type,
-            getattr(error, "row_number", None),
-            getattr(error, "field_name", None) or None,
-            error.message,
-        )
-        for error in found
-    ]
 
 
 def with_nulls_as_none(frame: pd.DataFrame) -> pd.DataFrame:

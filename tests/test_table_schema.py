@@ -35,9 +35,7 @@ from datanectar.checks import (
 from datanectar.checks.cells import column
 from datanectar.checks.constraints import _pattern_matches
 from datanectar.checks.field_types import read_column
-
-Error = tuple[str, int | None, str | None, str]
-
+from oracle import Error, frictionless_errors
 
 # The oracle ------------------------------------------------------------------------------------
 
@@ -76,25 +74,12 @@ def frictionless_csv(
             for name, (other, other_schema) in others.items()
         ]
         fl.Package(resources=resources, basepath=str(path.parent))
-    return _errors(resource.validate(limit_errors=10**6))
+    return frictionless_errors(resource.validate(limit_errors=10**6))
 
 
 def frictionless_frame(frame: pd.DataFrame, schema: Mapping[str, Any]) -> tuple[bool, list[Error]]:
     resource = fl.Resource(frame, schema=fl.Schema.from_descriptor(dict(schema)))
-    return _errors(resource.validate(limit_errors=10**6))
-
-
-def _errors(report: fl.Report) -> tuple[bool, list[Error]]:
-    found = report.tasks[0].errors if report.tasks else report.errors
-    return report.valid, [
-        (
-            error.type,
-            getattr(error, "row_number", None),
-            getattr(error, "field_name", None) or None,
-            error.message,
-        )
-        for error in found
-    ]
+    return frictionless_errors(resource.validate(limit_errors=10**6))
 
 
 def ours(result: CheckResult) -> tuple[bool, list[Error]]:
