@@ -50,6 +50,10 @@ class CsvFormat(Format):
         dialect = {key: options[key] for key in _DIALECT_OPTIONS if key in options}
         encoding = dialect.pop("encoding", "utf-8")
         with location.open("rb") as raw:
+            fast = _arrow_text_table(raw, dialect, encoding)
+            if fast is not None:
+                return fast
+            raw.seek(0)
             text = io.TextIOWrapper(raw, encoding=encoding, newline="")
             return _text_table(text, dialect)
 
@@ -60,20 +64,74 @@ class CsvFormat(Format):
         return parameter_names(pd.DataFrame.to_csv, exclude={"path_or_buf"})
 
 
-def _text_table(handle: Any, dialect: Mapping[str, Any]) -> TextTable:
-    """Every record one row of str cells, and the header row verbatim (pandas renames
-    repeated labels)."""
+def _arrow_text_table(raw: Any, dialect: Mapping[str, Any], encoding: str) -> TextTable | None:
+    """The text table read by pyarrow's multithreaded parser, when every record has the
+    header's number of cells; None when one does not (a blank line, a ragged row), for the
+    careful reader, which keeps every record as its own row as frictionless does."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
     delimiter = dialect.get("delimiter") or dialect.get("sep") or ","
-    header = next(
+    if len(delimiter) != 1:
+        return None  # a regex separator: pandas' python engine
+    wrapper = io.TextIOWrapper(raw, encoding=encoding, newline="")
+    header = _header(wrapper, dialect)
+    wrapper.detach()  # leaves `raw` open, to be read again from the start
+    raw.seek(0)
+    if not header:
+        return pd.DataFrame(), []
+    uneven: list[Any] = []
+
+    def keep_aside(row: Any) -> str:
+        uneven.append(row)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            raw,
+            read_options=pacsv.ReadOptions(encoding=encoding, column_names=None),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char=dialect.get("quotechar") or '"',
+                double_quote=dialect.get("doublequote", True),
+                escape_char=dialect.get("escapechar") or False,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+                invalid_row_handler=keep_aside,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    if uneven or table.num_columns != len(header):
+        return None
+    # Labels as positions: the header may repeat a label, which the frame must keep apart.
+    frame = table.rename_columns([str(i) for i in range(len(header))]).to_pandas()
+    frame.columns = header
+    return frame, header
+
+
+def _header(handle: Any, dialect: Mapping[str, Any]) -> list[str]:
+    return next(
         csv.reader(
             handle,
-            delimiter=delimiter,
+            delimiter=dialect.get("delimiter") or dialect.get("sep") or ",",
             quotechar=dialect.get("quotechar") or '"',
             escapechar=dialect.get("escapechar"),
             doublequote=dialect.get("doublequote", True),
         ),
         [],
     )
+
+
+def _text_table(handle: Any, dialect: Mapping[str, Any]) -> TextTable:
+    """Every record one row of str cells, and the header row verbatim (pandas renames
+    repeated labels)."""
+    header = _header(handle, dialect)
     if not header:
         return pd.DataFrame(), []  # an empty file: frictionless's "source is empty"
     handle.seek(0)
