@@ -571,3 +571,45 @@ def test_partitions_of_values_that_cannot_join_are_a_clear_error(make_project, i
     assert "entry 'item' (format json)" in message
     assert "dict values, which cannot be combined into one pandas.DataFrame" in message
     assert "Fix: annotate the reading parameter as dict" in message
+
+
+HOSTILE_PREDICATE_KEYS = ["o'neil", "x' OR '1'='1", 'a" OR "b', "'; DROP TABLE observations; --"]
+
+
+@pytest.mark.parametrize("format_name", ["delta", "sql"])
+def test_keys_reach_predicates_quoted_or_bound_even_past_the_key_check(make_project, format_name):
+    """Keys with quotes never get this far (the key check refuses them); if one did, the
+    format would still treat it as a value, not as SQL: defence in depth."""
+    import sqlalchemy as sa
+    from deltalake import DeltaTable
+
+    from datanectar.formats import get_format
+
+    project = make_project(
+        f"observations:\n  format: {format_name}\n  path: observations\n  namespaces: [paris]\n"
+    )
+    catalog = datanectar.catalog(project)
+    location = catalog.storage.location(catalog.entry("observations"))
+    location.store.prepare(location)
+    fmt = get_format(format_name)
+    keys = ["paris", *HOSTILE_PREDICATE_KEYS]
+    for key in keys:
+        fmt.write_partition(frame_for(key), location, options={}, partition={"namespace": key})
+    # rewriting each hostile key replaces only its own rows
+    for key in HOSTILE_PREDICATE_KEYS:
+        fmt.write_partition(frame_for(key, 2), location, options={}, partition={"namespace": key})
+
+    if format_name == "delta":
+        stored = DeltaTable(str(project / "data" / "observations")).to_pandas()
+    else:
+        engine = sa.create_engine(f"sqlite:///{project / 'data' / 'datanectar.sqlite'}")
+        with engine.connect() as connection:
+            stored = pd.read_sql(sa.text("SELECT * FROM observations"), connection)
+    assert sorted(stored.groupby("namespace").size().items()) == sorted((k, 2) for k in keys)
+    paris = stored[stored["namespace"] == "paris"]
+    assert paris["temperature"].tolist() == [10.0, 11.0]  # untouched by the hostile rewrites
+    for key in HOSTILE_PREDICATE_KEYS:
+        rows = stored[stored["namespace"] == key]
+        assert sorted(rows["temperature"].tolist()) == [20.0, 22.0]
+        read = fmt.read_partition(location, options={}, as_type=None, partition={"namespace": key})
+        assert sorted(read["temperature"].tolist()) == [20.0, 22.0]
