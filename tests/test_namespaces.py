@@ -613,3 +613,81 @@ def test_keys_reach_predicates_quoted_or_bound_even_past_the_key_check(make_proj
         assert sorted(rows["temperature"].tolist()) == [20.0, 22.0]
         read = fmt.read_partition(location, options={}, as_type=None, partition={"namespace": key})
         assert sorted(read["temperature"].tolist()) == [20.0, 22.0]
+
+
+CADENCES = {
+    "hourly": ("2024-01-01-00:00", ["2024-01-01-05:00", "2024-01-01-06:00"], "h", 1),
+    "weekly": ("2024-01-07", ["2024-01-07", "2024-01-14"], "h", 24 * 7),
+    "monthly": ("2024-01-01", ["2024-01-01", "2024-02-01"], "D", None),
+}
+
+
+@pytest.mark.parametrize("cadence", list(CADENCES))
+@pytest.mark.parametrize("format_name", ["parquet", "zarr"])
+def test_other_cadences(make_project, instance, cadence, format_name):
+    start, keys, freq, periods = CADENCES[cadence]
+    path = '"by/{date}.parquet"' if format_name == "parquet" else "series.zarr"
+    project = make_project(
+        f"series:\n  format: {format_name}\n  path: {path}\n"
+        f"  namespaces: {{{cadence}: {{start: '{start}'}}}}\n"
+    )
+
+    def window(key: str) -> pd.DatetimeIndex:
+        from datanectar.partitions import time_window
+
+        begin, end = time_window(cadence, key)
+        return pd.date_range(begin, end, freq=freq, inclusive="left")
+
+    @datanectar.asset(entry="series")
+    def series(date: str):
+        times = window(date)
+        if format_name == "parquet":
+            return pd.DataFrame({"time": times, "value": 1.0})
+        return xr.Dataset({"value": ("time", [1.0] * len(times))}, coords={"time": times})
+
+    for key in keys:
+        materialize_partition(project, [series], key, instance)
+
+    catalog = datanectar.catalog(project)
+    for key in keys:
+        loaded = catalog.load("series", namespace=key)
+        times = pd.DatetimeIndex(loaded["time"].values)
+        # exactly the period's own times: [start, end) of the key, nothing of the other
+        assert times.equals(window(key))
+        if periods is not None:
+            assert len(times) == periods
+    if format_name == "parquet":
+        names = sorted(p.name for p in (project / "data" / "by").iterdir())
+        assert names == sorted(f"{key}.parquet" for key in keys)
+    else:
+        stored = xr.open_zarr(project / "data" / "series.zarr")
+        assert stored.sizes["time"] == sum(len(window(key)) for key in keys)
+
+
+def test_a_zarr_store_whose_time_units_cannot_hold_a_period_refuses_it(make_project):
+    project = make_project(
+        "series:\n  format: zarr\n  path: series.zarr\n"
+        "  namespaces: {hourly: {start: '2024-01-01-00:00'}}\n"
+    )
+    store = project / "data" / "series.zarr"
+    # a store written elsewhere, its times in whole days
+    first = pd.date_range("2024-01-01 00:00", periods=1, freq="h")
+    xr.Dataset({"value": ("time", [1.0])}, coords={"time": first}).to_zarr(
+        store,
+        zarr_format=2,
+        consolidated=True,
+        encoding={"time": {"units": "days since 2024-01-01"}},
+    )
+    later = pd.date_range("2024-01-01 06:00", periods=1, freq="h")
+    catalog = datanectar.catalog(project)
+
+    with pytest.raises(datanectar.StorageIOError) as error:
+        catalog.save(
+            "series",
+            xr.Dataset({"value": ("time", [2.0])}, coords={"time": later}),
+            namespace="2024-01-01-06:00",
+        )
+
+    assert "not whole days since 2024-01-01" in str(error.value)
+    stored = xr.open_zarr(store)
+    assert pd.DatetimeIndex(stored["time"].values).equals(first)  # nothing was appended

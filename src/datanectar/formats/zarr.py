@@ -41,6 +41,20 @@ _LOAD_OPTIONS = frozenset(
 TIME = "time"
 """The dimension time partitions are regions of."""
 _TIME_INDEX_CHUNK = 1 << 16
+_TIME_ENCODING = {
+    "chunks": (_TIME_INDEX_CHUNK,),
+    "units": "microseconds since 1970-01-01",
+    "dtype": "int64",
+}
+_CF_STEPS = {
+    "days": "D",
+    "hours": "h",
+    "minutes": "min",
+    "seconds": "s",
+    "milliseconds": "ms",
+    "microseconds": "us",
+    "nanoseconds": "ns",
+}
 
 
 class ZarrFormat(XarrayFormat):
@@ -84,14 +98,21 @@ class ZarrFormat(XarrayFormat):
             raise ValueError(f"a time partition of a zarr store needs a '{TIME}' dimension")
         if not location.exists():
             # The time index in large chunks: appended periods would otherwise leave one tiny
-            # chunk each, and every open would read all of them to build the index.
-            encoding = {TIME: {"chunks": (_TIME_INDEX_CHUNK,)}, **options.get("encoding", {})}
+            # chunk each, and every open would read all of them to build the index. Its units
+            # are fixed to microseconds: xarray picks them from the first period's times (days
+            # for a single hour), and then writes a later period's times in other units into
+            # the same array, shifting them.
+            given = dict(options.get("encoding", {}))
+            time_encoding = {**_TIME_ENCODING, **given.pop(TIME, {})}
+            encoding = {TIME: time_encoding, **given}
             self.write(dataset, location, options={**options, "encoding": encoding})
             return
         import numpy as np
 
-        stored_times = self._open_lazily(location)[TIME].values
+        stored = self._open_lazily(location)
+        stored_times = stored[TIME].values
         new_times = dataset[TIME].values
+        _check_representable(new_times, stored[TIME].encoding.get("units"), partition)
         start = int(np.searchsorted(stored_times, new_times[0]))
         region = slice(start, start + len(new_times))
         if np.array_equal(stored_times[region], new_times):
@@ -170,6 +191,25 @@ def _uniform_chunks(dataset: Any) -> Any:
             if len(sizes) > 1 and (len(set(sizes[:-1])) > 1 or sizes[-1] > sizes[0]):
                 irregular[dim] = max(irregular.get(dim, 0), max(sizes))
     return dataset.chunk(irregular) if irregular else dataset
+
+
+def _check_representable(times: Any, units: str | None, partition: Mapping[str, str]) -> None:
+    """Refuse a period whose times the store's time units cannot hold exactly: xarray would
+    write them in other units into the same array, and they would read back shifted."""
+    import pandas as pd
+
+    step_name, _, reference = (units or "").partition(" since ")
+    step = _CF_STEPS.get(step_name.strip())
+    if step is None or not reference or not len(times):
+        return
+    offsets = pd.DatetimeIndex(times) - pd.Timestamp(reference.strip())
+    if (offsets % pd.Timedelta(1, unit=step) != pd.Timedelta(0)).any():
+        raise ValueError(
+            f"namespace {dict(partition)}: its times are not whole {step_name} since "
+            f"{reference}, the units the store's time coordinate was written in. Fix: remove "
+            "the store and write it again (new stores keep times in microseconds), or give "
+            "times the store can hold."
+        )
 
 
 def _in_window(dataset: Any, window: tuple[str, str] | None) -> Any:
