@@ -77,3 +77,26 @@ def test_written_text_is_what_the_file_will_hold(make_project, tmp_path):
     assert header == expected_header == ["i", "f", "s"]
     assert text_frame.astype(object).values.tolist() == expected_rows
     assert expected_rows == [["1", "1.0", "007"], ["2", "2.5", ""]]
+
+
+@pytest.mark.parametrize("quoted_newline", [False, True])
+def test_a_long_file_is_read_record_by_record(make_project, quoted_newline):
+    """Long enough for pyarrow to parse in many blocks: a quoted value holding a newline
+    (here deep inside the file) must stay one cell, whichever way the file is split."""
+    rows = [[str(i), f"name {i}"] for i in range(200_000)]
+    if quoted_newline:
+        rows[150_000][1] = "two\nlines"
+    project = make_project("table:\n  format: csv\n  path: t.csv\n")
+    (project / "data").mkdir()
+    with (project / "data" / "t.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "name"])
+        writer.writerows(rows)
+    catalog = datanectar.catalog(project)
+
+    frame, header = catalog.storage.stored_text(catalog.entry("table"))
+
+    assert header == ["id", "name"]
+    assert frame.shape == (200_000, 2)
+    assert frame.iloc[150_000].tolist() == rows[150_000]
+    assert frame.iloc[-1].tolist() == rows[-1]

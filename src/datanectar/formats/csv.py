@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import mmap
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +18,7 @@ from .base import Format, TextTable, parameter_names
 # read_csv options that describe the file's dialect; the others (dtype, na_values, ...) are
 # how pandas types the cells, which a text view leaves out.
 _DIALECT_OPTIONS = ("sep", "delimiter", "quotechar", "escapechar", "doublequote", "encoding")
+_ASCII_SUPERSETS = frozenset({"utf-8", "utf-8-sig", "ascii", "latin-1", "iso8859-1", "cp1252"})
 _AS_TEXT = {"dtype": str, "keep_default_na": False, "skip_blank_lines": False}
 
 
@@ -95,7 +99,8 @@ def _arrow_text_table(raw: Any, dialect: Mapping[str, Any], encoding: str) -> Te
                 quote_char=dialect.get("quotechar") or '"',
                 double_quote=dialect.get("doublequote", True),
                 escape_char=dialect.get("escapechar") or False,
-                newlines_in_values=True,
+                # Slower (blocks can't be split at any newline), so only where it can matter.
+                newlines_in_values=_may_quote(raw, dialect.get("quotechar") or '"', encoding),
                 ignore_empty_lines=False,
                 invalid_row_handler=keep_aside,
             ),
@@ -113,6 +118,22 @@ def _arrow_text_table(raw: Any, dialect: Mapping[str, Any], encoding: str) -> Te
     frame = table.rename_columns([str(i) for i in range(len(header))]).to_pandas()
     frame.columns = header
     return frame, header
+
+
+def _may_quote(raw: Any, quotechar: str, encoding: str) -> bool:
+    """Whether the file may hold a quoted value (which may hold a newline): false only for a
+    local file, in an encoding that writes ASCII as itself, seen to hold no quote character
+    (one memchr pass over the mapped file)."""
+    if codecs.lookup(encoding).name not in _ASCII_SUPERSETS or not quotechar.isascii():
+        return True
+    try:
+        descriptor = raw.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return True
+    if os.fstat(descriptor).st_size == 0:
+        return False
+    with mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ) as mapped:
+        return mapped.find(quotechar.encode()) >= 0
 
 
 def _header(handle: Any, dialect: Mapping[str, Any]) -> list[str]:
