@@ -252,7 +252,7 @@ def _text_integers(field_: Field, column: Column, candidates: np.ndarray) -> _Fa
     # values: the chunks it takes are read, the others read carefully.
     castable = candidates & ~_hexadecimal(column)
     values, taken = cast_chunks(column.text, castable, pa.int64())
-    values = values.astype(np.int64)
+    values = values.astype(np.int64, copy=False)
     fast = castable & taken
     return _with_careful(field_, column, candidates, _Fast(fast, values), _careful_integers)
 

@@ -105,7 +105,8 @@ def _arrow_text_table(raw: Any, dialect: Mapping[str, Any], encoding: str) -> Te
                 invalid_row_handler=keep_aside,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
+                # large_string: what pandas keeps str columns as (no cast in to_pandas)
+                column_types={name: pa.large_string() for name in header},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
