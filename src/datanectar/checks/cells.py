@@ -82,6 +82,19 @@ class Column:
         offsets, _ = self.text_bytes
         return np.diff(offsets)
 
+    @cached_property
+    def empty(self) -> np.ndarray:
+        """Cells of no text at all (nulls excluded)."""
+        offsets, _ = self.text_bytes
+        empty = offsets[1:] == offsets[:-1]
+        return empty & ~self.null if self.text.null_count else empty
+
+    def holds_byte(self, *values: int) -> bool:
+        """Whether any cell's text holds one of these bytes (memchr over the bytes)."""
+        offsets, data = self.text_bytes
+        text = data[offsets[0] : offsets[-1]].tobytes()  # one copy; each search is a memchr
+        return any(text.find(bytes([value])) >= 0 for value in values)
+
     def byte_matrix(self, width: int, rows: np.ndarray | None = None) -> np.ndarray:
         """The first `width` bytes of each cell at `rows` (each at least that long) as a
         (rows x width) uint8 matrix; of every cell when all are exactly `width` bytes long,

@@ -171,7 +171,7 @@ def _missing_values(field_: Field, column: Column) -> np.ndarray:
     if not values:
         return np.zeros(size, bool)
     if column.kind == "text" and values == [""]:
-        return (column.byte_lengths == 0) & ~column.null
+        return column.empty
     if column.kind == "text":
         return text_in(column.text, values)
     if values == [""]:
@@ -262,10 +262,10 @@ def _hexadecimal(column: Column) -> np.ndarray:
     after a 0 (arrow takes no sign or space before them), found from where the x bytes are."""
     offsets, data = column.text_bytes
     found = np.zeros(len(column.series), bool)
+    if not column.holds_byte(ord("x"), ord("X")):
+        return found  # the usual case, seen by memchr
     cells = data[offsets[0] : offsets[-1]]  # the array's own bytes, if it is a slice
     exes = np.flatnonzero((cells | 0x20) == ord("x")) + offsets[0]  # x or X: bit 0x20 is case
-    if not len(exes):
-        return found
     rows = np.searchsorted(offsets, exes, side="right") - 1
     second = (exes - offsets[rows] == 1) & (data[exes - 1] == ord("0"))
     found[rows[second]] = True
