@@ -100,3 +100,25 @@ def test_a_long_file_is_read_record_by_record(make_project, quoted_newline):
     assert frame.shape == (200_000, 2)
     assert frame.iloc[150_000].tolist() == rows[150_000]
     assert frame.iloc[-1].tolist() == rows[-1]
+
+
+@pytest.mark.parametrize("compression", ["gzip", "bz2", "xz", "zip"])
+def test_a_compressed_csv_is_read_as_its_text(make_project, compression):
+    frame = pd.DataFrame({"id": ["007", "8"], "name": ["a", ""]})
+    project = make_project(
+        f"table:\n  format: csv\n  path: t.csv\n  save_options: {{compression: {compression}}}\n"
+        f"  load_options: {{compression: {compression}, dtype: str}}\n"
+    )
+    catalog = datanectar.catalog(project)
+    catalog.save("table", frame)
+    entry = catalog.entry("table")
+
+    stored, header = catalog.storage.stored_text(entry)
+    written, written_header = catalog.storage.written_text(entry, frame)
+
+    expected = [["007", "8"], ["a", ""]]
+    assert header == written_header == ["id", "name"]
+    assert stored.astype(object).T.values.tolist() == expected
+    assert written.astype(object).T.values.tolist() == expected
+    # the file on disk is compressed, as the entry asked
+    assert (project / "data" / "t.csv").read_bytes()[:2] != b"id"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import csv
+import gzip
 import io
+import lzma
 import mmap
 import os
+import zipfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,7 +45,9 @@ class CsvFormat(Format):
     def written_text(self, value: Any, *, options: Mapping[str, Any]) -> TextTable:
         settings = {"index": False, **options}
         buffer = io.StringIO()
-        value.to_csv(buffer, **{key: v for key, v in settings.items() if key != "encoding"})
+        # The cells as text: how the file's bytes are encoded or compressed does not change them.
+        unbytes = {"encoding", "compression"}
+        value.to_csv(buffer, **{key: v for key, v in settings.items() if key not in unbytes})
         dialect = {
             "sep": settings.get("sep", ","),
             "quotechar": settings.get("quotechar", '"'),
@@ -53,7 +59,8 @@ class CsvFormat(Format):
     def read_text(self, location: Location, *, options: Mapping[str, Any]) -> TextTable:
         dialect = {key: options[key] for key in _DIALECT_OPTIONS if key in options}
         encoding = dialect.pop("encoding", "utf-8")
-        with location.open("rb") as raw:
+        with location.open("rb") as stored:
+            raw = _decompressed(stored, options.get("compression"))
             fast = _arrow_text_table(raw, dialect, encoding)
             if fast is not None:
                 return fast
@@ -66,6 +73,25 @@ class CsvFormat(Format):
 
     def save_option_names(self) -> frozenset[str]:
         return parameter_names(pd.DataFrame.to_csv, exclude={"path_or_buf"})
+
+
+def _decompressed(stored: Any, compression: Any) -> Any:
+    """The file's bytes as read_csv's `compression` option reads them (a file handle names no
+    file, so "infer" infers nothing, as in `read`)."""
+    method = compression.get("method") if isinstance(compression, Mapping) else compression
+    if method in (None, "infer"):
+        return stored
+    openers = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+    if method == "zip":
+        with zipfile.ZipFile(stored) as archive:
+            return io.BytesIO(archive.read(archive.namelist()[0]))
+    if method not in openers:
+        raise ValueError(
+            f"compression {method!r} is not read as text for a Table Schema check; "
+            f"use one of {', '.join([*openers, 'zip'])}, or none"
+        )
+    with openers[method](stored, "rb") as plain:
+        return io.BytesIO(plain.read())  # in memory: a seekable file, never memory-mapped
 
 
 def _arrow_text_table(raw: Any, dialect: Mapping[str, Any], encoding: str) -> TextTable | None:
