@@ -416,10 +416,20 @@ def test_partitioned_checks_audit_only_their_partition(make_project, instance, m
     assert spec.partitions_def is not None
 
 
-@pytest.mark.parametrize("format_name", ["delta", "sql"])
-def test_single_run_backfill_of_many_namespaces(make_project, instance, format_name):
+def stored_observations(project, format_name: str) -> pd.DataFrame:
+    """The observations table as stored, read with deltalake or SQLAlchemy."""
     import sqlalchemy as sa
     from deltalake import DeltaTable
+
+    if format_name == "delta":
+        return DeltaTable(str(project / "data" / "observations")).to_pandas()
+    engine = sa.create_engine(f"sqlite:///{project / 'data' / 'datanectar.sqlite'}")
+    with engine.connect() as connection:
+        return pd.read_sql(sa.text("SELECT * FROM observations"), connection)
+
+
+@pytest.mark.parametrize("format_name", ["delta", "sql"])
+def test_single_run_backfill_of_many_namespaces(make_project, instance, format_name):
 
     project = make_project(
         f"observations:\n  format: {format_name}\n  path: observations\n  namespaces: {CITIES}\n"
@@ -448,12 +458,7 @@ def test_single_run_backfill_of_many_namespaces(make_project, instance, format_n
 
     assert result.success
     assert sorted(calls) == sorted(CITIES)  # the function ran once per namespace, in one run
-    if format_name == "delta":
-        stored = DeltaTable(str(project / "data" / "observations")).to_pandas()
-    else:
-        engine = sa.create_engine(f"sqlite:///{project / 'data' / 'datanectar.sqlite'}")
-        with engine.connect() as connection:
-            stored = pd.read_sql(sa.text("SELECT * FROM observations"), connection)
+    stored = stored_observations(project, format_name)
     assert sorted(stored.groupby("namespace").size().items()) == [(c, 2) for c in sorted(CITIES)]
     [materialization] = result.asset_materializations_for_node("observations")[:1]
     assert materialization.metadata["namespaces_written"].value == 3
@@ -549,30 +554,6 @@ def test_time_partitions_of_a_time_series_join_along_time(make_project, instance
     assert joined["air"].values[::24, 0].tolist() == [1.0, 2.0, 3.0, 4.0]
 
 
-def test_partitions_of_values_that_cannot_join_are_a_clear_error(make_project, instance):
-    project = make_project(
-        "item:\n  format: json\n  namespaces: [a, b]\nsummary:\n  format: json\n"
-    )
-
-    @datanectar.asset(entry="summary")
-    def summary(item: pd.DataFrame) -> dict:
-        return {}
-
-    catalog = datanectar.catalog(project)
-    for key in ("a", "b"):
-        catalog.save("item", {"key": key}, namespace=key)
-    defs = datanectar.definitions(project, functions=[summary])
-
-    with pytest.raises(datanectar.DatanectarError) as error:
-        dg.materialize(
-            [*defs.assets], resources=defs.resources, instance=instance, selection="summary"
-        )
-    message = str(error.value)
-    assert "entry 'item' (format json)" in message
-    assert "dict values, which cannot be combined into one pandas.DataFrame" in message
-    assert "Fix: annotate the reading parameter as dict" in message
-
-
 HOSTILE_PREDICATE_KEYS = ["o'neil", "x' OR '1'='1", 'a" OR "b', "'; DROP TABLE observations; --"]
 
 
@@ -580,8 +561,6 @@ HOSTILE_PREDICATE_KEYS = ["o'neil", "x' OR '1'='1", 'a" OR "b', "'; DROP TABLE o
 def test_keys_reach_predicates_quoted_or_bound_even_past_the_key_check(make_project, format_name):
     """Keys with quotes never get this far (the key check refuses them); if one did, the
     format would still treat it as a value, not as SQL: defence in depth."""
-    import sqlalchemy as sa
-    from deltalake import DeltaTable
 
     from datanectar.formats import get_format
 
@@ -599,12 +578,7 @@ def test_keys_reach_predicates_quoted_or_bound_even_past_the_key_check(make_proj
     for key in HOSTILE_PREDICATE_KEYS:
         fmt.write_partition(frame_for(key, 2), location, options={}, partition={"namespace": key})
 
-    if format_name == "delta":
-        stored = DeltaTable(str(project / "data" / "observations")).to_pandas()
-    else:
-        engine = sa.create_engine(f"sqlite:///{project / 'data' / 'datanectar.sqlite'}")
-        with engine.connect() as connection:
-            stored = pd.read_sql(sa.text("SELECT * FROM observations"), connection)
+    stored = stored_observations(project, format_name)
     assert sorted(stored.groupby("namespace").size().items()) == sorted((k, 2) for k in keys)
     paris = stored[stored["namespace"] == "paris"]
     assert paris["temperature"].tolist() == [10.0, 11.0]  # untouched by the hostile rewrites

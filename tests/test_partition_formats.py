@@ -503,8 +503,9 @@ def test_several_json_partitions_as_one_frame_is_a_clear_error(
 
     assert not result.success
     messages = failure_messages(result)
-    assert "entry 'item'" in messages
-    assert "json" in messages
+    assert "entry 'item' (format json)" in messages
+    assert "dict values, which cannot be combined into one pandas.DataFrame" in messages
+    assert "Fix: annotate the reading parameter as dict" in messages
 
 
 # -- a partitioned downstream gets the matching partition -----------------------------------

@@ -140,13 +140,7 @@ class EntryStorage:
     def load(self, entry: Entry, *, as_type: Any = None) -> Any:
         fmt = _format(entry)
         location = self.location(entry)
-        if not self._exists(fmt, entry, location):
-            raise DataNotFoundError(
-                f"{_where(entry)}: no data at {_describe(fmt, location)}"
-                f"{_partition_note(entry)} (format {fmt.name}). "
-                f"Fix: materialize it first (dagster asset materialize --select {entry.name}), "
-                f"or save a value with datanectar.catalog().save('{entry.name}', value)."
-            )
+        self._require_data(fmt, entry, location)
         with _failures_named(entry, fmt, location, "reading"):
             if entry.partition and entry.partition_in_place:
                 return fmt.read_partition(
@@ -169,8 +163,18 @@ class EntryStorage:
         """The stored cells as text, with the header row verbatim, when the format stores text."""
         fmt = _format(entry)
         location = self.location(entry)
+        self._require_data(fmt, entry, location)
         with _failures_named(entry, fmt, location, "reading as text"):
             return fmt.read_text(location, options=entry.load_options)
+
+    def _require_data(self, fmt: Format, entry: Entry, location: Location) -> None:
+        if not self._exists(fmt, entry, location):
+            raise DataNotFoundError(
+                f"{_where(entry)}: no data at {_describe(fmt, location)}"
+                f"{_partition_note(entry)} (format {fmt.name}). "
+                f"Fix: materialize it first (dagster asset materialize --select {entry.name}), "
+                f"or save a value with datanectar.catalog().save('{entry.name}', value)."
+            )
 
     def exists(self, entry: Entry) -> bool:
         fmt = _format(entry)

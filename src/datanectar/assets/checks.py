@@ -169,14 +169,17 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
         target = entry
         if entry.namespaces:
             target = for_partition(entry, keys_of(entry, context.partition_key))
-        value = catalog.storage.load(target)
+        # A csv's Table Schema reads the file as text; the typed value is loaded only when
+        # something else needs it (the rules, or a format that stores typed values).
+        text = catalog.storage.stored_text(target) if entry.schema_ is not None else None
+        value = catalog.storage.load(target) if text is None or entry.checks else None
         selected = {key.name for key in context.selected_asset_check_keys}
         verdicts = audit(
             entry,
             value,
             project_root=catalog.config.root,
             load_entry=catalog.load,
-            as_text=lambda: catalog.storage.stored_text(target),
+            as_text=lambda: text,
         )
         for verdict in verdicts:
             if verdict.check in selected:

@@ -22,6 +22,7 @@ from .metadata import (
     is_cached,
     is_keyed,
     materialization_metadata,
+    raw_value,
     segment_of,
 )
 from .partitions import keys_of
@@ -96,14 +97,14 @@ class FormatIOManager(dg.ConfigurableIOManager):
             if record is not None and record.is_null:
                 return None
         input_metadata = context.definition_metadata or {}
-        load_as = _plain(input_metadata.get(LOAD_AS_KEY))
+        load_as = raw_value(input_metadata.get(LOAD_AS_KEY))
         if not context.has_asset_partitions:
             return storage.load(entry, as_type=load_as)
         partitions = [keys_of(entry, key) for key in context.asset_partition_keys]
         if len(partitions) == 1 and context.has_partition_key:
             # A partition of the step's own namespace: the object itself.
             return storage.load(for_partition(entry, partitions[0]), as_type=load_as)
-        if _plain(input_metadata.get(PER_NAMESPACE_KEY)) and not context.has_partition_key:
+        if raw_value(input_metadata.get(PER_NAMESPACE_KEY)) and not context.has_partition_key:
             return NamespaceInputs(storage, entry, load_as)
         return load_partitions(storage, entry, partitions, as_type=load_as)
 
@@ -136,8 +137,3 @@ class FormatIOManager(dg.ConfigurableIOManager):
         if self._storage is None:
             self._storage = EntryStorage(load_project(self.project_dir).open_stores())
         return self._storage
-
-
-def _plain(value: Any) -> Any:
-    """A definition metadata value as given (Dagster may wrap it in a MetadataValue)."""
-    return getattr(value, "value", value)

@@ -118,11 +118,11 @@ def cached_metadata(record: Record, report: WriteReport | None) -> dict[str, Any
 
 
 def is_cached(metadata: Any) -> bool:
-    return bool(_raw((metadata or {}).get(CACHED_KEY)))
+    return bool(raw_value((metadata or {}).get(CACHED_KEY)))
 
 
 def is_keyed(metadata: Any) -> bool:
-    return bool(_raw((metadata or {}).get(KEYED_KEY)))
+    return bool(raw_value((metadata or {}).get(KEYED_KEY)))
 
 
 def current_object(entry: Entry, *, keyed: bool, instance: dg.DagsterInstance | None) -> Entry:
@@ -138,8 +138,8 @@ def current_object(entry: Entry, *, keyed: bool, instance: dg.DagsterInstance | 
         return entry
     return entry.model_copy(
         update={
-            "path": _raw(recorded[PATH_KEY]),
-            "metadata": {**entry.metadata, SEGMENT_KEY: _raw(recorded.get(SEGMENT_KEY))},
+            "path": raw_value(recorded[PATH_KEY]),
+            "metadata": {**entry.metadata, SEGMENT_KEY: raw_value(recorded.get(SEGMENT_KEY))},
         }
     )
 
@@ -148,7 +148,8 @@ def segment_of(entry: Entry) -> str:
     return entry.metadata.get(SEGMENT_KEY) or "_"
 
 
-def _raw(value: Any) -> Any:
+def raw_value(value: Any) -> Any:
+    """A definition metadata value as given (Dagster may wrap it in a MetadataValue)."""
     return getattr(value, "value", value)
 
 
