@@ -219,7 +219,7 @@ def test_plain_call_without_the_upstream_namespace_is_a_clear_error(make_project
     with catalog.activate(), pytest.raises(datanectar.DatanectarError) as error:
         total()
     message = str(error.value)
-    assert "entry 'raw' is partitioned by namespace" in message
+    assert "catalog/main.yaml: entry 'raw' is partitioned by namespace" in message
     assert "Fix:" in message
 
 

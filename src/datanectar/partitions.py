@@ -56,7 +56,8 @@ def upstream_partition(upstream: Entry, partition: Partition | None) -> dict[str
     missing = [name for name in names if name not in (partition or {})]
     if missing:
         raise DatanectarError(
-            f"entry '{upstream.name}' is partitioned by {', '.join(names)}, and the computation "
+            f"{upstream.source or '<no catalog file>'}: entry '{upstream.name}' is partitioned "
+            f"by {', '.join(names)}, and the computation "
             f"reading it {'has no namespace' if not partition else f'runs for {dict(partition)}'}"
             f"; dimension {missing[0]} is not given. Fix: pass the upstream value explicitly, "
             "or give the reading function the same namespaces."
