@@ -936,3 +936,37 @@ def test_a_long_table_read_column_parallel_matches_frictionless(tmp_path: Path) 
     expected = frictionless_csv(path, schema)
     assert not expected[0]
     assert_same(expected, ours_csv(path, schema))
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["few-repeats", "many-repeats", "zero-beside-blanks", "wide-range", "negative", "all-blank"],
+)
+def test_unique_integers_are_counted_as_frictionless_finds_them(shape: str, tmp_path: Path):
+    """Each way integers are counted (from 0, from their lowest, past a bucket for blank and
+    wrong cells, by hashing when they spread wide) gives frictionless's unique-errors."""
+    rng = np.random.default_rng(11)
+    size = 3000
+    cells = (rng.permutation(size) + 1).astype(str).astype(object)
+    if shape == "few-repeats":
+        cells[rng.choice(size, 3, replace=False)] = cells[:3]
+    elif shape == "many-repeats":
+        cells[rng.choice(size, 40, replace=False)] = cells[rng.choice(size, 40)]
+    elif shape == "zero-beside-blanks":  # blank and wrong cells are never repeats, 0 is one
+        cells[rng.choice(size, 30, replace=False)] = ""
+        cells[rng.choice(size, 5, replace=False)] = "x"
+        cells[[7, 900]] = "0"
+    elif shape == "wide-range":
+        cells = rng.integers(-(2**62), 2**62, size).astype(str).astype(object)
+        cells[[5, 2000, 2999]] = cells[100]
+    elif shape == "negative":
+        cells = (rng.permutation(size) - 10_000).astype(str).astype(object)
+        cells[rng.choice(size, 20, replace=False)] = cells[rng.choice(size, 20)]
+    else:
+        cells[:] = ""
+    path = write_csv(tmp_path / "ids.csv", ["id"], [[cell] for cell in cells])
+    schema = {"fields": [{"name": "id", "type": "integer", "constraints": {"unique": True}}]}
+    expected = frictionless_csv(path, schema)
+    assert_same(expected, ours_csv(path, schema))
+    if shape != "all-blank":
+        assert any(error[0] == "unique-error" for error in expected[1])

@@ -24,7 +24,8 @@ import pyarrow.compute as pc
 from pandas.api import types as pdt
 
 ColumnKind = Literal["text", "integer", "float", "boolean", "datetime", "object"]
-_CHUNK = 1 << 14  # rows cast at once; a refused chunk is read carefully
+_CHUNK = 1 << 14  # rows cast at once
+_PIECE = 1 << 9  # a refused chunk is cast again in pieces this long; refused pieces: careful
 
 
 @dataclass(eq=False)
@@ -191,22 +192,31 @@ def text_in(text: pa.Array, texts: list[str]) -> np.ndarray:
 def cast_chunks(
     text: pa.Array, candidates: np.ndarray, to: pa.DataType, filler: str = "0"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(values, rows cast) of the chunks arrow casts whole: most chunks of most columns.
+    """(values, rows cast) of the chunks arrow casts whole: nearly all rows of most columns.
 
-    Rows that are not candidates are cast as `filler`, a spelling arrow surely takes; a chunk
-    arrow refuses is not cast at all, for the caller to read carefully."""
+    Rows that are not candidates are cast as `filler`, a spelling arrow surely takes. A chunk
+    arrow refuses is cast again in short pieces, so that one odd cell sends a few hundred rows,
+    not thousands, to the caller's careful reading; the pieces arrow refuses are not cast."""
     if not candidates.all():
         text = pc.if_else(pa.array(candidates), text, pa.scalar(filler, text.type))
     days = pa.types.is_date32(to)  # as int64 days since the epoch
     values = np.zeros(len(candidates), np.int64 if days else to.to_pandas_dtype())
     taken = np.ones(len(candidates), bool)
-    for start in range(0, len(candidates), _CHUNK):
+
+    def cast(start: int, length: int) -> bool:
         try:
-            chunk = pc.cast(text.slice(start, _CHUNK), to)
+            chunk = pc.cast(text.slice(start, length), to)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            taken[start : start + _CHUNK] = False
-            continue
+            return False
         if days:
             chunk = chunk.view(pa.int32())
         values[start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+        return True
+
+    for start in range(0, len(candidates), _CHUNK):
+        if cast(start, _CHUNK):
+            continue
+        for piece in range(start, min(start + _CHUNK, len(candidates)), _PIECE):
+            if not cast(piece, _PIECE):
+                taken[piece : piece + _PIECE] = False
     return values, taken

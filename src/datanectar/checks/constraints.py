@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .byte_pattern import byte_classes, fixed_width_matches
 from .cells import text_in
 from .field_types import ParsedColumn, compile_pattern
 
@@ -199,12 +200,18 @@ def _float_exact(item: Any) -> bool:
 
 
 def _pattern_matches(parsed: ParsedColumn, pattern: str) -> np.ndarray:
-    """Python's `re.match("^pattern$", cell)`, which frictionless uses: RE2 (pyarrow) where it
-    reads the same, Python's re once per distinct cell elsewhere."""
+    """Python's `re.match("^pattern$", cell)`, which frictionless uses: on the bytes for a
+    pattern of one width, RE2 (pyarrow) where it reads the same, Python's re once per
+    distinct cell elsewhere."""
     text: pa.Array = parsed.values
     result = np.zeros(len(text), bool)
     python_rows = parsed.fast.copy()
-    if _re2_reads_like_python(pattern):
+    classes = byte_classes(pattern)
+    if classes is not None:
+        plain = parsed.column.printable & parsed.fast
+        result = fixed_width_matches(parsed.column, classes, plain)
+        python_rows &= ~plain
+    elif _re2_reads_like_python(pattern):
         plain = parsed.column.printable & parsed.fast
         anchored = "\\A(?:^" + pattern + "$)"  # re.match anchors at the start only
         result = _re2_matches(text, anchored) & plain

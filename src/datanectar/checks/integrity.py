@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from .field_types import ParsedColumn
 
+_FEW_REPEATS = 8
 _DOMAINS = {
     "integer": "int",
     "year": "int",
@@ -76,36 +77,58 @@ def key_column(parsed: ParsedColumn, rows: np.ndarray, *, as_objects: bool = Fal
 
 def unique_duplicates(parsed: ParsedColumn) -> Duplicates:
     """frictionless's unique-error rows: values seen before (None is never compared)."""
+    domain = _domain(parsed)
+    if domain in ("int", "date", "time") and parsed.values.dtype.kind == "i":
+        # every row at once, blank and wrong cells set apart: no gather of the others
+        involved = _repeated_integers(parsed.values, skip=parsed.value_missing)
+        return _duplicates([parsed], np.flatnonzero(involved), with_none=False)
     eligible = np.flatnonzero(~parsed.value_missing)
-    if _domain(parsed) == "text":
+    if domain == "text":
         # dictionary codes hash faster than strings and keep string equality
         codes = pc.dictionary_encode(parsed.values.take(pa.array(eligible))).indices
         involved = pd.Series(codes.to_numpy(zero_copy_only=False)).duplicated(keep=False)
-    elif _domain(parsed) == "object":
+    elif domain == "object":
         involved = pd.Series(_python_values(parsed, eligible)).duplicated(keep=False)
     else:
         key = key_column(parsed, eligible)
-        if len(key.arrays) == 1 and key.arrays[0].dtype.kind == "i":
-            involved = pd.Series(_repeated_integers(key.arrays[0]))
-        elif len(key.arrays) == 1:
+        if len(key.arrays) == 1:
             involved = pd.Series(key.arrays[0]).duplicated(keep=False)
         else:
             involved = _frame([key], with_none=False).duplicated(keep=False)
     return _duplicates([parsed], eligible[involved.to_numpy()], with_none=False)
 
 
-def _repeated_integers(values: np.ndarray) -> np.ndarray:
-    """duplicated(keep=False) of integers; by counting when they span a small range (ids)."""
-    if not len(values):
-        return np.zeros(0, bool)
-    low, high = int(values.min()), int(values.max())
-    if high - low > 4 * len(values) + 1024:
-        return pd.Series(values).duplicated(keep=False).to_numpy()
-    shifted = values - low
-    counts = np.bincount(shifted, minlength=high - low + 1)
-    if counts.max() <= 1:  # the usual case for ids: no repeat to locate
+def _repeated_integers(values: np.ndarray, skip: np.ndarray | None = None) -> np.ndarray:
+    """duplicated(keep=False) of integers, the `skip` rows left out (and never repeated); by
+    counting when the values span a small range (ids)."""
+    if skip is not None and not skip.any():
+        skip = None
+    kept = values if skip is None else values[~skip]
+    if not len(kept):
         return np.zeros(len(values), bool)
-    return counts[shifted] > 1
+    low, high = int(kept.min()), int(kept.max())
+    if high - low > 4 * len(values) + 1024:
+        found = np.zeros(len(values), bool)
+        rows = np.arange(len(values)) if skip is None else np.flatnonzero(~skip)
+        found[rows] = pd.Series(kept).duplicated(keep=False).to_numpy()
+        return found
+    if skip is not None:  # skipped rows are counted apart, in a bucket past the others
+        shifted = np.where(skip, high - low + 1, values - low)
+    else:  # ids from 0 or 1 up are counted as they are; others from their lowest
+        shifted = values if 0 <= low <= len(values) else values - low
+    counts = np.bincount(shifted)
+    repeated = np.flatnonzero(counts[: len(counts) - (skip is not None)] > 1)
+    if not len(repeated):  # the usual case for ids: no repeat to locate
+        return np.zeros(len(values), bool)
+    if len(repeated) <= _FEW_REPEATS:  # a comparison per repeated value beats a gather
+        found = shifted == repeated[0]
+        for value in repeated[1:]:
+            found |= shifted == value
+        return found
+    counted = counts > 1
+    if skip is not None:
+        counted[-1] = False
+    return counted[shifted]
 
 
 def primary_key_errors(parsed: Sequence[ParsedColumn]) -> tuple[np.ndarray, Duplicates]:
