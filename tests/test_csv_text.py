@@ -79,12 +79,16 @@ def test_written_text_is_what_the_file_will_hold(make_project, tmp_path):
     assert expected_rows == [["1", "1.0", "007"], ["2", "2.5", ""]]
 
 
-@pytest.mark.parametrize("quoted_newline", [False, True])
-def test_a_long_file_is_read_record_by_record(make_project, quoted_newline):
+@pytest.mark.parametrize("quoting", ["none", "quoted commas", "quoted newline"])
+def test_a_long_file_is_read_record_by_record(make_project, quoting):
     """Long enough for pyarrow to parse in many blocks: a quoted value holding a newline
-    (here deep inside the file) must stay one cell, whichever way the file is split."""
+    (here deep inside the file, after many quoted commas) must stay one cell, whichever way
+    the file is split."""
     rows = [[str(i), f"name {i}"] for i in range(200_000)]
-    if quoted_newline:
+    if quoting != "none":
+        for row in rows[::1000]:
+            row[1] = f"{row[1]}, quoted"
+    if quoting == "quoted newline":
         rows[150_000][1] = "two\nlines"
     project = make_project("table:\n  format: csv\n  path: t.csv\n")
     (project / "data").mkdir()
@@ -98,8 +102,65 @@ def test_a_long_file_is_read_record_by_record(make_project, quoted_newline):
 
     assert header == ["id", "name"]
     assert frame.shape == (200_000, 2)
-    assert frame.iloc[150_000].tolist() == rows[150_000]
-    assert frame.iloc[-1].tolist() == rows[-1]
+    assert frame.astype(object).values.tolist() == rows
+    with (project / "data" / "t.csv").open("rb") as raw:
+        split_anywhere = not csv_format._may_hold_quoted_newlines(raw, {}, "utf-8")
+    assert split_anywhere == (quoting != "quoted newline")
+
+
+QUOTINGS = {  # file text: whether a quoted field may hold a newline
+    "a,b\n1,2\n": False,
+    'a,b\n"x,y",2\n': False,
+    '"a","b"\n1,"2"': False,
+    'a,b\n"",2\n': False,
+    'a,b\n"say ""hi""",3\n': False,
+    'a,b\r\n"x,y",2\r\n': False,
+    'a,b\n"x\ny",2\n': True,
+    'a,b\n"x\r\ny",2\r\n': True,
+    'a,b\n"a""\nb",2\n': True,
+    'a,b\nx"y,2\n': True,  # a quote inside an unquoted field
+    'a,b\n"x"y,2\n': True,  # the field goes on after its closing quote
+    'a,b\n"x,2\n': True,  # never closed
+    '\ufeff"a",b\n1,2\n': True,  # after a byte-order mark: not at a field's start
+}
+
+
+@pytest.mark.parametrize("text", list(QUOTINGS))
+def test_quoted_newlines_are_found_before_choosing_how_to_split(tmp_path, text):
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode())
+    with path.open("rb") as raw:
+        assert csv_format._may_hold_quoted_newlines(raw, {}, "utf-8") == QUOTINGS[text]
+    if text.count('"') % 2:
+        return  # never closed: no reader makes records of it
+    # and whichever way pyarrow splits the file, the records are Python csv's (as
+    # frictionless reads them: a UTF-8 byte-order mark left out)
+    with path.open("rb") as raw:
+        read = csv_format.CsvFormat().read_text(_Opened(raw), options={})
+    expected = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+    assert read[1] == expected[0]
+    assert read[0].astype(object).values.tolist() == expected[1:]
+
+
+class _Opened:
+    """A location whose `open` gives an already open file."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+
+    def open(self, mode: str = "rb"):
+        return _Kept(self.handle)
+
+
+class _Kept:
+    def __init__(self, handle) -> None:
+        self.handle = handle
+
+    def __enter__(self):
+        return self.handle
+
+    def __exit__(self, *exc) -> None:
+        return None
 
 
 @pytest.mark.parametrize("compression", ["gzip", "bz2", "xz", "zip"])
@@ -122,3 +183,38 @@ def test_a_compressed_csv_is_read_as_its_text(make_project, compression):
     assert written.astype(object).T.values.tolist() == expected
     # the file on disk is compressed, as the entry asked
     assert (project / "data" / "t.csv").read_bytes()[:2] != b"id"
+
+
+def test_a_byte_order_mark_is_left_out_as_frictionless_leaves_it(make_project):
+    """A UTF-8 file saved with a BOM (Excel does): the first label is the name itself, and the
+    verdict is frictionless's on the same file."""
+    import frictionless as fl
+    from frictionless.formats import CsvControl
+
+    from datanectar.checks import validate_table
+    from oracle import frictionless_errors
+
+    project = make_project("table:\n  format: csv\n  path: t.csv\n")
+    (project / "data").mkdir()
+    path = project / "data" / "t.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfid,code\n1,007\nx,8\n" + b"".join(b"%d,9\n" % i for i in range(9))
+    )
+    catalog = datanectar.catalog(project)
+    schema = {"fields": [{"name": "id", "type": "integer"}, {"name": "code", "type": "string"}]}
+
+    frame, header = catalog.storage.stored_text(catalog.entry("table"))
+    result = validate_table(frame, schema, header=header, report="full")
+
+    assert header == ["id", "code"]
+    assert frame["code"].tolist()[:2] == ["007", "8"]
+    resource = fl.Resource(
+        path=path.name,
+        basepath=str(path.parent),
+        schema=fl.Schema.from_descriptor(schema),
+        encoding="utf-8",
+        dialect=fl.Dialect(controls=[CsvControl(delimiter=",")]),
+    )
+    valid, expected = frictionless_errors(resource.validate(limit_errors=100))
+    assert not valid and [e[:3] for e in expected] == [("type-error", 3, "id")]
+    assert [(f.type, f.row_number, f.field_name, f.message) for f in result.failures] == expected

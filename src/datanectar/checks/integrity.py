@@ -101,23 +101,26 @@ def unique_duplicates(parsed: ParsedColumn) -> Duplicates:
 def _repeated_integers(values: np.ndarray, skip: np.ndarray | None = None) -> np.ndarray:
     """duplicated(keep=False) of integers, the `skip` rows left out (and never repeated); by
     counting when the values span a small range (ids)."""
-    if skip is not None and not skip.any():
-        skip = None
-    kept = values if skip is None else values[~skip]
-    if not len(kept):
+    skipped = np.zeros(0, np.int64) if skip is None else np.flatnonzero(skip)
+    kept = None if not len(skipped) else ~skip
+    if len(skipped) == len(values):
         return np.zeros(len(values), bool)
-    low, high = int(kept.min()), int(kept.max())
+    info = np.iinfo(np.int64)
+    low = int(values.min(where=kept, initial=info.max)) if kept is not None else int(values.min())
+    high = int(values.max(where=kept, initial=info.min)) if kept is not None else int(values.max())
     if high - low > 4 * len(values) + 1024:
         found = np.zeros(len(values), bool)
-        rows = np.arange(len(values)) if skip is None else np.flatnonzero(~skip)
-        found[rows] = pd.Series(kept).duplicated(keep=False).to_numpy()
+        rows = np.flatnonzero(kept) if kept is not None else np.arange(len(values))
+        found[rows] = pd.Series(values[rows]).duplicated(keep=False).to_numpy()
         return found
-    if skip is not None:  # skipped rows are counted apart, in a bucket past the others
-        shifted = np.where(skip, high - low + 1, values - low)
-    else:  # ids from 0 or 1 up are counted as they are; others from their lowest
-        shifted = values if 0 <= low <= len(values) else values - low
+    # ids from 0 or 1 up are counted as they are; others from their lowest
+    shift = 0 if 0 <= low <= len(values) else low
+    shifted = values - shift if shift or len(skipped) else values
+    bucket = high - shift + 1  # where skipped rows are counted, apart from every value
+    shifted[skipped] = bucket
     counts = np.bincount(shifted)
-    repeated = np.flatnonzero(counts[: len(counts) - (skip is not None)] > 1)
+    counts[bucket:] = 0
+    repeated = np.flatnonzero(counts > 1)
     if not len(repeated):  # the usual case for ids: no repeat to locate
         return np.zeros(len(values), bool)
     if len(repeated) <= _FEW_REPEATS:  # a comparison per repeated value beats a gather
@@ -125,10 +128,7 @@ def _repeated_integers(values: np.ndarray, skip: np.ndarray | None = None) -> np
         for value in repeated[1:]:
             found |= shifted == value
         return found
-    counted = counts > 1
-    if skip is not None:
-        counted[-1] = False
-    return counted[shifted]
+    return (counts > 1)[shifted]
 
 
 def primary_key_errors(parsed: Sequence[ParsedColumn]) -> tuple[np.ndarray, Duplicates]:

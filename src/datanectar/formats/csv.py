@@ -24,6 +24,7 @@ from .base import Format, TextTable, parameter_names
 _DIALECT_OPTIONS = ("sep", "delimiter", "quotechar", "escapechar", "doublequote", "encoding")
 _ASCII_SUPERSETS = frozenset({"utf-8", "utf-8-sig", "ascii", "latin-1", "iso8859-1", "cp1252"})
 _AS_TEXT = {"dtype": str, "keep_default_na": False, "skip_blank_lines": False}
+_QUOTES_WALKED = 100_000  # quoted fields checked for newlines one by one, at most
 
 
 class CsvFormat(Format):
@@ -61,6 +62,7 @@ class CsvFormat(Format):
         encoding = dialect.pop("encoding", "utf-8")
         with location.open("rb") as stored:
             raw = _decompressed(stored, options.get("compression"))
+            encoding = _without_byte_order_mark(raw, encoding)
             fast = _arrow_text_table(raw, dialect, encoding)
             if fast is not None:
                 return fast
@@ -73,6 +75,16 @@ class CsvFormat(Format):
 
     def save_option_names(self) -> frozenset[str]:
         return parameter_names(pd.DataFrame.to_csv, exclude={"path_or_buf"})
+
+
+def _without_byte_order_mark(raw: Any, encoding: str) -> str:
+    """utf-8-sig for a UTF-8 file that starts with a byte-order mark: frictionless (and
+    pyarrow) leave the mark out of the first label, so the text must too."""
+    if codecs.lookup(encoding).name != "utf-8":
+        return encoding
+    start = raw.read(len(codecs.BOM_UTF8))
+    raw.seek(0)
+    return "utf-8-sig" if start == codecs.BOM_UTF8 else encoding
 
 
 def _decompressed(stored: Any, compression: Any) -> Any:
@@ -126,7 +138,7 @@ def _arrow_text_table(raw: Any, dialect: Mapping[str, Any], encoding: str) -> Te
                 double_quote=dialect.get("doublequote", True),
                 escape_char=dialect.get("escapechar") or False,
                 # Slower (blocks can't be split at any newline), so only where it can matter.
-                newlines_in_values=_may_quote(raw, dialect.get("quotechar") or '"', encoding),
+                newlines_in_values=_may_hold_quoted_newlines(raw, dialect, encoding),
                 ignore_empty_lines=False,
                 invalid_row_handler=keep_aside,
             ),
@@ -141,18 +153,25 @@ def _arrow_text_table(raw: Any, dialect: Mapping[str, Any], encoding: str) -> Te
         return None
     if uneven or table.num_columns != len(header):
         return None
+    if any(kind != pa.large_string() for kind in table.schema.types):
+        return None  # pyarrow named a column otherwise than the header row: it typed it
     # Labels as positions: the header may repeat a label, which the frame must keep apart.
     frame = table.rename_columns([str(i) for i in range(len(header))]).to_pandas()
     frame.columns = header
     return frame, header
 
 
-def _may_quote(raw: Any, quotechar: str, encoding: str) -> bool:
-    """Whether the file may hold a quoted value (which may hold a newline): false only for a
-    local file, in an encoding that writes ASCII as itself, seen to hold no quote character
-    (one memchr pass over the mapped file)."""
-    if codecs.lookup(encoding).name not in _ASCII_SUPERSETS or not quotechar.isascii():
+def _may_hold_quoted_newlines(raw: Any, dialect: Mapping[str, Any], encoding: str) -> bool:
+    """Whether a quoted value may hold a newline, which stops pyarrow from splitting the file
+    into blocks at any newline (its parse is then much slower). False only for a local file,
+    in an encoding that writes ASCII as itself, whose every quote character is seen (by
+    memchr over the mapped file) to open or close a quoted field, none around a newline."""
+    quote = dialect.get("quotechar") or '"'
+    delimiter = dialect.get("delimiter") or dialect.get("sep") or ","
+    if codecs.lookup(encoding).name not in _ASCII_SUPERSETS or not (quote + delimiter).isascii():
         return True
+    if dialect.get("escapechar") or len(quote) != 1:
+        return True  # escaped quotes: not worth modelling here
     try:
         descriptor = raw.fileno()
     except (AttributeError, OSError, io.UnsupportedOperation):
@@ -160,7 +179,34 @@ def _may_quote(raw: Any, quotechar: str, encoding: str) -> bool:
     if os.fstat(descriptor).st_size == 0:
         return False
     with mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ) as mapped:
-        return mapped.find(quotechar.encode()) >= 0
+        return _quoted_newlines(
+            mapped, quote.encode(), delimiter.encode(), dialect.get("doublequote", True)
+        )
+
+
+def _quoted_newlines(mapped: mmap.mmap, quote: bytes, delimiter: bytes, doubled: bool) -> bool:
+    """Whether some quoted field may span a newline; true too for anything unusual (a quote
+    inside an unquoted field, a field going on after its closing quote, an unclosed quote,
+    or more quotes than are worth walking through one by one)."""
+    field_edges = (delimiter, b"\n", b"\r")
+    budget = _QUOTES_WALKED
+    opening = mapped.find(quote)
+    while opening >= 0:
+        if opening > 0 and mapped[opening - 1 : opening] not in field_edges:
+            return True  # a quote inside an unquoted field
+        closing = mapped.find(quote, opening + 1)
+        while doubled and closing >= 0 and mapped[closing + 1 : closing + 2] == quote:
+            budget -= 1
+            closing = mapped.find(quote, closing + 2)  # "" inside a quoted field
+        budget -= 1
+        if closing < 0 or budget < 0:
+            return True
+        if mapped.find(b"\n", opening, closing) >= 0 or mapped.find(b"\r", opening, closing) >= 0:
+            return True
+        if mapped[closing + 1 : closing + 2] not in (*field_edges, b""):
+            return True  # the field goes on after its closing quote
+        opening = mapped.find(quote, closing + 1)
+    return False
 
 
 def _header(handle: Any, dialect: Mapping[str, Any]) -> list[str]:
