@@ -115,9 +115,12 @@ def _repeated_integers(values: np.ndarray, skip: np.ndarray | None = None) -> np
         return found
     # ids from 0 or 1 up are counted as they are; others from their lowest
     shift = 0 if 0 <= low <= len(values) else low
-    shifted = values - shift if shift or len(skipped) else values
     bucket = high - shift + 1  # where skipped rows are counted, apart from every value
-    shifted[skipped] = bucket
+    if len(skipped):
+        shifted = values - shift
+        shifted[skipped] = bucket
+    else:  # never written to: typed values may be a read-only view of arrow's buffer
+        shifted = values - shift if shift else values
     counts = np.bincount(shifted)
     counts[bucket:] = 0
     repeated = np.flatnonzero(counts > 1)
