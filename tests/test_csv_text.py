@@ -218,3 +218,18 @@ def test_a_byte_order_mark_is_left_out_as_frictionless_leaves_it(make_project):
     valid, expected = frictionless_errors(resource.validate(limit_errors=100))
     assert not valid and [e[:3] for e in expected] == [("type-error", 3, "id")]
     assert [(f.type, f.row_number, f.field_name, f.message) for f in result.failures] == expected
+
+
+def test_a_file_of_many_quoted_fields_is_split_with_care(tmp_path):
+    """Past a few thousand quoted fields, walking them costs more than it saves: pyarrow is
+    told that values may hold newlines, and the records are still Python csv's."""
+    text = "a,b\n" + "".join(f'{i},"name, {i}"\n' for i in range(5000))
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with path.open("rb") as raw:
+        assert csv_format._may_hold_quoted_newlines(raw, {}, "utf-8")
+    with path.open("rb") as raw:
+        frame, header = csv_format.CsvFormat().read_text(_Opened(raw), options={})
+    expected = list(csv.reader(io.StringIO(text, newline="")))
+    assert header == expected[0]
+    assert frame.astype(object).values.tolist() == expected[1:]
