@@ -34,6 +34,7 @@ from frictionless.formats import CsvControl
 
 import datanectar
 from datanectar.checks import load_schema, validate_table
+from datanectar.formats.base import TextTable
 from throwaway import make_project
 
 TARGET_RATIO = 100.0
@@ -107,11 +108,13 @@ def frictionless_run(path: Path) -> tuple[float, bool, Counter]:
     return elapsed, report.valid, Counter(_key(e.type, e.row_number, e.field_name) for e in errors)
 
 
-def text_reader(path: Path, read: str) -> Callable[[], tuple[pd.DataFrame, list[str] | None]]:
+def text_reader(path: Path, read: str) -> Callable[[], TextTable]:
     """How the cells are read as text: as a catalog check of a csv entry reads them
     (`check`: the csv format's `read_text`, through the entry's store), or with pandas."""
     if read != "check":
-        return lambda: (pd.read_csv(path, dtype=str, keep_default_na=False, engine=read), None)
+        return lambda: TextTable(
+            pd.read_csv(path, dtype=str, keep_default_na=False, engine=read), None
+        )
     project = make_project(
         path.parent / "project", f"table:\n  format: csv\n  store: here\n  path: {path.name}\n"
     )
@@ -131,13 +134,15 @@ def datanectar_run(path: Path, read: str, repeats: int) -> tuple[list, list, boo
     result = None
     for _ in range(repeats):
         start = time.perf_counter()
-        frame, header = reader()
+        text = reader()
         read_end = time.perf_counter()
-        result = validate_table(frame, schema, header=header, report="full")
+        result = validate_table(
+            text.frame, schema, header=text.header, ragged=text.ragged, report="full"
+        )
         end = time.perf_counter()
         with_read.append(end - start)
         without_read.append(end - read_end)
-        del frame
+        del text
     assert result is not None
     errors = Counter(_key(f.type, f.row_number, f.field_name) for f in result.failures)
     return with_read, without_read, result.passed, errors

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
 import frictionless as fl
+from frictionless.formats import CsvControl
 
 Error = tuple[str, int | None, str | None, str]
 
@@ -19,3 +24,32 @@ def frictionless_errors(report: fl.Report) -> tuple[bool, list[Error]]:
         )
         for error in found
     ]
+
+
+def frictionless_csv(
+    path: Path, schema: Mapping[str, Any], *, others: Mapping[str, tuple[Path, Mapping]] = {}
+) -> tuple[bool, list[Error]]:
+    """frictionless on a CSV file; `others` are the tables foreign keys point to."""
+    options = {
+        "basepath": str(path.parent),
+        "encoding": "utf-8",
+        # the sniffer may take a ';' or '|' inside a cell for the delimiter: tell it
+        "dialect": fl.Dialect(controls=[CsvControl(delimiter=",")]),
+        # a v2 schema (exclusiveMinimum...) is only accepted inside a v2 resource
+        **({"datapackage_version": "v2"} if "$schema" in schema else {}),
+    }
+    resource = fl.Resource(
+        path=path.name, name="main", schema=fl.Schema.from_descriptor(dict(schema)), **options
+    )
+    if others:
+        resources = [resource] + [
+            fl.Resource(
+                path=other.name,
+                name=name,
+                schema=fl.Schema.from_descriptor(dict(other_schema)),
+                **options,
+            )
+            for name, (other, other_schema) in others.items()
+        ]
+        fl.Package(resources=resources, basepath=str(path.parent))
+    return frictionless_errors(resource.validate(limit_errors=10**6))

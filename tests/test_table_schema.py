@@ -22,7 +22,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from frictionless.formats import CsvControl
 
 from datanectar.checks import (
     CheckResult,
@@ -35,7 +34,7 @@ from datanectar.checks import (
 from datanectar.checks.cells import column
 from datanectar.checks.constraints import _pattern_matches
 from datanectar.checks.field_types import read_column
-from oracle import Error, frictionless_errors
+from oracle import Error, frictionless_csv, frictionless_errors
 
 # The oracle ------------------------------------------------------------------------------------
 
@@ -46,35 +45,6 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) 
         writer.writerow(header)
         writer.writerows(rows)
     return path
-
-
-def frictionless_csv(
-    path: Path, schema: Mapping[str, Any], *, others: Mapping[str, tuple[Path, Mapping]] = {}
-) -> tuple[bool, list[Error]]:
-    """frictionless on a CSV file; `others` are the tables foreign keys point to."""
-    options = {
-        "basepath": str(path.parent),
-        "encoding": "utf-8",
-        # the sniffer may take a ';' or '|' inside a cell for the delimiter: tell it
-        "dialect": fl.Dialect(controls=[CsvControl(delimiter=",")]),
-        # a v2 schema (exclusiveMinimum...) is only accepted inside a v2 resource
-        **({"datapackage_version": "v2"} if "$schema" in schema else {}),
-    }
-    resource = fl.Resource(
-        path=path.name, name="main", schema=fl.Schema.from_descriptor(dict(schema)), **options
-    )
-    if others:
-        resources = [resource] + [
-            fl.Resource(
-                path=other.name,
-                name=name,
-                schema=fl.Schema.from_descriptor(dict(other_schema)),
-                **options,
-            )
-            for name, (other, other_schema) in others.items()
-        ]
-        fl.Package(resources=resources, basepath=str(path.parent))
-    return frictionless_errors(resource.validate(limit_errors=10**6))
 
 
 def frictionless_frame(frame: pd.DataFrame, schema: Mapping[str, Any]) -> tuple[bool, list[Error]]:

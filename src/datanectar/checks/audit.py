@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import Entry
+from ..formats.base import TextTable
 from .custom import evaluate_custom_rule
 from .grid_rules import evaluate_grid_rule
 from .results import DEFAULT_FAILURE_LIMIT, CheckResult, failure_cap
@@ -40,7 +41,7 @@ def audit(
     project_root: Path,
     load_entry: Callable[[str], Any],
     threads: int | None = None,
-    as_text: Callable[[], tuple[Any, list[str]] | None] | None = None,
+    as_text: Callable[[], TextTable | None] | None = None,
 ) -> list[Verdict]:
     """Evaluate every check of `entry` on `value`. `load_entry` loads another entry (the
     tables foreign keys point to); `threads` caps the Table Schema check's threads; `as_text`
@@ -54,15 +55,15 @@ def audit(
         schema = load_schema(entry.schema_, basepath=project_root)
         foreign = _foreign_tables(schema, load_entry)
         text = as_text() if as_text is not None else None
-        data, header = text if text is not None else (value, None)
         verdicts.append(
             Verdict(
                 SCHEMA_CHECK,
                 True,
                 validate_table(
-                    data,
+                    value if text is None else text.frame,
                     schema,
-                    header=header,
+                    header=None if text is None else text.header,
+                    ragged=None if text is None else text.ragged,
                     foreign_tables=foreign,
                     report=entry.report,
                     threads=threads,

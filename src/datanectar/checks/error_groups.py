@@ -58,6 +58,49 @@ def cell_groups(
     return groups, blank
 
 
+def record_groups(table: TableView, verdicts: list[ColumnVerdict]) -> list[ErrorGroup]:
+    """For a CSV whose records differ in length: an `extra-cell` error for each cell past the
+    header's, and a `missing-cell` error for each of the header's cells a record lacks."""
+    ragged = table.ragged
+    if ragged is None:
+        return []
+    counts = ragged.counts
+    width = len(verdicts)
+    groups = []
+    longer = np.flatnonzero(counts > width)
+    for number in range(width + 1, int(counts.max(initial=0)) + 1):
+        rows = longer[counts[longer] >= number]
+
+        def extra_cell(row: int, number: int = number) -> frictionless.Error:
+            return errors.ExtraCellError(
+                note="",
+                cells=table.row_cells(row),
+                row_number=row + FIRST_DATA_ROW,
+                cell=str(ragged.extra[row][number - width - 1]),
+                field_name="",
+                field_number=number,
+            )
+
+        groups.append(ErrorGroup("extra-cell", ("extra-cell", number), rows, extra_cell))
+    shorter = np.flatnonzero(counts < width)
+    for position, verdict in enumerate(verdicts):
+        number, name = position + 1, verdict.parsed.field.name
+
+        def missing_cell(row: int, number: int = number, name: str = name) -> frictionless.Error:
+            return errors.MissingCellError(
+                note="",
+                cells=table.row_cells(row),
+                row_number=row + FIRST_DATA_ROW,
+                cell="",
+                field_name=name,
+                field_number=number,
+            )
+
+        rows = shorter[counts[shorter] < number]
+        groups.append(ErrorGroup("missing-cell", ("missing-cell", number), rows, missing_cell))
+    return groups
+
+
 def _cell_group(
     table: TableView, parsed: ParsedColumn, position: int, kind: str, key: tuple, mask: Any
 ) -> ErrorGroup:
@@ -93,8 +136,8 @@ class RowOrder:
 
     Each unique check, then the primary key, then each foreign key reads its fields' cells
     first (their type and constraint errors come first); the first of them to find an error
-    makes frictionless read the whole row (every other cell's errors, or `blank-row` in their
-    place) before appending its own error.
+    makes frictionless read the whole row (every other cell's errors, then the record's extra
+    and missing cells, or `blank-row` in place of them all) before appending its own error.
     """
 
     fields: int
@@ -103,6 +146,9 @@ class RowOrder:
 
     def __call__(self, keys: set) -> list:
         cell_keys = sorted(key for key in keys if key[0] == "cell")
+        # found once the whole row is read: the cells past the header's, then those it lacks
+        record_keys = sorted(key for key in keys if key[0] == "extra-cell")
+        record_keys += sorted(key for key in keys if key[0] == "missing-cell")
         out: list = []
         read: set[int] = set()
         whole = False
@@ -116,8 +162,10 @@ class RowOrder:
             nonlocal whole, out
             for position in range(self.fields):
                 read_cell(position)
-            if not whole and ("blank",) in keys:
-                out = [("blank",)]
+            if not whole:
+                out.extend(record_keys)
+                if ("blank",) in keys:
+                    out = [("blank",)]
             whole = True
 
         for key, positions in self.reads:

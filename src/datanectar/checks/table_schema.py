@@ -14,10 +14,11 @@ any, columns of mixed Python objects, and odd spellings (`1_000`, ` 2020-01-05`,
 
 Where the result can differ from frictionless, on purpose:
 
-- A DataFrame is rectangular, so there are no `extra-cell` / `missing-cell` errors: pandas
-  either fails on a ragged CSV or pads short rows. Read CSV with `read_csv_as_text` (or
-  `dtype=str, keep_default_na=False, skip_blank_lines=False`) so that every record is one
-  row and row numbers are frictionless's; pandas' default drops blank lines.
+- A DataFrame is rectangular: the `extra-cell` / `missing-cell` errors of a CSV whose
+  records differ in length come from `ragged`, which the csv format's `read_text` gives
+  (Python's csv module reads such files, as frictionless does). `read_csv_as_text` (pandas)
+  is for files of even records: it keeps every record one row and row numbers
+  frictionless's, where pandas' default drops blank lines.
 - Nulls of typed columns (NaN, NaT, pd.NA, None) are missing cells. frictionless reads a
   float NaN as the number NaN (so `required` passes and bounds fail), pd.NA as a type error
   and NaT as a crash; here all of them are blank cells, as an empty CSV cell is.
@@ -51,8 +52,16 @@ import pandas as pd
 import pyarrow as pa
 from frictionless import FrictionlessException, Schema, errors
 
+from ..formats.base import RaggedRecords
 from .constraints import constraint_failures
-from .error_groups import ColumnVerdict, RowOrder, cell_groups, integrity_groups, without_rows
+from .error_groups import (
+    ColumnVerdict,
+    RowOrder,
+    cell_groups,
+    integrity_groups,
+    record_groups,
+    without_rows,
+)
 from .field_types import compile_pattern, read_column
 from .integrity import unique_duplicates
 from .report import collect
@@ -64,6 +73,7 @@ __all__ = ["ForeignTable", "TableSchemaError", "load_schema", "read_csv_as_text"
 
 CHECK_NAME = "table_schema"
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+_ROW_ERRORS = ("cell", "extra-cell", "missing-cell")  # a blank row reports none of these
 _PARALLEL_ROWS = 50_000
 """Tables at least this long have their columns read on threads (pyarrow and numpy release
 the GIL); shorter ones are not worth starting threads for."""
@@ -161,6 +171,7 @@ def validate_table(
     schema: Schema | Mapping[str, Any],
     *,
     header: Sequence[str] | None = None,
+    ragged: RaggedRecords | None = None,
     foreign_tables: Mapping[str, pd.DataFrame | pa.Table | ForeignTable] | None = None,
     report: ReportMode = "partial",
     limit: int = DEFAULT_FAILURE_LIMIT,
@@ -170,7 +181,8 @@ def validate_table(
     """Validate `data` against a Table Schema as `frictionless validate` would.
 
     `header` is the header row as read from the file (duplicates and all), when the frame's
-    column names are not it. `foreign_tables` maps a foreign key's `reference.resource` to the
+    column names are not it; `ragged` says how many cells each record of a CSV held, when
+    they differ from the header's (the csv format's `read_text` gives both). `foreign_tables` maps a foreign key's `reference.resource` to the
     table it points to. `report` keeps no failures (`count`), the first `limit` (`partial`) or
     all (`full`). Long tables have their columns read on `threads` threads (default: one per
     core); one when something else is meant to use the other cores meanwhile.
@@ -178,7 +190,7 @@ def validate_table(
     cap = failure_cap(report, limit)
     schema = schema if isinstance(schema, Schema) else load_schema(schema)
     foreign = {key: _foreign_table(given) for key, given in (foreign_tables or {}).items()}
-    table = TableView.build(data, header)
+    table = TableView.build(data, header, ragged)
     header_row = match_header(table.labels, schema)
     table_errors: list[frictionless.Error] = []
     if not table.labels and table.rows == 0:
@@ -187,8 +199,11 @@ def validate_table(
     verdicts = _read_columns(expected_fields(header_row), table, threads)
 
     groups, blank = cell_groups(table, verdicts)
+    groups += record_groups(table, verdicts)
     integrity, reads = integrity_groups(table, schema, verdicts, foreign)
-    groups = [without_rows(group, blank) if group.key[0] == "cell" else group for group in groups]
+    groups = [
+        without_rows(group, blank) if group.key[0] in _ROW_ERRORS else group for group in groups
+    ]
     count, by_type, failures = collect(
         table_errors, groups + integrity, cap=cap, row_order=RowOrder(len(verdicts), reads)
     )

@@ -18,6 +18,7 @@ from frictionless import FrictionlessException, Schema
 from frictionless.table import Header
 from frictionless.table import fields_match as fields_match_module
 
+from ..formats.base import RaggedRecords
 from .cells import Column, column
 from .schema_error import TableSchemaError
 
@@ -41,13 +42,20 @@ class TableView:
     frame: pd.DataFrame
     labels: list[str]
     columns: list[Column]
+    ragged: RaggedRecords | None = None
+    """For a CSV whose records differ in length: what each record holds beyond the frame."""
 
     @property
     def rows(self) -> int:
         return len(self.frame)
 
     @classmethod
-    def build(cls, data: pd.DataFrame | pa.Table, header: Sequence[str] | None) -> TableView:
+    def build(
+        cls,
+        data: pd.DataFrame | pa.Table,
+        header: Sequence[str] | None,
+        ragged: RaggedRecords | None = None,
+    ) -> TableView:
         if isinstance(data, pa.Table):
             data = data.to_pandas()
         if not isinstance(data, pd.DataFrame):
@@ -66,13 +74,25 @@ class TableView:
                 "columns.",
                 fix="pass the header row of the same file the table was read from.",
             )
+        if ragged is not None and len(ragged.counts) != len(data):
+            raise TableSchemaError(
+                source="<table>",
+                problem=f"the record lengths cover {len(ragged.counts)} records but the "
+                f"table has {len(data)} rows.",
+                fix="pass the record lengths read with the same table.",
+            )
         columns = [column(data.iloc[:, index]) for index in range(data.shape[1])]
-        return cls(frame=data, labels=labels, columns=columns)
+        return cls(frame=data, labels=labels, columns=columns, ragged=ragged)
 
     def row_cells(self, row: int) -> list[str]:
-        """A row's cells as frictionless lists them in an error (None as "")."""
+        """A row's cells as frictionless lists them in an error (None as ""): the record's
+        own cells, as many as it holds."""
         cells = [col.python_cell(row) for col in self.columns]
-        return ["" if cell is None else str(cell) for cell in cells]
+        texts = ["" if cell is None else str(cell) for cell in cells]
+        if self.ragged is None:
+            return texts
+        count = int(self.ragged.counts[row])
+        return texts[:count] + list(self.ragged.extra.get(row, []))
 
     def cell(self, row: int, position: int) -> Any:
         return self.columns[position].python_cell(row)

@@ -11,13 +11,33 @@ import importlib
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Literal, Protocol
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 
 from ..errors import MissingDependencyError
 from ..stores import Location
 
-TextTable = tuple[Any, list[str]]
-"""(pandas DataFrame of str cells, one row per record; the header row as written)."""
+
+@dataclass(frozen=True)
+class RaggedRecords:
+    """The records of a CSV whose number of cells differs from its header's, which
+    frictionless reports cell by cell (`extra-cell`, `missing-cell`)."""
+
+    counts: Any
+    """numpy array: how many cells each record holds, one per row of the table."""
+    extra: Mapping[int, list[str]]
+    """Row position -> the cells of that record past the header's (records that have any)."""
+
+
+class TextTable(NamedTuple):
+    """A table as its stored cells read, every cell a string, one row per record."""
+
+    frame: Any
+    """pandas DataFrame, one column per header label; a cell a short record lacks is null."""
+    header: list[str]
+    """The header row as written (labels may repeat)."""
+    ragged: RaggedRecords | None = None
+    """Set when some record holds more or fewer cells than the header."""
 
 
 class PendingCommit(Protocol):

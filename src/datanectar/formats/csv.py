@@ -17,13 +17,21 @@ from typing import Any
 import pandas as pd
 
 from ..stores import Location
-from .base import Format, TextTable, parameter_names
+from .base import Format, RaggedRecords, TextTable, parameter_names
 
 # read_csv options that describe the file's dialect; the others (dtype, na_values, ...) are
 # how pandas types the cells, which a text view leaves out.
 _DIALECT_OPTIONS = ("sep", "delimiter", "quotechar", "escapechar", "doublequote", "encoding")
 _ASCII_SUPERSETS = frozenset({"utf-8", "utf-8-sig", "ascii", "latin-1", "iso8859-1", "cp1252"})
-_AS_TEXT = {"dtype": str, "keep_default_na": False, "skip_blank_lines": False}
+# index_col=False: a record longer than the header must not make pandas take the first
+# column for an index (which shifts every cell); such files are read record by record.
+_AS_TEXT = {
+    "dtype": str,
+    "keep_default_na": False,
+    "skip_blank_lines": False,
+    "index_col": False,
+}
+_RAGGED = object()  # what the fast reader says of a file whose records differ in length
 _QUOTES_WALKED = 2_000  # quoted fields walked one by one (about 2 µs each), at most
 
 
@@ -64,10 +72,12 @@ class CsvFormat(Format):
             raw = _decompressed(stored, options.get("compression"))
             encoding = _without_byte_order_mark(raw, encoding)
             fast = _arrow_text_table(raw, dialect, encoding)
-            if fast is not None:
+            if isinstance(fast, TextTable):
                 return fast
             raw.seek(0)
             text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+            if fast is _RAGGED:
+                return _records_table(text, dialect)
             return _text_table(text, dialect)
 
     def load_option_names(self) -> frozenset[str]:
@@ -106,10 +116,13 @@ def _decompressed(stored: Any, compression: Any) -> Any:
         return io.BytesIO(plain.read())  # in memory: a seekable file, never memory-mapped
 
 
-def _arrow_text_table(raw: Any, dialect: Mapping[str, Any], encoding: str) -> TextTable | None:
+def _arrow_text_table(
+    raw: Any, dialect: Mapping[str, Any], encoding: str
+) -> TextTable | object | None:
     """The text table read by pyarrow's multithreaded parser, when every record has the
-    header's number of cells; None when one does not (a blank line, a ragged row), for the
-    careful reader, which keeps every record as its own row as frictionless does."""
+    header's number of cells; `_RAGGED` when one does not, for Python's csv module to read
+    record by record as frictionless does; None when pyarrow cannot read the file at all
+    (pandas' reader then tells why)."""
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
@@ -121,7 +134,7 @@ def _arrow_text_table(raw: Any, dialect: Mapping[str, Any], encoding: str) -> Te
     wrapper.detach()  # leaves `raw` open, to be read again from the start
     raw.seek(0)
     if not header:
-        return pd.DataFrame(), []
+        return TextTable(pd.DataFrame(), [])
     uneven: list[Any] = []
 
     def keep_aside(row: Any) -> str:
@@ -151,14 +164,16 @@ def _arrow_text_table(raw: Any, dialect: Mapping[str, Any], encoding: str) -> Te
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
-    if uneven or table.num_columns != len(header):
+    if uneven:
+        return _RAGGED
+    if table.num_columns != len(header):
         return None
     if any(kind != pa.large_string() for kind in table.schema.types):
         return None  # pyarrow named a column otherwise than the header row: it typed it
     # Labels as positions: the header may repeat a label, which the frame must keep apart.
     frame = table.rename_columns([str(i) for i in range(len(header))]).to_pandas()
     frame.columns = header
-    return frame, header
+    return TextTable(frame, header)
 
 
 def _may_hold_quoted_newlines(raw: Any, dialect: Mapping[str, Any], encoding: str) -> bool:
@@ -179,20 +194,28 @@ def _may_hold_quoted_newlines(raw: Any, dialect: Mapping[str, Any], encoding: st
     if os.fstat(descriptor).st_size == 0:
         return False
     with mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ) as mapped:
+        marked = codecs.lookup(encoding).name == "utf-8-sig" and mapped[:3] == codecs.BOM_UTF8
         return _quoted_newlines(
-            mapped, quote.encode(), delimiter.encode(), dialect.get("doublequote", True)
+            mapped,
+            quote.encode(),
+            delimiter.encode(),
+            dialect.get("doublequote", True),
+            start=len(codecs.BOM_UTF8) if marked else 0,
         )
 
 
-def _quoted_newlines(mapped: mmap.mmap, quote: bytes, delimiter: bytes, doubled: bool) -> bool:
+def _quoted_newlines(
+    mapped: mmap.mmap, quote: bytes, delimiter: bytes, doubled: bool, *, start: int = 0
+) -> bool:
     """Whether some quoted field may span a newline; true too for anything unusual (a quote
     inside an unquoted field, a field going on after its closing quote, an unclosed quote,
-    or more quotes than are worth walking through one by one)."""
+    or more quotes than are worth walking through one by one). The text begins at `start`
+    (after a byte-order mark)."""
     field_edges = (delimiter, b"\n", b"\r")
     budget = _QUOTES_WALKED
     opening = mapped.find(quote)
     while opening >= 0:
-        if opening > 0 and mapped[opening - 1 : opening] not in field_edges:
+        if opening > start and mapped[opening - 1 : opening] not in field_edges:
             return True  # a quote inside an unquoted field
         closing = mapped.find(quote, opening + 1)
         while doubled and closing >= 0 and mapped[closing + 1 : closing + 2] == quote:
@@ -210,24 +233,55 @@ def _quoted_newlines(mapped: mmap.mmap, quote: bytes, delimiter: bytes, doubled:
 
 
 def _header(handle: Any, dialect: Mapping[str, Any]) -> list[str]:
-    return next(
-        csv.reader(
-            handle,
-            delimiter=dialect.get("delimiter") or dialect.get("sep") or ",",
-            quotechar=dialect.get("quotechar") or '"',
-            escapechar=dialect.get("escapechar"),
-            doublequote=dialect.get("doublequote", True),
-        ),
-        [],
+    return next(_records(handle, dialect), [])
+
+
+def _records(handle: Any, dialect: Mapping[str, Any]) -> Any:
+    """Python's csv reader over the text, which is what frictionless reads a CSV with."""
+    return csv.reader(
+        handle,
+        delimiter=dialect.get("delimiter") or dialect.get("sep") or ",",
+        quotechar=dialect.get("quotechar") or '"',
+        escapechar=dialect.get("escapechar"),
+        doublequote=dialect.get("doublequote", True),
     )
 
 
 def _text_table(handle: Any, dialect: Mapping[str, Any]) -> TextTable:
     """Every record one row of str cells, and the header row verbatim (pandas renames
-    repeated labels)."""
+    repeated labels), for files whose every record has the header's number of cells."""
     header = _header(handle, dialect)
     if not header:
-        return pd.DataFrame(), []  # an empty file: frictionless's "source is empty"
+        return TextTable(pd.DataFrame(), [])  # an empty file: frictionless's "source is empty"
     handle.seek(0)
     frame = pd.read_csv(handle, **{**dialect, **_AS_TEXT})
-    return frame, header
+    return TextTable(frame, header)
+
+
+def _records_table(handle: Any, dialect: Mapping[str, Any]) -> TextTable:
+    """A file whose records differ in their number of cells, read record by record (slower
+    than pandas, which cannot say which cells a record lacks): each row holds its record's
+    first cells, null where the record has none, and `ragged` what differs from the header."""
+    import numpy as np
+
+    records = _records(handle, dialect)
+    header = next(records, [])
+    if not header:
+        return TextTable(pd.DataFrame(), [])
+    width = len(header)
+    columns: list[list[str | None]] = [[] for _ in range(width)]
+    counts: list[int] = []
+    extra: dict[int, list[str]] = {}
+    for position, record in enumerate(records):
+        counts.append(len(record))
+        if len(record) > width:
+            extra[position] = record[width:]
+        elif len(record) < width:
+            record = record + [None] * (width - len(record))
+        for cells, cell in zip(columns, record, strict=False):  # the header's cells only
+            cells.append(cell)
+    frame = pd.DataFrame({str(i): pd.array(cells, dtype="str") for i, cells in enumerate(columns)})
+    frame.columns = header
+    shapes = np.array(counts, dtype=np.int64)
+    uneven = bool((shapes != width).any())
+    return TextTable(frame, header, RaggedRecords(shapes, extra) if uneven else None)
