@@ -53,6 +53,11 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "a missing label": ("a,b\n1,2\n3,4,5\n6\n", THREE),
     "labels by position": ("a,b\n1,2\n3,4,5\n6\n", B_THEN_A),
     "a quoted newline": ('a,b\n"1\n2",3,4\n5,6\n', {"fields": [{"name": "a"}, {"name": "b"}]}),
+    # no cells at all: a blank row even where an empty cell is not a missing value
+    "a blank line, empty cells not missing": (
+        "a,b\n1,2\n\n,\n3,4\n",
+        {**INTEGERS, "missingValues": ["NA"]},
+    ),
 }
 
 
@@ -85,6 +90,7 @@ def test_ragged_records_get_frictionless_errors(name: str, tmp_path: Path) -> No
     expected = frictionless_csv(path, schema)
 
     assert any(error[0] in ("extra-cell", "missing-cell", "blank-row") for error in expected[1])
+    assert expected[1]  # and not valid
     assert ours(path, schema) == expected
 
 

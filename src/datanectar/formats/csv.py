@@ -31,7 +31,7 @@ _AS_TEXT = {
     "skip_blank_lines": False,
     "index_col": False,
 }
-_RAGGED = object()  # what the fast reader says of a file whose records differ in length
+_RAGGED = object()  # the fast reader's word for a file to read record by record
 _QUOTES_WALKED = 2_000  # quoted fields walked one by one (about 2 µs each), at most
 
 
@@ -120,9 +120,10 @@ def _arrow_text_table(
     raw: Any, dialect: Mapping[str, Any], encoding: str
 ) -> TextTable | object | None:
     """The text table read by pyarrow's multithreaded parser, when every record has the
-    header's number of cells; `_RAGGED` when one does not, for Python's csv module to read
-    record by record as frictionless does; None when pyarrow cannot read the file at all
-    (pandas' reader then tells why)."""
+    header's number of cells; `_RAGGED` when one does not (or when a row is empty cells
+    only, which may have been a blank line), for Python's csv module to read record by record
+    as frictionless does; None when pyarrow cannot read the file at all (pandas' reader then
+    tells why)."""
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
@@ -164,7 +165,7 @@ def _arrow_text_table(
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
-    if uneven:
+    if uneven or _has_empty_records(table):
         return _RAGGED
     if table.num_columns != len(header):
         return None
@@ -174,6 +175,21 @@ def _arrow_text_table(
     frame = table.rename_columns([str(i) for i in range(len(header))]).to_pandas()
     frame.columns = header
     return TextTable(frame, header)
+
+
+def _has_empty_records(table: Any) -> bool:
+    """Whether some row is empty cells only: a blank line (no cells at all to frictionless,
+    hence a blank row whatever the missing values) or a record of empty cells, which only a
+    record-by-record reader tells apart. Usually settled by the first column alone."""
+    import pyarrow.compute as pc
+
+    empty = None
+    for column in table.columns:
+        here = pc.equal(pc.binary_length(column), 0)
+        empty = here if empty is None else pc.and_(empty, here)
+        if not pc.any(empty).as_py():
+            return False
+    return empty is not None
 
 
 def _may_hold_quoted_newlines(raw: Any, dialect: Mapping[str, Any], encoding: str) -> bool:
@@ -259,9 +275,10 @@ def _text_table(handle: Any, dialect: Mapping[str, Any]) -> TextTable:
 
 
 def _records_table(handle: Any, dialect: Mapping[str, Any]) -> TextTable:
-    """A file whose records differ in their number of cells, read record by record (slower
-    than pandas, which cannot say which cells a record lacks): each row holds its record's
-    first cells, null where the record has none, and `ragged` what differs from the header."""
+    """A file whose records differ in their number of cells (a blank line has none), read
+    record by record (slower than pandas, which cannot say which cells a record lacks): each
+    row holds its record's first cells, null where the record has none, and `ragged` what
+    differs from the header."""
     import numpy as np
 
     records = _records(handle, dialect)
