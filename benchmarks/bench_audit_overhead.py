@@ -5,7 +5,7 @@ unique; number with minimum/maximum; string with a pattern; date; string with an
 integer), checked against the same descriptor. One throwaway project holds four entries, each
 produced by an `@datanectar.asset(entry=...)` function returning that pre-built DataFrame:
 
-* audited: `format: parquet` (or `delta`) with `schema: schemas/table.json`, so the step
+* audited: `format: parquet` (or `delta`, or `csv`) with `schema: schemas/table.json`, so the step
   audits the value (write-audit-publish: `validate_table` inside the step, then the write);
 * plain: the same format and data, no `schema:`, so the step only writes;
 * floor: the same with one custom check that passes at once (`always_passes`): what any
@@ -51,7 +51,8 @@ from datanectar.checks import load_schema, validate_table
 from throwaway import make_project
 
 TARGET_RATIO = 1.15
-FORMATS = {"parquet": "bench/{name}.parquet", "delta": "bench/{name}"}
+FORMATS = {"parquet": "bench/{name}.parquet", "delta": "bench/{name}", "csv": "bench/{name}.csv"}
+DEFAULT_FORMATS = "parquet,delta"  # csv on request: its writes take seconds at 1M rows
 SIDES = ("plain", "floor", "audited")
 # Dagster's console logger prints every event at DEBUG; the events are still stored.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -258,7 +259,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="100k rows")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per side (>= 7)")
-    parser.add_argument("--formats", default="parquet,delta", help="comma-separated subset")
+    parser.add_argument(
+        "--formats", default=DEFAULT_FORMATS, help=f"comma-separated, of {', '.join(FORMATS)}"
+    )
     args = parser.parse_args()
     rows, repeats = (100_000, 7) if args.quick else (args.rows, 21)
     repeats = args.repeats or repeats

@@ -134,6 +134,44 @@ def test_table_schema_verdict_matches_frictionless(table_project, materialize, t
     assert check.metadata["error_count"].value == len(expected)
 
 
+@pytest.mark.parametrize("passes", [True, False])
+def test_a_produced_csv_is_judged_on_its_staged_file(
+    table_project, materialize, monkeypatch, passes
+):
+    """The Table Schema of a csv entry reads back the file written to staging, in the dialect
+    and compression of its save options, instead of rendering the value to text again: the
+    verdict is frictionless's on the bytes that are (or would have been) published."""
+    from datanectar.formats.csv import CsvFormat
+
+    def not_rendered_again(self, value, *, options):
+        raise AssertionError("the value was rendered to text a second time")
+
+    monkeypatch.setattr(CsvFormat, "written_text", not_rendered_again)
+    project = table_project(
+        "csv",
+        "t.csv.gz",
+        extra="  save_options: {sep: ';', compression: gzip}\n"
+        "  load_options: {sep: ';', compression: gzip}\n",
+    )
+    value = GOOD if passes else BAD
+    result = materialize(project, functions=produced_by({"value": value}), raise_on_error=False)
+
+    check = evaluations(result)["table_schema"]
+    assert result.success == check.passed == passes
+    if passes:  # published as written, gzip and all
+        pd.testing.assert_frame_equal(
+            pd.read_csv(project / "data" / "t.csv.gz", sep=";", compression="gzip"), GOOD
+        )
+    else:
+        assert check.metadata["errors_by_type"].value == {
+            "unique-error": 1,
+            "constraint-error": 3,
+        }
+        assert not (project / "data" / "t.csv.gz").exists()
+    staged = [p for p in (project / "data").iterdir() if p.name.startswith(".")]
+    assert [p.name for p in staged if p.is_file()] == []  # no staged copy left behind
+
+
 def test_warn_checks_do_not_block(make_project, materialize):
     project = make_project(
         "table:\n  format: parquet\n  path: t.parquet\n  checks:\n"

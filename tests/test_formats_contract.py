@@ -189,21 +189,25 @@ class FormatContract:
         class Refused(Exception):
             pass
 
-        def refuse() -> None:
-            calls.append("refuse")
+        def refuse(staged) -> None:
+            # a staged write is in its staging location, there to be read; others say None
+            calls.append(("refuse", staged is not None and staged.exists()))
             raise Refused
 
         with pytest.raises(Refused):
             catalog.storage.save(entry, self.sample(2), gate=refuse)
 
-        assert calls == ["refuse"]
+        # a file format writes to staging; a transactional one (delta) writes its data files
+        # before the gate but has no staged copy to read; sql commits after it
+        stages = catalog.storage.stages(entry) and not get_format(entry.format).transactional
+        assert calls == [("refuse", stages)]
         self.assert_same(self.read_back(project), self.sample(1))
         staged = (STAGING_PREFIX, "datanectar-staged-")
         assert [p for p in (project / "data").rglob("*") if p.name.startswith(staged)] == []
 
-        catalog.storage.save(entry, self.sample(2), gate=lambda: calls.append("pass"))
+        catalog.storage.save(entry, self.sample(2), gate=lambda staged: calls.append("pass"))
 
-        assert calls == ["refuse", "pass"]
+        assert calls == [("refuse", stages), "pass"]
         self.assert_same(self.read_back(project), self.sample(2))
 
     def test_missing_data_is_a_clear_error(self, make_project, materialize):
@@ -399,7 +403,8 @@ class TestDelta(TableContract):
         table_path = str(self.stored_path(project))
         seen_during_gate = []
 
-        def gate() -> None:  # the data is written, the table not changed yet
+        def gate(staged) -> None:  # the data is written, the table not changed yet
+            assert staged is None  # delta commits itself: nothing staged to read
             seen_during_gate.append(DeltaTable(table_path).version())
 
         catalog.save("produced", self.sample(1))
@@ -416,7 +421,7 @@ class TestDelta(TableContract):
         assert not list(self.stored_path(project).glob("datanectar-staged-*/_delta_log"))
         self.assert_same(DeltaTable(table_path, version=0).to_pandas(), self.sample(1))
 
-        catalog.storage.save(entry, self.sample(1), gate=lambda: None)
+        catalog.storage.save(entry, self.sample(1), gate=lambda staged: None)
         table = DeltaTable(table_path)
         table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
         [current] = table.file_uris()
@@ -427,7 +432,7 @@ class TestDelta(TableContract):
     def test_a_gated_write_creates_a_new_table(self, make_project):
         project = self.project(make_project)
         catalog = datanectar.catalog(project)
-        catalog.storage.save(catalog.entry("produced"), self.sample(1), gate=lambda: None)
+        catalog.storage.save(catalog.entry("produced"), self.sample(1), gate=lambda staged: None)
 
         table = DeltaTable(str(self.stored_path(project)))
         assert table.version() == 0
@@ -443,7 +448,7 @@ class TestDelta(TableContract):
         project = self.project(make_project)
         catalog = datanectar.catalog(project)
         catalog.save("produced", self.sample(1))
-        catalog.storage.save(catalog.entry("produced"), self.sample(2), gate=lambda: None)
+        catalog.storage.save(catalog.entry("produced"), self.sample(2), gate=lambda staged: None)
 
         table = DeltaTable(str(self.stored_path(project)))
         assert table.version() == 1

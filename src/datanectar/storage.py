@@ -20,9 +20,11 @@ from .stores import Location, Store
 from .summaries import Summary, describe
 
 _UNTOUCHED = "(the previous value, if any, is untouched)"
-Gate = Callable[[], None]
-"""Called once the value is written but before it is published; raising stops the publish
-(write-audit-publish: an audit running meanwhile decides)."""
+Gate = Callable[[Location | None], None]
+"""Called once the value is written but before it is published, with the staging location
+that holds it (None for a value written in place or committed by its library); raising stops
+the publish (write-audit-publish: an audit running meanwhile, or reading the staged value,
+decides)."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class EntryStorage:
                 self._write_then_commit(fmt, entry, value, final, gate)
                 return self._report(fmt, entry, value, final)
         if gate is not None and (in_place or fmt.transactional):
-            gate()
+            gate(None)
         if in_place:
             with _failures_named(entry, fmt, final, "writing", _UNTOUCHED):
                 fmt.write_partition(
@@ -91,7 +93,7 @@ class EntryStorage:
             try:
                 self._write(fmt, entry, value, staged, final)
                 if gate is not None:
-                    gate()
+                    gate(staged)
                 store.publish(staged, final)
             except BaseException:
                 store.remove(staged)
@@ -105,7 +107,7 @@ class EntryStorage:
         with _failures_named(entry, fmt, final, "writing", _UNTOUCHED):
             pending = fmt.write_uncommitted(value, final, options=entry.save_options)
         try:
-            gate()
+            gate(None)
         except BaseException:
             with _failures_named(entry, fmt, final, "cleaning up after"):
                 pending.discard()
@@ -151,6 +153,17 @@ class EntryStorage:
                     window=entry.partition_window,
                 )
             return fmt.read(location, options=entry.load_options, as_type=as_type)
+
+    def stores_text(self, entry: Entry) -> bool:
+        """Whether the entry's format stores its cells as text (csv)."""
+        return _format(entry).stores_text
+
+    def staged_text(self, entry: Entry, staged: Location) -> TextTable | None:
+        """The cells of a value written to `staged` (see `save`'s gate) as text, read back in
+        the dialect it was written in (the save options): what will be published."""
+        fmt = _format(entry)
+        with _failures_named(entry, fmt, staged, "reading back as text"):
+            return fmt.read_text(staged, options=entry.save_options)
 
     def written_text(self, entry: Entry, value: Any) -> TextTable | None:
         """`value`'s cells as the entry's format will store them, when it stores text (csv),

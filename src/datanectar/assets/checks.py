@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -23,8 +23,10 @@ from ..catalog import Entry
 from ..checks.audit import Verdict, audit, blocking_failures, check_names
 from ..checks.results import CheckResult
 from ..formats import get_format
+from ..formats.base import TextTable
 from ..partitions import PartitionedOutput, for_partition
 from ..project import Catalog
+from ..stores import Location
 from .io_manager import Written
 from .partitions import keys_of, partitions_def
 
@@ -126,16 +128,18 @@ def _write_while_auditing(
     target = entry
     if entry.namespaces:
         target = for_partition(entry, keys_of(entry, context.partition_key))
+    staged = catalog.storage.stages(target)
+    if staged and entry.schema_ is not None and catalog.storage.stores_text(target):
+        return _write_then_audit(catalog, entry, target, value)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="datanectar-audit") as pool:
         # While the value is written to staging the audit keeps to one core; when nothing is
         # written meanwhile (formats that commit in place) it may use them all. It sees the
         # step's context variables (active catalog, cache settings).
-        threads = 1 if catalog.storage.stages(target) else None
         pending = pool.submit(
-            contextvars.copy_context().run, _audit, catalog, entry, value, threads
+            contextvars.copy_context().run, _audit, catalog, entry, value, 1 if staged else None
         )
 
-        def publish_if_passed() -> None:
+        def publish_if_passed(_: Location | None) -> None:
             if blocking_failures(pending.result()):
                 raise _Rejected
 
@@ -148,15 +152,48 @@ def _write_while_auditing(
         return written, pending.result()
 
 
-def _audit(catalog: Catalog, entry: Entry, value: Any, threads: int | None = None) -> list[Verdict]:
-    """A produced value's checks; its Table Schema judges the cells as they will be stored."""
+def _write_then_audit(
+    catalog: Catalog, entry: Entry, target: Entry, value: Any
+) -> tuple[Written | None, list[Verdict]]:
+    """A text format's Table Schema judges the staged file itself, once written: reading it
+    back costs a fraction of rendering the value to text a second time (and then parsing it),
+    which is what auditing meanwhile would take, and the file is exactly what gets published."""
+    verdicts: list[Verdict] = []
+
+    def audit_staged(staged: Location | None) -> None:
+        def text() -> TextTable | None:
+            if staged is None:
+                return catalog.storage.written_text(target, value)
+            return catalog.storage.staged_text(target, staged)
+
+        verdicts.extend(_audit(catalog, entry, value, as_text=text))
+        if blocking_failures(verdicts):
+            raise _Rejected
+
+    try:
+        written: Written | None = Written(catalog.storage.save(target, value, gate=audit_staged))
+    except _Rejected:
+        written = None
+    return written, verdicts
+
+
+def _audit(
+    catalog: Catalog,
+    entry: Entry,
+    value: Any,
+    threads: int | None = None,
+    *,
+    as_text: Callable[[], TextTable | None] | None = None,
+) -> list[Verdict]:
+    """A produced value's checks; its Table Schema judges the cells as they will be stored
+    (`as_text`; by default the value rendered as its format writes it)."""
     return audit(
         entry,
         value,
         project_root=catalog.config.root,
         load_entry=catalog.load,
         threads=threads,
-        as_text=lambda: catalog.storage.written_text(entry, value),
+        as_text=as_text or (lambda: catalog.storage.written_text(entry, value)),
     )
 
 

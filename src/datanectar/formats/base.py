@@ -56,6 +56,8 @@ class Format(ABC):
     """What it writes, by qualified type name, for error messages."""
     extra: ClassVar[str | None] = None
     """The pip extra that installs its library (`pip install datanectar[extra]`)."""
+    stores_text: ClassVar[bool] = False
+    """True when the stored cells are text (csv): a Table Schema judges them as read back."""
     transactional: ClassVar[bool] = False
     """True when the library commits atomically itself, so it writes in place, unstaged."""
     medium: ClassVar[Literal["filesystem", "database"]] = "filesystem"

@@ -39,6 +39,7 @@ class CsvFormat(Format):
     name = "csv"
     suffix = ".csv"
     writes = ("pandas.DataFrame",)
+    stores_text = True
 
     def accepts(self, value: Any) -> bool:
         return isinstance(value, pd.DataFrame)
