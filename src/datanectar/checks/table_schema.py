@@ -249,12 +249,20 @@ def _foreign_table(given: pd.DataFrame | pa.Table | ForeignTable) -> ForeignTabl
 
 
 def read_csv_as_text(path: str | Path, **options: Any) -> tuple[pd.DataFrame, list[str]]:
-    """A CSV file as frictionless reads it: every cell a string, every record one row, and
-    the header row verbatim (pandas renames duplicate labels)."""
+    """A CSV file of even records as frictionless reads it: every cell a string, every record
+    one row, and the header row verbatim (pandas renames duplicate labels). A longer record's
+    extra cells are dropped, never taken for an index; catalog checks read CSV files with the
+    csv format's `read_text`, which reports them."""
     with open(path, newline="", encoding=options.get("encoding", "utf-8")) as handle:
         labels = next(csv.reader(handle), [])
     frame = pd.read_csv(
         path,
-        **{"dtype": str, "keep_default_na": False, "skip_blank_lines": False, **options},
+        **{
+            "dtype": str,
+            "keep_default_na": False,
+            "skip_blank_lines": False,
+            "index_col": False,
+            **options,
+        },
     )
     return frame, labels
