@@ -160,3 +160,16 @@ def test_a_catalog_check_of_a_ragged_source_fails_as_frictionless_does(make_proj
     by_type = evaluation.metadata["errors_by_type"]
     by_type = by_type.value if isinstance(by_type, dg.JsonMetadataValue) else by_type
     assert by_type == {"extra-cell": 1, "missing-cell": 1}
+
+
+def test_a_file_pyarrow_cannot_split_is_read_record_by_record(tmp_path: Path) -> None:
+    """A cell longer than pyarrow's block makes it refuse the file: Python's csv module reads
+    it instead, and a longer record is still an extra-cell error, not a parser failure."""
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n" + "x" * (3 << 20) + ",1\n2,3,4\n")
+    schema = {"fields": [{"name": "a"}, {"name": "b", "type": "integer"}]}
+
+    expected = frictionless_csv(path, schema)
+
+    assert [error[:3] for error in expected[1]] == [("extra-cell", 3, None)]
+    assert ours(path, schema) == expected

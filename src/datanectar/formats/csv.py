@@ -31,7 +31,7 @@ _AS_TEXT = {
     "skip_blank_lines": False,
     "index_col": False,
 }
-_RAGGED = object()  # the fast reader's word for a file to read record by record
+_BY_RECORD = object()  # the fast reader's word for a file to read record by record
 _QUOTES_WALKED = 2_000  # quoted fields walked one by one (about 2 µs each), at most
 
 
@@ -77,7 +77,7 @@ class CsvFormat(Format):
                 return fast
             raw.seek(0)
             text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-            if fast is _RAGGED:
+            if fast is _BY_RECORD:
                 return _records_table(text, dialect)
             return _text_table(text, dialect)
 
@@ -121,10 +121,10 @@ def _arrow_text_table(
     raw: Any, dialect: Mapping[str, Any], encoding: str
 ) -> TextTable | object | None:
     """The text table read by pyarrow's multithreaded parser, when every record has the
-    header's number of cells; `_RAGGED` when one does not (or when a row is empty cells
-    only, which may have been a blank line), for Python's csv module to read record by record
-    as frictionless does; None when pyarrow cannot read the file at all (pandas' reader then
-    tells why)."""
+    header's number of cells; `_BY_RECORD` when one does not, when a row is empty cells only
+    (it may have been a blank line) or when pyarrow cannot read the file, for Python's csv
+    module to read record by record as frictionless does; None for a separator of more than
+    one character (a regex: pandas' python engine)."""
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
@@ -165,13 +165,11 @@ def _arrow_text_table(
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
-        return None
-    if uneven or _has_empty_records(table):
-        return _RAGGED
-    if table.num_columns != len(header):
-        return None
+        return _BY_RECORD  # a cell longer than a block, say
+    if uneven or _has_empty_records(table) or table.num_columns != len(header):
+        return _BY_RECORD
     if any(kind != pa.large_string() for kind in table.schema.types):
-        return None  # pyarrow named a column otherwise than the header row: it typed it
+        return _BY_RECORD  # pyarrow named a column otherwise than the header row: it typed it
     # Labels as positions: the header may repeat a label, which the frame must keep apart.
     frame = table.rename_columns([str(i) for i in range(len(header))]).to_pandas()
     frame.columns = header
