@@ -3,6 +3,7 @@ in its order among a row's other errors, through the csv format's text reader.""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,13 @@ def test_a_file_pyarrow_cannot_split_is_read_record_by_record(tmp_path: Path) ->
     schema = {"fields": [{"name": "a"}, {"name": "b", "type": "integer"}]}
 
     expected = frictionless_csv(path, schema)
+    # frictionless has lifted the csv module's field size limit for the whole process by
+    # now; the reader must not depend on that having happened
+    lifted = csv.field_size_limit(131_072)  # Python's default
+    try:
+        found = ours(path, schema)
+    finally:
+        csv.field_size_limit(lifted)
 
     assert [error[:3] for error in expected[1]] == [("extra-cell", 3, None)]
-    assert ours(path, schema) == expected
+    assert found == expected

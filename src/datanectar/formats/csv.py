@@ -32,6 +32,7 @@ _AS_TEXT = {
     "index_col": False,
 }
 _BY_RECORD = object()  # the fast reader's word for a file to read record by record
+_FIELD_SIZE_LIMIT = 2**31 - 2  # frictionless's (formats/csv/settings.py)
 _QUOTES_WALKED = 2_000  # quoted fields walked one by one (about 2 µs each), at most
 
 
@@ -252,7 +253,10 @@ def _header(handle: Any, dialect: Mapping[str, Any]) -> list[str]:
 
 
 def _records(handle: Any, dialect: Mapping[str, Any]) -> Any:
-    """Python's csv reader over the text, which is what frictionless reads a CSV with."""
+    """Python's csv reader over the text, which is what frictionless reads a CSV with, taking
+    fields as long as frictionless does (it lifts the module's 128 KiB limit, process-wide,
+    when its own csv parser is imported)."""
+    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_SIZE_LIMIT))
     return csv.reader(
         handle,
         delimiter=dialect.get("delimiter") or dialect.get("sep") or ",",
