@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-import datanectar
+from runs import materialize_project
 
 POSTGRES_ENV = "DATANECTAR_TEST_POSTGRES_URL"
 
@@ -87,14 +87,8 @@ def materialize(instance) -> Callable[..., dg.ExecuteInProcessResult]:
         functions=None,
         raise_on_error: bool = True,
     ) -> dg.ExecuteInProcessResult:
-        defs = datanectar.definitions(project, functions=functions)
-        assets = [*defs.assets, *(defs.asset_checks or [])]
-        return dg.materialize(
-            assets,
-            resources=defs.resources,
-            instance=instance,
-            selection=selection,
-            raise_on_error=raise_on_error,
+        return materialize_project(
+            project, instance, selection, functions=functions, raise_on_error=raise_on_error
         )
 
     return run

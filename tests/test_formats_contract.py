@@ -14,7 +14,6 @@ import pickle
 from pathlib import Path
 from typing import Any, ClassVar
 
-import dagster as dg
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -26,21 +25,9 @@ from deltalake import DeltaTable
 
 import datanectar
 from datanectar.formats import get_format
+from runs import failure_messages
 
 STAGING_PREFIX = ".datanectar-staging-"
-
-
-def failure_text(result: dg.ExecuteInProcessResult) -> str:
-    """Every message in the failed steps' error chains."""
-    texts = []
-    for event in result.all_events:
-        if event.event_type_value != "STEP_FAILURE":
-            continue
-        error = event.step_failure_data.error
-        while error is not None:
-            texts.append(error.message)
-            error = error.cause
-    return "\n".join(texts)
 
 
 def table_sample(variant: int, rows: int = 50) -> pd.DataFrame:
@@ -221,8 +208,8 @@ class FormatContract:
             datanectar.catalog(project).load("produced")
         result = materialize(project, "consumer", functions=[consumer], raise_on_error=False)
         assert not result.success
-        assert "entry 'produced'" in failure_text(result)
-        assert "materialize it first" in failure_text(result)
+        assert "entry 'produced'" in failure_messages(result)
+        assert "materialize it first" in failure_messages(result)
 
     def test_wrong_type_is_refused_and_nothing_written(self, make_project, materialize):
         project = self.project(make_project)
@@ -233,7 +220,7 @@ class FormatContract:
         )
 
         assert not result.success
-        text = failure_text(result)
+        text = failure_messages(result)
         assert f"format '{self.format}' cannot write" in text
         assert "entry 'produced'" in text
         assert type(wrong).__qualname__ in text
@@ -250,7 +237,7 @@ class FormatContract:
         result = materialize(project, functions=[produced], raise_on_error=False)
 
         assert not result.success
-        assert "injected by the test" in failure_text(result)
+        assert "injected by the test" in failure_messages(result)
         self.assert_same(self.read_back(project), self.sample(1))
         leftovers = [p for p in (project / "data").rglob("*") if p.name.startswith(STAGING_PREFIX)]
         assert leftovers == []
@@ -515,7 +502,7 @@ class TestPickle(FormatContract):
         )
 
         assert not result.success
-        assert "entry 'produced'" in failure_text(result)
+        assert "entry 'produced'" in failure_messages(result)
         assert not self.is_stored(project)
 
 
@@ -619,7 +606,7 @@ class TestPostgres(TestSqlite):
         result = materialize(
             project, functions=[self.producing({"value": self.sample(1)})], raise_on_error=False
         )
-        texts = [failure_text(result)]
+        texts = [failure_messages(result)]
         for materialization in result.asset_materializations_for_node("produced"):
             texts.extend(str(value.value) for value in materialization.metadata.values())
         assert "s3cr3t-pw" not in "\n".join(texts)

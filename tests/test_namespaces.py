@@ -11,6 +11,7 @@ import pytest
 import xarray as xr
 
 import datanectar
+from runs import failure_messages
 
 CITIES = ["paris", "lyon", "oslo"]
 
@@ -128,11 +129,7 @@ def test_missing_upstream_partitions_are_a_clear_error(observations_project, ins
     )
 
     assert not result.success
-    messages = " ".join(
-        event.step_failure_data.error.cause.message
-        for event in result.all_events
-        if event.event_type_value == "STEP_FAILURE"
-    )
+    messages = failure_messages(result)
     assert "namespaces lyon, oslo have no data" in messages
 
 

@@ -22,6 +22,7 @@ import xarray as xr
 from deltalake import DeltaTable
 
 import datanectar
+from runs import failure_messages
 
 PG_URL_ENV = "DN_TEST_PARTITIONS_URL"
 LOCAL_STORE = '[tool.datanectar.stores.local]\ntype = "local"\nroot = "data"\n'
@@ -407,17 +408,6 @@ def summary_reading(annotation: str, seen: dict[str, Any]):
             return {"n": len(item)}
 
     return summary
-
-
-def failure_messages(result: dg.ExecuteInProcessResult) -> str:
-    messages = []
-    for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            error = event.step_failure_data.error
-            while error is not None:
-                messages.append(error.message)
-                error = error.cause
-    return "\n".join(messages)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import xarray as xr
 from deltalake import DeltaTable
 
 import datanectar
+from runs import materialize_project
 
 CITIES = ["paris", "lyon", "oslo"]
 RANGE_TAGS = {
@@ -28,14 +29,8 @@ def definitions(project, functions):
 
 
 def run_range(project, functions, instance, *, selection="*", tags=RANGE_TAGS, **options):
-    defs, assets = definitions(project, functions)
-    return dg.materialize(
-        assets,
-        resources=defs.resources,
-        instance=instance,
-        selection=selection,
-        tags=tags,
-        **options,
+    return materialize_project(
+        project, instance, selection, functions=functions, tags=tags, **options
     )
 
 
