@@ -302,7 +302,7 @@ def test_sandbox_refuses_unsafe_attribute_access(make_project, expression):
 def test_unknown_format_lists_the_known_formats(make_project):
     error = catalog_error(make_project, "x:\n  format: xlsx\n")
     assert_points_at(error, entry="x", field="format")
-    assert error.problem == f"unknown format 'xlsx'; expected one of {KNOWN_FORMATS}."
+    assert error.problem == f"unknown format 'xlsx'. Formats: {KNOWN_FORMATS}."
 
 
 def test_unknown_field_lists_the_entry_fields(make_project):
@@ -343,7 +343,7 @@ def test_missing_store_lists_the_configured_stores(make_project):
         stores=SQL_STORE,
     )
     assert_points_at(error, entry="x", field="store")
-    assert error.problem == "store 's3' is not configured; stores: db, local."
+    assert error.problem == "store 's3' is not configured. Stores: db, local."
     assert "[tool.datanectar.stores.s3]" in error.fix
 
 
@@ -351,7 +351,7 @@ def test_missing_store_lists_the_configured_stores(make_project):
 def test_unknown_csv_option(make_project, kind):
     error = catalog_error(make_project, f"x:\n  format: csv\n  {kind}: {{sep: ',', sepp: ';'}}\n")
     assert_points_at(error, entry="x", field=f"{kind}.sepp")
-    assert error.problem == "format 'csv' has no option 'sepp'."
+    assert error.problem == "format 'csv' has no option 'sepp'. Did you mean 'sep'?"
     assert "sep" in error.fix.split("use one of: ")[1].split(", ")
 
 
@@ -489,6 +489,6 @@ def test_errors_in_a_single_file_catalog_name_it_relative_to_the_project(make_pr
 def test_lookup_of_an_unknown_entry_suggests_close_names(make_project):
     catalog = open_catalog(make_project, "stations:\n  format: csv\n")
     with pytest.raises(
-        KeyError, match=r"no catalog entry named .station.\. Did you mean stations\?"
+        KeyError, match=r"no catalog entry named .station.\. Did you mean 'stations'\?"
     ):
         catalog.entry("station")

@@ -305,13 +305,22 @@ def test_checks_of_an_external_entry_read_the_source(make_project, instance):
         ),
         (
             "x:\n  format: csv\n  checks:\n    - row_count: {min: 1}\n      unique: [a]\n",
-            "checks.0",
+            "checks[0]",
             "exactly one rule",
         ),
-        ("x:\n  format: csv\n  checks:\n    - rows: {min: 1}\n", "checks.0.rows", "unknown field"),
+        (
+            "x:\n  format: csv\n  checks:\n    - rowcount: {min: 1}\n",
+            "checks[0].rowcount",
+            "unknown rule 'rowcount'. Did you mean 'row_count'? The rules are row_count, not_null",
+        ),
+        (
+            "x:\n  format: csv\n  checks:\n    - rows: {min: 1}\n",
+            "checks[0].rows",
+            "unknown rule 'rows'. The rules are row_count",
+        ),
         (
             "x:\n  format: csv\n  checks:\n    - {custom: 'not a target'}\n",
-            "checks.0",
+            "checks[0]",
             "must be 'module.path:function'",
         ),
         (
@@ -320,7 +329,11 @@ def test_checks_of_an_external_entry_read_the_source(make_project, instance):
             "two checks are named 'unique'",
         ),
         ("x:\n  format: zarr\n  schema: {fields: []}\n", "schema", "checks tables"),
-        ("x:\n  format: csv\n  schema: schemas/missing.json\n", "schema", "missing.json"),
+        (
+            "x:\n  format: csv\n  schema: schemas/missing.json\n",
+            "schema",
+            "missing.json. Fix: check the path (it is read relative to ",
+        ),
         (
             "x:\n  format: csv\n  schema: {fields: [{name: a, type: nonsense}]}\n",
             "schema",

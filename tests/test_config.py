@@ -91,14 +91,14 @@ def test_unknown_store_type(make_project):
     )
     error = config_error(project)
     assert_config_error(error, project, "tool.datanectar.stores.bucket.type")
-    assert error.problem == "unknown store type 's3'; expected one of local, sql."
+    assert error.problem == "unknown store type 's3'. Store types: local, sql."
 
 
 def test_store_without_type(make_project):
     project = make_project("", stores='[tool.datanectar.stores.local]\nroot = "data"\n')
     error = config_error(project)
     assert_config_error(error, project, "tool.datanectar.stores.local.type")
-    assert error.problem == "unknown store type None; expected one of local, sql."
+    assert error.problem == "unknown store type None. Store types: local, sql."
 
 
 def test_unknown_store_field(make_project):
@@ -125,7 +125,7 @@ def test_default_store_must_be_configured(make_project):
     project = make_project("", settings='default_store = "warehouse"\n')
     error = config_error(project)
     assert_config_error(error, project, "tool.datanectar.default_store")
-    assert error.problem == "store 'warehouse' is not configured; stores: local."
+    assert error.problem == "store 'warehouse' is not configured. Stores: local."
     assert "[tool.datanectar.stores.warehouse]" in error.fix
 
 
@@ -220,13 +220,38 @@ def test_no_project_found(monkeypatch, tmp_path, no_project_env):
     with pytest.raises(datanectar.ConfigError) as info:
         datanectar.catalog()
     error = info.value
-    assert error.field == "tool.datanectar"
-    assert error.file == str(empty.resolve() / "pyproject.toml")
-    assert f"no pyproject.toml with a [tool.datanectar] table at or above {empty.resolve()}" in str(
-        error
+    message = str(error)
+    # It names the folder it searched from, never a file that does not exist.
+    assert error.file == str(empty.resolve())
+    assert message.startswith(
+        f"no pyproject.toml with a [tool.datanectar] table in {empty.resolve()} or any folder"
     )
+    assert "pyproject.toml:" not in message
     assert "DATANECTAR_PROJECT" in error.fix
-    assert "Fix: " in str(error)
+    assert "Fix: " in message
+
+
+def test_no_project_found_names_the_pyproject_files_without_the_table(
+    monkeypatch, tmp_path, no_project_env
+):
+    inner = tmp_path / "other" / "src"
+    inner.mkdir(parents=True)
+    (tmp_path / "other" / "pyproject.toml").write_text("[project]\nname = 'other'\n")
+    monkeypatch.chdir(inner)
+    with pytest.raises(datanectar.ConfigError) as info:
+        datanectar.catalog()
+    assert f"{tmp_path / 'other' / 'pyproject.toml'} (no [tool.datanectar] table)" in str(
+        info.value
+    )
+
+
+def test_no_project_found_from_the_environment_says_so(monkeypatch, tmp_path, no_project_env):
+    monkeypatch.setenv("DATANECTAR_PROJECT", str(tmp_path / "missing"))
+    with pytest.raises(datanectar.ConfigError) as info:
+        datanectar.catalog()
+    assert f"in {tmp_path / 'missing'} (DATANECTAR_PROJECT) or any folder above it" in str(
+        info.value
+    )
 
 
 # -- SQL store URLs: from the environment, never shown ----------------------------------------

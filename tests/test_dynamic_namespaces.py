@@ -40,7 +40,19 @@ sensor_interval_seconds = 30
 [tool.datanectar.namespaces.cities]
 discover = {entry = "stations", column = "city"}
 """
-HOSTILE = ["../etc", "a/b", "x'y", "..", "a..b", "/abs", 'q"uote', "semi;colon", " "]
+HOSTILE = [
+    "../etc",
+    "a/b",
+    "x'y",
+    "..",
+    "a..b",
+    "/abs",
+    'q"uote',
+    "semi;colon",
+    " ",
+    "nl\n",  # `$` matches before a final newline: keys are matched whole
+    "paris\n",
+]
 
 
 @datanectar.asset(entry="scenario_results")

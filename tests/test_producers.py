@@ -164,7 +164,7 @@ def test_conflicting_formats_name_both(make_project):
 
 
 def test_unknown_format_given_to_the_decorator(make_project):
-    with pytest.raises(DatanectarError, match="unknown format 'xlsx'; expected one of csv, delta"):
+    with pytest.raises(DatanectarError, match=r"unknown format 'xlsx'\. Formats: csv, delta"):
 
         @datanectar.asset(format="xlsx")
         def result() -> dict:
@@ -265,7 +265,7 @@ def test_parameter_naming_no_entry_without_default(make_project):
     assert (error.file, error.entry, error.field) == (MAIN, "daily", None)
     assert error.problem == (
         f"parameter 'stations_typo' of {daily.__module__}.{daily.__qualname__} names no "
-        "catalog entry and has no default."
+        "catalog entry and has no default. Did you mean 'stations'?"
     )
     assert str(error).startswith(f"{MAIN}: entry 'daily': parameter 'stations_typo'")
     assert "give it a default" in error.fix

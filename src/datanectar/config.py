@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import ConfigError
+from .errors import ConfigError, DatanectarError, did_you_mean, field_path
 from .stores import Store, StoreConfig, build_store, config_model, store_type_names
 
 PROJECT_ENV = "DATANECTAR_PROJECT"
@@ -99,21 +99,39 @@ class ProjectConfig(BaseModel):
 
 def find_pyproject(start: Path | str | None = None) -> Path:
     """The pyproject.toml of the project: given, from $DATANECTAR_PROJECT, or above the cwd."""
-    if start is None and os.environ.get(PROJECT_ENV):
+    from_environment = start is None and bool(os.environ.get(PROJECT_ENV))
+    if from_environment:
         start = os.environ[PROJECT_ENV]
     origin = Path(start or Path.cwd()).resolve()
     if origin.is_file():
         return origin
+    looked_at = []
     for folder in (origin, *origin.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file() and "datanectar" in _read_toml(candidate).get("tool", {}):
-            return candidate
-    raise ConfigError(
-        file=origin / "pyproject.toml",
-        field="tool.datanectar",
-        problem=f"no pyproject.toml with a [tool.datanectar] table at or above {origin}.",
-        fix="run from your project folder, pass its path, or set DATANECTAR_PROJECT.",
+        if candidate.is_file():
+            if "datanectar" in _read_toml(candidate).get("tool", {}):
+                return candidate
+            looked_at.append(f"{candidate} (no [tool.datanectar] table)")
+    source = f" ({PROJECT_ENV})" if from_environment else ""
+    found = f" The pyproject.toml files on the way: {'; '.join(looked_at)}." if looked_at else ""
+    raise ProjectNotFoundError(
+        origin,
+        f"no pyproject.toml with a [tool.datanectar] table in {origin}{source} or any folder "
+        f"above it.{found}",
     )
+
+
+class ProjectNotFoundError(ConfigError):
+    """No project where one was looked for: the error names the folder, not a file."""
+
+    def __init__(self, origin: Path, problem: str) -> None:
+        self.origin = origin
+        fix = (
+            "run from your project folder, pass its path (datanectar --project DIR, "
+            f"datanectar.catalog(DIR)), or set {PROJECT_ENV}."
+        )
+        DatanectarError.__init__(self, f"{problem} Fix: {fix}")
+        self.file, self.field, self.problem, self.fix = str(origin), "tool.datanectar", problem, fix
 
 
 def load_project(start: Path | str | None = None) -> ProjectConfig:
@@ -129,8 +147,8 @@ def load_project(start: Path | str | None = None) -> ProjectConfig:
             raise ConfigError(
                 file=pyproject,
                 field=f"tool.datanectar.mirrors[{index}]",
-                problem=f"unknown mirror '{mirror}'; mirrors name configured stores: "
-                f"{', '.join(sorted(stores))}.",
+                problem=f"unknown mirror '{mirror}'.{did_you_mean(mirror, stores)} Mirrors name "
+                f"configured stores: {', '.join(sorted(stores))}.",
                 fix=f"add [tool.datanectar.stores.{mirror}] or remove it from mirrors "
                 f"(also check {ENV_OVERRIDES['mirrors']}).",
             )
@@ -138,7 +156,8 @@ def load_project(start: Path | str | None = None) -> ProjectConfig:
         raise ConfigError(
             file=pyproject,
             field="tool.datanectar.default_store",
-            problem=f"store '{settings.default_store}' is not configured; stores: {', '.join(sorted(stores))}.",
+            problem=f"store '{settings.default_store}' is not configured."
+            f"{did_you_mean(settings.default_store, stores)} Stores: {', '.join(sorted(stores))}.",
             fix=f"add [tool.datanectar.stores.{settings.default_store}] or name a configured store.",
         )
     return ProjectConfig(
@@ -168,7 +187,8 @@ def _store_config(pyproject: Path, name: str, raw: Any) -> StoreConfig:
         raise ConfigError(
             file=pyproject,
             field=f"{field}.type",
-            problem=f"unknown store type {kind!r}; expected one of {', '.join(store_type_names())}.",
+            problem=f"unknown store type {kind!r}.{did_you_mean(str(kind), store_type_names())} "
+            f"Store types: {', '.join(store_type_names())}.",
         )
     model = config_model(raw["type"])
     try:
@@ -183,10 +203,12 @@ def _config_error(
     error = exc.errors()[0]
     problem = error["msg"].removeprefix("Value error, ") + "."
     if error["type"] == "extra_forbidden":
-        problem = f"unknown key; the keys of [{table}] are {', '.join(model.model_fields)}."
-    return ConfigError(
-        file=pyproject, field=f"{table}." + ".".join(str(p) for p in error["loc"]), problem=problem
-    )
+        given = str(error["loc"][-1])
+        problem = (
+            f"unknown key '{given}'.{did_you_mean(given, model.model_fields)} The keys of "
+            f"[{table}] are {', '.join(model.model_fields)}."
+        )
+    return ConfigError(file=pyproject, field=f"{table}.{field_path(error['loc'])}", problem=problem)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

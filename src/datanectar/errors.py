@@ -7,6 +7,7 @@ traceback.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -97,6 +98,22 @@ class StorageIOError(DatanectarError):
 
 class MissingDependencyError(DatanectarError, ImportError):
     """An optional library a format or store needs is not installed."""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """ " Did you mean 'x'?" when a known name is close to a mistyped one, else ""."""
+    close = difflib.get_close_matches(str(name), list(choices), n=3, cutoff=0.75)
+    if not close:
+        return ""
+    return " Did you mean " + " or ".join(f"'{match}'" for match in close) + "?"
+
+
+def field_path(location: Iterable[str | int]) -> str:
+    """A pydantic error location as the catalog reference writes it: `checks[0].row_count`."""
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
 
 
 def _compose(where: str, problem: str, fix: str) -> str:

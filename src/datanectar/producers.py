@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from .catalog.models import NAME_PATTERN
 from .catalog.namespaces import Dimension, parse_namespaces
 from .catalog.rules import Rule
-from .errors import DatanectarError
+from .errors import DatanectarError, did_you_mean
 from .formats import format_names
 
 ATTRIBUTE = "__datanectar_producer__"
@@ -129,13 +129,14 @@ def make_producer(
 ) -> Producer:
     name = entry or fn.__name__
     where = f"{fn.__module__}.{fn.__qualname__}"
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise DatanectarError(f"{where}: entry name '{name}' must use letters, digits and '_'.")
-    if group is not None and not NAME_PATTERN.match(group):
+    if group is not None and not NAME_PATTERN.fullmatch(group):
         raise DatanectarError(f"{where}: group '{group}' must use letters, digits and '_' only.")
     if format is not None and format not in format_names():
         raise DatanectarError(
-            f"{where}: unknown format '{format}'; expected one of {', '.join(format_names())}."
+            f"{where}: unknown format '{format}'.{did_you_mean(format, format_names())} Formats: "
+            f"{', '.join(format_names())}."
         )
     parameters = tuple(inspect.signature(fn).parameters.values())
     unknown = [name for name in cache_args if name not in {p.name for p in parameters}]

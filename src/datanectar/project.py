@@ -6,10 +6,9 @@ code the IO managers use. `datanectar.definitions()` builds the Dagster side fro
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -20,7 +19,14 @@ from pydantic import ValidationError
 from .catalog import Entry, load_catalog, load_variables
 from .catalog.rules import RULES
 from .config import ProjectConfig, find_pyproject, load_project
-from .errors import CatalogError, CatalogErrors, ConfigError, DatanectarError, UnknownEntryError
+from .errors import (
+    CatalogError,
+    CatalogErrors,
+    ConfigError,
+    DatanectarError,
+    UnknownEntryError,
+    did_you_mean,
+)
 from .formats import default_format_for, get_format
 from .partitions import Partition, for_partition, placeholders
 from .producers import Producer, producer_of, producers_in
@@ -97,10 +103,9 @@ class Catalog:
         try:
             return self.entries[name]
         except KeyError:
-            close = difflib.get_close_matches(name, self.entries, n=3)
-            hint = f" Did you mean {', '.join(close)}?" if close else ""
             raise UnknownEntryError(
-                f"no catalog entry named '{name}'.{hint} Entries: {', '.join(sorted(self.entries)) or '(none)'}."
+                f"no catalog entry named '{name}'.{did_you_mean(name, self.entries)} Entries: "
+                f"{', '.join(sorted(self.entries)) or '(none)'}."
             ) from None
 
     def entry_for(self, producer: Producer) -> Entry:
@@ -227,15 +232,18 @@ def _bind(
         bound[producer.entry] = producer
 
     entries: dict[str, Entry] = {}
+    broken: set[str] = set()
     for name in [*declared, *(p for p in bound if p not in declared)]:
         try:
             entry = declared.get(name) or _implicit_entry(bound[name])
             entries[name] = _complete(config, stores, entry, bound.get(name))
         except CatalogError as exc:
             errors.append(exc)
+            broken.add(name)
     for producer in bound.values():
         declared_in = declared[producer.entry].source if producer.entry in declared else None
-        errors.extend(_parameter_errors(producer, entries, declared_in))
+        # A parameter naming a broken entry is that entry's error, reported once above.
+        errors.extend(_parameter_errors(producer, entries, declared_in, known=broken))
     if errors:
         raise errors[0] if len(errors) == 1 else CatalogErrors(errors)
     return entries, bound
@@ -281,7 +289,8 @@ def _complete(
     if store not in stores:
         raise error(
             "store",
-            f"store '{store}' is not configured; stores: {', '.join(sorted(stores))}.",
+            f"store '{store}' is not configured.{did_you_mean(store, stores)} Stores: "
+            f"{', '.join(sorted(stores))}.",
             f"add [tool.datanectar.stores.{store}] to {config.pyproject.name}, or use a configured store.",
         )
     format_ = get_format(fmt)
@@ -304,7 +313,7 @@ def _complete(
         if unknown:
             raise error(
                 f"{field}.{unknown[0]}",
-                f"format '{fmt}' has no option '{unknown[0]}'.",
+                f"format '{fmt}' has no option '{unknown[0]}'.{did_you_mean(unknown[0], allowed)}",
                 f"use one of: {', '.join(sorted(allowed)) or '(none)'}.",
             )
     if producer is not None and (producer.checks or producer.schema is not None):
@@ -351,6 +360,8 @@ def _check_rules(entry: Entry, fmt: str, config: ProjectConfig) -> None:
     catalog errors: found when the catalog loads, not when a run fails."""
     kind = _DATA_KINDS[fmt]
     for index, rule in enumerate(entry.checks):
+        if rule.custom is not None:
+            _resolve_custom_rule(entry, index, rule.custom)
         if kind not in rule.applies_to and "any" not in rule.applies_to:
             raise CatalogError(
                 file=entry.source,
@@ -392,6 +403,22 @@ def _check_rules(entry: Entry, fmt: str, config: ProjectConfig) -> None:
             ) from None
 
 
+def _resolve_custom_rule(entry: Entry, index: int, target: str) -> None:
+    from .checks.custom import CustomCheckError, resolve_custom
+
+    try:
+        resolve_custom(target)
+    except CustomCheckError as exc:
+        raise CatalogError(
+            file=entry.source,
+            entry=entry.name,
+            field=f"checks[{index}].custom",
+            problem=f"{str(exc).removeprefix(f'custom check {target!r}: ')}",
+            fix="name an importable module (from the project root) and a function in it, "
+            "as 'package.module:function'.",
+        ) from None
+
+
 def _check_namespaces(entry: Entry, format_: Any, path: str) -> None:
     """Path placeholders must name namespace dimensions, and name all of them for a format
     storing one object per partition (else two partitions would share one object)."""
@@ -411,11 +438,17 @@ def _check_namespaces(entry: Entry, format_: Any, path: str) -> None:
 
 
 def _parameter_errors(
-    producer: Producer, entries: Mapping[str, Entry], source: str | None
+    producer: Producer,
+    entries: Mapping[str, Entry],
+    source: str | None,
+    *,
+    known: Collection[str] = (),
 ) -> list[CatalogError]:
     errors = []
     for parameter in producer.parameters:
-        if parameter.name in entries or parameter.name == CONTEXT_PARAMETER:
+        if parameter.name in entries or parameter.name in known:
+            continue
+        if parameter.name == CONTEXT_PARAMETER:
             continue
         if parameter.name in producer.cache_args:  # a cache argument: run config in Dagster
             continue
@@ -433,7 +466,7 @@ def _parameter_errors(
                     entry=producer.entry,
                     problem=(
                         f"parameter '{parameter.name}' of {producer.qualified_name} names no catalog "
-                        "entry and has no default."
+                        f"entry and has no default.{did_you_mean(parameter.name, entries)}"
                     ),
                     fix="rename it after the entry it reads, declare that entry, or give it a default.",
                 )

@@ -31,7 +31,7 @@ from .levels import Level, levels_for
 from .records import Record, UpstreamRead
 
 CACHE_MODES: tuple[str, ...] = get_args(CacheMode)
-_NAMESPACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
+_NAMESPACE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")
 _READS_FROM = {
     "write": ("local", "root", "mirror"),
     "overwrite": ("local", "root", "mirror"),
@@ -193,7 +193,7 @@ class CachedFunction:
             return partition, "/".join(partition[d.name] for d in entry.namespaces)
         if namespace is None:
             return None, None
-        if not isinstance(namespace, str) or not _NAMESPACE.match(namespace) or ".." in namespace:
+        if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace) or ".." in namespace:
             raise DatanectarError(
                 f"{self.qualified_name}: namespace {namespace!r} must use letters, digits, '_', '-' "
                 "and '.' (no '..', no '/')."

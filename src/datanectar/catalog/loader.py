@@ -8,9 +8,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import CatalogError, CatalogErrors
+from ..errors import CatalogError, CatalogErrors, did_you_mean, field_path
 from .models import Entry, EntryFields, field_names
 from .render import parse_yaml, render
+from .rules import RULES, Rule
 
 _SUFFIXES = (".yaml", ".yml")
 
@@ -99,13 +100,31 @@ def parse_entry(name: str, body: Any, *, display: str | None) -> Entry:
 def _as_catalog_error(exc: ValidationError, *, name: str, display: str | None) -> CatalogError:
     problems = []
     for error in exc.errors():
-        field = ".".join(str(part) for part in error["loc"]) or None
+        location = error["loc"]
+        field = field_path(location) or None
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            known = ", ".join(field_names())
-            message = f"unknown field; an entry's fields are {known}"
+            message = _unknown_key(location)
         problems.append(CatalogError(file=display, entry=name, field=field, problem=message + "."))
     return problems[0] if len(problems) == 1 else CatalogErrors(problems)
+
+
+def _unknown_key(location: tuple[str | int, ...]) -> str:
+    """What an unknown key should have been: an entry field, or (inside `checks:`) a rule or
+    a rule's setting."""
+    given = str(location[-1])
+    if len(location) == 3 and location[0] == "checks":
+        settings = [name for name in Rule.model_fields if name not in RULES]
+        return (
+            f"unknown rule '{given}'.{did_you_mean(given, [*RULES, *settings])} The rules are "
+            f"{', '.join(RULES)}; a check may also set {', '.join(settings)}"
+        )
+    if len(location) == 1:
+        return (
+            f"unknown field '{given}'.{did_you_mean(given, field_names())} An entry's fields "
+            f"are {', '.join(field_names())}"
+        )
+    return f"unknown key '{given}'"
 
 
 def _display(file: Path, project_root: Path) -> str:

@@ -11,14 +11,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import StoreError
+from ..errors import StoreError, did_you_mean
 from ..formats import format_names
 from ..stores import normalize_relative_path
 from .namespaces import Dimension, parse_namespaces
 from .rules import Rule
 
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_OWNER = re.compile(r"^(team:[A-Za-z0-9_\- ]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OWNER = re.compile(r"team:[A-Za-z0-9_\- ]+|[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class EntryFields(BaseModel):
@@ -89,7 +89,8 @@ class EntryFields(BaseModel):
     def _known_format(cls, value: str | None) -> str | None:
         if value is not None and value not in format_names():
             raise ValueError(
-                f"unknown format '{value}'; expected one of {', '.join(format_names())}"
+                f"unknown format '{value}'.{did_you_mean(value, format_names())} Formats: "
+                f"{', '.join(format_names())}"
             )
         return value
 
@@ -111,7 +112,7 @@ class EntryFields(BaseModel):
     @field_validator("group")
     @classmethod
     def _group_name(cls, value: str | None) -> str | None:
-        if value is not None and not NAME_PATTERN.match(value):
+        if value is not None and not NAME_PATTERN.fullmatch(value):
             raise ValueError(f"group '{value}' must use letters, digits and '_' only")
         return value
 
@@ -119,7 +120,7 @@ class EntryFields(BaseModel):
     @classmethod
     def _owner_form(cls, value: list[str]) -> list[str]:
         for owner in value:
-            if not _OWNER.match(owner):
+            if not _OWNER.fullmatch(owner):
                 raise ValueError(f"owner '{owner}' is neither an e-mail address nor 'team:name'")
         return value
 
@@ -147,7 +148,7 @@ class Entry(EntryFields):
     @field_validator("name")
     @classmethod
     def _entry_name(cls, value: str) -> str:
-        if not NAME_PATTERN.match(value):
+        if not NAME_PATTERN.fullmatch(value):
             raise ValueError(
                 f"entry name '{value}' must start with a letter or '_' and use letters, digits and '_'"
             )

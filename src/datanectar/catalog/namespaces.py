@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import NamespaceKeyError
 
-KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:+\-]{0,127}$")
-DIMENSION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:+\-]{0,127}")
+DIMENSION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 CADENCES = ("hourly", "daily", "weekly", "monthly")
 Cadence = Literal["hourly", "daily", "weekly", "monthly"]
 SINGLE_STATIC = "namespace"
@@ -55,13 +55,13 @@ class Dimension(BaseModel):
             raise ValueError(
                 f"dimension '{self.name}' must be a list, {{dynamic: NAME}} or a time cadence"
             )
-        if not DIMENSION_NAME.match(self.name):
+        if not DIMENSION_NAME.fullmatch(self.name):
             raise ValueError(f"dimension name '{self.name}' must use letters, digits and '_'")
         for key in self.values or []:
             check_key(key, where=f"dimension '{self.name}'")
         if self.values is not None and len(set(self.values)) != len(self.values):
             raise ValueError(f"dimension '{self.name}' lists a value twice")
-        if self.dynamic is not None and not DIMENSION_NAME.match(self.dynamic):
+        if self.dynamic is not None and not DIMENSION_NAME.fullmatch(self.dynamic):
             raise ValueError(
                 f"dynamic namespace name '{self.dynamic}' must use letters, digits and '_'"
             )
@@ -74,7 +74,7 @@ class Dimension(BaseModel):
 
 def check_key(key: str, *, where: str) -> str:
     """Refuse a key that could escape a store root or break a predicate."""
-    if not isinstance(key, str) or not KEY.match(key) or ".." in key:
+    if not isinstance(key, str) or not KEY.fullmatch(key) or ".." in key:
         raise NamespaceKeyError(
             f"{where}: namespace key {key!r} is not allowed; keys use letters, digits, '_', '-', "
             "'.', ':' and '+', without '..' or '/'"

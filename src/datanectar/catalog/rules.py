@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Severity = Literal["error", "warn"]
 
-_CUSTOM_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_CUSTOM_TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 
 
 class RowCount(BaseModel):
@@ -107,11 +107,11 @@ class Rule(BaseModel):
             raise ValueError(
                 f"a check names exactly one rule, got {', '.join(given) or 'none'}; rules: {', '.join(RULES)}"
             )
-        if self.custom is not None and not _CUSTOM_TARGET.match(self.custom):
+        if self.custom is not None and not _CUSTOM_TARGET.fullmatch(self.custom):
             raise ValueError(f"custom check '{self.custom}' must be 'module.path:function'")
         if self.options and self.custom is None:
             raise ValueError("'options' is for custom checks only")
-        if self.name is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", self.name):
+        if self.name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.name):
             raise ValueError(f"check name '{self.name}' must use letters, digits and '_'")
         return self
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..catalog.rules import Rule
-from ..errors import DatanectarError
+from ..errors import DatanectarError, did_you_mean
 from .results import CheckFailure, CheckResult
 
 
@@ -21,17 +21,22 @@ class CustomCheckError(DatanectarError):
 
 
 def resolve_custom(target: str) -> Callable[..., Any]:
+    """The function a `custom: module:function` rule names (imported when the catalog loads,
+    so a wrong name is a catalog error, not a failed run)."""
     module_name, _, function_name = target.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
+    except Exception as exc:  # a syntax error or a failing import in the module, too
         raise CustomCheckError(
-            f"custom check '{target}': module '{module_name}' cannot be imported: {exc}"
+            f"custom check '{target}': module '{module_name}' cannot be imported: "
+            f"{type(exc).__name__}: {exc}"
         ) from exc
     function = getattr(module, function_name, None)
     if not callable(function):
+        functions = [name for name, value in vars(module).items() if callable(value)]
         raise CustomCheckError(
-            f"custom check '{target}': '{module_name}' has no function '{function_name}'"
+            f"custom check '{target}': module '{module_name}' has no function "
+            f"'{function_name}'.{did_you_mean(function_name, functions)}"
         )
     return function
 

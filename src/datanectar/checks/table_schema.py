@@ -122,14 +122,14 @@ def _schema_path(path: str | Path, basepath: str | Path | None) -> Path:
     if basepath is not None and not resolved.is_relative_to(base):
         raise TableSchemaError(
             source=str(path),
-            problem=f"the schema path leaves its base folder {base}.",
-            fix="give a path inside the folder the catalog is in.",
+            problem=f"the schema path leaves the folder it is read from, {base}.",
+            fix="give a path inside that folder (the project folder, for catalog entries).",
         )
     if not resolved.is_file():
         raise TableSchemaError(
             source=str(path),
             problem=f"no schema file at {resolved}.",
-            fix="check the path (relative to the catalog folder) or create the file.",
+            fix=f"check the path (it is read relative to {base}) or create the file.",
         )
     return resolved
 

@@ -14,7 +14,7 @@ from ..errors import StoreError
 from ..stores import Location
 from .base import Format, require
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _SAVE_OPTIONS = frozenset({"if_exists", "dtype", "chunksize", "method", "index", "index_label"})
 _LOAD_OPTIONS = frozenset({"columns", "parse_dates", "coerce_float", "index_col", "dtype_backend"})
 
@@ -186,7 +186,7 @@ def table_name(location: Location) -> tuple[str | None, str]:
 def split_table_name(name: str) -> tuple[str | None, str]:
     """Split and check `schema.table`; identifiers only, so names never need quoting tricks."""
     parts = name.split(".")
-    if len(parts) > 2 or not all(_IDENTIFIER.match(part) for part in parts):
+    if len(parts) > 2 or not all(_IDENTIFIER.fullmatch(part) for part in parts):
         raise ValueError(
             f"'{name}' is not a SQL table name; use letters, digits and '_' (optionally 'schema.table')"
         )
