@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import shutil
+import stat
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -38,19 +39,42 @@ class LocalStore(Store):
     def __init__(self, name: str, config: LocalStoreConfig, *, project_root: Path) -> None:
         super().__init__(name)
         root = Path(os.path.expanduser(config.root))
+        # Resolved once: a root reached through a symlink is the folder it points to, and every
+        # path below is compared with that.
         self.root = (root if root.is_absolute() else project_root / root).resolve()
+        self._root = str(self.root)
         self.config = config
 
     @cached_property
     def filesystem(self) -> fsspec.AbstractFileSystem:
         return fsspec.filesystem("file")
 
+    def location(self, relative_path: str) -> Location:
+        location = super().location(relative_path)
+        # Resolved now rather than when the path is first used: EntryStorage.location names the
+        # catalog file and entry only in errors raised here.
+        self.full_path(location.relative)
+        return location
+
     def full_path(self, relative: str) -> str:
-        path = os.path.normpath(os.path.join(self.root, relative))
-        # The relative path is already normalized; this guards against a root that is itself
-        # reached through a symlinked parent being compared textually.
-        if os.path.commonpath([path, str(self.root)]) != str(self.root):
+        """The path of `relative` under the root, refused if it resolves outside the root.
+
+        The path returned is the textual one (symlinks inside the root keep their meaning and
+        a link at the final component is what publishing replaces), but it is checked after
+        resolving every symlink in it, at any depth and the final component too;
+        os.path.realpath resolves the existing prefix of a path not written yet, so a new file
+        under a symlinked folder that points outside is refused before anything is written.
+        """
+        path = os.path.normpath(os.path.join(self._root, relative))
+        if not _within(path, self._root):  # catalog paths are normalized; other callers may not be
             raise StoreError(f"path {relative!r} escapes the root of store '{self.name}'")
+        resolved = os.path.realpath(path)
+        if not _within(resolved, self._root):
+            raise StoreError(
+                f"path {relative!r} in store '{self.name}' resolves through a symlink to "
+                f"{resolved!r}, outside the store's root {self._root!r}. Fix: remove the "
+                "symlink or point it inside the root, or declare a store rooted where it points."
+            )
         return path
 
     def uri(self, relative: str) -> str:
@@ -70,10 +94,14 @@ class LocalStore(Store):
         Path(location.path).parent.mkdir(parents=True, exist_ok=True)
 
     def publish(self, staged: Location, final: Location) -> None:
+        # Both paths are checked again now (`.path` resolves them): a symlink planted at the
+        # final location since the location was made, pointing outside the root, is refused
+        # before anything moves. One planted after this check is replaced, never followed:
+        # rename and renameat2 act on the link itself, and `_remove_path` unlinks a link.
         source, target = staged.path, final.path
-        if os.path.isdir(source) and os.path.lexists(target):
+        if _is_folder(source) and os.path.lexists(target):
             if _exchange(source, target):
-                _remove_path(source)  # now holds the previous value, a file or a folder
+                _remove_path(source)  # now holds the previous value: a file, folder or link
                 return
             # No atomic exchange on this system: two renames, previous value kept until the
             # new one is in place.
@@ -82,7 +110,7 @@ class LocalStore(Store):
             os.rename(source, target)
             _remove_path(retired)
             return
-        if os.path.isdir(target) and not os.path.isdir(source):
+        if _is_folder(target) and not _is_folder(source):
             _remove_path(target)
         os.replace(source, target)
 
@@ -107,8 +135,23 @@ class LocalStore(Store):
         return total
 
 
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _is_folder(path: str) -> bool:
+    """A real folder, not a symlink to one (whose contents are not ours to replace)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _remove_path(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
+    """Delete a file or folder; a symlink is unlinked itself, never what it points to."""
+    if _is_folder(path):
+        # rmtree refuses a symlink (and, with ignore_errors, does nothing): a folder swapped
+        # for a link after the check is not followed either.
         shutil.rmtree(path, ignore_errors=True)
     elif os.path.lexists(path):
         os.remove(path)
