@@ -383,15 +383,15 @@ def test_partitioned_checks_audit_only_their_partition(make_project, instance, m
     def observations(namespace: str) -> pd.DataFrame:
         return frame_for(namespace)
 
-    import datanectar.assets.checks as dagster_checks
+    import datanectar.publishing as publishing
 
-    original = dagster_checks.audit
+    original = publishing.audit
 
     def spying_audit(entry, value, **kwargs):
         seen_rows.append(len(value))
         return original(entry, value, **kwargs)
 
-    monkeypatch.setattr(dagster_checks, "audit", spying_audit)
+    monkeypatch.setattr(publishing, "audit", spying_audit)
     materialize_partition(project, [observations], "paris", instance)
     result = materialize_partition(project, [observations], "lyon", instance)
 
@@ -471,7 +471,7 @@ def hourly_grid(day: str, value: float) -> xr.Dataset:
 
 def test_zarr_time_partitions_are_regions_of_one_store(make_project, instance):
     project = make_project(
-        "grid:\n  format: zarr\n  path: grid.zarr\n  namespaces: {daily: {start: '2024-01-01'}}\n"
+        "grid:\n  format: zarr\n  path: grid.zarr\n  namespaces: {daily: {start: '2023-12-01'}}\n"
     )
     values = {"2024-01-01": 1.0, "2024-01-02": 2.0, "2024-01-03": 3.0}
 
@@ -495,6 +495,7 @@ def test_zarr_time_partitions_are_regions_of_one_store(make_project, instance):
     loaded = datanectar.catalog(project).load("grid", namespace="2024-01-02")
     assert loaded.sizes["time"] == 24
     assert float(loaded["air"].max()) == 20.0
+    # A declared period before the stored ones cannot be appended to the store.
     with pytest.raises(datanectar.StorageIOError, match="precede"):
         datanectar.catalog(project).save(
             "grid", hourly_grid("2023-12-31", 0.0), namespace="2023-12-31"

@@ -254,3 +254,39 @@ def test_zarr_time_regions_backfill_in_one_run(make_project, instance):
     assert stored.sizes["time"] == 3 * 24
     daily_values = stored["air"].resample(time="1D").mean().values[:, 0].tolist()
     assert daily_values == [2.0, 3.0, 4.0]
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_each_namespace_materialization_reports_its_own_metadata(make_project, instance, cached):
+    """A single-run backfill records one materialization per namespace, each with that
+    namespace's own row count, uri, column schema and preview (not the run's total)."""
+    rows = {"paris": 1, "lyon": 4, "oslo": 9}
+    project = make_project(f"counts:\n  format: delta\n  path: counts\n  namespaces: {CITIES}\n")
+
+    def counts(namespace: str) -> pd.DataFrame:
+        return pd.DataFrame({"i": range(rows[namespace]), "city": namespace})
+
+    decorate = (
+        datanectar.cache(entry="counts", version="1")
+        if cached
+        else datanectar.asset(entry="counts")
+    )
+    function = decorate(counts)
+    result = run_range(project, [function], instance)
+    assert result.success
+
+    for city, expected in rows.items():
+        [record] = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("counts"), asset_partitions=[city]),
+            limit=1,
+        ).records
+        metadata = record.asset_materialization.metadata
+        assert metadata["dagster/row_count"].value == expected
+        assert metadata["dagster/uri"].value == str(project / "data" / "counts")
+        columns = [column.name for column in metadata["dagster/column_schema"].schema.columns]
+        assert columns == ["i", "city"]
+        preview = metadata["preview"].value
+        assert f"| {min(expected, 5) - 1} | {city} |" in preview  # its own rows (first 5)
+        assert all(other not in preview for other in rows if other != city)
+    table = DeltaTable(str(project / "data" / "counts")).to_pandas()
+    assert table.groupby("namespace").size().to_dict() == rows

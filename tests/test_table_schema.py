@@ -762,7 +762,7 @@ def test_load_schema_reads_a_file_inside_its_base(tmp_path: Path) -> None:
     (tmp_path / "schemas" / "s.yaml").write_text("fields:\n  - name: a\n    type: integer\n")
     schema = load_schema("schemas/s.yaml", basepath=tmp_path)
     assert schema.field_names == ["a"]
-    with pytest.raises(TableSchemaError, match="leaves its base folder"):
+    with pytest.raises(TableSchemaError, match="leaves the folder it is read from"):
         load_schema("../s.yaml", basepath=tmp_path / "schemas")
     with pytest.raises(TableSchemaError, match="no schema file"):
         load_schema("schemas/missing.json", basepath=tmp_path)
@@ -940,3 +940,11 @@ def test_unique_integers_are_counted_as_frictionless_finds_them(shape: str, tmp_
     assert_same(expected, ours_csv(path, schema))
     if shape != "all-blank":
         assert any(error[0] == "unique-error" for error in expected[1])
+
+
+def test_a_changed_schema_file_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text('{"fields": [{"name": "a"}]}')
+    assert load_schema("s.json", basepath=tmp_path).field_names == ["a"]
+    path.write_text('{"fields": [{"name": "a"}, {"name": "bb"}]}')
+    assert load_schema("s.json", basepath=tmp_path).field_names == ["a", "bb"]

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from .cache import CacheKeyError, StaleResultWarning, cache
 from .errors import (
     CatalogError,
+    CheckFailedError,
+    CheckWarning,
     ConfigError,
     DatanectarError,
     DataNotFoundError,
@@ -33,6 +35,8 @@ __all__ = [
     "CacheKeyError",
     "Catalog",
     "CatalogError",
+    "CheckFailedError",
+    "CheckWarning",
     "ConfigError",
     "DataNotFoundError",
     "DatanectarError",

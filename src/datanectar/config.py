@@ -103,8 +103,10 @@ def find_pyproject(start: Path | str | None = None) -> Path:
     if from_environment:
         start = os.environ[PROJECT_ENV]
     origin = Path(start or Path.cwd()).resolve()
-    if origin.is_file():
+    if origin.is_file() and origin.suffix == ".toml":
         return origin
+    if origin.is_file():  # definitions.py's `__file__`, say: its project is found from its folder
+        origin = origin.parent
     looked_at = []
     for folder in (origin, *origin.parents):
         candidate = folder / "pyproject.toml"

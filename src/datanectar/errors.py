@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 
 class DatanectarError(Exception):
@@ -94,6 +95,23 @@ class DataNotFoundError(DatanectarError, LookupError):
 
 class StorageIOError(DatanectarError):
     """Writing or reading an entry failed inside the storage library."""
+
+
+class CheckFailedError(DatanectarError):
+    """A value failed a blocking check: it was not published, and is kept in quarantine."""
+
+    def __init__(
+        self, message: str, *, entry: str, verdicts: list[Any], quarantine: str | None
+    ) -> None:
+        super().__init__(message)
+        self.entry = entry
+        self.verdicts = verdicts
+        """The failed blocking checks (`check`, `blocking`, `result` with its failures)."""
+        self.quarantine = quarantine
+
+
+class CheckWarning(UserWarning):
+    """A warn-level check failed on a value that was published all the same."""
 
 
 class MissingDependencyError(DatanectarError, ImportError):

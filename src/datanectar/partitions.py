@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .catalog import Entry
 from .catalog.namespaces import check_key
+from .catalog.time_keys import KEY_FORMATS
 from .errors import DatanectarError, DataNotFoundError
 from .formats import get_format
 from .formats.base import wants
@@ -40,10 +41,13 @@ class NamespaceInputs:
     storage: Any
     entry: Entry
     as_type: Any = None
+    objects: Callable[[Partition], Entry] | None = None
+    """The object of each namespace (default: the entry's own for those keys)."""
 
     def load(self, partition: Partition) -> Any:
         keys = upstream_partition(self.entry, partition)
-        return self.storage.load(for_partition(self.entry, keys), as_type=self.as_type)
+        objects = self.objects or (lambda keys: for_partition(self.entry, keys))
+        return self.storage.load(objects(keys), as_type=self.as_type)
 
 
 def upstream_partition(upstream: Entry, partition: Partition | None) -> dict[str, str] | None:
@@ -108,20 +112,12 @@ def for_partition(entry: Entry, partition: Partition | None) -> Entry:
     return entry.model_copy(update={"path": path, "partition": keys, "partition_window": window})
 
 
-_KEY_FORMATS = {
-    "hourly": "%Y-%m-%d-%H:%M",
-    "daily": "%Y-%m-%d",
-    "weekly": "%Y-%m-%d",
-    "monthly": "%Y-%m-%d",
-}
-
-
 def time_window(cadence: str | None, key: str) -> tuple[str, str]:
     """The [start, end) of a time partition, from its key as Dagster formats it."""
     import pandas as pd
 
     try:
-        start = pd.Timestamp(datetime.strptime(key, _KEY_FORMATS[str(cadence)]))
+        start = pd.Timestamp(datetime.strptime(key, KEY_FORMATS[str(cadence)]))
     except ValueError:
         raise DatanectarError(f"namespace key {key!r} is not a {cadence} partition key") from None
     steps = {
@@ -153,14 +149,20 @@ def partition_label(keys: Mapping[str, str]) -> str:
 
 
 def load_partitions(
-    storage: Any, entry: Entry, partitions: list[dict[str, str]], *, as_type: Any
+    storage: Any,
+    entry: Entry,
+    partitions: list[dict[str, str]],
+    *,
+    as_type: Any,
+    objects: Callable[[Partition], Entry] | None = None,
 ) -> Any:
     """Several partitions of an entry: a dict by partition, or one concatenated value when the
-    caller asked for the plain type (a DataFrame / Arrow table / xarray object)."""
+    caller asked for the plain type (a DataFrame / Arrow table / xarray object). `objects`
+    gives each partition's object (default: the entry's own for those keys)."""
     values: dict[str, Any] = {}
     missing = []
     for keys in partitions:
-        target = for_partition(entry, keys)
+        target = objects(keys) if objects is not None else for_partition(entry, keys)
         if not storage.exists(target):
             missing.append(partition_label(keys))
             continue

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from .catalog import Entry, load_catalog, load_variables
 from .catalog.rules import RULES
+from .catalog.time_keys import check_declared
 from .config import ProjectConfig, find_pyproject, load_project
 from .errors import (
     CatalogError,
@@ -139,15 +140,25 @@ class Catalog:
     def save(
         self, name: str, value: Any, *, namespace: str | Partition | None = None
     ) -> WriteReport:
-        """Store a value as the entry (one namespace of a partitioned one), atomically."""
-        return self.storage.save(self._target(name, namespace), value)
+        """Store a value as the entry (one namespace of a partitioned one), atomically, once
+        the entry's checks pass: a blocking failure raises `CheckFailedError` and publishes
+        nothing (the value goes to quarantine, the previous one stays); a failed warn-level
+        check gives a `CheckWarning`."""
+        from .publishing import enforce, plain_tag, publish
+
+        target = self._target(name, namespace)
+        return enforce(publish(self, self.entry(name), value, target=target, tag=plain_tag()))
 
     def exists(self, name: str, *, namespace: str | Partition | None = None) -> bool:
         return self.storage.exists(self._target(name, namespace))
 
     def _target(self, name: str, namespace: str | Partition | None) -> Entry:
         entry = self.entry(name)
-        return for_partition(entry, namespace_keys(entry, namespace))
+        keys = namespace_keys(entry, namespace)
+        target = for_partition(entry, keys)  # refuses keys that could escape first
+        if keys:
+            check_declared(_where(entry), entry.namespaces or [], keys)
+        return target
 
 
 def namespace_keys(entry: Entry, namespace: str | Partition | None) -> dict[str, str] | None:
@@ -472,3 +483,7 @@ def _parameter_errors(
                 )
             )
     return errors
+
+
+def _where(entry: Entry) -> str:
+    return f"{entry.source or '<no catalog file>'}: entry '{entry.name}'"

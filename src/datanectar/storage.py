@@ -7,6 +7,7 @@ errors that name the entry.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,11 +37,19 @@ class WriteReport:
     summary: Summary
 
 
+LEFTOVER_GRACE_SECONDS = 3600.0
+"""What a killed writer left (staging siblings, staged delta data, deltalake's temporary files)
+is removed by the next write of the same location once nothing has touched it for this long:
+never sooner, so that a concurrent writer's staging is left alone."""
+_SWEEP_INTERVAL_SECONDS = 600.0
+
+
 class EntryStorage:
     """Reads and writes entries in their stores."""
 
     def __init__(self, stores: Mapping[str, Store]) -> None:
         self._stores = dict(stores)
+        self._swept: dict[tuple[str, str], float] = {}
 
     def location(self, entry: Entry) -> Location:
         if entry.store not in self._stores:
@@ -71,6 +80,7 @@ class EntryStorage:
         store.ensure_writable()
         store.prepare(final)
         in_place = bool(entry.partition and entry.partition_in_place)
+        self._remove_leftovers(fmt, entry, final, partition=entry.partition if in_place else None)
         if gate is not None and fmt.transactional and not in_place:
             if fmt.splits_writes(entry.save_options):
                 self._write_then_commit(fmt, entry, value, final, gate)
@@ -99,6 +109,20 @@ class EntryStorage:
                 store.remove(staged)
                 raise
         return self._report(fmt, entry, value, final)
+
+    def _remove_leftovers(
+        self, fmt: Format, entry: Entry, final: Location, *, partition: Mapping[str, str] | None
+    ) -> None:
+        """What killed writes of this location left, once per location every few minutes in
+        a process (a loop of writes pays for one look)."""
+        key = (final.uri, repr(sorted((partition or {}).items())))
+        now = time.monotonic()
+        if now - self._swept.get(key, -_SWEEP_INTERVAL_SECONDS) < _SWEEP_INTERVAL_SECONDS:
+            return
+        self._swept[key] = now
+        with _failures_named(entry, fmt, final, "removing what crashed writes left of"):
+            final.store.remove_leftovers(final, older_than=LEFTOVER_GRACE_SECONDS)
+            fmt.remove_leftovers(final, older_than=LEFTOVER_GRACE_SECONDS, partition=partition)
 
     def _write_then_commit(
         self, fmt: Format, entry: Entry, value: Any, final: Location, gate: Gate

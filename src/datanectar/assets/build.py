@@ -8,7 +8,8 @@ from typing import Any
 
 import dagster as dg
 
-from ..cache.function import CachedOutput, read_of
+from ..cache.function import read_of
+from ..cache.keys import canonical_arguments
 from ..cache.records import UpstreamRead
 from ..catalog import Entry
 from ..checks.audit import check_names
@@ -23,9 +24,9 @@ from ..partitions import (
 )
 from ..producers import Producer
 from ..project import CONTEXT_PARAMETER, Catalog
-from .checks import audited_namespaces, audited_outputs, check_specs, external_checks
+from .checks import check_specs, external_checks, published_outputs
 from .io_manager import LOAD_AS_KEY, PER_NAMESPACE_KEY, io_manager_key
-from .metadata import current_object, definition_metadata, segment_of
+from .metadata import current_object, definition_metadata, schema_columns
 from .partitions import keys_of, partitions_def
 
 
@@ -39,7 +40,7 @@ def build_assets(
     for entry in catalog.entries.values():
         producer = catalog.producers.get(entry.name)
         if producer is None:
-            built.append(external_asset(entry))
+            built.append(external_asset(entry, catalog))
             if check_names(entry):
                 checks.append(external_checks(entry, catalog))
         else:
@@ -47,8 +48,10 @@ def build_assets(
     return built, checks
 
 
-def external_asset(entry: Entry) -> dg.AssetSpec:
-    """An entry nothing produces: Dagster observes it; downstream assets load it."""
+def external_asset(entry: Entry, catalog: Catalog) -> dg.AssetSpec:
+    """An entry nothing produces: Dagster observes it; downstream assets load it. Its Table
+    Schema's columns are its column schema, so the catalog reads as documentation before
+    anything runs."""
     return dg.AssetSpec(
         key=dg.AssetKey(entry.name),
         description=entry.description,
@@ -56,7 +59,7 @@ def external_asset(entry: Entry) -> dg.AssetSpec:
         tags=entry.tags,
         owners=entry.owners,
         kinds={str(entry.format)},
-        metadata=definition_metadata(entry),
+        metadata=definition_metadata(entry, columns=schema_columns(entry, catalog.config.root)),
         partitions_def=partitions_def(entry),
     ).with_io_manager_key(io_manager_key(str(entry.format)))
 
@@ -112,16 +115,12 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
                 inputs[name] = key
         return producer.function(**inputs)
 
-    def audited(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:
-        output = compute(context, **inputs)
-        if isinstance(output, PartitionedOutput):
-            yield from audited_namespaces(context, catalog, entry, output)
-            return
-        value = output.value if isinstance(output, CachedOutput) else output
-        yield from audited_outputs(context, catalog, entry, value, output)
+    def step(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:
+        # The step publishes (write-audit-publish, the path plain calls take too); its IO
+        # manager records what was written.
+        yield from published_outputs(context, catalog, entry, compute(context, **inputs))
 
     specs = check_specs(entry)
-    step = audited if specs else compute
     # Table formats (and zarr time regions) replace each namespace in place, so one run can
     # write many of them; partitioned upstreams must be partitioned alike, so that each
     # namespace reads its own upstream namespace.
@@ -151,9 +150,7 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         description=entry.description or producer.description,
         owners=entry.owners or None,
         tags=entry.tags or None,
-        metadata=definition_metadata(
-            entry, cached=cached is not None, keyed=bool(producer.cache_args)
-        ),
+        metadata=asset_metadata(entry, producer, catalog),
         code_version=producer.version,
         kinds={str(entry.format)},
         config_schema=_cache_args_config(producer, hints) if producer.cache_args else None,
@@ -213,16 +210,45 @@ def _read(
     partition: dict[str, str] | None = None,
 ) -> UpstreamRead:
     """What a Dagster step read for input `name`: the upstream object it loaded (its namespace
-    `partition` when partitioned alike), fingerprinted."""
+    `partition` when partitioned alike), fingerprinted; a cached upstream by its record."""
     producer = catalog.producers.get(name)
-    keyed = producer is not None and bool(producer.cache_args)
     upstream = catalog.entries[name]
-    if partition is not None:
-        upstream = for_partition(upstream, upstream_partition(upstream, partition))
-    loaded = current_object(upstream, keyed=keyed, instance=context.instance)
+    keys = upstream_partition(upstream, partition) if partition is not None else None
+    if producer is None or producer.cached is None or (upstream.namespaces and keys is None):
+        return read_of(catalog, for_partition(upstream, keys) if keys else upstream)
+    target, segment = current_object(
+        upstream, asset_metadata(upstream, producer), partition=keys, instance=context.instance
+    )
+    return read_of(catalog, target, segment=segment)
+
+
+def asset_metadata(
+    entry: Entry, producer: Producer | None, catalog: Catalog | None = None
+) -> dict[str, Any]:
+    """The definition metadata of a produced entry's asset: where its objects live (and,
+    given the catalog, the columns its Table Schema declares)."""
+    columns = schema_columns(entry, catalog.config.root) if catalog is not None else None
     if producer is None or producer.cached is None:
-        return read_of(catalog, loaded)
-    return read_of(catalog, loaded, segment=segment_of(loaded))
+        return definition_metadata(entry, columns=columns)
+    return definition_metadata(
+        entry,
+        cached=True,
+        keyed=bool(producer.cache_args),
+        function=producer.qualified_name,
+        default_arguments=_default_arguments(producer),
+        columns=columns,
+    )
+
+
+def _default_arguments(producer: Producer) -> dict[str, Any] | None:
+    """The function's default cache arguments in canonical form; None when one has none."""
+    parameters = {parameter.name: parameter for parameter in producer.parameters}
+    defaults = {}
+    for name in producer.cache_args:
+        if parameters[name].default is parameters[name].empty:
+            return None
+        defaults[name] = parameters[name].default
+    return canonical_arguments(producer.qualified_name, defaults)
 
 
 def _asset_in(name: str, annotation: Any, *, per_namespace: bool) -> dg.AssetIn:

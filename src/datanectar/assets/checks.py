@@ -1,19 +1,16 @@
 """Validation rules as Dagster asset checks.
 
-A produced entry is audited inside its own step, before its output reaches the IO manager:
-write-audit-publish. When a blocking check fails, the step yields no output (the previous value
-stays published), the rejected value goes to a quarantine location named in the check's
-metadata, and Dagster fails the step so downstream steps do not run. An external entry's
-checks run on their own, reading the stored source.
+A produced entry is audited inside its own step before it is published (write-audit-publish,
+`datanectar.publishing`, the same path `catalog.save` and plain cached calls take). When a
+blocking check fails, the step yields no output (the previous value stays published), the
+rejected value goes to a quarantine location named in the check's metadata and in the run's
+log, and Dagster fails the step so downstream steps do not run. An external entry's checks
+run on their own, reading the stored source.
 """
 
 from __future__ import annotations
 
-import contextvars
-import posixpath
-import re
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -21,17 +18,22 @@ import dagster as dg
 from ..cache.function import CachedOutput
 from ..catalog import Entry
 from ..checks.audit import Verdict, audit, blocking_failures, check_names
-from ..checks.results import CheckResult
-from ..formats import get_format
-from ..formats.base import TextTable
+from ..checks.results import CheckResult, failure_lines
 from ..partitions import PartitionedOutput, for_partition
 from ..project import Catalog
-from ..stores import Location
-from .io_manager import Written
+from ..publishing import (
+    Outcome,
+    audit_value,
+    full_reports,
+    publish,
+    quarantine_value,
+    summary,
+)
+from .features import chosen_for_users
+from .io_manager import published
+from .metadata import cached_metadata, materialization_metadata
 from .partitions import keys_of, partitions_def
 
-QUARANTINE_FOLDER = ".datanectar/quarantine"
-REPORTS_FOLDER = ".datanectar/reports"
 _FAILURE_COLUMNS = ("row_number", "field_name", "error_type", "message")
 
 
@@ -39,74 +41,103 @@ def check_specs(entry: Entry) -> list[dg.AssetCheckSpec]:
     key = dg.AssetKey(entry.name)
     # A partitioned entry's checks are partitioned too: each run checks what it wrote.
     partitions = partitions_def(entry)
-    return [
-        dg.AssetCheckSpec(
-            name=name,
-            asset=key,
-            blocking=blocking,
-            description=description,
-            partitions_def=partitions,
-        )
-        for name, blocking, description in check_names(entry)
-    ]
+    with chosen_for_users():
+        return [
+            dg.AssetCheckSpec(
+                name=name,
+                asset=key,
+                blocking=blocking,
+                description=description,
+                partitions_def=partitions,
+            )
+            for name, blocking, description in check_names(entry)
+        ]
 
 
-def audited_outputs(
-    context: dg.AssetExecutionContext, catalog: Catalog, entry: Entry, value: Any, output: Any
+def published_outputs(
+    context: dg.AssetExecutionContext, catalog: Catalog, entry: Entry, output: Any
 ) -> Iterator[Any]:
-    """Audit `value`; yield every check result, and `output` only if no blocking check failed.
-
-    A plain value is written while it is audited, on another thread, and published only if
-    the audit lets it (write-audit-publish without paying for the audit and the write one
-    after the other); the IO manager then only records what was written.
-    """
-    if isinstance(output, CachedOutput):  # published with its cache record by the IO manager
-        verdicts = _audit(catalog, entry, value)
-        written = None if blocking_failures(verdicts) else output
+    """Publish what a step computed, write-audit-publish; yield its Output (only if it was
+    published: a blocking failure publishes nothing) and then its check results, which are
+    about what the Output materializes (results yielded before it would be attached to the
+    previous materialization)."""
+    if isinstance(output, PartitionedOutput):
+        yield from _published_namespaces(context, catalog, entry, output)
+        return
+    tag = context.run.run_id
+    if isinstance(output, CachedOutput):
+        # A cached function's result goes where a plain call with the same arguments
+        # recalls it, with its record.
+        record, outcome = output.call.publish(output.value, output.reads, tag=tag)
+        if record is not None:
+            yield published(output.value, cached_metadata(record, outcome and outcome.report))
     else:
-        written, verdicts = _write_while_auditing(context, catalog, entry, value)
-    quarantine = None
-    if written is None:
-        quarantine = quarantine_value(catalog, entry, value, context.run.run_id)
-    else:
-        # The output first: its materialization is what these check results are about (results
-        # yielded before it would be attached to the previous materialization).
-        yield dg.Output(written)
-    for verdict in verdicts:
-        yield check_result(catalog, entry, verdict, quarantine=quarantine)
+        target = entry
+        if entry.namespaces:
+            target = for_partition(entry, keys_of(entry, context.partition_key))
+        outcome = publish(catalog, entry, output, target=target, tag=tag)
+        if outcome.report is not None:
+            yield published(output, materialization_metadata(outcome.report))
+    if outcome is None:  # a null result: nothing to judge
+        return
+    log_failures(context, outcome)
+    for verdict in outcome.verdicts:
+        yield check_result(entry, verdict, outcome)
 
 
-def audited_namespaces(
+def _published_namespaces(
     context: dg.AssetExecutionContext, catalog: Catalog, entry: Entry, output: PartitionedOutput
 ) -> Iterator[Any]:
-    """A single-run backfill's namespaces, each audited as its own partition.
+    """A single-run backfill's namespaces, each audited and reported as its own partition.
 
     One output covers every namespace of the run (Dagster records a materialization for each),
-    so it is all or nothing: if any namespace fails a blocking check, none is published, the
-    failing ones go to quarantine, and the step fails. Each check result names its partition.
-    """
-    audits = []
+    so it is all or nothing: every namespace is audited before any is written; if one fails a
+    blocking check, none is published, the failing ones go to quarantine, and the step fails.
+    Each namespace's materialization carries its own metadata (rows, uri, schema, preview)."""
+    tag = context.run.run_id
+    audited = []
     for (keys, value), label in zip(output.values, context.partition_keys, strict=True):
         plain = value.value if isinstance(value, CachedOutput) else value
-        verdicts = _audit(catalog, for_partition(entry, keys), plain)
-        quarantine = None
-        if blocking_failures(verdicts):
-            namespace = "-".join(keys[name] for name in sorted(keys))
-            quarantine = quarantine_value(
-                catalog, entry, plain, context.run.run_id, namespace=namespace
+        target = (
+            value.call.target if isinstance(value, CachedOutput) else for_partition(entry, keys)
+        )
+        verdicts = audit_value(catalog, entry, plain, target=target) if check_names(entry) else []
+        audited.append((str(label), value, plain, target, verdicts))
+    rejected = any(blocking_failures(verdicts) for *_, verdicts in audited)
+    outcomes = []
+    for label, value, plain, target, verdicts in audited:
+        if rejected:
+            failed = bool(blocking_failures(verdicts))
+            quarantine = quarantine_value(catalog.storage, target, plain, tag) if failed else None
+            outcome = Outcome(entry, target, None, verdicts, quarantine)
+        elif isinstance(value, CachedOutput):
+            record, stored = value.call.publish(plain, value.reads, tag=tag, verdicts=verdicts)
+            outcome = stored or Outcome(entry, target, None, verdicts)
+            context.add_asset_metadata(
+                cached_metadata(record, stored and stored.report), partition_key=label
             )
-        audits.append((str(label), verdicts, quarantine))
-    if not any(quarantine for _, _, quarantine in audits):
-        yield dg.Output(output)  # before the results, which are about what it materializes
+        else:
+            outcome = publish(catalog, entry, plain, target=target, tag=tag, verdicts=verdicts)
+            context.add_asset_metadata(
+                materialization_metadata(outcome.report), partition_key=label
+            )
+        outcomes.append((label, outcome))
+    if not rejected:
+        # Before the results, which are about what it materializes.
+        yield published(
+            {label: plain for label, _, plain, _, _ in audited},
+            {"namespaces_written": dg.MetadataValue.int(len(outcomes))},
+        )
     # Each check's own output, as Dagster gives it for a check result; the results themselves
     # are evaluations naming their partition, which a check result cannot.
     selected = context.selected_asset_check_keys
     for spec in check_specs(entry):
         if spec.key in selected:
             yield dg.Output(None, output_name=spec.get_python_identifier())
-    for label, verdicts, quarantine in audits:
-        for verdict in verdicts:
-            result = check_result(catalog, entry, verdict, quarantine=quarantine)
+    for label, outcome in outcomes:
+        log_failures(context, outcome, partition=label)
+        for verdict in outcome.verdicts:
+            result = check_result(entry, verdict, outcome)
             yield dg.AssetCheckEvaluation(
                 asset_key=result.asset_key or dg.AssetKey(entry.name),
                 check_name=verdict.check,
@@ -118,83 +149,28 @@ def audited_namespaces(
             )
 
 
-class _Rejected(Exception):
-    """A blocking check failed: the staged value is not published."""
-
-
-def _write_while_auditing(
-    context: dg.AssetExecutionContext, catalog: Catalog, entry: Entry, value: Any
-) -> tuple[Written | None, list[Verdict]]:
-    target = entry
-    if entry.namespaces:
-        target = for_partition(entry, keys_of(entry, context.partition_key))
-    staged = catalog.storage.stages(target)
-    if staged and entry.schema_ is not None and catalog.storage.stores_text(target):
-        return _write_then_audit(catalog, entry, target, value)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="datanectar-audit") as pool:
-        # While the value is written to staging the audit keeps to one core; when nothing is
-        # written meanwhile (formats that commit in place) it may use them all. It sees the
-        # step's context variables (active catalog, cache settings).
-        pending = pool.submit(
-            contextvars.copy_context().run, _audit, catalog, entry, value, 1 if staged else None
-        )
-
-        def publish_if_passed(_: Location | None) -> None:
-            if blocking_failures(pending.result()):
-                raise _Rejected
-
-        try:
-            written: Written | None = Written(
-                catalog.storage.save(target, value, gate=publish_if_passed)
+def log_failures(
+    context: Any, outcome: Outcome, *, partition: str | None = None, stored: bool = False
+) -> None:
+    """Say in the run's log why checks failed, so the CLI's output and CI logs show it, not
+    only the UI: each failed check's summary and first failures, and where the rejected value
+    went (`stored`: the checks judged data already stored, a source's)."""
+    where = f"entry '{outcome.entry.name}'" + (f", namespace {partition}" if partition else "")
+    for verdict in [*outcome.failed(blocking=True), *outcome.failed(blocking=False)]:
+        lines = [f"check '{verdict.check}' failed on {where}: {summary(verdict.result)}"]
+        lines += [f"  {line}" for line in failure_lines(verdict.result)]
+        if verdict.blocking and stored:
+            context.log.error("\n".join(lines))
+        elif verdict.blocking:
+            lines.append(
+                f"  nothing was published; the rejected value is in quarantine at "
+                f"{outcome.quarantine}"
+                if outcome.quarantine
+                else "  nothing was published (another namespace of the run failed)"
             )
-        except _Rejected:
-            written = None
-        return written, pending.result()
-
-
-def _write_then_audit(
-    catalog: Catalog, entry: Entry, target: Entry, value: Any
-) -> tuple[Written | None, list[Verdict]]:
-    """A text format's Table Schema judges the staged file itself, once written: reading it
-    back costs a fraction of rendering the value to text a second time (and then parsing it),
-    which is what auditing meanwhile would take, and the file is exactly what gets published."""
-    verdicts: list[Verdict] = []
-
-    def audit_staged(staged: Location | None) -> None:
-        def text() -> TextTable | None:
-            if staged is None:
-                return catalog.storage.written_text(target, value)
-            return catalog.storage.staged_text(target, staged)
-
-        verdicts.extend(_audit(catalog, entry, value, as_text=text))
-        if blocking_failures(verdicts):
-            raise _Rejected
-
-    try:
-        written: Written | None = Written(catalog.storage.save(target, value, gate=audit_staged))
-    except _Rejected:
-        written = None
-    return written, verdicts
-
-
-def _audit(
-    catalog: Catalog,
-    entry: Entry,
-    value: Any,
-    threads: int | None = None,
-    *,
-    as_text: Callable[[], TextTable | None] | None = None,
-) -> list[Verdict]:
-    """A produced value's checks; its Table Schema judges the cells as they will be stored
-    (`as_text`; by default the value rendered as its format writes it)."""
-    return audit(
-        entry,
-        value,
-        project_root=catalog.config.root,
-        load_entry=catalog.load,
-        threads=threads,
-        as_text=as_text or (lambda: catalog.storage.written_text(entry, value)),
-    )
+            context.log.error("\n".join(lines))
+        else:
+            context.log.warning("\n".join([*lines, "  (severity warn: published all the same)"]))
 
 
 def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
@@ -218,16 +194,18 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
             load_entry=catalog.load,
             as_text=lambda: text,
         )
+        verdicts = [verdict for verdict in verdicts if verdict.check in selected]
+        outcome = Outcome(
+            entry, target, None, verdicts, None, full_reports(catalog, entry, verdicts)
+        )
+        log_failures(context, outcome, stored=True)
         for verdict in verdicts:
-            if verdict.check in selected:
-                yield check_result(catalog, entry, verdict, quarantine=None)
+            yield check_result(entry, verdict, outcome)
 
     return run_checks
 
 
-def check_result(
-    catalog: Catalog, entry: Entry, verdict: Verdict, *, quarantine: str | None
-) -> dg.AssetCheckResult:
+def check_result(entry: Entry, verdict: Verdict, outcome: Outcome | None) -> dg.AssetCheckResult:
     result = verdict.result
     metadata: dict[str, Any] = {
         "error_count": dg.MetadataValue.int(result.error_count),
@@ -238,8 +216,9 @@ def check_result(
         metadata["failures"] = failures_table(result)
     if result.truncated:
         metadata["failures_shown"] = dg.MetadataValue.int(len(result.failures))
-    if entry.report == "full" and not result.passed:
-        metadata["report"] = dg.MetadataValue.path(store_full_report(catalog, entry, result))
+    if outcome is not None and verdict.check in outcome.full_reports:
+        metadata["report"] = dg.MetadataValue.path(outcome.full_reports[verdict.check])
+    quarantine = outcome.quarantine if outcome is not None else None
     if quarantine is not None and verdict.blocking and not result.passed:
         metadata["quarantine"] = dg.MetadataValue.text(quarantine)
     severity = dg.AssetCheckSeverity.ERROR if verdict.blocking else dg.AssetCheckSeverity.WARN
@@ -274,56 +253,6 @@ def failures_table(result: CheckResult) -> dg.TableMetadataValue:
             ]
         ),
     )
-
-
-def quarantine_value(
-    catalog: Catalog, entry: Entry, value: Any, tag: str, *, namespace: str | None = None
-) -> str:
-    """Keep a rejected value apart from the published one, under the store's quarantine
-    (`namespace` tells apart the partitions rejected by one run)."""
-    fmt = get_format(str(entry.format))
-    if fmt.medium == "database":
-        suffix = f"__{re.sub(r'[^A-Za-z0-9_]', '_', namespace)}" if namespace else ""
-        path = f"{entry.path}__quarantine{suffix}"[:63]
-    else:
-        name = posixpath.basename(str(entry.path))
-        label = f"{tag}-{namespace}" if namespace else tag
-        path = posixpath.join(QUARANTINE_FOLDER, entry.name, f"{label}-{name}")
-    report = catalog.storage.save(entry.model_copy(update={"path": path}), value)
-    return report.uri
-
-
-def store_full_report(catalog: Catalog, entry: Entry, result: CheckResult) -> str:
-    """The whole report of a failed check, as JSON beside the data (`report: full`)."""
-    document = {
-        "entry": entry.name,
-        "check": result.name,
-        "error_count": result.error_count,
-        "errors_by_type": result.errors_by_type,
-        "errors": [
-            {
-                "row_number": failure.row_number,
-                "field_name": failure.field_name,
-                "field_number": failure.field_number,
-                "error_type": failure.type,
-                "cell": failure.cell,
-                "message": failure.message,
-            }
-            for failure in result.failures
-        ],
-    }
-    store = (
-        entry.store
-        if catalog.stores[str(entry.store)].holds_files
-        else catalog.config.settings.default_store
-    )
-    target = Entry(
-        name=entry.name,
-        format="json",
-        store=store,
-        path=posixpath.join(REPORTS_FOLDER, entry.name, f"{result.name}.json"),
-    )
-    return catalog.storage.save(target, document).uri
 
 
 def _metadata_value(value: Any) -> Any:

@@ -10,6 +10,7 @@ import dagster as dg
 
 from ..project import Catalog
 from .build import build_assets
+from .features import chosen_for_users
 from .io_manager import FormatIOManager, io_manager_key
 from .jobs import source_checks
 from .sensors import namespace_sensors
@@ -27,6 +28,11 @@ def definitions(
 
 
 def definitions_for(catalog: Catalog) -> dg.Definitions:
+    with chosen_for_users():
+        return _definitions(catalog)
+
+
+def _definitions(catalog: Catalog) -> dg.Definitions:
     formats_used = sorted({str(entry.format) for entry in catalog.entries.values()})
     resources = {
         io_manager_key(name): FormatIOManager(format=name, project_dir=str(catalog.config.root))

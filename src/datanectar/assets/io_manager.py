@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from ..cache.function import CachedOutput
 from ..cache.records import RecordBook
 from ..catalog import Entry
 from ..config import load_project
-from ..errors import DatanectarError
-from ..partitions import NamespaceInputs, PartitionedOutput, for_partition, load_partitions
-from ..storage import EntryStorage, WriteReport
+from ..errors import DatanectarError, DataNotFoundError
+from ..partitions import NamespaceInputs, for_partition, load_partitions, partition_label
+from ..storage import EntryStorage
 from .metadata import (
-    cached_metadata,
     current_object,
     entry_from_metadata,
-    is_cached,
-    is_keyed,
+    latest_materialization,
     materialization_metadata,
     raw_value,
-    segment_of,
 )
 from .partitions import keys_of
 
@@ -33,12 +30,14 @@ PER_NAMESPACE_KEY = "datanectar/per_namespace"
 upstream value for the namespace it computes (a single-run backfill), not all of them at once."""
 
 
-@dataclass(frozen=True)
-class Written:
-    """An output the step already wrote and published (it audited the value meanwhile):
-    the IO manager records it and writes nothing."""
+PUBLISHED_KEY = "datanectar/published"
+"""Set on the output of a step that published its value itself (write-audit-publish): the IO
+manager then writes nothing, and the metadata of what was written is the output's own."""
 
-    report: WriteReport
+
+def published(value: Any, metadata: dict[str, Any]) -> dg.Output:
+    """The output of a step that already published `value`, carrying what it wrote."""
+    return dg.Output(value, metadata={**metadata, PUBLISHED_KEY: True})
 
 
 def io_manager_key(format_name: str) -> str:
@@ -58,19 +57,9 @@ class FormatIOManager(dg.ConfigurableIOManager):
     _storage: EntryStorage | None = PrivateAttr(default=None)
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if raw_value(context.output_metadata.get(PUBLISHED_KEY)):
+            return
         entry = self._entry(context.definition_metadata, context.asset_key)
-        if isinstance(obj, Written):
-            context.add_output_metadata(materialization_metadata(obj.report))
-            return
-        if isinstance(obj, PartitionedOutput):
-            context.add_output_metadata(self._write_namespaces(entry, obj))
-            return
-        if isinstance(obj, CachedOutput):
-            # A cached function's result goes where a plain call with the same arguments
-            # recalls it, with its record.
-            record, report = obj.call.publish(obj.value, obj.reads)
-            context.add_output_metadata(cached_metadata(record, report))
-            return
         if context.has_asset_partitions:
             keys = context.asset_partition_keys
             if len(keys) != 1:
@@ -87,42 +76,38 @@ class FormatIOManager(dg.ConfigurableIOManager):
         upstream = context.upstream_output
         if upstream is None:
             raise DatanectarError(f"input '{context.name}' has no upstream asset to load.")
-        entry = self._entry(upstream.definition_metadata, upstream.asset_key)
-        if is_keyed(upstream.definition_metadata):
-            # Only keyed entries need the instance (their latest materialization's object).
-            entry = current_object(entry, keyed=True, instance=context.instance)
+        metadata = upstream.definition_metadata
+        entry = self._entry(metadata, upstream.asset_key)
         storage = self._entry_storage()
-        if is_cached(upstream.definition_metadata):
-            record = RecordBook(storage.location(entry).store).read(entry.name, segment_of(entry))
-            if record is not None and record.is_null:
-                return None
-        input_metadata = context.definition_metadata or {}
-        load_as = raw_value(input_metadata.get(LOAD_AS_KEY))
+        load_as = raw_value((context.definition_metadata or {}).get(LOAD_AS_KEY))
+
+        def target(partition: Mapping[str, str] | None) -> Entry:
+            return current_object(entry, metadata, partition=partition, instance=context.instance)[
+                0
+            ]
+
+        def load(partition: Mapping[str, str] | None) -> Any:
+            found, segment = current_object(
+                entry, metadata, partition=partition, instance=context.instance
+            )
+            if segment is not None:
+                record = RecordBook(storage.location(found).store).read(entry.name, segment)
+                if record is not None and record.is_null:
+                    return None
+            try:
+                return storage.load(found, as_type=load_as)
+            except DataNotFoundError as exc:
+                raise _not_found(exc, entry, partition, context.instance) from None
+
         if not context.has_asset_partitions:
-            return storage.load(entry, as_type=load_as)
+            return load(None)
         partitions = [keys_of(entry, key) for key in context.asset_partition_keys]
         if len(partitions) == 1 and context.has_partition_key:
-            # A partition of the step's own namespace: the object itself.
-            return storage.load(for_partition(entry, partitions[0]), as_type=load_as)
+            return load(partitions[0])  # a partition of the step's own namespace
+        input_metadata = context.definition_metadata or {}
         if raw_value(input_metadata.get(PER_NAMESPACE_KEY)) and not context.has_partition_key:
-            return NamespaceInputs(storage, entry, load_as)
-        return load_partitions(storage, entry, partitions, as_type=load_as)
-
-    def _write_namespaces(self, entry: Entry, output: PartitionedOutput) -> dict[str, Any]:
-        """Write each namespace of a single-run backfill; the metadata sums them up."""
-        rows = 0
-        for keys, value in output.values:
-            if isinstance(value, CachedOutput):
-                _record, report = value.call.publish(value.value, value.reads)
-            else:
-                report = self._entry_storage().save(for_partition(entry, keys), value)
-            summary = report.summary if report else None
-            rows += getattr(summary, "rows", 0) or 0
-        return {
-            "format": dg.MetadataValue.text(str(entry.format)),
-            "namespaces_written": dg.MetadataValue.int(len(output.values)),
-            "dagster/row_count": dg.MetadataValue.int(rows),
-        }
+            return NamespaceInputs(storage, entry, load_as, objects=target)
+        return load_partitions(storage, entry, partitions, as_type=load_as, objects=target)
 
     def _entry(self, metadata: Any, asset_key: dg.AssetKey) -> Entry:
         entry = entry_from_metadata(metadata, asset_key)
@@ -137,3 +122,34 @@ class FormatIOManager(dg.ConfigurableIOManager):
         if self._storage is None:
             self._storage = EntryStorage(load_project(self.project_dir).open_stores())
         return self._storage
+
+
+def _not_found(
+    error: DataNotFoundError,
+    entry: Entry,
+    partition: Mapping[str, str] | None,
+    instance: dg.DagsterInstance | None,
+) -> DataNotFoundError:
+    """The missing-data error with a hint that holds: materializing is the fix only when this
+    instance records no materialization of it; when it records one, the data went missing."""
+    problem = str(error).split(" Fix: ")[0]
+    recorded = latest_materialization(entry, partition, instance)
+    if recorded is None:
+        home = (
+            ""
+            if os.environ.get("DAGSTER_HOME")
+            else " (DAGSTER_HOME is not set: each Dagster command starts with an empty instance)"
+        )
+        return DataNotFoundError(
+            f"{problem}. No materialization of it is recorded in this Dagster instance{home}. "
+            f"Fix: materialize it first (dagster asset materialize --select {entry.name}"
+            + (f" --partition {partition_label(partition)}" if partition else "")
+            + "), in the same run or with DAGSTER_HOME set."
+        )
+    uri = raw_value(recorded.metadata.get("dagster/uri"))
+    return DataNotFoundError(
+        f"{problem}. This Dagster instance records a materialization of it"
+        + (f" (written to {uri})" if uri else "")
+        + ", but its data is no longer there: it was removed or moved since. Fix: "
+        "materialize it again, or restore the data."
+    )

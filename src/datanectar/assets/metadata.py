@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from ..cache.function import default_object, namespace_label, object_of
 from ..cache.records import Record
 from ..catalog import Entry
+from ..errors import DataNotFoundError
+from ..partitions import for_partition, partition_label
 from ..storage import WriteReport
 from ..summaries import GridSummary, ObjectSummary, TableSummary
 
@@ -16,6 +21,8 @@ PATH_KEY = "datanectar/path"
 SEGMENT_KEY = "datanectar/segment"
 CACHED_KEY = "datanectar/cached"
 KEYED_KEY = "datanectar/keyed"
+FUNCTION_KEY = "datanectar/function"
+DEFAULTS_KEY = "datanectar/default_arguments"
 
 
 def materialization_metadata(report: WriteReport) -> dict[str, Any]:
@@ -81,11 +88,53 @@ def profile_table(profile: list[dict[str, Any]]) -> dg.TableMetadataValue:
     )
 
 
+def schema_columns(entry: Entry, project_root: Path) -> dg.TableSchema | None:
+    """The columns an entry's Table Schema declares, as Dagster shows them before anything is
+    materialized: type (and format), description (or title), and constraints."""
+    if entry.schema_ is None:
+        return None
+    from ..checks.table_schema import load_schema
+
+    schema = load_schema(entry.schema_, basepath=project_root)
+    primary_key = set(schema.primary_key or [])
+    columns = []
+    for field in schema.fields:
+        constraints = dict(field.constraints or {})
+        kind = field.type + (f" ({field.format})" if field.format not in (None, "default") else "")
+        single_key = primary_key == {field.name}
+        columns.append(
+            dg.TableColumn(
+                name=field.name,
+                type=kind,
+                description=field.description or field.title,
+                constraints=dg.TableColumnConstraints(
+                    nullable=not (constraints.pop("required", False) or field.name in primary_key),
+                    unique=bool(constraints.pop("unique", False) or single_key),
+                    other=[f"{name}: {value}" for name, value in constraints.items()]
+                    + (
+                        ["part of the primary key"]
+                        if field.name in primary_key and not single_key
+                        else []
+                    ),
+                ),
+            )
+        )
+    return dg.TableSchema(columns=columns)
+
+
 def definition_metadata(
-    entry: Entry, *, cached: bool = False, keyed: bool = False
+    entry: Entry,
+    *,
+    cached: bool = False,
+    keyed: bool = False,
+    function: str | None = None,
+    default_arguments: dict[str, Any] | None = None,
+    columns: dg.TableSchema | None = None,
 ) -> dict[str, Any]:
     """What an asset carries so its IO manager needs no catalog: the resolved entry itself,
-    and whether a cached function writes one object per set of arguments."""
+    and for a cached function with cache arguments (one object per set of arguments) its
+    name and default arguments (canonical), which say where the object of a plain call with
+    the defaults lives."""
     metadata: dict[str, Any] = {
         **entry.metadata,
         "format": entry.format,
@@ -93,10 +142,15 @@ def definition_metadata(
         "path": entry.path,
         ENTRY_KEY: dg.MetadataValue.json(entry.model_dump(mode="json")),
     }
+    if columns is not None:
+        metadata["dagster/column_schema"] = columns
     if cached:
         metadata[CACHED_KEY] = True
+        metadata[FUNCTION_KEY] = function
     if keyed:
         metadata[KEYED_KEY] = True
+        if default_arguments is not None:
+            metadata[DEFAULTS_KEY] = dg.MetadataValue.json(default_arguments)
     return metadata
 
 
@@ -125,27 +179,60 @@ def is_keyed(metadata: Any) -> bool:
     return bool(raw_value((metadata or {}).get(KEYED_KEY)))
 
 
-def current_object(entry: Entry, *, keyed: bool, instance: dg.DagsterInstance | None) -> Entry:
-    """The object an upstream asset's latest materialization wrote. A cached function with
-    cache arguments writes one object per set of arguments; downstream reads the latest."""
-    if not keyed or instance is None:
-        return entry
-    event = instance.get_latest_materialization_event(dg.AssetKey(entry.name))
-    if event is None or event.asset_materialization is None:
-        return entry
-    recorded = event.asset_materialization.metadata
-    if PATH_KEY not in recorded:
-        return entry
-    return entry.model_copy(
-        update={
-            "path": raw_value(recorded[PATH_KEY]),
-            "metadata": {**entry.metadata, SEGMENT_KEY: raw_value(recorded.get(SEGMENT_KEY))},
-        }
-    )
+def current_object(
+    entry: Entry,
+    metadata: Any,
+    *,
+    partition: Mapping[str, str] | None,
+    instance: dg.DagsterInstance | None,
+) -> tuple[Entry, str | None]:
+    """The object an upstream asset means for one of its partitions (None: unpartitioned),
+    and, for a cached function, the segment of its record. A cached function with cache
+    arguments writes one object per set of arguments: downstream reads the one its latest
+    materialization wrote, else, when the instance records none (a CLI run without
+    DAGSTER_HOME, say), the one a plain call with the default arguments stores."""
+    if not is_cached(metadata):
+        return (for_partition(entry, partition) if partition else entry), None
+    label = namespace_label(entry, partition)
+    if not is_keyed(metadata):
+        segment, target = object_of(entry, None, namespace=label, partition=partition)
+        return target, segment
+    recorded = latest_materialization(entry, partition, instance)
+    if recorded is not None and PATH_KEY in recorded.metadata:
+        base = for_partition(entry, partition) if partition else entry
+        path = raw_value(recorded.metadata[PATH_KEY])
+        segment = raw_value(recorded.metadata.get(SEGMENT_KEY)) or "_"
+        return base.model_copy(update={"path": path}), segment
+    defaults = raw_value((metadata or {}).get(DEFAULTS_KEY))
+    if defaults is None:
+        raise DataNotFoundError(
+            f"{entry.source or '<no catalog file>'}: entry '{entry.name}': no materialization "
+            "of it is recorded in this Dagster instance, and one of its cache arguments has no "
+            "default, so there is no object to read by default. Fix: materialize it with its "
+            "cache arguments as run config (with DAGSTER_HOME set, so the instance keeps it)."
+        )
+    data = getattr(defaults, "data", defaults)
+    function = str(raw_value(metadata[FUNCTION_KEY]))
+    segment, target = default_object(entry, function=function, arguments=data, partition=partition)
+    return target, segment
 
 
-def segment_of(entry: Entry) -> str:
-    return entry.metadata.get(SEGMENT_KEY) or "_"
+def latest_materialization(
+    entry: Entry, partition: Mapping[str, str] | None, instance: dg.DagsterInstance | None
+) -> dg.AssetMaterialization | None:
+    """The latest materialization of an entry's asset (of one partition) that the instance
+    records, if any."""
+    if instance is None:
+        return None
+    key = dg.AssetKey(entry.name)
+    if partition:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition_label(partition)]),
+            limit=1,
+        ).records
+        return records[0].asset_materialization if records else None
+    event = instance.get_latest_materialization_event(key)
+    return event.asset_materialization if event is not None else None
 
 
 def raw_value(value: Any) -> Any:

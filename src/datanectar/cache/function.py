@@ -19,14 +19,16 @@ from typing import Any, get_args
 
 from ..catalog import Entry
 from ..catalog.namespaces import check_key
+from ..catalog.time_keys import check_declared
+from ..checks.audit import Verdict
 from ..config import CacheMode
 from ..errors import DatanectarError
 from ..partitions import for_partition, upstream_partition
 from ..producers import ATTRIBUTE, make_producer
 from ..project import Catalog, active_catalog, namespace_keys
-from ..storage import WriteReport
+from ..publishing import Outcome, enforce, plain_tag, publish
 from .context import calls_below, inherited_mode, note_read, resolve_recompute
-from .keys import cache_key, canonical
+from .keys import cache_key, canonical, key_of_canonical
 from .levels import Level, levels_for
 from .records import Record, UpstreamRead
 
@@ -142,6 +144,7 @@ class CachedFunction:
         kwargs: Mapping[str, Any],
         *,
         namespace: str | Mapping[str, str] | None = None,
+        plain: bool = True,
     ) -> Call:
         try:
             bound = self.signature.bind_partial(*args, **kwargs)
@@ -150,7 +153,7 @@ class CachedFunction:
         given = set(bound.arguments)
         bound.apply_defaults()
         entry = catalog.entry_for(self.producer)
-        partition, label = self._namespace(entry, namespace)
+        partition, label = self._namespace(entry, namespace, plain=plain)
         # Parameters named `namespace` or after a dimension receive the key.
         one_key = label is not None and (partition is None or len(partition) == 1)
         for name, key in {**({"namespace": label} if one_key else {}), **(partition or {})}.items():
@@ -175,7 +178,7 @@ class CachedFunction:
         )
 
     def _namespace(
-        self, entry: Entry, namespace: str | Mapping[str, str] | None
+        self, entry: Entry, namespace: str | Mapping[str, str] | None, *, plain: bool
     ) -> tuple[dict[str, str] | None, str | None]:
         """(partition keys, namespace label) of a call. A partitioned entry needs its keys and
         stores where Dagster's partition does; another entry may still take a namespace, which
@@ -190,10 +193,18 @@ class CachedFunction:
                 )
             for name, key in partition.items():
                 check_key(key, where=f"{self.qualified_name}, dimension '{name}'")
-            return partition, "/".join(partition[d.name] for d in entry.namespaces)
+            if plain:  # Dagster gives only keys it declares
+                check_declared(
+                    f"{self.qualified_name} (entry '{entry.name}')", entry.namespaces, partition
+                )
+            return partition, namespace_label(entry, partition)
         if namespace is None:
             return None, None
-        if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace) or ".." in namespace:
+        if (
+            not isinstance(namespace, str)
+            or not _NAMESPACE.fullmatch(namespace)
+            or ".." in namespace
+        ):
             raise DatanectarError(
                 f"{self.qualified_name}: namespace {namespace!r} must use letters, digits, '_', '-' "
                 "and '.' (no '..', no '/')."
@@ -211,7 +222,7 @@ class CachedFunction:
     ) -> CachedOutput:
         """Compute (never recall: Dagster decided to materialize) with the inputs Dagster
         loaded; the IO manager publishes the result where a plain call would recall it."""
-        call = self.bind(catalog, (), {**arguments, **inputs}, namespace=partition)
+        call = self.bind(catalog, (), {**arguments, **inputs}, namespace=partition, plain=False)
         with calls_below(frozenset(), "write") as reads:
             value = self.function(**call.arguments_with_upstream(catalog, explicit=call.given))
         return CachedOutput(call=call, value=value, reads=[*upstream, *reads])
@@ -263,16 +274,12 @@ class Call:
 
     def __post_init__(self) -> None:
         self.key = cache_key(self.function.qualified_name, self.key_arguments, self.namespace)
-        self.segment = _segment(self.key if self.key_arguments else None, self.namespace)
-        if self.partition:
-            # Exactly where Dagster's partition lives; cache arguments key objects beside it.
-            base = for_partition(self.entry, self.partition)
-            key_segment = self.key if self.key_arguments else "_"
-            self.target = base.model_copy(update={"path": _object_path(base, key_segment)})
-        else:
-            self.target = self.entry.model_copy(
-                update={"path": _object_path(self.entry, self.segment)}
-            )
+        self.segment, self.target = object_of(
+            self.entry,
+            self.key if self.key_arguments else None,
+            namespace=self.namespace,
+            partition=self.partition,
+        )
 
     # -- recall --------------------------------------------------------------------------
 
@@ -369,7 +376,11 @@ class Call:
                     stacklevel=4,
                 )
                 return
-        record, _report = self._write(level, value, reads)
+        record, outcome = self._write(level, value, reads, tag=plain_tag())
+        if outcome is not None:
+            enforce(outcome)  # a rejected value raises: nothing was stored, nor recorded
+        if record is None:
+            return
         if memoize:
             levels.memo.put(self.memo_key, value, record)
         self._note(record)
@@ -378,23 +389,52 @@ class Call:
 
             report_plain_call(self.target, record)
 
-    def publish(self, value: Any, reads: list[UpstreamRead]) -> tuple[Record, WriteReport | None]:
-        """Store a result computed by Dagster at the root level, where plain calls recall it."""
+    def publish(
+        self,
+        value: Any,
+        reads: list[UpstreamRead],
+        *,
+        tag: str,
+        verdicts: list[Verdict] | None = None,
+    ) -> tuple[Record | None, Outcome | None]:
+        """Store a result computed by Dagster at the root level, where plain calls recall it,
+        once its checks pass (`verdicts`: audited already). No record when it was rejected."""
         levels = levels_for(self.catalog, self.entry)
         levels.memo.discard(self.memo_key)
-        return self._write(levels.root, value, reads)
+        return self._write(levels.root, value, reads, tag=tag, verdicts=verdicts)
 
     def _write(
-        self, level: Level, value: Any, reads: list[UpstreamRead], *, like: Record | None = None
-    ) -> tuple[Record, WriteReport | None]:
-        """Store the value and its record; `like`: the record of the same result at another
-        level, whose data version the copy keeps."""
+        self,
+        level: Level,
+        value: Any,
+        reads: list[UpstreamRead],
+        *,
+        like: Record | None = None,
+        tag: str | None = None,
+        verdicts: list[Verdict] | None = None,
+    ) -> tuple[Record | None, Outcome | None]:
+        """Store the value and its record. A computed value is published through its entry's
+        checks (no record when they reject it); `like`: the record of the same result at
+        another level, whose data version the copy keeps (it was judged when computed)."""
         target = level.entry(self.target)
-        report = None
+        outcome = None
         if value is None:
             level.storage.remove(target)
+        elif like is not None:
+            outcome = Outcome(self.entry, target, level.storage.save(target, value))
         else:
-            report = level.storage.save(target, value)
+            outcome = publish(
+                self.catalog,
+                self.entry,
+                value,
+                tag=tag or plain_tag(),
+                target=target,
+                storage=level.storage,
+                verdicts=verdicts,
+            )
+            if outcome.report is None:
+                return None, outcome
+        report = outcome.report if outcome is not None else None
         record = Record(
             entry=self.entry.name,
             function=self.function.qualified_name,
@@ -413,7 +453,7 @@ class Call:
             **({"data_version": like.data_version, "created_at": like.created_at} if like else {}),
         )
         level.records.write(record, self.segment)
-        return record, report
+        return record, outcome
 
     def _note(self, record: Record | None) -> None:
         if record is None:
@@ -495,6 +535,47 @@ def current_version(catalog: Catalog, read: UpstreamRead) -> str | None:
                 return record.data_version
         return None
     return catalog.storage.fingerprint(entry)
+
+
+def object_of(
+    entry: Entry,
+    key: str | None,
+    *,
+    namespace: str | None,
+    partition: Mapping[str, str] | None,
+) -> tuple[str, Entry]:
+    """(segment, target) of one call's result: where under the entry its record lives, and
+    the entry as it stands for its object. `key`: the call's cache key, None for a function
+    without cache arguments."""
+    segment = _segment(key, namespace)
+    if partition:
+        # Exactly where Dagster's partition lives; cache arguments key objects beside it.
+        base = for_partition(entry, partition)
+        return segment, base.model_copy(update={"path": _object_path(base, key or "_")})
+    return segment, entry.model_copy(update={"path": _object_path(entry, segment)})
+
+
+def default_object(
+    entry: Entry,
+    *,
+    function: str,
+    arguments: Mapping[str, Any],
+    partition: Mapping[str, str] | None = None,
+) -> tuple[str, Entry]:
+    """(segment, target) of the result a plain call with the function's default cache
+    arguments (given in canonical form) stores: what its asset means when no run said
+    otherwise."""
+    label = namespace_label(entry, partition)
+    return object_of(
+        entry, key_of_canonical(function, arguments, label), namespace=label, partition=partition
+    )
+
+
+def namespace_label(entry: Entry, partition: Mapping[str, str] | None) -> str | None:
+    """A partition's keys as one namespace label (dimension order), as plain calls key them."""
+    if not partition:
+        return None
+    return "/".join(partition[dimension.name] for dimension in entry.namespaces or [])
 
 
 def _segment(key: str | None, namespace: str | None) -> str:

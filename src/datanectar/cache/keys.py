@@ -30,29 +30,37 @@ class CacheKeyError(DatanectarError, TypeError):
 
 def cache_key(function: str, arguments: Mapping[str, Any], namespace: str | None = None) -> str:
     """The hex key of one call: sha256 of its canonical form, shortened."""
-    return hashlib.sha256(canonical_call(function, arguments, namespace).encode()).hexdigest()[
-        :KEY_LENGTH
-    ]
+    return key_of_canonical(function, canonical_arguments(function, arguments), namespace)
 
 
-def canonical_call(function: str, arguments: Mapping[str, Any], namespace: str | None) -> str:
-    canonical_arguments = {}
+def key_of_canonical(
+    function: str, arguments: Mapping[str, Any], namespace: str | None = None
+) -> str:
+    """The key of a call whose arguments are in canonical form already (as definition
+    metadata carries a function's defaults)."""
+    text = json.dumps(
+        {"f": function, "a": dict(arguments), "n": namespace},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:KEY_LENGTH]
+
+
+def canonical_arguments(function: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """Each argument in canonical form; an error naming the argument that has none."""
+    canonical_form = {}
     for name, value in arguments.items():
         try:
-            canonical_arguments[name] = canonical(value)
+            canonical_form[name] = canonical(value)
         except CacheKeyError as exc:
             raise CacheKeyError(
                 f"{function}: cache argument '{name}' cannot be part of a cache key: {exc}. "
                 "Fix: pass a value of a plain type (str, int, float, bool, None, date/time, "
                 "list/tuple/dict/set of those), or leave the argument out of cache_args."
             ) from None
-    return json.dumps(
-        {"f": function, "a": canonical_arguments, "n": namespace},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
+    return canonical_form
 
 
 def canonical(value: Any) -> Any:

@@ -17,7 +17,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..catalog import Entry
+from ..storage import LEFTOVER_GRACE_SECONDS
 from ..stores import Store
+from ..stores.base import STAGING_PREFIX
 
 RECORDS_FOLDER = ".datanectar/records"
 RECORDS_TABLE = "datanectar_records"
@@ -96,6 +98,9 @@ class RecordBook:
             return
         final = self.store.location(record_path(record.entry, segment))
         self.store.prepare(final)
+        # A write costs far more than a look at its folder: records a killed writer left
+        # half-written go with the next write of the same record.
+        self.store.remove_leftovers(final, older_than=LEFTOVER_GRACE_SECONDS)
         staged = final.staging()
         try:
             with staged.open("wb") as handle:
@@ -120,7 +125,8 @@ class RecordBook:
             return []
         records = []
         for path in sorted(root.fs.find(root.path)):
-            if path.endswith(".json"):
+            # A record being written (or left half-written by a killed writer) is no record.
+            if path.endswith(".json") and not posixpath.basename(path).startswith(STAGING_PREFIX):
                 with root.fs.open(path, "rb") as handle:
                     records.append(Record.model_validate_json(handle.read()))
         return records

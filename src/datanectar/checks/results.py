@@ -66,3 +66,22 @@ def failure_cap(report: str, limit: int) -> int | None:
     if report == "partial":
         return limit
     return None
+
+
+def failure_lines(result: CheckResult, *, limit: int = 5) -> list[str]:
+    """The first failures as lines a log or an exception can show: row, field, type, message."""
+    lines = []
+    for failure in result.failures[:limit]:
+        where = ", ".join(
+            part
+            for part in (
+                f"row {failure.row_number}" if failure.row_number is not None else "",
+                f"field '{failure.field_name}'" if failure.field_name else "",
+            )
+            if part
+        )
+        lines.append(f"{where + ': ' if where else ''}{failure.type}: {failure.message}")
+    hidden = result.error_count - len(lines)
+    if hidden > 0:
+        lines.append(f"... and {hidden} more error(s)")
+    return lines

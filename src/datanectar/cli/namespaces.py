@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ..catalog.namespaces import check_key
-from ..discovery import check_dynamic_namespace, discovery_for, new_keys
-from ..errors import DatanectarError
+from ..catalog.time_keys import time_keys
+from ..discovery import check_dynamic_namespace, discovery_for, dynamic_namespaces, new_keys
+from ..errors import DatanectarError, did_you_mean
 from ..project import Catalog
 
 if TYPE_CHECKING:
@@ -31,8 +32,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     adding.add_argument("name", metavar="NAME", help="the dynamic namespace ({dynamic: NAME})")
     adding.add_argument("keys", metavar="KEY", nargs="+", help="keys to add")
     adding.set_defaults(run=add_keys)
-    listing = actions.add_parser("list", help="list the keys of a dynamic namespace")
-    listing.add_argument("name", metavar="NAME", help="the dynamic namespace ({dynamic: NAME})")
+    listing = actions.add_parser(
+        "list",
+        help="list the keys of a dynamic namespace, or of every dimension of an entry",
+    )
+    listing.add_argument(
+        "name",
+        metavar="NAME",
+        help="a dynamic namespace ({dynamic: NAME}) or an entry with namespaces",
+    )
     listing.set_defaults(run=list_keys)
     discovering = actions.add_parser(
         "discover", help="print the keys discovery finds that the namespace does not have yet"
@@ -63,13 +71,48 @@ def add_keys(arguments: argparse.Namespace) -> int:
 
 
 def list_keys(arguments: argparse.Namespace) -> int:
+    """Keys one per line: a dynamic namespace's (from the instance), or an entry's, whatever
+    its dimensions (static values, the periods of a time cadence, dynamic keys); an entry of
+    two dimensions gets `dimension<TAB>key` lines."""
     catalog = Catalog.open(arguments.project)
-    check_dynamic_namespace(catalog, arguments.name)
-    with _instance() as instance:
-        keys = instance.get_dynamic_partitions(arguments.name)
-    for key in sorted(keys):
-        print(key)
+    name = arguments.name
+    entry = catalog.entries.get(name)
+    if entry is None or not entry.namespaces:
+        if name not in dynamic_namespaces(catalog):
+            raise DatanectarError(_unknown_namespace(catalog, name))
+        for key in sorted(_dynamic_keys(name)):
+            print(key)
+        return 0
+    several = len(entry.namespaces) > 1
+    for dimension in entry.namespaces:
+        if dimension.values is not None:
+            keys = list(dimension.values)
+        elif dimension.is_time:
+            keys = time_keys(dimension)
+        else:
+            keys = sorted(_dynamic_keys(str(dimension.dynamic)))
+        for key in keys:
+            print(f"{dimension.name}\t{key}" if several else key)
     return 0
+
+
+def _dynamic_keys(name: str) -> list[str]:
+    with _instance() as instance:
+        return list(instance.get_dynamic_partitions(name))
+
+
+def _unknown_namespace(catalog: Catalog, name: str) -> str:
+    partitioned = sorted(entry.name for entry in catalog.entries.values() if entry.namespaces)
+    dynamic = list(dynamic_namespaces(catalog))
+    problem = (
+        f"entry '{name}' has no namespaces"
+        if name in catalog.entries
+        else f"'{name}' is neither a dynamic namespace nor a catalog entry"
+    )
+    return (
+        f"{problem}.{did_you_mean(name, [*partitioned, *dynamic])} Entries with namespaces: "
+        f"{', '.join(partitioned) or '(none)'}; dynamic namespaces: {', '.join(dynamic) or '(none)'}."
+    )
 
 
 def discover_keys(arguments: argparse.Namespace) -> int:

@@ -127,6 +127,19 @@ class Format(ABC):
     ) -> bool:
         raise NotImplementedError
 
+    def remove_leftovers(
+        self,
+        location: Location,
+        *,
+        older_than: float,
+        partition: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        """Remove what crashed writes left inside the object at `location` (a table folder)
+        and nothing has touched for `older_than` seconds; `partition`: the write is of that
+        partition only. Formats whose writes are staged beside the object by the store have
+        nothing inside it to remove."""
+        return []
+
     def splits_writes(self, options: Mapping[str, Any]) -> bool:
         """Whether a transactional format can write with these options now and commit later
         (`write_uncommitted`); file formats are staged and published by the caller instead."""

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import posixpath
+import re
+import shutil
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from ..stores import Location
 from .base import Format, PendingCommit, parameter_names, require, wants
@@ -161,6 +166,41 @@ class DeltaFormat(Format):
         version = self._table(location).version()
         return sum(int(add.get("size", 0)) for add in _commit_actions(location, version, "add"))
 
+    def remove_leftovers(
+        self,
+        location: Location,
+        *,
+        older_than: float,
+        partition: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        """Inside the table: data folders staged for an audited overwrite (`datanectar-staged-*`)
+        that no commit of the table references, and the temporary files deltalake writes before
+        renaming a data file into place (`part-*.parquet#1`), both left by a killed writer. Only
+        local tables: other stores clean up after themselves or are cleaned by `vacuum`."""
+        if not location.store.is_local or not os.path.isdir(location.path):
+            return []
+        from ..stores.local import last_change
+
+        cutoff = time.time() - older_than
+        removed = []
+        folders = [location.path, *_partition_folders(location.path, partition)]
+        for folder in folders:
+            for item in _listing(folder):
+                stale = (item.is_dir(follow_symlinks=False) and _STAGED.fullmatch(item.name)) or (
+                    item.is_file(follow_symlinks=False) and _TEMPORARY.fullmatch(item.name)
+                )
+                if not stale or last_change(item.path) >= cutoff:
+                    continue
+                if item.is_dir(follow_symlinks=False):
+                    if _referenced(location, item.name):
+                        continue
+                    shutil.rmtree(item.path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(item.path)
+                removed.append(item.path)
+        return removed
+
     def load_option_names(self) -> frozenset[str]:
         return _READ_OPTIONS
 
@@ -224,6 +264,58 @@ def _commit_actions(location: Location, version: int, kind: str) -> list[dict[st
     with location.fs.open(commit, "rb") as handle:
         actions = [json.loads(line) for line in handle.read().splitlines() if line.strip()]
     return [action[kind] for action in actions if kind in action]
+
+
+_STAGED = re.compile(rf"{_STAGED_PREFIX}[0-9a-f]{{32}}")
+_TEMPORARY = re.compile(r"part-[^/]*\.parquet#[0-9]+")
+
+
+def _listing(folder: str) -> list[os.DirEntry[str]]:
+    try:
+        return list(os.scandir(folder))
+    except FileNotFoundError:
+        return []
+
+
+def _partition_folders(table: str, partition: Mapping[str, str] | None) -> list[str]:
+    """The folders of a table that hold data files: the partition's own (deltalake names
+    them `name=value`, the value percent-encoded), or, for a write of the whole table,
+    every partition folder."""
+    if partition:
+        folder = os.path.join(
+            table, *(f"{name}={quote(key, safe='')}" for name, key in partition.items())
+        )
+        return [folder]
+    found = []
+    pending = [table]
+    while pending:
+        for item in _listing(pending.pop()):
+            if "=" in item.name and item.is_dir(follow_symlinks=False):
+                found.append(item.path)
+                pending.append(item.path)
+    return found
+
+
+def _referenced(table: Location, folder: str) -> bool:
+    """Whether any commit still in the table's log adds a file of a staged folder: then its
+    files are the table's (a commit that completed before the writer was killed), however
+    stale the folder looks."""
+    log = os.path.join(table.path, "_delta_log")
+    needle = f'"path":"{folder}/'.encode()
+    for item in _listing(log):
+        if item.name.endswith(".json"):
+            with open(item.path, "rb") as handle:
+                if needle in handle.read():
+                    return True
+        elif ".checkpoint" in item.name and item.name.endswith(".parquet"):
+            import pyarrow.compute as pc
+            import pyarrow.parquet as pq
+
+            paths = pq.read_table(item.path, columns=["add"]).column("add").combine_chunks()
+            added = pc.struct_field(paths, "path").drop_null()
+            if pc.any(pc.starts_with(added, f"{folder}/")).as_py():
+                return True
+    return False
 
 
 def partition_predicate(partition: Mapping[str, str]) -> str:

@@ -21,7 +21,7 @@ from ..errors import StoreError
 if TYPE_CHECKING:
     import fsspec
 
-_STAGING_PREFIX = ".datanectar-staging-"
+STAGING_PREFIX = ".datanectar-staging-"
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -54,6 +54,12 @@ def normalize_relative_path(path: str) -> str:
     if clean in ("", "."):
         raise StoreError(f"storage path {path!r} names the store root itself, not an object in it")
     return clean
+
+
+def staging_pattern(name: str) -> re.Pattern[str]:
+    """The names `Location.staging` gives the staged copies of an object named `name` (and of
+    what a publish without an atomic exchange retires: a staging of a staging)."""
+    return re.compile(rf"(?:{re.escape(STAGING_PREFIX)}[0-9a-f]{{12}}-)+{re.escape(name)}")
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,7 @@ class Location:
     def staging(self) -> Location:
         """A sibling location, hidden and unique, to write to before publishing."""
         parent, name = posixpath.split(self.relative)
-        staged = f"{_STAGING_PREFIX}{uuid.uuid4().hex[:12]}-{name}"
+        staged = f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}-{name}"
         return Location(self.store, posixpath.join(parent, staged) if parent else staged)
 
 
@@ -164,6 +170,12 @@ class Store(ABC):
     @abstractmethod
     def size(self, location: Location) -> int:
         """Bytes under `location` (a file's size, or the sum over a folder)."""
+
+    def remove_leftovers(self, location: Location, *, older_than: float) -> list[str]:
+        """Remove what crashed writes of `location` left beside it (staging siblings) that
+        nothing has touched for `older_than` seconds, never a concurrent writer's fresh
+        staging; returns what was removed. Stores that stage nothing keep the default."""
+        return []
 
     def ensure_writable(self) -> None:
         if self.read_only:

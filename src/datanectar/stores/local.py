@@ -6,6 +6,7 @@ import ctypes
 import os
 import shutil
 import stat
+import time
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -14,7 +15,7 @@ import fsspec
 from pydantic import Field
 
 from ..errors import StoreError
-from .base import Location, Store, StoreConfig
+from .base import Location, Store, StoreConfig, staging_pattern
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -114,6 +115,21 @@ class LocalStore(Store):
             _remove_path(target)
         os.replace(source, target)
 
+    def remove_leftovers(self, location: Location, *, older_than: float) -> list[str]:
+        parent, name = os.path.split(location.path)
+        pattern = staging_pattern(name)
+        cutoff = time.time() - older_than
+        removed = []
+        try:
+            siblings = list(os.scandir(parent))
+        except FileNotFoundError:
+            return []
+        for sibling in siblings:
+            if pattern.fullmatch(sibling.name) and last_change(sibling.path) < cutoff:
+                _remove_path(sibling.path)
+                removed.append(sibling.path)
+        return removed
+
     def fingerprint(self, location: Location) -> str | None:
         # Publishing renames a new file or folder into place: a new inode and mtime each time.
         try:
@@ -133,6 +149,23 @@ class LocalStore(Store):
         for folder, _dirs, files in os.walk(path):
             total += sum(os.path.getsize(os.path.join(folder, f)) for f in files)
         return total
+
+
+def last_change(path: str) -> float:
+    """When anything under `path` last changed (a folder's own time does not move when a file
+    deep inside it is written, so a long write's staging folder would look idle)."""
+    try:
+        latest = os.lstat(path).st_mtime
+    except FileNotFoundError:
+        return time.time()  # gone meanwhile: not ours to remove
+    if _is_folder(path):
+        for folder, folders, files in os.walk(path):
+            for name in (*folders, *files):
+                try:
+                    latest = max(latest, os.lstat(os.path.join(folder, name)).st_mtime)
+                except FileNotFoundError:
+                    continue
+    return latest
 
 
 def _within(path: str, root: str) -> bool:
