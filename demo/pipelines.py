@@ -1,5 +1,6 @@
 """The demo pipeline: stations (csv) -> observations (delta) -> temperature grid (zarr) ->
-daily means (parquet) and daily grid (netcdf) -> station summary (sql) -> report (json).
+daily means (parquet) and daily grid (netcdf) -> station summary (sql) -> lapse rate (pickle)
+-> report (json); per city (static namespaces) and per warming scenario (dynamic ones).
 
 `@datanectar.asset` functions are plain Python that Dagster runs as assets; `@datanectar.cache`
 functions also compute-or-recall when called from a notebook (`temperature_grid()` loads the
@@ -7,6 +8,8 @@ stations, computes once, then recalls). Parameters named after catalog entries a
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import dask.array as da
 import numpy as np
@@ -94,9 +97,52 @@ def station_summary(stations: pd.DataFrame, daily_means: pd.DataFrame) -> pd.Dat
     return stations.set_index("station_id")[["name"]].join(stats).reset_index()
 
 
+@dataclass(frozen=True)
+class LapseRate:
+    """Mean temperature as a plane of latitude and elevation (any Python object is stored as
+    pickle): how much colder per kilometre up, and per degree north."""
+
+    kelvin_per_km: float
+    kelvin_per_degree_north: float
+    equator_sea_level_k: float
+    stations: int
+
+    def at(self, lat: float, elevation_m: float) -> float:
+        return (
+            self.equator_sea_level_k
+            + self.kelvin_per_degree_north * lat
+            + self.kelvin_per_km * elevation_m / 1000.0
+        )
+
+
+@datanectar.asset(version="1")
+def lapse_rate(stations: pd.DataFrame, station_summary: pd.DataFrame) -> LapseRate:
+    table = stations.merge(station_summary[["station_id", "mean_k"]], on="station_id")
+    design = np.column_stack([np.ones(len(table)), table["lat"], table["elevation_m"] / 1000.0])
+    (intercept, per_degree, per_km), *_ = np.linalg.lstsq(design, table["mean_k"], rcond=None)
+    return LapseRate(float(per_km), float(per_degree), float(intercept), len(table))
+
+
+@datanectar.asset(version="1")
+def scenario_means(
+    daily_means: pd.DataFrame, scenario_settings: dict, namespace: str
+) -> pd.DataFrame:
+    """The daily means of one warming scenario (a dynamic namespace: one folder of settings
+    per scenario, discovered in the inputs)."""
+    warming = float(scenario_settings["warming_k"])
+    return daily_means.assign(
+        mean_k=daily_means["mean_k"] + warming,
+        min_k=daily_means["min_k"] + warming,
+        max_k=daily_means["max_k"] + warming,
+    )
+
+
 @datanectar.asset(version="1")
 def report(
-    station_summary: pd.DataFrame, daily_grid: xr.Dataset, smoothed_grid: xr.Dataset
+    station_summary: pd.DataFrame,
+    daily_grid: xr.Dataset,
+    smoothed_grid: xr.Dataset,
+    lapse_rate: LapseRate,
 ) -> dict:
     warmest = station_summary.loc[station_summary["mean_k"].idxmax()]
     coldest = station_summary.loc[station_summary["mean_k"].idxmin()]
@@ -107,6 +153,7 @@ def report(
         "coldest_station": {"name": coldest["name"], "mean_k": round(float(coldest["mean_k"]), 2)},
         "grid_mean_k": round(float(daily_grid["air"].mean()), 2),
         "smoothed_peak_k": round(float(smoothed_grid["air"].max()), 2),
+        "lapse_rate_k_per_km": round(lapse_rate.kelvin_per_km, 2),
     }
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import pickle
+import shlex
 import shutil
 import signal
 import socket
@@ -54,11 +56,13 @@ PRODUCED = {
     "daily_grid": ("netcdf", "data/grids/daily_temperature.nc"),
     "station_summary": ("sql", "data/datanectar.sqlite"),
     "report": ("json", "data/reports/weather_report.json"),
+    "lapse_rate": ("pickle", "data/models/lapse_rate.pkl"),
 }
 TABLES = {"observations": OBSERVATIONS, "daily_means": STATIONS * DAYS, "station_summary": STATIONS}
 GRIDS = {"temperature_grid": HOURS, "smoothed_grid": HOURS, "daily_grid": DAYS}
-PARTITIONED = {"city_observations"}
-DEMO_ASSETS = {"stations", *PRODUCED, *PARTITIONED}
+PARTITIONED = {"city_observations", "scenario_means"}
+DEMO_ASSETS = {"stations", "scenario_settings", *PRODUCED, *PARTITIONED}
+SCENARIOS = {"baseline": 0.0, "warm_2050": 1.5}
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -113,25 +117,43 @@ def dagster_cli(project: Project, *args: str) -> subprocess.CompletedProcess[str
     return result
 
 
+def demo_commands() -> list[list[str]]:
+    """The commands `make demo` runs, read from the Makefile's recipe."""
+    recipe = (REPO / "Makefile").read_text().split("\ndemo: install\n", 1)[1]
+    commands = []
+    for line in recipe.splitlines():
+        if not line.startswith("\t"):
+            break
+        commands.append(shlex.split(line.strip().replace("$(BIN)/", "")))
+    return commands
+
+
 def materialize_all(project: Project) -> subprocess.CompletedProcess[str]:
-    # As `make demo` does it: the checks of the shipped inputs, the unpartitioned assets, then
-    # every namespace of the partitioned one in a single run.
-    dagster_cli(project, "job", "execute", "-f", "definitions.py", "-j", "source_checks")
-    everything = dagster_cli(
-        project, "asset", "materialize", "-f", "definitions.py", "--select", "not group:cities"
-    )
-    dagster_cli(
-        project,
-        "asset",
-        "materialize",
-        "-f",
-        "definitions.py",
-        "--select",
-        "group:cities",
-        "--partition-range",
-        "paris...oslo",
-    )
+    """What `make demo` does, command by command; the output of the unpartitioned run."""
+    everything = None
+    for command in demo_commands():
+        if command[0] == "dagster":
+            result = dagster_cli(project, *command[1:])
+        else:
+            result = run_tool(project, command)
+        if "materialize" in command and everything is None:
+            everything = result
+    assert everything is not None
     return everything
+
+
+def run_tool(project: Project, command: list[str]) -> subprocess.CompletedProcess[str]:
+    """A command of the venv (`datanectar ...`) in the project; it must exit 0."""
+    result = subprocess.run(
+        [str(DAGSTER.parent / command[0]), *command[1:]],
+        cwd=project.root,
+        env=project.env(),
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+    )
+    assert result.returncode == 0, f"`{' '.join(command)}`: {result.stdout}{result.stderr}"
+    return result
 
 
 def open_instance(project: Project, monkeypatch: pytest.MonkeyPatch) -> dg.DagsterInstance:
@@ -269,6 +291,26 @@ def test_materialize_writes_every_format(materialized):
         "mean_k": round(coldest["mean_k"], 2),
     }
     assert report["grid_mean_k"] == pytest.approx(daily_grid_mean, abs=0.01)
+
+    # pickle: the fitted lapse rate, a Python object (its class lives in the demo's module)
+    sys.path.insert(0, str(project.root))
+    try:
+        with (project.data / "models" / "lapse_rate.pkl").open("rb") as handle:
+            lapse_rate = pickle.load(handle)
+    finally:
+        sys.path.remove(str(project.root))
+    assert type(lapse_rate).__name__ == "LapseRate"
+    assert lapse_rate.stations == STATIONS
+    assert lapse_rate.kelvin_per_km == pytest.approx(-6.5, abs=0.5)  # the synthetic lapse
+    assert report["lapse_rate_k_per_km"] == round(lapse_rate.kelvin_per_km, 2)
+
+    # the dynamic namespace: each discovered scenario's daily means, shifted by its warming
+    scenarios = deltalake.DeltaTable(str(project.data / "gold" / "scenario_means")).to_pandas()
+    assert set(scenarios["namespace"]) == set(SCENARIOS)
+    for scenario, warming in SCENARIOS.items():
+        rows = scenarios[scenarios["namespace"] == scenario].sort_values(["station_id", "day"])
+        expected = means.sort_values(["station_id", "day"])["mean_k"].to_numpy() + warming
+        np.testing.assert_allclose(rows["mean_k"].to_numpy(), expected)
 
 
 def test_materializations_are_recorded_with_metadata(materialized, monkeypatch):
@@ -610,3 +652,41 @@ def test_dagster_dev_launches_a_run_through_graphql(dev_server):
     assert report["days"] == DAYS
     for _, relative in PRODUCED.values():
         assert (project.root / relative).exists(), relative
+
+
+# -- the README's commands, as written ---------------------------------------------------------
+
+# Commands the README shows that this test does not run, and who proves them instead.
+PROVEN_ELSEWHERE = {
+    "make demo": "CI runs it (.ci/run)",
+    "make test": "CI runs it (.ci/run)",
+    "dagster dev -f definitions.py": "test_dagster_dev_launches_a_run_through_graphql",
+}
+
+
+def readme_commands() -> list[str]:
+    """Every command line of the README's bash blocks (indented ones too), comments removed."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    commands, inside = [], False
+    for line in readme.splitlines():
+        fence = line.strip()
+        if fence.startswith("```"):
+            inside = fence == "```bash" and not inside
+            continue
+        if inside and fence:
+            commands.append(shlex.split(fence, comments=True))
+    return [shlex.join(command) for command in commands if command]
+
+
+def test_every_readme_command_runs_on_the_demo(materialized):
+    commands = readme_commands()
+    assert "dagster definitions validate -f definitions.py" in commands
+    for command in commands:
+        if command in PROVEN_ELSEWHERE:
+            continue
+        arguments = shlex.split(command)
+        if arguments[0] == "dagster":
+            dagster_cli(materialized, *arguments[1:])
+        else:
+            assert arguments[0] == "datanectar", command  # nothing else is expected here
+            run_tool(materialized, arguments)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
@@ -36,7 +37,7 @@ datanectar.catalog(project).save(name, frame, namespace=namespace)
 
 
 def kill_while_writing(
-    project: Path, name: str, leftover: str, namespace: str = "", *, besides: Path | None = None
+    project: Path, name: str, leftover: str, namespace: str = "", *, besides: Collection[Path] = ()
 ) -> list[Path]:
     """Start a writer of a big value, SIGKILL it as soon as `leftover` (a glob under the data
     folder, outside `besides`) appears, and return what it left."""
@@ -51,9 +52,7 @@ def kill_while_writing(
     deadline = time.monotonic() + 120
 
     def found() -> list[Path]:
-        return [
-            path for path in data.glob(leftover) if besides is None or besides not in path.parents
-        ]
+        return [path for path in data.glob(leftover) if not set(besides) & set(path.parents)]
 
     try:
         while not found():
@@ -136,7 +135,7 @@ def test_a_killed_audited_delta_overwrite_leaves_nothing_forever(make_project):
     [committed] = (project / "data" / "obs").glob("datanectar-staged-*")
 
     lefts = kill_while_writing(
-        project, "obs", "obs/datanectar-staged-*/*.parquet*", besides=committed
+        project, "obs", "obs/datanectar-staged-*/*.parquet*", besides={committed}
     )
     [left] = {path.parent for path in lefts}
     age(left, LEFTOVER_GRACE_SECONDS + 60)
@@ -156,21 +155,45 @@ def test_a_killed_audited_delta_overwrite_leaves_nothing_forever(make_project):
     assert DeltaTable(str(project / "data" / "obs")).to_pandas()["a"].tolist() == [4, 5, 6]
 
 
-def test_a_killed_partition_write_leaves_no_temporary_files_forever(make_project):
+def test_a_killed_partition_write_leaves_nothing_forever(make_project):
+    """A partition is written apart (a staged table in the table's folder) and then committed
+    with the removal of the partition's current files: killed before the commit, the staged
+    data is garbage, and goes with a later write."""
     project = make_project("obs:\n  format: delta\n  path: obs\n  namespaces: [paris, lyon]\n")
     catalog = datanectar.catalog(project)
     catalog.save("obs", SMALL, namespace="paris")
     catalog.save("obs", SMALL, namespace="lyon")
+    committed = set((project / "data" / "obs").glob("datanectar-staged-*"))
 
-    lefts = kill_while_writing(project, "obs", "obs/namespace=paris/*.parquet#*", "paris")
-    for left in lefts:
-        age(left, LEFTOVER_GRACE_SECONDS + 60)
+    lefts = kill_while_writing(
+        project, "obs", "obs/datanectar-staged-*/namespace=paris/*", "paris", besides=committed
+    )
+    [left] = {path.parents[1] for path in lefts}
+    age(left, LEFTOVER_GRACE_SECONDS + 60)
     table = DeltaTable(str(project / "data" / "obs")).to_pandas()
     assert table.groupby("namespace").size().to_dict() == {"paris": 3, "lyon": 3}
 
     datanectar.catalog(project).save("obs", SMALL, namespace="paris")
 
-    assert [left for left in lefts if left.exists()] == []
-    assert not list((project / "data" / "obs").rglob("*.parquet#*"))
+    assert not left.exists()
+    assert all(folder.exists() for folder in committed)  # the table's data: kept
     table = DeltaTable(str(project / "data" / "obs")).to_pandas()
     assert table.groupby("namespace").size().to_dict() == {"paris": 3, "lyon": 3}
+
+
+def test_a_killed_table_write_leaves_no_temporary_files_forever(make_project):
+    """deltalake writes each data file under a temporary name (`part-*.parquet#1`) before
+    renaming it into place; killed meanwhile, that file stays unless removed."""
+    project = make_project("obs:\n  format: delta\n  path: obs\n  save_options: {mode: append}\n")
+    datanectar.catalog(project).save("obs", SMALL)
+
+    lefts = kill_while_writing(project, "obs", "obs/*.parquet#*")
+    for left in lefts:
+        age(left, LEFTOVER_GRACE_SECONDS + 60)
+    pd.testing.assert_frame_equal(DeltaTable(str(project / "data" / "obs")).to_pandas(), SMALL)
+
+    datanectar.catalog(project).save("obs", SMALL)
+
+    assert [left for left in lefts if left.exists()] == []
+    assert not list((project / "data" / "obs").rglob("*.parquet#*"))
+    assert len(DeltaTable(str(project / "data" / "obs")).to_pandas()) == 6  # appended

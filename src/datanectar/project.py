@@ -7,6 +7,7 @@ code the IO managers use. `datanectar.definitions()` builds the Dagster side fro
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from pydantic import ValidationError
 from .catalog import Entry, load_catalog, load_variables
 from .catalog.rules import RULES
 from .catalog.time_keys import check_declared
-from .config import ProjectConfig, find_pyproject, load_project
+from .config import PROJECT_ENV, ProjectConfig, find_pyproject, load_project
 from .errors import (
     CatalogError,
     CatalogErrors,
@@ -52,6 +53,8 @@ class Catalog:
         self.producers: dict[str, Producer] = dict(producers)
         self.stores: dict[str, Store] = dict(stores)
         self.storage = EntryStorage(stores)
+        self.levels: dict[str, Any] = {}
+        """The cache levels of each store (memo, local, root, mirrors), built on first use."""
 
     @classmethod
     def open(
@@ -185,6 +188,7 @@ def catalog(
 
 _active: ContextVar[Catalog | None] = ContextVar("datanectar_active_catalog", default=None)
 _opened: dict[Path, Catalog] = {}
+_found: dict[tuple[str, str | None], Path] = {}
 
 
 def active_catalog() -> Catalog:
@@ -193,7 +197,12 @@ def active_catalog() -> Catalog:
     active = _active.get()
     if active is not None:
         return active
-    pyproject = find_pyproject()
+    # Which project a plain call means depends on where it runs and on DATANECTAR_PROJECT,
+    # nothing else: found once for each, not on every call.
+    here = (os.getcwd(), os.environ.get(PROJECT_ENV))
+    pyproject = _found.get(here)
+    if pyproject is None:
+        pyproject = _found[here] = find_pyproject()
     if pyproject not in _opened:
         _opened[pyproject] = Catalog.open(pyproject)
     return _opened[pyproject]

@@ -16,7 +16,7 @@ from typing import Any
 from .catalog import Entry
 from .errors import DatanectarError, DataNotFoundError, FormatTypeError, StorageIOError, StoreError
 from .formats import Format, formats_accepting, get_format
-from .formats.base import TextTable, qualified_type_name
+from .formats.base import Absent, TextTable, qualified_type_name
 from .stores import Location, Store
 from .summaries import Summary, describe
 
@@ -166,17 +166,21 @@ class EntryStorage:
     def load(self, entry: Entry, *, as_type: Any = None) -> Any:
         fmt = _format(entry)
         location = self.location(entry)
-        self._require_data(fmt, entry, location)
-        with _failures_named(entry, fmt, location, "reading"):
-            if entry.partition and entry.partition_in_place:
-                return fmt.read_partition(
-                    location,
-                    options=entry.load_options,
-                    as_type=as_type,
-                    partition=entry.partition,
-                    window=entry.partition_window,
-                )
-            return fmt.read(location, options=entry.load_options, as_type=as_type)
+        if not fmt.reports_absence:  # else the read itself says so, without a look first
+            self._require_data(fmt, entry, location)
+        try:
+            with _failures_named(entry, fmt, location, "reading"):
+                if entry.partition and entry.partition_in_place:
+                    return fmt.read_partition(
+                        location,
+                        options=entry.load_options,
+                        as_type=as_type,
+                        partition=entry.partition,
+                        window=entry.partition_window,
+                    )
+                return fmt.read(location, options=entry.load_options, as_type=as_type)
+        except Absent:
+            raise self._missing(fmt, entry, location) from None
 
     def stores_text(self, entry: Entry) -> bool:
         """Whether the entry's format stores its cells as text (csv)."""
@@ -206,12 +210,16 @@ class EntryStorage:
 
     def _require_data(self, fmt: Format, entry: Entry, location: Location) -> None:
         if not self._exists(fmt, entry, location):
-            raise DataNotFoundError(
-                f"{_where(entry)}: no data at {_describe(fmt, location)}"
-                f"{_partition_note(entry)} (format {fmt.name}). "
-                f"Fix: materialize it first (dagster asset materialize --select {entry.name}), "
-                f"or save a value with datanectar.catalog().save('{entry.name}', value)."
-            )
+            raise self._missing(fmt, entry, location)
+
+    @staticmethod
+    def _missing(fmt: Format, entry: Entry, location: Location) -> DataNotFoundError:
+        return DataNotFoundError(
+            f"{_where(entry)}: no data at {_describe(fmt, location)}"
+            f"{_partition_note(entry)} (format {fmt.name}). "
+            f"Fix: materialize it first (dagster asset materialize --select {entry.name}), "
+            f"or save a value with datanectar.catalog().save('{entry.name}', value)."
+        )
 
     def exists(self, entry: Entry) -> bool:
         fmt = _format(entry)
@@ -253,7 +261,7 @@ def _failures_named(
     """Turn a storage library's failure into an error naming the entry and where it was."""
     try:
         yield
-    except DatanectarError:
+    except (DatanectarError, Absent):  # named already, or the caller's to name
         raise
     except Exception as exc:
         raise StorageIOError(

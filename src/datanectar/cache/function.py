@@ -22,14 +22,14 @@ from ..catalog.namespaces import check_key
 from ..catalog.time_keys import check_declared
 from ..checks.audit import Verdict
 from ..config import CacheMode
-from ..errors import DatanectarError
+from ..errors import DatanectarError, DataNotFoundError
 from ..partitions import for_partition, upstream_partition
 from ..producers import ATTRIBUTE, make_producer
 from ..project import Catalog, active_catalog, namespace_keys
 from ..publishing import Outcome, enforce, plain_tag, publish
 from .context import calls_below, inherited_mode, note_read, resolve_recompute
 from .keys import cache_key, canonical, key_of_canonical
-from .levels import Level, levels_for
+from .levels import Level, Levels, levels_for
 from .records import Record, UpstreamRead
 
 CACHE_MODES: tuple[str, ...] = get_args(CacheMode)
@@ -284,37 +284,72 @@ class Call:
     # -- recall --------------------------------------------------------------------------
 
     def recall(self, mode: str, *, memoize: bool) -> Any:
-        """The stored value of this call (None included) if a level holds a usable one, else MISS."""
+        """The stored value of this call (None included) if a level holds a usable one, else
+        MISS. The first fresh result in the read order wins: a stale copy at one level never
+        hides a fresh one further down. When none is fresh, `read_only` and `offline` return
+        the first stale one, with a warning saying why it is stale."""
         levels = levels_for(self.catalog, self.entry)
         if memoize:
             remembered = levels.memo.get(self.memo_key)
             if remembered is not None and not self.stale_reasons(remembered[1]):
                 self._note(remembered[1])
                 return remembered[0]
+        stale: tuple[Level, Record, list[str]] | None = None
         for level in levels.readable(_READS_FROM[mode]):
             record = level.records.read(self.entry.name, self.segment)
-            if not self._holds_ours(level, record):
-                continue
+            if record is not None and (
+                record.function != self.function.qualified_name or record.key != self.key
+            ):
+                continue  # another function's result at the same path
             reasons = self.stale_reasons(record)
-            if reasons and mode not in ("read_only", "offline"):
-                return MISS
             if reasons:
-                warnings.warn(
-                    f"{self.function.qualified_name}: returning the stored result from the {level.name} "
-                    f"level although it is stale: {'; '.join(reasons)}. Recompute it in another "
-                    "cache_mode to refresh it.",
-                    StaleResultWarning,
-                    stacklevel=3,
-                )
-            is_null = record is not None and record.is_null
-            value = None if is_null else level.storage.load(level.entry(self.target))
-            if mode == "local" and level.kind != "local":
-                self._write(levels.local, value, record.upstream if record else [], like=record)
-            if memoize:
-                levels.memo.put(self.memo_key, value, record)
-            self._note(record)
-            return value
-        return MISS
+                if stale is None and record is not None and self._holds_ours(level, record):
+                    stale = (level, record, reasons)
+                continue
+            value = self._load(level, record)
+            if value is not MISS:
+                return self._recalled(levels, level, record, value, mode=mode, memoize=memoize)
+        if stale is None or mode not in ("read_only", "offline"):
+            return MISS
+        level, record, reasons = stale
+        value = self._load(level, record)
+        if value is MISS:
+            return MISS
+        warnings.warn(
+            f"{self.function.qualified_name}: returning the stored result from the {level.name} "
+            f"level although it is stale: {'; '.join(reasons)}. Recompute it in another "
+            "cache_mode to refresh it.",
+            StaleResultWarning,
+            stacklevel=3,
+        )
+        return self._recalled(levels, level, record, value, mode=mode, memoize=memoize)
+
+    def _load(self, level: Level, record: Record | None) -> Any:
+        """The stored value at a level (None for a null result), or MISS when it holds none:
+        read at once, without looking first (a look would open a table as the read does)."""
+        if record is not None and record.is_null:
+            return None
+        try:
+            return level.storage.load(level.entry(self.target))
+        except DataNotFoundError:
+            return MISS
+
+    def _recalled(
+        self,
+        levels: Levels,
+        level: Level,
+        record: Record | None,
+        value: Any,
+        *,
+        mode: str,
+        memoize: bool,
+    ) -> Any:
+        if mode == "local" and level.kind != "local":
+            self._write(levels.local, value, record.upstream if record else [], like=record)
+        if memoize:
+            levels.memo.put(self.memo_key, value, record)
+        self._note(record)
+        return value
 
     @property
     def memo_key(self) -> tuple[str, ...]:

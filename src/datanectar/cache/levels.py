@@ -57,9 +57,18 @@ class Levels:
 
 
 def levels_for(catalog: Catalog, entry: Entry) -> Levels:
+    """The levels of an entry's store, built once per catalog and store (every call of a
+    cached function asks)."""
+    store_name = str(entry.store)
+    levels = catalog.levels.get(store_name)
+    if levels is None:
+        levels = catalog.levels[store_name] = _levels(catalog, store_name)
+    return levels
+
+
+def _levels(catalog: Catalog, store_name: str) -> Levels:
     settings = catalog.config.settings
     MEMO.budget_bytes = settings.memo_bytes
-    store_name = str(entry.store)
     root = Level(
         "root", "root", catalog.storage, RecordBook(catalog.stores[store_name]), store_name
     )

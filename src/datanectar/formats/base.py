@@ -40,6 +40,11 @@ class TextTable(NamedTuple):
     """Set when some record holds more or fewer cells than the header."""
 
 
+class Absent(LookupError):
+    """What a format whose reads find out themselves whether the object (or partition) is
+    there raises when it is not (`Format.reports_absence`)."""
+
+
 class PendingCommit(Protocol):
     """A write whose data is in place but not committed: readers do not see it yet."""
 
@@ -61,6 +66,9 @@ class Format(ABC):
     transactional: ClassVar[bool] = False
     """True when the library commits atomically itself, so it writes in place, unstaged."""
     medium: ClassVar[Literal["filesystem", "database"]] = "filesystem"
+    reports_absence: ClassVar[bool] = False
+    """True when `read` and `read_partition` raise `Absent` for a missing object, so a load
+    needs no separate look first (opening a table twice costs twice)."""
     partitions_in_place: ClassVar[bool] = False
     """True for table formats that keep every partition in one table (delta, sql); they
     implement the *_partition methods. Other formats store one object per partition."""

@@ -10,12 +10,14 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
 from ..stores import Location
-from .base import Format, PendingCommit, parameter_names, require, wants
+from .base import Absent, Format, PendingCommit, parameter_names, require, wants
+from .delta_tables import OpenTables, commit_token
 
 _STAGED_PREFIX = "datanectar-staged-"
 _READ_OPTIONS = frozenset({"version", "columns", "filters", "partitions"})
@@ -28,6 +30,7 @@ class DeltaFormat(Format):
     extra = "delta"
     transactional = True
     partitions_in_place = True
+    reports_absence = True
 
     def __init__(self) -> None:
         self._deltalake = require("deltalake", extra=self.extra, purpose="The delta format")
@@ -39,16 +42,17 @@ class DeltaFormat(Format):
         return isinstance(value, pd.DataFrame | pa.Table)
 
     def write(self, value: Any, location: Location, *, options: Mapping[str, Any]) -> None:
-        settings = {"mode": "overwrite", **options}
+        settings = {"mode": "overwrite", **options, "configuration": _configuration(options)}
         if settings["mode"] == "overwrite" and "predicate" not in settings:
             # Replacing the whole table means replacing its schema too, as a file would.
             settings.setdefault("schema_mode", "overwrite")
-        self._deltalake.write_deltalake(
-            location.uri,
-            _arrow(value),
-            storage_options=location.storage_options or None,
-            **settings,
-        )
+        with self._current(location) as table:
+            self._deltalake.write_deltalake(
+                location.uri if table is None else table,
+                _arrow(value),
+                storage_options=location.storage_options or None,
+                **settings,
+            )
 
     def splits_writes(self, options: Mapping[str, Any]) -> bool:
         # A whole-table overwrite, the default; appends, predicates and table options are
@@ -61,24 +65,14 @@ class DeltaFormat(Format):
         """The new version's data files, written by deltalake as a table of their own in a
         subfolder of the table; committing adds them to the table (and removes the current
         files) in one transaction, as an overwrite would."""
-        folder = f"{_STAGED_PREFIX}{uuid.uuid4().hex}"
-        staged = Location(location.store, f"{location.relative}/{folder}")
-        self._deltalake.write_deltalake(
-            staged.uri,
-            _arrow(value),
-            mode="overwrite",
-            storage_options=location.storage_options or None,
-        )
-        return _StagedDeltaFiles(self._deltalake, location, staged, folder)
+        return self._stage(_arrow(value), location)
 
     def read(self, location: Location, *, options: Mapping[str, Any], as_type: Any = None) -> Any:
         settings = dict(options)
-        table = self._deltalake.DeltaTable(
-            location.uri,
-            version=settings.pop("version", None),
-            storage_options=location.storage_options or None,
-        )
-        arrow = table.to_pyarrow_table(**settings)
+        with self._current(location, settings.pop("version", None)) as table:
+            if table is None:
+                raise Absent(location.uri)
+            arrow = table.to_pyarrow_table(**settings)
         return arrow if wants(as_type, "pyarrow.Table") else arrow.to_pandas()
 
     def write_partition(
@@ -90,21 +84,43 @@ class DeltaFormat(Format):
         partition: Mapping[str, str],
         window: tuple[str, str] | None = None,
     ) -> None:
-        """Replace one partition in one transaction: a predicate overwrite touches only the
-        files of that partition; the others are neither rewritten nor scanned."""
-        table = _with_partition_columns(_arrow(value), partition)
+        """Replace one partition in one transaction. Its data is written apart first (as a
+        staged table inside the table's folder), then committed with the removal of that
+        partition's current files only: the others are neither rewritten nor scanned, and
+        the cost does not grow with the number of partitions (deltalake's predicate
+        overwrite evaluates its predicate against every file of the table)."""
+        data = _with_partition_columns(_arrow(value), partition)
         settings = {
-            key: option for key, option in options.items() if key not in ("mode", "predicate")
+            key: option
+            for key, option in options.items()
+            if key not in ("mode", "predicate", "partition_by")
         }
+        pending = self._stage(data, location, partition=partition, options=settings)
+        try:
+            pending.commit()
+        except BaseException:
+            pending.discard()
+            raise
+
+    def _stage(
+        self,
+        data: Any,
+        location: Location,
+        *,
+        partition: Mapping[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> _StagedDeltaFiles:
+        folder = f"{_STAGED_PREFIX}{uuid.uuid4().hex}"
+        staged = Location(location.store, f"{location.relative}/{folder}")
         self._deltalake.write_deltalake(
-            location.uri,
-            table,
+            staged.uri,
+            data,
             mode="overwrite",
-            predicate=partition_predicate(partition),
-            partition_by=list(partition),
+            partition_by=list(partition) if partition else None,
             storage_options=location.storage_options or None,
-            **settings,
+            **{key: option for key, option in (options or {}).items() if key != "configuration"},
         )
+        return _StagedDeltaFiles(self._deltalake, location, staged, folder, partition)
 
     def read_partition(
         self,
@@ -116,16 +132,18 @@ class DeltaFormat(Format):
         window: tuple[str, str] | None = None,
     ) -> Any:
         settings = dict(options)
-        table = self._deltalake.DeltaTable(
-            location.uri,
-            version=settings.pop("version", None),
-            storage_options=location.storage_options or None,
-        )
-        # The partition's files are chosen while the log is replayed: the others are never
-        # opened, nor even listed as dataset fragments. The entry's own filters apply to rows.
         pruning = [(name, "=", key) for name, key in partition.items()]
-        pruning += [tuple(item) for item in settings.pop("partitions", None) or []]
-        dataset = table.to_pyarrow_dataset(file_pruning_predicate=pruning)
+        with self._current(location, settings.pop("version", None)) as table:
+            if table is None:
+                raise Absent(location.uri)
+            # The partition's files are chosen from the table's state: the others are never
+            # opened, nor even listed as dataset fragments. The entry's filters apply to rows.
+            extra = [tuple(item) for item in settings.pop("partitions", None) or []]
+            dataset = table.to_pyarrow_dataset(file_pruning_predicate=pruning + extra)
+            if not dataset.files and (
+                not extra or not table.to_pyarrow_dataset(file_pruning_predicate=pruning).files
+            ):
+                raise Absent(f"{location.uri} {dict(partition)}")  # no file: no partition
         arrow = dataset.to_table(
             columns=settings.pop("columns", None), filter=_row_filter(settings.pop("filters", None))
         )
@@ -139,32 +157,32 @@ class DeltaFormat(Format):
         *,
         window: tuple[str, str] | None = None,
     ) -> bool:
-        table = self._table(location)
-        if not set(partition) <= set(table.metadata().partition_columns):
-            return False
-        return bool(
-            table.partitions(
-                file_pruning_predicate=[(name, "=", key) for name, key in partition.items()]
-            )
-        )
+        with self._current(location) as table:
+            return table is not None and _holds(table, partition)
 
     def exists(self, location: Location) -> bool:
-        return self._deltalake.DeltaTable.is_deltatable(
-            location.uri, storage_options=location.storage_options or None
-        )
+        with self._current(location) as table:
+            return table is not None
 
     def fingerprint(self, location: Location) -> str | None:
         # The table is written in place, so its folder's stat does not change; each commit adds
         # a log file. Version numbers restart when a table is removed and written anew, so the
         # log file's own fingerprint (a new file each time) is part of it.
-        version = self._table(location).version()
-        commit = Location(location.store, f"{location.relative}/_delta_log/{version:020d}.json")
-        return f"delta-v{version}-{location.store.fingerprint(commit)}"
+        with self._current(location) as table:
+            if table is None:
+                return None
+            version = table.version()
+        return f"delta-v{version}-{commit_token(location, version)}"
 
     def written_bytes(self, location: Location) -> int | None:
         """Bytes of the data files the latest commit added (its log lists them with sizes)."""
-        version = self._table(location).version()
+        with self._current(location) as table:
+            version = table.version()
         return sum(int(add.get("size", 0)) for add in _commit_actions(location, version, "add"))
+
+    def remove(self, location: Location) -> None:
+        _TABLES.forget(location)
+        super().remove(location)
 
     def remove_leftovers(
         self,
@@ -204,9 +222,21 @@ class DeltaFormat(Format):
     def load_option_names(self) -> frozenset[str]:
         return _READ_OPTIONS
 
-    def _table(self, location: Location) -> Any:
-        return self._deltalake.DeltaTable(
+    @contextmanager
+    def _current(self, location: Location, version: Any = None) -> Iterator[Any]:
+        """The table as it is now (kept open in this process), or at `version` (opened for
+        this read); None when there is no table."""
+        if version is None:
+            with _TABLES.current(self._deltalake, location) as table:
+                yield table
+            return
+        if not self._deltalake.DeltaTable.is_deltatable(
             location.uri, storage_options=location.storage_options or None
+        ):
+            yield None
+            return
+        yield self._deltalake.DeltaTable(
+            location.uri, version=version, storage_options=location.storage_options or None
         )
 
     def save_option_names(self) -> frozenset[str]:
@@ -216,13 +246,22 @@ class DeltaFormat(Format):
 
 
 class _StagedDeltaFiles:
-    """Data files under the table, referenced by no commit of it yet."""
+    """Data files under the table, referenced by no commit of it yet. Committed, they replace
+    the whole table, or only the partition `partition` names."""
 
-    def __init__(self, deltalake: Any, table: Location, staged: Location, folder: str) -> None:
+    def __init__(
+        self,
+        deltalake: Any,
+        table: Location,
+        staged: Location,
+        folder: str,
+        partition: Mapping[str, str] | None = None,
+    ) -> None:
         self._deltalake = deltalake
         self._table = table
         self._staged = staged
         self._folder = folder
+        self._partition = dict(partition) if partition else None
         self._committed = False
 
     def commit(self) -> None:
@@ -241,13 +280,32 @@ class _StagedDeltaFiles:
             )
             for add in _commit_actions(self._staged, staged.version(), "add")
         ]
-        if self._deltalake.DeltaTable.is_deltatable(self._table.uri, storage_options=options):
-            table = self._deltalake.DeltaTable(self._table.uri, storage_options=options)
-            table.create_write_transaction(actions, mode="overwrite", schema=staged.schema())
-        else:
-            create_table_with_add_actions(
-                self._table.uri, staged.schema(), actions, mode="overwrite", storage_options=options
-            )
+        partition_by = list(self._partition) if self._partition else None
+        with _TABLES.current(self._deltalake, self._table) as table:
+            if table is None:
+                create_table_with_add_actions(
+                    self._table.uri,
+                    staged.schema(),
+                    actions,
+                    mode="overwrite",
+                    partition_by=partition_by,
+                    configuration={"delta.checkpointInterval": _CHECKPOINT_INTERVAL},
+                    storage_options=options,
+                )
+            else:
+                # Only the partition's files are removed (their list comes from the table's
+                # state, whatever its size), the others untouched.
+                table.create_write_transaction(
+                    actions,
+                    mode="overwrite",
+                    schema=staged.schema(),
+                    partition_by=partition_by,
+                    partition_filters=(
+                        [(name, "=", key) for name, key in self._partition.items()]
+                        if self._partition
+                        else None
+                    ),
+                )
         self._committed = True
         # The files stay where they are, now the table's; the staging table's log goes (if it
         # cannot, it is harmless: readers of the table never look in there).
@@ -264,6 +322,33 @@ def _commit_actions(location: Location, version: int, kind: str) -> list[dict[st
     with location.fs.open(commit, "rb") as handle:
         actions = [json.loads(line) for line in handle.read().splitlines() if line.strip()]
     return [action[kind] for action in actions if kind in action]
+
+
+_TABLES = OpenTables()
+_CHECKPOINT_INTERVAL = "10"
+"""Commits between checkpoints of the tables datanectar creates (deltalake's default is 100):
+a process opening a table replays at most this many commit files after the last checkpoint,
+which keeps the first open in each Dagster step cheap when one commit lands per partition."""
+
+
+def _configuration(options: Mapping[str, Any]) -> dict[str, str | None]:
+    """The table properties a new table gets: the checkpoint interval, unless the entry's
+    `configuration` save option says otherwise (properties apply when a table is created)."""
+    return {
+        "delta.checkpointInterval": _CHECKPOINT_INTERVAL,
+        **(options.get("configuration") or {}),
+    }
+
+
+def _holds(table: Any, partition: Mapping[str, str]) -> bool:
+    """Whether the table has data files of that partition (from its state: no file is read)."""
+    if not set(partition) <= set(table.metadata().partition_columns):
+        return False
+    return bool(
+        table.partitions(
+            file_pruning_predicate=[(name, "=", key) for name, key in partition.items()]
+        )
+    )
 
 
 _STAGED = re.compile(rf"{_STAGED_PREFIX}[0-9a-f]{{32}}")

@@ -12,6 +12,7 @@ import re
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
@@ -69,12 +70,15 @@ class Location:
     store: Store
     relative: str
 
-    @property
+    # Resolved (and, on disk, checked against symlinks leaving the root) once per location:
+    # one read or write asks for them several times. Publishing checks again just before it
+    # moves anything (`Store.publish`).
+    @cached_property
     def path(self) -> str:
         """The path the store's filesystem understands."""
         return self.store.full_path(self.relative)
 
-    @property
+    @cached_property
     def uri(self) -> str:
         """A URI that storage libraries (and people) understand; never holds credentials."""
         return self.store.uri(self.relative)

@@ -54,7 +54,7 @@ class LocalStore(Store):
         location = super().location(relative_path)
         # Resolved now rather than when the path is first used: EntryStorage.location names the
         # catalog file and entry only in errors raised here.
-        self.full_path(location.relative)
+        _ = location.path
         return location
 
     def full_path(self, relative: str) -> str:
@@ -95,11 +95,12 @@ class LocalStore(Store):
         Path(location.path).parent.mkdir(parents=True, exist_ok=True)
 
     def publish(self, staged: Location, final: Location) -> None:
-        # Both paths are checked again now (`.path` resolves them): a symlink planted at the
+        # Both paths are checked again now (not the location's resolved path, kept from when
+        # it was made): a symlink planted at the
         # final location since the location was made, pointing outside the root, is refused
         # before anything moves. One planted after this check is replaced, never followed:
         # rename and renameat2 act on the link itself, and `_remove_path` unlinks a link.
-        source, target = staged.path, final.path
+        source, target = self.full_path(staged.relative), self.full_path(final.relative)
         if _is_folder(source) and os.path.lexists(target):
             if _exchange(source, target):
                 _remove_path(source)  # now holds the previous value: a file, folder or link
