@@ -37,7 +37,9 @@ SCHEMA = {
 
 def column_schema(defs: dg.Definitions, name: str) -> dg.TableSchema:
     return (
-        defs.resolve_assets_def(name).specs_by_key[dg.AssetKey(name)].metadata["dagster/column_schema"]
+        defs.resolve_assets_def(name)
+        .specs_by_key[dg.AssetKey(name)]
+        .metadata["dagster/column_schema"]
     )
 
 
