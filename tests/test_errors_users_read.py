@@ -245,3 +245,20 @@ def test_the_cli_outside_a_project_says_where_it_looked(tmp_path, monkeypatch, c
     err = capsys.readouterr().err
     assert f"no pyproject.toml with a [tool.datanectar] table in {tmp_path.resolve()}" in err
     assert f"{tmp_path.resolve()}/pyproject.toml" not in err  # a file that does not exist
+
+
+def test_did_you_mean_for_a_jinja_variable(make_project):
+    error = catalog_error(
+        make_project(
+            'grid:\n  format: zarr\n  path: "{{ grid_foldr }}/t.zarr"\n',
+            globals_yaml="grid_folder: grids\n",
+        )
+    )
+    assert (error.file, error.line, error.entry) == ("catalog/main.yaml", 3, "grid")
+    assert "'grid_foldr' is undefined. Did you mean 'grid_folder'?" in str(error)
+
+
+def test_a_template_raising_names_the_file_and_line(make_project):
+    error = catalog_error(make_project("x:\n  format: csv\n  description: '{{ 1 // 0 }}'\n"))
+    assert (error.file, error.line, error.entry) == ("catalog/main.yaml", 3, "x")
+    assert "Jinja2 template raised ZeroDivisionError" in str(error)
