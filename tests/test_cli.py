@@ -14,13 +14,8 @@ import os
 import pickle
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +30,11 @@ import sqlalchemy as sa
 import xarray as xr
 import zarr
 
+from servers import SERVER_TIMEOUT, DevServer, answers, loaded_location, running
+
 REPO = Path(__file__).resolve().parents[1]
 DAGSTER = Path(sys.executable).parent / "dagster"
 CLI_TIMEOUT = 600  # seconds; a hung CLI fails the test instead of hanging the suite
-SERVER_TIMEOUT = 120  # seconds for `dagster dev` to answer and load its code location
 RUN_TIMEOUT = 180  # seconds for a run launched through GraphQL to finish
 
 STATIONS = 12
@@ -408,125 +404,15 @@ def test_materialize_again_overwrites(materialized, monkeypatch):
 # -- the UI path: `dagster dev` and its GraphQL endpoint ------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _new_group_with_default_sigint() -> None:
-    # Its own process group, so teardown reaches the webserver, daemon, code servers and run
-    # workers; and Ctrl-C semantics even when pytest itself runs with SIGINT ignored (as a
-    # background job does), since dagster dev stops on SIGINT/SIGTERM through KeyboardInterrupt.
-    os.setpgrp()
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-@dataclass
-class DevServer:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-20000:]
-
-    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"{self.url}/graphql",
-            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            body = json.load(response)
-        assert not body.get("errors"), f"GraphQL errors: {body['errors']}"
-        return body["data"]
-
-    def wait(self, what: str, ready, timeout: float) -> Any:
-        """Poll `ready()` until it returns a truthy value; fail with the server's output."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(
-                    f"dagster dev exited ({self.process.returncode}) while waiting for {what}\n"
-                    f"{self.output()}"
-                )
-            value = ready()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out after {timeout}s waiting for {what}\n{self.output()}")
-            time.sleep(0.5)
-
-
-def stop_group(process: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C the whole group, then kill whatever is left of it; wait for the leader."""
-    pgid = process.pid
-    try:
-        os.killpg(pgid, signal.SIGINT)
-    except ProcessLookupError:
-        pass
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(timeout=30)
-
-
 @pytest.fixture
 def dev_server(tmp_path) -> Iterator[tuple[DevServer, Project]]:
     """`dagster dev` on a fresh copy of the demo, nothing materialized yet."""
     project = copy_demo(tmp_path)
-    port = free_port()
+    command = [str(DAGSTER), "dev", "-f", "definitions.py"]
     log = tmp_path / "dagster_dev.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(DAGSTER), "dev", "-f", "definitions.py", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=project.root,
-            env=project.env(),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_new_group_with_default_sigint,
-        )
-    server = DevServer(url=f"http://127.0.0.1:{port}", process=process, log=log)
-    try:
+    with running(command, cwd=project.root, env=project.env(), log=log) as server:
         yield server, project
-    finally:
-        stop_group(process)
 
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
-WORKSPACE_QUERY = """
-{
-  workspaceOrError {
-    __typename
-    ... on Workspace {
-      locationEntries {
-        name
-        loadStatus
-        locationOrLoadError {
-          __typename
-          ... on RepositoryLocation { name repositories { name } }
-          ... on PythonError { message stack }
-        }
-      }
-    }
-    ... on PythonError { message }
-  }
-}
-"""
 
 ASSET_NODES_QUERY = """
 {
@@ -562,21 +448,6 @@ query RunStatus($runId: ID!) {
 """
 
 
-def loaded_location(server: DevServer) -> dict[str, Any] | None:
-    """The code location once it is LOADED; fails at once on a load error."""
-    workspace = server.graphql(WORKSPACE_QUERY)["workspaceOrError"]
-    assert workspace["__typename"] == "Workspace", workspace
-    entries = workspace["locationEntries"]
-    for entry in entries:
-        location = entry["locationOrLoadError"]
-        if location and location["__typename"] == "PythonError":
-            pytest.fail(f"code location {entry['name']} failed to load: {location}")
-    if entries and all(entry["loadStatus"] == "LOADED" for entry in entries):
-        assert len(entries) == 1, entries
-        return entries[0]["locationOrLoadError"]
-    return None
-
-
 def upstream_closure(nodes: dict[str, dict[str, Any]], name: str) -> set[str]:
     seen: set[str] = set()
     pending = [name]
@@ -592,7 +463,7 @@ def test_dagster_dev_launches_a_run_through_graphql(dev_server):
     server, project = dev_server
     server.wait(
         "the webserver's /server_info",
-        lambda: _answers(f"{server.url}/server_info"),
+        lambda: answers(f"{server.url}/server_info"),
         SERVER_TIMEOUT,
     )
     location = server.wait(

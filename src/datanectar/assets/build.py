@@ -9,7 +9,6 @@ from typing import Any
 import dagster as dg
 
 from ..cache.function import read_of
-from ..cache.keys import canonical_arguments
 from ..cache.records import UpstreamRead
 from ..catalog import Entry
 from ..checks.audit import check_names
@@ -235,20 +234,9 @@ def asset_metadata(
         cached=True,
         keyed=bool(producer.cache_args),
         function=producer.qualified_name,
-        default_arguments=_default_arguments(producer),
+        default_arguments=producer.cached.default_key_arguments,
         columns=columns,
     )
-
-
-def _default_arguments(producer: Producer) -> dict[str, Any] | None:
-    """The function's default cache arguments in canonical form; None when one has none."""
-    parameters = {parameter.name: parameter for parameter in producer.parameters}
-    defaults = {}
-    for name in producer.cache_args:
-        if parameters[name].default is parameters[name].empty:
-            return None
-        defaults[name] = parameters[name].default
-    return canonical_arguments(producer.qualified_name, defaults)
 
 
 def _asset_in(name: str, annotation: Any, *, per_namespace: bool) -> dg.AssetIn:

@@ -28,7 +28,7 @@ from ..producers import ATTRIBUTE, make_producer
 from ..project import Catalog, active_catalog, namespace_keys
 from ..publishing import Outcome, enforce, plain_tag, publish
 from .context import calls_below, inherited_mode, note_read, resolve_recompute
-from .keys import cache_key, canonical, key_of_canonical
+from .keys import cache_key, canonical, canonical_arguments, key_of_canonical
 from .levels import Level, Levels, levels_for
 from .records import Record, UpstreamRead
 
@@ -94,6 +94,18 @@ class CachedFunction:
     @property
     def name(self) -> str:
         return self.producer.entry
+
+    @functools.cached_property
+    def default_key_arguments(self) -> dict[str, Any] | None:
+        """The cache arguments of a call that passes none, in canonical form: what the asset
+        means in Dagster unless a run says otherwise (None when one has no default)."""
+        defaults = {}
+        for name in self.cache_args:
+            parameter = self.signature.parameters[name]
+            if parameter.default is parameter.empty:
+                return None
+            defaults[name] = parameter.default
+        return canonical_arguments(self.qualified_name, defaults)
 
     @property
     def qualified_name(self) -> str:
@@ -412,6 +424,10 @@ class Call:
                 )
                 return
         record, outcome = self._write(level, value, reads, tag=plain_tag())
+        if level is levels.root:
+            from ..assets.runless import report_plain_call
+
+            report_plain_call(self, record, outcome)  # its checks too, passed or failed
         if outcome is not None:
             enforce(outcome)  # a rejected value raises: nothing was stored, nor recorded
         if record is None:
@@ -419,10 +435,15 @@ class Call:
         if memoize:
             levels.memo.put(self.memo_key, value, record)
         self._note(record)
-        if level is levels.root:
-            from ..assets.runless import report_plain_call
 
-            report_plain_call(self.target, record)
+    @property
+    def uses_defaults(self) -> bool:
+        """Whether this call's cache arguments are the function's defaults: then it computes
+        what the asset means in Dagster, and its stored result is a materialization."""
+        defaults = self.function.default_key_arguments
+        return defaults is not None and (
+            canonical_arguments(self.function.qualified_name, self.key_arguments) == defaults
+        )
 
     def publish(
         self,

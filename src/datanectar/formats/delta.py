@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from ..stores import Location
 from .base import Absent, Format, PendingCommit, parameter_names, require, wants
@@ -271,7 +271,8 @@ class _StagedDeltaFiles:
         staged = self._deltalake.DeltaTable(self._staged.uri, storage_options=options)
         actions = [
             AddAction(
-                path=f"{self._folder}/{add['path']}",
+                # The log holds paths percent-encoded; an action takes them as they are.
+                path=f"{self._folder}/{unquote(add['path'])}",
                 size=int(add["size"]),
                 partition_values=add.get("partitionValues") or {},
                 modification_time=int(add["modificationTime"]),
