@@ -156,6 +156,8 @@ def test_downstream_asset_loads_what_a_plain_call_stored(project, instance):
 
 
 def test_downstream_asset_loads_what_a_keyed_plain_call_stored(project, instance):
+    """A plain call with the asset's own (default) cache arguments is what the asset means in
+    Dagster; one with other arguments is a cache entry, which never becomes what a run reads."""
     # The instance fixture points DAGSTER_HOME at the instance: the plain call reports there.
     calls: list[int] = []
     seen: list[Any] = []
@@ -163,13 +165,14 @@ def test_downstream_asset_loads_what_a_keyed_plain_call_stored(project, instance
     peak = peak_function(seen)
 
     with datanectar.catalog(project, functions=[means, peak]).activate():
-        means(agg_days=5)
+        means()  # agg_days=1, the default
+        means(agg_days=5)  # an experiment
 
     result = materialize(instance, project, [means, peak], selection=["peak"])
 
-    assert calls == [5]
-    assert result.output_for_node("peak") == {"peak": 45.0}
-    pd.testing.assert_frame_equal(seen[0], expected_means(5))
+    assert calls == [1, 5]
+    assert result.output_for_node("peak") == {"peak": 9.0}
+    pd.testing.assert_frame_equal(seen[0], expected_means(1))
 
 
 def test_downstream_asset_loads_the_latest_materialized_object(project, instance):
@@ -271,14 +274,15 @@ def test_plain_call_records_a_runless_materialization(project, tmp_path, monkeyp
     means = means_function(calls)
 
     with datanectar.catalog(project, functions=[means]).activate():
-        means(agg_days=2)
-        means(agg_days=2)  # recalled: nothing new to report
+        means()  # the asset's own arguments (agg_days=1): a materialization
+        means()  # recalled: nothing new to report
+        means(agg_days=2)  # another cache entry: an observation, not a materialization
         means(agg_days=4, cache_mode="read_only")  # not stored: nothing to report
         means(agg_days=6, cache_mode="local")  # stored in the local cache only: not reported
 
-    assert calls == [2, 4, 6]
+    assert calls == [1, 2, 4, 6]
     [materialization] = materializations(home, "means")
-    key = cache_key(means.qualified_name, {"agg_days": 2})
+    key = cache_key(means.qualified_name, {"agg_days": 1})
     assert materialization.metadata["datanectar/origin"].value == "plain call"
     assert materialization.metadata["datanectar/cache_key"].value == key
     assert materialization.metadata["datanectar/path"].value == f"means/{key}.parquet"
@@ -363,7 +367,7 @@ def test_downstream_asset_loads_a_none_stored_by_a_keyed_plain_call(project, ins
         return maybe is None
 
     with datanectar.catalog(project, functions=[maybe, uses]).activate():
-        maybe(n=2)  # reported to the instance: DAGSTER_HOME points at it
+        maybe()  # reported to the instance: DAGSTER_HOME points at it
 
     result = materialize(instance, project, [maybe, uses], selection=["uses"])
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .cache import CacheKeyError, StaleResultWarning, cache
+from .cache.context import ThreadPoolExecutor, carry
 from .errors import (
     CatalogError,
     CheckFailedError,
@@ -44,8 +45,10 @@ __all__ = [
     "StaleResultWarning",
     "StorageIOError",
     "StoreError",
+    "ThreadPoolExecutor",
     "asset",
     "cache",
+    "carry",
     "catalog",
     "definitions",
 ]

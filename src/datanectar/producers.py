@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import textwrap
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +43,16 @@ class Producer:
     """Namespaces declared on the decorator (the catalog entry's when it declares none)."""
     cached: Any = None
     """The `CachedFunction` wrapping the function, for `@datanectar.cache` producers."""
+    declared_uses: tuple[Any, ...] = ()
+    """`uses=`: cached functions (or entry names) its body calls, as the decorator got them."""
+
+    def uses(self) -> list[str]:
+        """The entries of the cached functions its body calls: those declared with `uses=`,
+        and those its code names (module-level cached functions). Dagster depends on them, so
+        they run first and the body recalls them."""
+        names = [_entry_name(used) for used in self.declared_uses]
+        names += called_cached_functions(self.function)
+        return [name for name in dict.fromkeys(names) if name != self.entry]
 
     @property
     def qualified_name(self) -> str:
@@ -70,6 +82,7 @@ def asset(
     checks: Iterable[Mapping[str, Any]] = ...,
     schema: str | Mapping[str, Any] | None = ...,
     namespaces: Any = ...,
+    uses: Iterable[Any] = ...,
 ) -> Callable[[F], F]: ...
 
 
@@ -84,6 +97,7 @@ def asset(
     checks: Iterable[Mapping[str, Any]] = (),
     schema: str | Mapping[str, Any] | None = None,
     namespaces: Any = None,
+    uses: Iterable[Any] = (),
 ) -> Any:
     """Mark a function as producing the catalog entry of its name (or `entry`).
 
@@ -106,6 +120,7 @@ def asset(
                 checks=checks,
                 schema=schema,
                 namespaces=namespaces,
+                uses=uses,
             ),
         )
         return fn
@@ -126,6 +141,7 @@ def make_producer(
     schema: str | Mapping[str, Any] | None = None,
     namespaces: Any = None,
     cached: Any = None,
+    uses: Iterable[Any] = (),
 ) -> Producer:
     name = entry or fn.__name__
     where = f"{fn.__module__}.{fn.__qualname__}"
@@ -165,7 +181,7 @@ def make_producer(
         function=fn,
         entry=name,
         format=format,
-        version=version,
+        version=resolved_version(fn, version),
         description=description or inspect.getdoc(fn),
         group=group,
         parameters=parameters,
@@ -174,7 +190,82 @@ def make_producer(
         schema=dict(schema) if isinstance(schema, Mapping) else schema,
         namespaces=dimensions,
         cached=cached,
+        declared_uses=tuple(uses),
     )
+
+
+AUTO_VERSION = "auto"
+
+
+def cached_upstreams(producer: Producer, producers: Mapping[str, Producer]) -> list[str]:
+    """The cached functions a cached function reads (parameters) or calls (`uses`)."""
+    names = [parameter.name for parameter in producer.parameters] + producer.uses()
+    return [
+        name
+        for name in dict.fromkeys(names)
+        if name != producer.entry and name in producers and producers[name].cached is not None
+    ]
+
+
+def chain_version(
+    producer: Producer, producers: Mapping[str, Producer], _seen: frozenset[str] = frozenset()
+) -> str | None:
+    """The code version Dagster shows for a cached function: its own, and, when it reads or
+    calls other cached functions, theirs too, through the whole chain below it. A version bump
+    anywhere below then makes it stale in Dagster as it does for plain calls (Dagster itself
+    marks only the asset whose own code changed)."""
+    below = [name for name in cached_upstreams(producer, producers) if name not in _seen]
+    if producer.version is None or not below:
+        return producer.version
+    seen = _seen | {producer.entry}
+    parts = [f"{name}={chain_version(producers[name], producers, seen)}" for name in sorted(below)]
+    digest = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:8]
+    return f"{producer.version}+{digest}"
+
+
+def called_cached_functions(fn: Callable[..., Any]) -> list[str]:
+    """The entries of the module-level cached functions `fn`'s code names (nested functions
+    and comprehensions included), found without running it."""
+    names: list[str] = []
+    pending = [getattr(fn, "__code__", None)]
+    while pending:
+        code = pending.pop()
+        if code is None:
+            continue
+        for name in code.co_names:
+            producer = producer_of(fn.__globals__.get(name))
+            if producer is not None and producer.cached is not None:
+                names.append(producer.entry)
+        pending += [const for const in code.co_consts if inspect.iscode(const)]
+    return names
+
+
+def _entry_name(used: Any) -> str:
+    producer = producer_of(used)
+    if producer is not None:
+        return producer.entry
+    if isinstance(used, str) and NAME_PATTERN.fullmatch(used):
+        return used
+    raise DatanectarError(
+        f"uses={used!r}: name cached functions (or the entries they produce) that the body calls."
+    )
+
+
+def resolved_version(fn: Callable[..., Any], version: str | None) -> str | None:
+    """`version="auto"`: a version from the function's own source, so changing its body makes
+    its stored results stale without a bump (a change in what it calls is not seen)."""
+    if version != AUTO_VERSION:
+        return version
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        raise DatanectarError(
+            f"{fn.__module__}.{fn.__qualname__}: version='auto' needs the function's source, "
+            "which Python cannot find (defined in an interactive session?). Fix: give a "
+            "version string, and change it when the function's results change."
+        ) from None
+    digest = hashlib.sha256(textwrap.dedent(source).encode("utf-8")).hexdigest()
+    return f"auto-{digest[:12]}"
 
 
 def producer_of(obj: Any) -> Producer | None:

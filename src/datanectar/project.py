@@ -264,6 +264,7 @@ def _bind(
         declared_in = declared[producer.entry].source if producer.entry in declared else None
         # A parameter naming a broken entry is that entry's error, reported once above.
         errors.extend(_parameter_errors(producer, entries, declared_in, known=broken))
+        errors.extend(_uses_errors(producer, entries, declared_in, known=broken))
     if errors:
         raise errors[0] if len(errors) == 1 else CatalogErrors(errors)
     return entries, bound
@@ -455,6 +456,27 @@ def _check_namespaces(entry: Entry, format_: Any, path: str) -> None:
         problem = f"the path must use every namespace dimension; '{{{missing[0]}}}' is missing."
     if problem:
         raise CatalogError(file=entry.source, entry=entry.name, field="path", problem=problem)
+
+
+def _uses_errors(
+    producer: Producer, entries: Mapping[str, Entry], source: str | None, *, known: Collection[str]
+) -> list[CatalogError]:
+    try:
+        uses = producer.uses()
+    except DatanectarError as exc:
+        return [CatalogError(file=source, entry=producer.entry, field="uses", problem=str(exc))]
+    return [
+        CatalogError(
+            file=source,
+            entry=producer.entry,
+            field="uses",
+            problem=f"{producer.qualified_name} uses '{name}', which is no catalog entry."
+            f"{did_you_mean(name, entries)}",
+            fix="name a cached function the body calls, or the entry it produces.",
+        )
+        for name in uses
+        if name not in entries and name not in known
+    ]
 
 
 def _parameter_errors(

@@ -234,9 +234,13 @@ class EntryStorage:
             fmt.remove(location)
 
     def fingerprint(self, entry: Entry) -> str | None:
+        """Changes whenever a new value is published as `entry` (its namespace only, for one
+        kept inside a table); None when nothing is stored."""
         fmt = _format(entry)
         location = self.location(entry)
         with _failures_named(entry, fmt, location, "fingerprinting"):
+            if entry.partition and entry.partition_in_place:
+                return fmt.partition_fingerprint(location, entry.partition)
             return fmt.fingerprint(location) if fmt.exists(location) else None
 
     @staticmethod

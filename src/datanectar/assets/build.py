@@ -21,7 +21,7 @@ from ..partitions import (
     same_namespaces,
     upstream_partition,
 )
-from ..producers import Producer
+from ..producers import Producer, chain_version
 from ..project import CONTEXT_PARAMETER, Catalog
 from .checks import check_specs, external_checks, published_outputs
 from .io_manager import LOAD_AS_KEY, PER_NAMESPACE_KEY, io_manager_key
@@ -150,7 +150,10 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         owners=entry.owners or None,
         tags=entry.tags or None,
         metadata=asset_metadata(entry, producer, catalog),
-        code_version=producer.version,
+        code_version=(
+            chain_version(producer, catalog.producers) if cached is not None else producer.version
+        ),
+        deps=[dg.AssetDep(name) for name in producer.uses() if name not in parameter_names],
         kinds={str(entry.format)},
         config_schema=_cache_args_config(producer, hints) if producer.cache_args else None,
         check_specs=specs or None,

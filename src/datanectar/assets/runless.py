@@ -22,6 +22,7 @@ from ..cache.records import Record
 from ..catalog import Entry
 from ..catalog.time_keys import time_keys
 from ..partitions import partition_label, same_namespaces
+from ..producers import chain_version
 from ..project import CONTEXT_PARAMETER
 from .metadata import cached_metadata
 
@@ -114,7 +115,10 @@ def _report(
 def provenance(instance: dg.DagsterInstance, call: Call, record: Record) -> dict[str, str]:
     """The data version tags a run would give this materialization: code version, each
     upstream asset's data version and event, and the data version computed from them."""
-    code_version = record.version or record.data_version  # a run uses its id when unversioned
+    # The code version the asset shows (its chain's); a run uses its id when unversioned.
+    code_version = (
+        chain_version(call.function.producer, call.catalog.producers) or record.data_version
+    )
     tags = {CODE_VERSION_TAG: code_version}
     versions: dict[str, str] = {}
     for upstream in upstream_entries(call):
@@ -131,14 +135,15 @@ def provenance(instance: dg.DagsterInstance, call: Call, record: Record) -> dict
 
 
 def upstream_entries(call: Call) -> list[Entry]:
-    """The entries the asset depends on in Dagster: its parameters named after entries."""
+    """The entries the asset depends on in Dagster: its parameters named after entries, and
+    the cached functions its body calls."""
     catalog = call.catalog
+    producer = call.function.producer
+    names = [parameter.name for parameter in producer.parameters] + producer.uses()
     return [
-        catalog.entries[parameter.name]
-        for parameter in call.function.producer.parameters
-        if parameter.name in catalog.entries
-        and parameter.name != CONTEXT_PARAMETER
-        and parameter.name != call.entry.name
+        catalog.entries[name]
+        for name in dict.fromkeys(names)
+        if name in catalog.entries and name != CONTEXT_PARAMETER and name != call.entry.name
     ]
 
 

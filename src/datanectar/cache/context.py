@@ -3,14 +3,20 @@ safe under threads and asyncio, and never found by walking the call stack."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import contextvars
+import functools
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent import futures
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from .records import UpstreamRead
 
 ALL = "_all"
+T = TypeVar("T")
 
 _recompute: ContextVar[frozenset[str]] = ContextVar("datanectar_recompute", default=frozenset())
 _mode: ContextVar[str | None] = ContextVar("datanectar_cache_mode", default=None)
@@ -62,7 +68,32 @@ def calls_below(recompute: frozenset[str], mode: str) -> Iterator[list[UpstreamR
 
 
 def note_read(read: UpstreamRead) -> None:
-    """Tell the computation running above (if any) that it read this object."""
+    """Tell the computation running above (if any) that it read this object (from whichever of
+    its threads: see `ThreadPoolExecutor`)."""
     reads = _reads.get()
-    if reads is not None and read not in reads:
-        reads.append(read)
+    if reads is None:
+        return
+    with _reads_lock:
+        if read not in reads:
+            reads.append(read)
+
+
+_reads_lock = threading.Lock()
+
+
+def carry(function: Callable[..., T]) -> Callable[..., T]:
+    """`function`, to run on another thread in the context of the code calling `carry`: the
+    cached calls it makes are recorded as reads of the cached function running here, and take
+    its cache settings (`threading.Thread(target=datanectar.carry(work))`)."""
+    context = contextvars.copy_context()
+    return functools.wraps(function)(functools.partial(context.run, function))
+
+
+class ThreadPoolExecutor(futures.ThreadPoolExecutor):
+    """`concurrent.futures.ThreadPoolExecutor`, whose tasks run in the context of the code
+    that submits them: a cached function's body that fans work out to threads keeps the
+    provenance of the cached calls made there (threads otherwise start with a context of their
+    own, so what they read would not be recorded, and the result would never go stale)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> futures.Future[T]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)

@@ -31,6 +31,7 @@ from .context import calls_below, inherited_mode, note_read, resolve_recompute
 from .keys import cache_key, canonical, canonical_arguments, key_of_canonical
 from .levels import Level, Levels, levels_for
 from .records import Record, UpstreamRead
+from .staleness import stale_reasons
 
 CACHE_MODES: tuple[str, ...] = get_args(CacheMode)
 _NAMESPACE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")
@@ -69,11 +70,11 @@ class CachedFunction:
         checks: Iterable[Mapping[str, Any]] = (),
         schema: str | Mapping[str, Any] | None = None,
         namespaces: Any = None,
+        uses: Iterable[Any] = (),
     ) -> None:
         functools.update_wrapper(self, function)
         self.function = function
         self.cache_args = tuple(cache_args)
-        self.version = version
         self.memoize = memoize
         self.signature = inspect.signature(function)
         self.producer = make_producer(
@@ -88,8 +89,10 @@ class CachedFunction:
             schema=schema,
             namespaces=namespaces,
             cached=self,
+            uses=uses,
         )
         setattr(self, ATTRIBUTE, self.producer)
+        self.version = self.producer.version  # "auto" resolved to the source's own
 
     @property
     def name(self) -> str:
@@ -380,17 +383,7 @@ class Call:
         return level.storage.exists(level.entry(self.target))
 
     def stale_reasons(self, record: Record | None) -> list[str]:
-        if record is None:  # data written by another tool: nothing to compare
-            return []
-        reasons = []
-        if record.version != self.function.version:
-            reasons.append(
-                f"it was computed by version {record.version!r} and the code is at version {self.function.version!r}"
-            )
-        for read in record.upstream:
-            if current_version(self.catalog, read) != read.fingerprint:
-                reasons.append(f"upstream '{read.entry}' changed since it was computed")
-        return reasons
+        return stale_reasons(self.catalog, self.function, record)
 
     # -- compute -------------------------------------------------------------------------
 
@@ -422,6 +415,7 @@ class Call:
                     "cache_mode='overwrite' to replace it.",
                     stacklevel=4,
                 )
+                self._note(stored)  # what the caller's record must name: the result kept
                 return
         record, outcome = self._write(level, value, reads, tag=plain_tag())
         if level is levels.root:
@@ -432,9 +426,21 @@ class Call:
             enforce(outcome)  # a rejected value raises: nothing was stored, nor recorded
         if record is None:
             return
+        if level is levels.root:
+            self._drop_other_copy(levels.local, record)
         if memoize:
             levels.memo.put(self.memo_key, value, record)
         self._note(record)
+
+    def _drop_other_copy(self, level: Level, record: Record) -> None:
+        """A copy of an older result at another level goes once a new one is stored: it would
+        be read before the new one, stale, in modes that read that level first."""
+        copy = level.records.read(self.entry.name, self.segment)
+        if copy is not None and copy.data_version != record.data_version:
+            # The object first: a record left alone reads as a miss, an object alone as data
+            # another tool wrote.
+            level.storage.remove(level.entry(self.target))
+            level.records.remove(self.entry.name, self.segment)
 
     @property
     def uses_defaults(self) -> bool:
@@ -473,24 +479,8 @@ class Call:
         checks (no record when they reject it); `like`: the record of the same result at
         another level, whose data version the copy keeps (it was judged when computed)."""
         target = level.entry(self.target)
-        outcome = None
-        if value is None:
-            level.storage.remove(target)
-        elif like is not None:
-            outcome = Outcome(self.entry, target, level.storage.save(target, value))
-        else:
-            outcome = publish(
-                self.catalog,
-                self.entry,
-                value,
-                tag=tag or plain_tag(),
-                target=target,
-                storage=level.storage,
-                verdicts=verdicts,
-            )
-            if outcome.report is None:
-                return None, outcome
-        report = outcome.report if outcome is not None else None
+        # Whatever the memo holds for this call is older than what is written now.
+        levels_for(self.catalog, self.entry).memo.discard(self.memo_key)
         record = Record(
             entry=self.entry.name,
             function=self.function.qualified_name,
@@ -502,14 +492,68 @@ class Call:
             format=str(self.entry.format),
             store=str(self.target.store),
             path=str(self.target.path),
-            fingerprint=None if value is None else level.storage.fingerprint(target),
             upstream=list(reads),
             is_null=value is None,
-            bytes_written=report.bytes_written if report else None,
+            complete=False,
             **({"data_version": like.data_version, "created_at": like.created_at} if like else {}),
+        )
+        # The object and its record are one step: the record says "being written" until the
+        # object is published, so a writer killed in between leaves a record that reads as
+        # interrupted (stale), never an object that passes for fresh under an older record.
+        previous = level.records.read(self.entry.name, self.segment)
+        level.records.write(record, self.segment)
+        try:
+            outcome = self._store_object(
+                level, target, value, like=like, tag=tag, verdicts=verdicts
+            )
+        except BaseException:
+            self._restore(level, previous)
+            raise
+        if outcome is not None and outcome.report is None:  # rejected: the previous one stays
+            self._restore(level, previous)
+            return None, outcome
+        report = outcome.report if outcome is not None else None
+        record = record.model_copy(
+            update={
+                "complete": True,
+                "fingerprint": None if value is None else level.storage.fingerprint(target),
+                "bytes_written": report.bytes_written if report else None,
+            }
         )
         level.records.write(record, self.segment)
         return record, outcome
+
+    def _store_object(
+        self,
+        level: Level,
+        target: Entry,
+        value: Any,
+        *,
+        like: Record | None,
+        tag: str | None,
+        verdicts: list[Verdict] | None,
+    ) -> Outcome | None:
+        if value is None:
+            level.storage.remove(target)
+            return None
+        if like is not None:
+            return Outcome(self.entry, target, level.storage.save(target, value))
+        return publish(
+            self.catalog,
+            self.entry,
+            value,
+            tag=tag or plain_tag(),
+            target=target,
+            storage=level.storage,
+            verdicts=verdicts,
+        )
+
+    def _restore(self, level: Level, previous: Record | None) -> None:
+        """Put the record back as it was before a write that did not publish."""
+        if previous is None:
+            level.records.remove(self.entry.name, self.segment)
+        else:
+            level.records.write(previous, self.segment)
 
     def _note(self, record: Record | None) -> None:
         if record is None:
@@ -577,20 +621,8 @@ def read_of(catalog: Catalog, entry: Entry, *, segment: str | None = None) -> Up
         store=str(entry.store),
         path=str(entry.path),
         fingerprint=catalog.storage.fingerprint(entry),
+        partition=entry.partition if entry.partition_in_place else None,
     )
-
-
-def current_version(catalog: Catalog, read: UpstreamRead) -> str | None:
-    """What `read.fingerprint` is now: the data version of the cached result a recall would
-    find first (local cache, root, mirrors), or the stored object's fingerprint."""
-    entry = read.as_entry()
-    if read.segment is not None:
-        for level in levels_for(catalog, entry).readable(("local", "root", "mirror")):
-            record = level.records.read(read.entry, read.segment)
-            if record is not None:
-                return record.data_version
-        return None
-    return catalog.storage.fingerprint(entry)
 
 
 def object_of(
@@ -664,11 +696,14 @@ def cache(
     checks: Iterable[Mapping[str, Any]] = (),
     schema: str | Mapping[str, Any] | None = None,
     namespaces: Any = None,
+    uses: Iterable[Any] = (),
 ) -> Any:
     """Cache a function's results in the catalog's stores; it is also a Dagster asset.
 
     `cache_args` names the parameters that key the stored result; `version` is the code
-    version (bump it to make stored results stale); `format` defaults from the return type.
+    version (bump it to make stored results stale; "auto": from the function's source);
+    `format` defaults from the return type; `uses`: cached functions the body calls (found in
+    the body's code too), which Dagster then materializes first.
     """
 
     def wrap(fn: Callable[..., Any]) -> CachedFunction:
@@ -684,6 +719,7 @@ def cache(
             checks=checks,
             schema=schema,
             namespaces=namespaces,
+            uses=uses,
         )
 
     return wrap(function) if function is not None else wrap

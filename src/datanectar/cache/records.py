@@ -39,9 +39,18 @@ class UpstreamRead(BaseModel):
     fingerprint."""
     segment: str | None = None
     """Set when the upstream is a cached result: where its record lives under the entry."""
+    partition: dict[str, str] | None = None
+    """The namespace read, when it lives inside a table that holds every namespace."""
 
     def as_entry(self) -> Entry:
-        return Entry(name=self.entry, format=self.format, store=self.store, path=self.path)
+        return Entry(
+            name=self.entry,
+            format=self.format,
+            store=self.store,
+            path=self.path,
+            partition=self.partition,
+            partition_in_place=self.partition is not None,
+        )
 
 
 class Record(BaseModel):
@@ -66,6 +75,9 @@ class Record(BaseModel):
     upstream: list[UpstreamRead] = Field(default_factory=list)
     is_null: bool = False
     """The function returned None: no object is stored, only this record."""
+    complete: bool = True
+    """False while its object is being written: a record left so by a killed writer does not
+    vouch for what is stored."""
     bytes_written: int | None = None
     created_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
 

@@ -104,6 +104,11 @@ class Format(ABC):
         """
         return location.store.fingerprint(location)
 
+    def partition_fingerprint(self, location: Location, partition: Mapping[str, str]) -> str | None:
+        """A token that changes whenever that partition is written (and, where the format
+        cannot tell partitions apart, whenever the table is): by default the table's."""
+        return self.fingerprint(location) if self.exists(location) else None
+
     def write_partition(
         self,
         value: Any,

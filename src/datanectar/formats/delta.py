@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import posixpath
@@ -173,6 +174,18 @@ class DeltaFormat(Format):
                 return None
             version = table.version()
         return f"delta-v{version}-{commit_token(location, version)}"
+
+    def partition_fingerprint(self, location: Location, partition: Mapping[str, str]) -> str | None:
+        """The data files of that partition (named anew by every write of it): writes of the
+        table's other partitions leave it as it is."""
+        pruning = [(name, "=", key) for name, key in partition.items()]
+        with self._current(location) as table:
+            if table is None:
+                return None
+            files = sorted(table.to_pyarrow_dataset(file_pruning_predicate=pruning).files)
+        if not files:
+            return None
+        return "delta-files-" + hashlib.sha256("\n".join(files).encode()).hexdigest()[:16]
 
     def written_bytes(self, location: Location) -> int | None:
         """Bytes of the data files the latest commit added (its log lists them with sizes)."""
