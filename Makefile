@@ -45,6 +45,8 @@ bench: install
 	$(BIN)/python benchmarks/bench_cache_recall.py
 	$(BIN)/python benchmarks/bench_audit_overhead.py
 	$(BIN)/python benchmarks/bench_partitions.py
+	$(BIN)/python benchmarks/bench_namespace_recall.py
+	$(BIN)/python benchmarks/bench_chain_recall.py
 
 ## Re-resolve the newest compatible versions into constraints.txt.
 lock:
