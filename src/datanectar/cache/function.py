@@ -516,7 +516,6 @@ class Call:
         record = record.model_copy(
             update={
                 "complete": True,
-                "fingerprint": None if value is None else level.storage.fingerprint(target),
                 "bytes_written": report.bytes_written if report else None,
             }
         )

@@ -68,7 +68,9 @@ class Record(BaseModel):
     store: str
     path: str
     fingerprint: str | None = None
-    """The stored object's own fingerprint right after it was written."""
+    """Read from records written by earlier versions, no longer written: freshness is the
+    record's `complete` mark and data version, and fingerprinting a namespace of a large table
+    after each write cost more than it told."""
     data_version: str = Field(default_factory=lambda: uuid.uuid4().hex)
     """Unique per computation, and kept when the result is copied to another level, so what
     read it can tell whether it still is the same result wherever it is recalled from."""
