@@ -258,3 +258,52 @@ def test_partitioned_plain_calls_are_recorded_per_namespace(make_project, tmp_pa
             dg.AssetCheckKey(key, "row_count"), limit=5
         )
         assert check.partition == "north" and check.event.asset_check_evaluation.passed
+
+
+CHAIN = """
+import os
+
+import pandas as pd
+import datanectar
+
+@datanectar.cache(version=os.environ.get("C_VERSION", "1"), format="parquet")
+def c(readings: pd.DataFrame) -> pd.DataFrame:
+    return readings.assign(value=readings["value"] * 2)
+
+@datanectar.cache(version="1", format="parquet")
+def b() -> pd.DataFrame:
+    return c().assign(value=lambda frame: frame["value"] + 1)
+
+@datanectar.cache(version="1", format="parquet")
+def a(b: pd.DataFrame) -> pd.DataFrame:
+    return b.assign(value=b["value"] * 10)
+"""
+
+
+def test_dagster_agrees_on_staleness_through_a_chain(make_project, tmp_path):
+    """A version bump at the bottom of a chain (c, which b's body calls, which a reads)
+    makes the whole chain stale in the UI, as it does for plain calls."""
+    root = make_project(
+        "readings:\n  format: csv\n  path: readings.csv\n",
+        modules={"chain": textwrap.dedent(CHAIN)},
+    )
+    (root / "data").mkdir()
+    pd.DataFrame({"value": [1, 2, 3]}).to_csv(root / "data" / "readings.csv", index=False)
+    (root / "definitions.py").write_text(
+        "from pathlib import Path\nimport datanectar\n\n"
+        "defs = datanectar.definitions(Path(__file__).parent)\n"
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    materialize(root, home, "*")
+
+    command = [str(BIN / "dagster-webserver"), "-f", "definitions.py"]
+    bumped = environment(home, C_VERSION="2")  # the code the webserver loads: c changed
+    with running(command, cwd=root, env=bumped, log=tmp_path / "web.log") as server:
+        ready(server)
+        graph = nodes(server)
+        assert {name: graph[name]["staleStatus"] for name in "abc"} == dict.fromkeys("abc", "STALE")
+        # c is stale for its own code; b and a for the code of the chain below them.
+        assert [cause["category"] for cause in graph["c"]["staleCauses"]] == ["CODE"]
+        assert all(cause["category"] == "CODE" for cause in graph["a"]["staleCauses"])
