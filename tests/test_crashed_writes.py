@@ -52,7 +52,7 @@ def kill_while_writing(
     deadline = time.monotonic() + 120
 
     def found() -> list[Path]:
-        return [path for path in data.glob(leftover) if not set(besides) & set(path.parents)]
+        return [path for path in data.glob(leftover) if not set(besides) & {path, *path.parents}]
 
     try:
         while not found():
@@ -197,3 +197,27 @@ def test_a_killed_table_write_leaves_no_temporary_files_forever(make_project):
     assert [left for left in lefts if left.exists()] == []
     assert not list((project / "data" / "obs").rglob("*.parquet#*"))
     assert len(DeltaTable(str(project / "data" / "obs")).to_pandas()) == 6  # appended
+
+
+def test_a_killed_table_overwrite_leaves_no_unreferenced_data_forever(make_project):
+    """Killed after deltalake renamed a data file into place but before the commit, an
+    overwrite leaves a whole data file that no commit references: it goes with a later write
+    once old enough; the files older versions reference stay (time travel reads them)."""
+    project = make_project("obs:\n  format: delta\n  path: obs\n")
+    catalog = datanectar.catalog(project)
+    catalog.save("obs", SMALL)
+    catalog.save("obs", SMALL.assign(a=[4, 5, 6]))  # version 1: version 0's file is history
+    table = project / "data" / "obs"
+    history = set(table.glob("part-*.parquet"))
+
+    lefts = kill_while_writing(project, "obs", "obs/part-*.parquet", besides=history)
+    assert lefts and DeltaTable(str(table)).version() == 1  # nothing committed
+    for path in [*table.glob("part-*"), *history]:
+        age(path, LEFTOVER_GRACE_SECONDS + 60)
+
+    datanectar.catalog(project).save("obs", SMALL.assign(a=[7, 8, 9]))
+
+    assert [left for left in lefts if left.exists()] == []
+    assert all(path.exists() for path in history)
+    assert DeltaTable(str(table), version=0).to_pandas()["a"].tolist() == [1, 2, 3]
+    assert DeltaTable(str(table)).to_pandas()["a"].tolist() == [7, 8, 9]

@@ -30,27 +30,61 @@ TIME_DIMENSIONS = [
     {"monthly": {"start": "2023-05-15"}},
     {"monthly": {"start": "2023-11-01", "end_offset": 1}},
     {"daily": {"start": "2024-03-05"}},
+    {
+        "hourly": {
+            "start": "2024-03-30-00:00",
+            "timezone": "Europe/Paris",
+            "end": "2024-04-01-00:00",
+        }
+    },
+    {
+        "hourly": {
+            "start": "2024-10-26-00:00",
+            "timezone": "Europe/Paris",
+            "end": "2024-10-28-00:00",
+        }
+    },
+    {
+        "hourly": {
+            "start": "2024-11-02-00:00",
+            "timezone": "America/New_York",
+            "end": "2024-11-04-00:00",
+        }
+    },
 ]
 
 
+LATER = dt.datetime(2024, 12, 1, tzinfo=dt.UTC)  # after the changes of clocks of 2024
+
+
+@pytest.mark.parametrize("now", [NOW, LATER], ids=["2024-03-05", "2024-12-01"])
 @pytest.mark.parametrize("spec", TIME_DIMENSIONS, ids=str)
-def test_time_keys_are_dagsters(spec):
+def test_time_keys_are_dagsters(spec, now):
     [dimension] = parse_namespaces(spec)
     entry = Entry(name="x", namespaces=[dimension])
-    dagster_keys = partitions_def(entry).get_partition_keys(current_time=NOW)
-    assert time_keys(dimension, now=NOW) == dagster_keys
+    dagster_keys = partitions_def(entry).get_partition_keys(current_time=now)
+    assert time_keys(dimension, now=now) == dagster_keys
     # Every Dagster key passes; its neighbours outside the range, and misspellings, do not.
     cadence = str(dimension.cadence)
     for key in dagster_keys:
-        assert time_key_problem(dimension, key, now=NOW) is None, key
+        assert time_key_problem(dimension, key, now=now) is None, key
     candidates = {
         "daily": ["2023-12-31", "2024-03-05", "2024-03-08", "2024-1-2", "2024-01-02-00:00"],
-        "hourly": ["2024-03-04-19:00", "2024-03-05-15:00", "2024-03-05-10:30", "2024-03-05"],
+        "hourly": [
+            "2024-03-04-19:00",
+            "2024-03-05-15:00",
+            "2024-03-05-10:30",
+            "2024-03-05",
+            "2024-03-31-02:00",  # skipped by the clocks in Paris
+            "2024-10-27-02:00+0100",  # Paris's repeated hour, its second time
+            "2024-10-27-02:00+0200",
+            "2024-11-03-01:00-0500",  # New York's repeated hour
+        ],
         "weekly": ["2023-12-31", "2024-01-08", "2024-03-03", "2024-03-10"],
         "monthly": ["2023-05-01", "2023-06-02", "2024-04-01", "2024-05-01"],
     }[cadence]
     for key in candidates:
-        assert (time_key_problem(dimension, key, now=NOW) is None) == (key in dagster_keys), key
+        assert (time_key_problem(dimension, key, now=now) is None) == (key in dagster_keys), key
 
 
 READINGS = """

@@ -262,3 +262,54 @@ def test_a_template_raising_names_the_file_and_line(make_project):
     error = catalog_error(make_project("x:\n  format: csv\n  description: '{{ 1 // 0 }}'\n"))
     assert (error.file, error.line, error.entry) == ("catalog/main.yaml", 3, "x")
     assert "Jinja2 template raised ZeroDivisionError" in str(error)
+
+
+def test_a_check_declared_on_the_decorator_is_reported_against_the_function(make_project):
+    project = make_project(
+        "produced:\n  format: parquet\n  checks:\n    - row_count: {min: 1}\n",
+        modules={
+            "pipelines": "import datanectar\n\n"
+            "@datanectar.asset(checks=[{'custom': 'nowhere:nofunc'}])\n"
+            "def produced():\n    return None\n"
+        },
+    )
+    error = catalog_error(project)
+    assert error.file == "pipelines.py (@pipelines.produced)"
+    assert error.field == "checks[0].custom" and error.entry == "produced"
+    assert "catalog/main.yaml" not in str(error)
+
+
+@pytest.mark.parametrize("returned", ["(frame['a'] > 0).all()", "numpy.bool_(True)"])
+def test_a_custom_check_may_return_numpys_bool(make_project, returned):
+    project = make_project(
+        "t:\n  format: parquet\n  checks:\n    - custom: mychecks:positive\n",
+        modules={"mychecks": f"import numpy\n\ndef positive(frame):\n    return {returned}\n"},
+    )
+    datanectar.catalog(project).save("t", pd.DataFrame({"a": [1, 2]}))
+
+
+def test_a_check_module_that_exits_is_a_catalog_error(make_project):
+    project = make_project(
+        "t:\n  format: csv\n  checks:\n    - custom: exiting:check\n",
+        modules={"exiting": "import sys\nsys.exit(3)\n"},
+    )
+    (project / "pyproject.toml").write_text(
+        (project / "pyproject.toml").read_text().replace("modules = ['exiting']", "modules = []")
+    )
+    error = catalog_error(project)
+    assert error.field == "checks[0].custom" and "SystemExit" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("tags", "problem"),
+    [
+        ("{team: data eng}", "tag 'team' has the value 'data eng'"),
+        ("{owner: x@y.com}", "tag 'owner' has the value 'x@y.com'"),
+        ("{'bad key!': x}", "tag key 'bad key!' is not allowed"),
+        ("{'dagster/kind': x}", "tag key 'dagster/kind' is not allowed"),
+    ],
+)
+def test_tags_dagster_refuses_are_catalog_errors(make_project, tags, problem):
+    error = catalog_error(make_project(f"t:\n  format: csv\n  tags: {tags}\n"))
+    assert (error.file, error.entry) == ("catalog/main.yaml", "t")
+    assert error.field.startswith("tags") and problem in str(error)

@@ -23,6 +23,7 @@ from .errors import (
     DatanectarError,
     DataNotFoundError,
     FormatTypeError,
+    NamespaceKeyError,
     StorageIOError,
     StoreError,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "DataNotFoundError",
     "DatanectarError",
     "FormatTypeError",
+    "NamespaceKeyError",
     "StaleResultWarning",
     "StorageIOError",
     "StoreError",

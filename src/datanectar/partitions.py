@@ -12,12 +12,11 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from .catalog import Entry
 from .catalog.namespaces import check_key
-from .catalog.time_keys import KEY_FORMATS
+from .catalog.time_keys import parse_time_key
 from .errors import DatanectarError, DataNotFoundError
 from .formats import get_format
 from .formats.base import wants
@@ -116,10 +115,10 @@ def time_window(cadence: str | None, key: str) -> tuple[str, str]:
     """The [start, end) of a time partition, from its key as Dagster formats it."""
     import pandas as pd
 
-    try:
-        start = pd.Timestamp(datetime.strptime(key, KEY_FORMATS[str(cadence)]))
-    except ValueError:
-        raise DatanectarError(f"namespace key {key!r} is not a {cadence} partition key") from None
+    parsed = parse_time_key(str(cadence), key)
+    if parsed is None:
+        raise DatanectarError(f"namespace key {key!r} is not a {cadence} partition key")
+    start = pd.Timestamp(parsed)
     steps = {
         "hourly": pd.Timedelta(hours=1),
         "daily": pd.Timedelta(days=1),

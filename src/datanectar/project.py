@@ -7,6 +7,7 @@ code the IO managers use. `datanectar.definitions()` builds the Dagster side fro
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -18,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .catalog import Entry, load_catalog, load_variables
+from .catalog.namespaces import check_key
 from .catalog.rules import RULES
 from .catalog.time_keys import check_declared
 from .config import PROJECT_ENV, ProjectConfig, find_pyproject, load_project
@@ -158,10 +160,11 @@ class Catalog:
     def _target(self, name: str, namespace: str | Partition | None) -> Entry:
         entry = self.entry(name)
         keys = namespace_keys(entry, namespace)
-        target = for_partition(entry, keys)  # refuses keys that could escape first
+        for name, key in (keys or {}).items():  # keys that could escape are refused first
+            check_key(key, where=f"{_where(entry)}, dimension '{name}'")
         if keys:
             check_declared(_where(entry), entry.namespaces or [], keys)
-        return target
+        return for_partition(entry, keys)
 
 
 def namespace_keys(entry: Entry, namespace: str | Partition | None) -> dict[str, str] | None:
@@ -358,7 +361,7 @@ def _complete(
                 "declare them in one place.",
             )
         entry = entry.model_copy(update={"namespaces": list(producer.namespaces)})
-    _check_rules(entry, fmt, config)
+    _check_rules(entry, fmt, config, from_function=_function_rules(producer, config))
     _check_namespaces(entry, format_, path)
     return entry.model_copy(update={"format": fmt, "store": store, "path": path})
 
@@ -376,16 +379,36 @@ _DATA_KINDS = {
 }
 
 
-def _check_rules(entry: Entry, fmt: str, config: ProjectConfig) -> None:
+def _function_rules(producer: Producer | None, config: ProjectConfig) -> tuple[int, str]:
+    """(how many of the entry's rules its function declared, the function's file): those come
+    last, and their errors name the function's module, not the catalog file."""
+    if producer is None or not producer.checks:
+        return 0, ""
+    source = inspect.getsourcefile(producer.function) or producer.qualified_name
+    try:
+        source = str(Path(source).resolve().relative_to(config.root.resolve()))
+    except ValueError:
+        pass
+    return len(producer.checks), f"{source} (@{producer.qualified_name})"
+
+
+def _check_rules(
+    entry: Entry, fmt: str, config: ProjectConfig, *, from_function: tuple[int, str] = (0, "")
+) -> None:
     """Rules that cannot apply to the entry's data, and schemas that do not parse, are
     catalog errors: found when the catalog loads, not when a run fails."""
     kind = _DATA_KINDS[fmt]
+    declared_in_catalog = len(entry.checks) - from_function[0]
     for index, rule in enumerate(entry.checks):
+        origin = entry
+        if index >= declared_in_catalog:  # declared on the decorator
+            origin = entry.model_copy(update={"source": from_function[1]})
+            index -= declared_in_catalog
         if rule.custom is not None:
-            _resolve_custom_rule(entry, index, rule.custom)
+            _resolve_custom_rule(origin, index, rule.custom)
         if kind not in rule.applies_to and "any" not in rule.applies_to:
             raise CatalogError(
-                file=entry.source,
+                file=origin.source,
                 entry=entry.name,
                 field=f"checks[{index}].{rule.kind}",
                 problem=f"rule '{rule.kind}' checks {' or '.join(rule.applies_to)} data, and a "

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import hashlib
 import posixpath
-import re
 import uuid
 import warnings
 from collections.abc import Callable
@@ -106,10 +106,15 @@ def publish(
 def enforce(outcome: Outcome) -> WriteReport:
     """The report of a published value; `CheckFailedError` for a rejected one, and a
     `CheckWarning` for each warn-level check that failed."""
+    published = (
+        "the value was published"
+        if outcome.report is not None
+        else "nothing was published (a blocking check failed too)"
+    )
     for verdict in outcome.failed(blocking=False):
         warnings.warn(
-            f"{_where(outcome.entry)}: check '{verdict.check}' (severity warn) failed; the value "
-            f"was published. {summary(verdict.result)}",
+            f"{_where(outcome.entry)}: check '{verdict.check}' (severity warn) failed; "
+            f"{published}. {summary(verdict.result)}",
             CheckWarning,
             stacklevel=3,
         )
@@ -238,8 +243,11 @@ def quarantine_value(storage: EntryStorage, target: Entry, value: Any, tag: str)
     namespace = "-".join(target.partition[name] for name in sorted(target.partition or {}))
     fmt = get_format(str(target.format))
     if fmt.medium == "database":
-        suffix = f"__{re.sub(r'[^A-Za-z0-9_]', '_', namespace)}" if namespace else ""
-        path = f"{target.path}__quarantine{suffix}"[:63]
+        # One table per rejection, named so no entry of the catalog would be: never replaced.
+        label = hashlib.sha256(f"{tag}/{namespace}".encode()).hexdigest()[:10]
+        table = str(target.path).split(".")[-1][:36]
+        schema = str(target.path).rpartition(".")[0]
+        path = (f"{schema}." if schema else "") + f"{table}__dn_quarantine_{label}"
     else:
         name = posixpath.basename(str(target.path))
         label = f"{tag}-{namespace}" if namespace and target.partition_in_place else tag
@@ -293,6 +301,7 @@ def store_full_report(catalog: Catalog, entry: Entry, result: CheckResult) -> st
     )
     target = Entry(
         name=entry.name,
+        source=entry.source,
         format="json",
         store=store,
         path=posixpath.join(REPORTS_FOLDER, entry.name, f"{result.name}.json"),

@@ -105,6 +105,9 @@ class EntryStorage:
                 if gate is not None:
                     gate(staged)
                 store.publish(staged, final)
+            except StoreError as exc:  # a path refused at the last moment (a planted link)
+                store.remove(staged)
+                raise StoreError(f"{_where(entry)}, field 'path': {exc}") from None
             except BaseException:
                 store.remove(staged)
                 raise

@@ -16,8 +16,10 @@ from ..errors import DatanectarError, DataNotFoundError
 from ..partitions import NamespaceInputs, for_partition, load_partitions, partition_label
 from ..storage import EntryStorage
 from .metadata import (
+    DEFAULTS_KEY,
     current_object,
     entry_from_metadata,
+    is_keyed,
     latest_materialization,
     materialization_metadata,
     raw_value,
@@ -97,7 +99,7 @@ class FormatIOManager(dg.ConfigurableIOManager):
             try:
                 return storage.load(found, as_type=load_as)
             except DataNotFoundError as exc:
-                raise _not_found(exc, entry, partition, context.instance) from None
+                raise _not_found(exc, entry, partition, context.instance, metadata) from None
 
         if not context.has_asset_partitions:
             return load(None)
@@ -129,10 +131,11 @@ def _not_found(
     entry: Entry,
     partition: Mapping[str, str] | None,
     instance: dg.DagsterInstance | None,
+    metadata: Any = None,
 ) -> DataNotFoundError:
     """The missing-data error with a hint that holds: materializing is the fix only when this
     instance records no materialization of it; when it records one, the data went missing."""
-    problem = str(error).split(" Fix: ")[0]
+    problem = str(error).split(" Fix: ")[0].rstrip(".")
     recorded = latest_materialization(entry, partition, instance)
     if recorded is None:
         home = (
@@ -140,6 +143,14 @@ def _not_found(
             if os.environ.get("DAGSTER_HOME")
             else " (DAGSTER_HOME is not set: each Dagster command starts with an empty instance)"
         )
+        defaults = raw_value((metadata or {}).get(DEFAULTS_KEY)) if is_keyed(metadata) else None
+        if defaults is not None:
+            shown = ", ".join(f"{k}={v!r}" for k, v in getattr(defaults, "data", defaults).items())
+            problem += (
+                f", the result of its default cache arguments ({shown}): with no "
+                "materialization recorded, that is what it means (results for other arguments "
+                "are remembered only by an instance that outlives the command)"
+            )
         return DataNotFoundError(
             f"{problem}. No materialization of it is recorded in this Dagster instance{home}. "
             f"Fix: materialize it first (dagster asset materialize --select {entry.name}"

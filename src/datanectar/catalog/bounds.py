@@ -20,10 +20,10 @@ from jinja2.utils import Namespace
 # A generated 2,000-entry catalog renders in milliseconds, so 10 s is only reached by a runaway
 # template, yet leaves a slow CI machine a wide margin.
 RENDER_SECONDS = 10.0
-# A 2,000-entry catalog renders to ~165 KB; 10 MiB is 60 times that (more than anyone writes by
-# hand or generates sensibly), yet a few hundred MB of memory at most once parsed. It bounds the
-# rendered text and every single value (string, list) a template builds.
-RENDER_CHARS = 10 * 1024 * 1024
+# A 2,000-entry catalog renders to ~165 KB; 4 MiB is 25 times that (more than anyone writes by
+# hand or generates sensibly), and parses in a few seconds into some 400 MB at most. It bounds
+# the rendered text and every single value (string, list) a template builds.
+RENDER_CHARS = 4 * 1024 * 1024
 # Everything a template builds in total, temporaries included: 10 files' worth, so values built
 # and kept (in a macro's buffer, in a list) cannot add up to gigabytes either.
 BUILT_CHARS = 10 * RENDER_CHARS

@@ -18,6 +18,8 @@ from .namespaces import Dimension, parse_namespaces
 from .rules import Rule
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TAG_KEY = re.compile(r"([A-Za-z0-9_.-]{1,63}/)?[A-Za-z0-9_.-]{1,63}")
+_TAG_VALUE = re.compile(r"[A-Za-z0-9_.-]{0,63}")
 _OWNER = re.compile(r"team:[A-Za-z0-9_\- ]+|[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -108,6 +110,24 @@ class EntryFields(BaseModel):
             return normalize_relative_path(value)
         except StoreError as exc:
             raise ValueError(str(exc)) from None
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_form(cls, value: dict[str, str]) -> dict[str, str]:
+        # Dagster's rules for asset tags, checked here so a bad tag is a catalog error naming
+        # the file and entry, not an error of Dagster's when definitions load.
+        for key, tag in value.items():
+            if key.startswith("dagster/") or not _TAG_KEY.fullmatch(key):
+                raise ValueError(
+                    f"tag key {key!r} is not allowed: letters, digits, '_', '-' and '.', at most "
+                    "63, with an optional 'namespace/' before (not 'dagster/')"
+                )
+            if not _TAG_VALUE.fullmatch(tag):
+                raise ValueError(
+                    f"tag {key!r} has the value {tag!r}: tag values use letters, digits, '_', "
+                    "'-' and '.', at most 63 (put free text in 'metadata' or 'description')"
+                )
+        return value
 
     @field_validator("group")
     @classmethod

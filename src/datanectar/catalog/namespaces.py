@@ -76,8 +76,9 @@ def check_key(key: str, *, where: str) -> str:
     """Refuse a key that could escape a store root or break a predicate."""
     if not isinstance(key, str) or not KEY.fullmatch(key) or ".." in key:
         raise NamespaceKeyError(
-            f"{where}: namespace key {key!r} is not allowed; keys use letters, digits, '_', '-', "
-            "'.', ':' and '+', without '..' or '/'"
+            f"{where}: namespace key {key!r} is not allowed; a key is 1 to 128 characters, "
+            "letters, digits, '_', '-', '.', ':' and '+', starting with a letter, a digit or "
+            "'_', without '..' (so it can never leave a store's root nor break a predicate)"
         )
     return key
 

@@ -137,7 +137,7 @@ def _entry_at(text: str, line: int | None) -> str | None:
     if line is None:
         return None
     for raw in reversed(text.splitlines()[:line]):
-        if raw and not raw[0].isspace() and not raw.startswith(("#", "{%", "{#")) and ":" in raw:
+        if raw and not raw[0].isspace() and not raw.startswith(("#", "{")) and ":" in raw:
             return raw.split(":", 1)[0].strip().strip("'\"") or None
     return None
 

@@ -10,6 +10,7 @@ from the 1st), from `start` up to `end` (exclusive), or up to the last period th
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
@@ -38,8 +39,11 @@ def period_end(cadence: str, start: dt.datetime) -> dt.datetime:
 
 
 def parse_time_key(cadence: str, key: str) -> dt.datetime | None:
-    """The start of the period a key names, or None if it is no key of this cadence (keys are
-    written exactly as Dagster writes them: `2024-1-1` is not `2024-01-01`)."""
+    """The start of the period a key names (its wall time), or None if it is no key of this
+    cadence (keys are written exactly as Dagster writes them: `2024-1-1` is not `2024-01-01`;
+    the second of a repeated hour carries its offset, `2024-10-27-02:00+0100`)."""
+    if cadence == "hourly":
+        key = _OFFSET.sub("", key)
     try:
         start = dt.datetime.strptime(key, KEY_FORMATS[cadence])
     except ValueError:
@@ -79,13 +83,14 @@ def last_period_end(dimension: Dimension, *, now: dt.datetime | None = None) -> 
     has ended by now in its timezone, moved on by `end_offset` periods."""
     span = dimension.span
     cadence = str(dimension.cadence)
-    if span is not None and span.end is not None:
-        return _bound(dimension, span.end)
     zone = ZoneInfo(span.timezone) if span is not None and span.timezone else dt.UTC
     local = (now or dt.datetime.now(dt.UTC)).astimezone(zone).replace(tzinfo=None)
     first = first_period(dimension)
     ended = max(_whole_periods(cadence, first, local), 0)
-    return _advance(cadence, first, ended + (span.end_offset if span is not None else 0))
+    current = _advance(cadence, first, ended + (span.end_offset if span is not None else 0))
+    if span is not None and span.end is not None:
+        return min(current, _bound(dimension, span.end))  # Dagster lists no period to come
+    return current
 
 
 def _whole_periods(cadence: str, first: dt.datetime, moment: dt.datetime) -> int:
@@ -108,6 +113,8 @@ def time_key_problem(
 ) -> str | None:
     """Why `key` is not one of the dimension's periods, or None when it is."""
     cadence = str(dimension.cadence)
+    if _zoned_hours(dimension):
+        return _zoned_hour_problem(dimension, key, now=now)
     start = parse_time_key(cadence, key)
     if start is None:
         return f"is not a {cadence} key (written like {_example(dimension)})"
@@ -121,6 +128,8 @@ def time_key_problem(
 
 def time_keys(dimension: Dimension, *, now: dt.datetime | None = None) -> list[str]:
     """Every key of a time dimension, in order."""
+    if _zoned_hours(dimension):
+        return _zoned_hour_keys(dimension, now=now)
     cadence = str(dimension.cadence)
     end = last_period_end(dimension, now=now)
     keys, start = [], first_period(dimension)
@@ -128,6 +137,69 @@ def time_keys(dimension: Dimension, *, now: dt.datetime | None = None) -> list[s
         keys.append(start.strftime(KEY_FORMATS[cadence]))
         start = period_end(cadence, start)
     return keys
+
+
+_OFFSET = re.compile(r"[+-][0-9]{4}$")
+
+
+def _zoned_hours(dimension: Dimension) -> bool:
+    """Hours in a time zone: the only periods a change of clocks can skip or repeat."""
+    span = dimension.span
+    return dimension.cadence == "hourly" and span is not None and span.timezone is not None
+
+
+def _zoned_hour_keys(dimension: Dimension, *, now: dt.datetime | None = None) -> list[str]:
+    """The hours of a zoned hourly dimension, as Dagster lists them: every hour that passes
+    there, named by its wall time; an hour the clocks skip is none, and the second of a
+    repeated hour is named with its offset (`2024-10-27-02:00+0100`)."""
+    zone, first, end = _zoned_span(dimension, now=now)
+    keys = []
+    hour = first
+    while hour + _STEPS["hourly"] <= end:
+        keys.append(_hour_key(hour, zone))
+        hour += _STEPS["hourly"]
+    return keys
+
+
+def _zoned_hour_problem(dimension: Dimension, key: str, *, now: dt.datetime | None) -> str | None:
+    """Why `key` names no hour of a zoned hourly dimension (None when it names one)."""
+    wall = parse_time_key("hourly", key)
+    if wall is None:
+        return f"is not a hourly key (written like {_example(dimension)})"
+    zone, first, end = _zoned_span(dimension, now=now)
+    instant = wall.replace(tzinfo=zone, fold=1 if _OFFSET.search(key) else 0).astimezone(dt.UTC)
+    if _hour_key(instant, zone) != key:  # skipped by the clocks, or a wrong offset
+        return (
+            f"is no hour in {zone.key} (an hour the clocks skip, or a repeated hour's second "
+            f"time without its offset or with another: that one is {_hour_key(instant, zone)})"
+        )
+    if instant < first:
+        return f"is before the first hour, {_hour_key(first, zone)}"
+    if instant + _STEPS["hourly"] > end:
+        last = _hour_key(end - _STEPS["hourly"], zone) if end > first else "none yet"
+        return f"is after the last hour ({last})"
+    return None
+
+
+def _zoned_span(
+    dimension: Dimension, *, now: dt.datetime | None
+) -> tuple[ZoneInfo, dt.datetime, dt.datetime]:
+    """(zone, first hour, end of the last hour), the two in UTC."""
+    span = dimension.span
+    zone = ZoneInfo(str(span.timezone))  # type: ignore[union-attr]
+    first = first_period(dimension).replace(tzinfo=zone).astimezone(dt.UTC)
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    hours = max(int((moment - first) // _STEPS["hourly"]), 0)
+    end = first + (hours + (span.end_offset if span is not None else 0)) * _STEPS["hourly"]
+    if span is not None and span.end is not None:  # Dagster lists no hour to come
+        end = min(end, _bound(dimension, span.end).replace(tzinfo=zone).astimezone(dt.UTC))
+    return zone, first, end
+
+
+def _hour_key(instant: dt.datetime, zone: ZoneInfo) -> str:
+    local = instant.astimezone(zone)
+    key = local.strftime(KEY_FORMATS["hourly"])
+    return key + local.strftime("%z") if local.fold else key
 
 
 def check_declared(where: str, dimensions: Sequence[Dimension], keys: Mapping[str, str]) -> None:

@@ -26,7 +26,7 @@ def resolve_custom(target: str) -> Callable[..., Any]:
     module_name, _, function_name = target.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:  # a syntax error or a failing import in the module, too
+    except (Exception, SystemExit) as exc:  # a syntax error, a failing import, an exit
         raise CustomCheckError(
             f"custom check '{target}': module '{module_name}' cannot be imported: "
             f"{type(exc).__name__}: {exc}"
@@ -52,6 +52,8 @@ def evaluate_custom_rule(rule: Rule, value: Any) -> CheckResult:
         passed, metadata = outcome["passed"], outcome.get("metadata", {})
     else:
         passed = outcome
+    if getattr(passed, "dtype", None) is not None and passed.dtype.kind == "b" and passed.ndim == 0:
+        passed = bool(passed)  # numpy's bool, as `(frame.v > 0).all()` gives
     if not isinstance(passed, bool):
         raise CustomCheckError(
             f"custom check '{rule.custom}' returned {type(outcome).__name__}; return a bool, "

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import json
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,7 @@ import pandas as pd
 import pyarrow as pa
 from frictionless import FrictionlessException, Schema, errors
 
+from ..errors import DatanectarError
 from ..formats.base import RaggedRecords
 from .constraints import constraint_failures
 from .error_groups import (
@@ -112,7 +114,28 @@ def load_schema(
 
 @functools.lru_cache(maxsize=256)
 def _schema_file(path: str, _mtime_ns: int, _size: int) -> Schema:
-    return _parsed(path, path)
+    # Read here, not by frictionless: a YAML schema goes through the catalog's bounded parser
+    # (its aliases could otherwise expand it to gigabytes).
+    text = Path(path).read_text(encoding="utf-8")
+    if Path(path).suffix.lower() in (".yaml", ".yml"):
+        from ..catalog.render import parse_yaml
+
+        try:
+            descriptor = parse_yaml(text, display=path)
+        except DatanectarError as exc:
+            raise TableSchemaError(source=path, problem=str(exc)) from None
+    else:
+        try:
+            descriptor = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TableSchemaError(
+                source=path, problem=f"invalid JSON: {exc}.", fix="correct the file."
+            ) from None
+    if not isinstance(descriptor, Mapping):
+        raise TableSchemaError(
+            source=path, problem=f"a Table Schema is a mapping, got {type(descriptor).__name__}."
+        )
+    return _parsed(dict(descriptor), path)
 
 
 def _parsed(descriptor: Any, source: str) -> Schema:

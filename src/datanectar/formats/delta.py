@@ -204,27 +204,36 @@ class DeltaFormat(Format):
         older_than: float,
         partition: Mapping[str, str] | None = None,
     ) -> list[str]:
-        """Inside the table: data folders staged for an audited overwrite (`datanectar-staged-*`)
-        that no commit of the table references, and the temporary files deltalake writes before
-        renaming a data file into place (`part-*.parquet#1`), both left by a killed writer. Only
-        local tables: other stores clean up after themselves or are cleaned by `vacuum`."""
+        """Inside the table, what a killed writer left and nothing has touched for `older_than`
+        seconds: data written apart for a commit (`datanectar-staged-*` folders) that no commit
+        references, the temporary files deltalake writes before renaming a data file into place
+        (`part-*.parquet#1`), and, after a write of the whole table, data files no commit
+        references (a killed overwrite's). Files an older version references stay (time
+        travel reads them). Only local tables: other stores clean up after themselves or are
+        cleaned by `vacuum`."""
         if not location.store.is_local or not os.path.isdir(location.path):
             return []
         from ..stores.local import last_change
 
         cutoff = time.time() - older_than
+        logged: set[str] | None = None  # every path a commit adds, read once if needed
         removed = []
-        folders = [location.path, *_partition_folders(location.path, partition)]
-        for folder in folders:
+        for folder in [location.path, *_partition_folders(location.path, partition)]:
             for item in _listing(folder):
-                stale = (item.is_dir(follow_symlinks=False) and _STAGED.fullmatch(item.name)) or (
-                    item.is_file(follow_symlinks=False) and _TEMPORARY.fullmatch(item.name)
-                )
-                if not stale or last_change(item.path) >= cutoff:
+                is_dir = item.is_dir(follow_symlinks=False)
+                staged = is_dir and _STAGED.fullmatch(item.name)
+                temporary = not is_dir and _TEMPORARY.fullmatch(item.name)
+                data = partition is None and not is_dir and _DATA_FILE.fullmatch(item.name)
+                if not (staged or temporary or data) or last_change(item.path) >= cutoff:
                     continue
-                if item.is_dir(follow_symlinks=False):
-                    if _referenced(location, item.name):
+                if staged or data:
+                    logged = _logged_paths(location) if logged is None else logged
+                    relative = os.path.relpath(item.path, location.path).replace(os.sep, "/")
+                    if staged and any(path.startswith(f"{relative}/") for path in logged):
                         continue
+                    if data and relative in logged:
+                        continue
+                if is_dir:
                     shutil.rmtree(item.path, ignore_errors=True)
                 else:
                     with contextlib.suppress(FileNotFoundError):
@@ -281,7 +290,11 @@ class _StagedDeltaFiles:
         from deltalake.transaction import AddAction, create_table_with_add_actions
 
         options = self._table.storage_options or None
-        staged = self._deltalake.DeltaTable(self._staged.uri, storage_options=options)
+        # A new staged table: its data and schema are its first commit (no need to open it).
+        first = _commit_actions(self._staged, 0, None)
+        schema = self._deltalake.Schema.from_json(
+            next(action["metaData"] for action in first if "metaData" in action)["schemaString"]
+        )
         actions = [
             AddAction(
                 # The log holds paths percent-encoded; an action takes them as they are.
@@ -292,14 +305,14 @@ class _StagedDeltaFiles:
                 data_change=True,
                 stats=add.get("stats") or "",
             )
-            for add in _commit_actions(self._staged, staged.version(), "add")
+            for add in (action["add"] for action in first if "add" in action)
         ]
         partition_by = list(self._partition) if self._partition else None
         with _TABLES.current(self._deltalake, self._table) as table:
             if table is None:
                 create_table_with_add_actions(
                     self._table.uri,
-                    staged.schema(),
+                    schema,
                     actions,
                     mode="overwrite",
                     partition_by=partition_by,
@@ -312,7 +325,7 @@ class _StagedDeltaFiles:
                 table.create_write_transaction(
                     actions,
                     mode="overwrite",
-                    schema=staged.schema(),
+                    schema=schema,
                     partition_by=partition_by,
                     partition_filters=(
                         [(name, "=", key) for name, key in self._partition.items()]
@@ -331,11 +344,12 @@ class _StagedDeltaFiles:
             self._staged.fs.rm(self._staged.path, recursive=True)
 
 
-def _commit_actions(location: Location, version: int, kind: str) -> list[dict[str, Any]]:
+def _commit_actions(location: Location, version: int, kind: str | None) -> list[dict[str, Any]]:
+    """The actions of one commit of a table's log: those of `kind` (`add`, ...), or all."""
     commit = posixpath.join(location.path, "_delta_log", f"{version:020d}.json")
     with location.fs.open(commit, "rb") as handle:
         actions = [json.loads(line) for line in handle.read().splitlines() if line.strip()]
-    return [action[kind] for action in actions if kind in action]
+    return actions if kind is None else [action[kind] for action in actions if kind in action]
 
 
 _TABLES = OpenTables()
@@ -367,6 +381,7 @@ def _holds(table: Any, partition: Mapping[str, str]) -> bool:
 
 _STAGED = re.compile(rf"{_STAGED_PREFIX}[0-9a-f]{{32}}")
 _TEMPORARY = re.compile(r"part-[^/]*\.parquet#[0-9]+")
+_DATA_FILE = re.compile(r"part-[^/#]*\.parquet")
 
 
 def _listing(folder: str) -> list[os.DirEntry[str]]:
@@ -395,26 +410,28 @@ def _partition_folders(table: str, partition: Mapping[str, str] | None) -> list[
     return found
 
 
-def _referenced(table: Location, folder: str) -> bool:
-    """Whether any commit still in the table's log adds a file of a staged folder: then its
-    files are the table's (a commit that completed before the writer was killed), however
-    stale the folder looks."""
+def _logged_paths(table: Location) -> set[str]:
+    """Every data file a commit still in the table's log adds (decoded, relative to the table):
+    what a clean-up must never remove, however old it looks."""
     log = os.path.join(table.path, "_delta_log")
-    needle = f'"path":"{folder}/'.encode()
+    paths: set[str] = set()
     for item in _listing(log):
         if item.name.endswith(".json"):
             with open(item.path, "rb") as handle:
-                if needle in handle.read():
-                    return True
+                for line in handle.read().splitlines():
+                    if b'"add"' in line:
+                        action = json.loads(line).get("add")
+                        if action:
+                            paths.add(unquote(action["path"]))
         elif ".checkpoint" in item.name and item.name.endswith(".parquet"):
             import pyarrow.compute as pc
             import pyarrow.parquet as pq
 
-            paths = pq.read_table(item.path, columns=["add"]).column("add").combine_chunks()
-            added = pc.struct_field(paths, "path").drop_null()
-            if pc.any(pc.starts_with(added, f"{folder}/")).as_py():
-                return True
-    return False
+            adds = pq.read_table(item.path, columns=["add"]).column("add").combine_chunks()
+            paths.update(
+                unquote(path) for path in pc.struct_field(adds, "path").drop_null().to_pylist()
+            )
+    return paths
 
 
 def partition_predicate(partition: Mapping[str, str]) -> str:
