@@ -203,7 +203,11 @@ def test_a_killed_table_overwrite_leaves_no_unreferenced_data_forever(make_proje
     """Killed after deltalake renamed a data file into place but before the commit, an
     overwrite leaves a whole data file that no commit references: it goes with a later write
     once old enough; the files older versions reference stay (time travel reads them)."""
-    project = make_project("obs:\n  format: delta\n  path: obs\n")
+    # Small files: the write renames one into place after another, and is killed after the
+    # first, long before its commit.
+    project = make_project(
+        "obs:\n  format: delta\n  path: obs\n  save_options: {target_file_size: 1000000}\n"
+    )
     catalog = datanectar.catalog(project)
     catalog.save("obs", SMALL)
     catalog.save("obs", SMALL.assign(a=[4, 5, 6]))  # version 1: version 0's file is history
