@@ -14,6 +14,7 @@ import textwrap
 import warnings
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -341,3 +342,80 @@ def test_uses_must_name_entries(make_project):
         datanectar.catalog(project)
     assert info.value.field == "uses"
     assert "uses 'nowhere', which is no catalog entry" in str(info.value)
+
+
+def test_a_kept_result_is_the_one_returned(make_project, hermetic_cache):
+    project = make_project(
+        "",
+        modules={
+            "kept": "import random\nimport datanectar\n\n"
+            "@datanectar.cache(format='json')\ndef rnd() -> dict:\n"
+            "    return {'r': random.random()}\n"
+        },
+    )
+    kept, catalog = opened(project, "kept")
+    with catalog.activate():
+        first = kept.rnd()
+        with pytest.warns(UserWarning, match="the stored result was kept"):
+            again = kept.rnd(recompute=True)  # write mode keeps the fresh stored result ...
+    assert again == first  # ... and returns it, so what the caller uses is what is stored
+    assert json.loads((project / "data" / "rnd.json").read_text()) == first
+
+
+def test_a_truncated_record_reads_as_an_interrupted_write(make_project, hermetic_cache):
+    _, chain_module, catalog = chain(make_project)
+    catalog.save("src", SRC)
+    with catalog.activate():
+        chain_module.b()
+        record = catalog.config.root / "data" / ".datanectar" / "records" / "c" / "_.json"
+        record.write_text(record.read_text()[:20])
+        chain_module.calls.clear()
+        with pytest.warns(datanectar.StaleResultWarning, match="upstream 'c'"):
+            chain_module.b(cache_mode="read_only")  # what read c no longer vouches for it
+        assert value_of(chain_module.c()) == [2, 4, 6]
+        assert chain_module.calls == ["c"]  # recomputed, and its record written anew
+    assert json.loads(record.read_text())["complete"] is True
+
+
+OBJECTS = """
+import numpy as np
+import pandas as pd
+import datanectar
+
+@datanectar.cache(format="pickle", memoize=True)
+def cells() -> pd.DataFrame:
+    return pd.DataFrame({"l": [[1], [2]]})
+
+@datanectar.cache(format="pickle", memoize=True)
+def boxes() -> np.ndarray:
+    array = np.empty(2, dtype=object)
+    array[0], array[1] = [1], {"k": 1}
+    return array
+
+@datanectar.cache(format="pickle", memoize=True)
+def numbers() -> np.ndarray:
+    return np.arange(5)
+"""
+
+
+def test_the_memo_hands_out_nothing_a_caller_can_write_through(make_project, hermetic_cache):
+    project = make_project("", modules={"objects": OBJECTS})
+    objects, catalog = opened(project, "objects")
+    with catalog.activate():
+        objects.cells(), objects.boxes(), objects.numbers()  # computed, memoized
+        frame = objects.cells()
+        frame["l"].iloc[0].append(7)
+        assert objects.cells()["l"].tolist() == [[1], [2]]
+        boxes = objects.boxes()
+        boxes[0].append(2)
+        assert objects.boxes()[0] == [1]
+        numbers = objects.numbers()
+        with pytest.raises(ValueError):
+            numbers.setflags(write=True)  # a view of read-only data stays read-only
+        assert objects.numbers().tolist() == [0, 1, 2, 3, 4]
+
+
+def test_object_arrays_are_sized_deeply():
+    boxes = np.empty(1, dtype=object)
+    boxes[0] = "x" * 5_000_000
+    assert estimate_bytes(boxes) >= 5_000_000

@@ -37,7 +37,10 @@ def key(value: Any) -> str:
         (dt.datetime(2024, 1, 1, 12), dt.datetime(2024, 1, 1, 12, tzinfo=UTC)),  # naive, aware
         (pd.NaT, None),
         (float("inf"), {"float": "inf"}),
-        ({"decimal": "0.5"}, __import__("decimal").Decimal("0.5")),
+        ({"decimal": "0.1"}, __import__("decimal").Decimal("0.1")),
+        (pd.Timedelta(1, "ns"), dt.timedelta(0)),
+        (pd.Timedelta(1500, "ns"), pd.Timedelta(1000, "ns")),
+        (__import__("decimal").Decimal("0.1"), 0.1),
     ],
     ids=[
         "nan-dict",
@@ -52,6 +55,9 @@ def key(value: Any) -> str:
         "pandas-nat-none",
         "inf-dict",
         "dict-decimal",
+        "pandas-timedelta-ns",
+        "pandas-timedelta-sub-us",
+        "decimal-float-unequal",
     ],
 )
 def test_values_that_once_collided_have_two_keys(first, second):
@@ -72,6 +78,8 @@ def test_values_that_once_collided_have_two_keys(first, second):
         (pd.Timedelta(minutes=1), dt.timedelta(seconds=60)),
         (2.0, 2),
         (np.float32(0.5), 0.5),
+        (pd.Timedelta(1, "ns"), np.timedelta64(1, "ns")),
+        (__import__("decimal").Decimal("0.5"), 0.5),
     ],
     ids=[
         "one-instant-two-zones",
@@ -82,6 +90,8 @@ def test_values_that_once_collided_have_two_keys(first, second):
         "pandas-timedelta",
         "integral-float",
         "numpy-float",
+        "pandas-numpy-ns",
+        "decimal-float-equal",
     ],
 )
 def test_equal_values_share_one_key(first, second):

@@ -170,8 +170,11 @@ def test_notebook_work_is_fresh_or_stale_exactly_as_a_run(project, tmp_path):
     with running(command, cwd=root, env=environment(home), log=tmp_path / "web.log") as server:
         ready(server)
         graph = nodes(server)
-        for name in ("base", "scaled", "scaled_sum"):
+        for name in ("base", "scaled"):
             assert graph[name]["staleStatus"] == "FRESH", (name, graph[name]["staleCauses"])
+        # scaled holds a new result (its record's data version, as a run would record it):
+        # what read the old one is stale, in Dagster as for plain calls.
+        assert graph["scaled_sum"]["staleStatus"] == "STALE"
         # The checks the notebook's audit ran are the latest materialization's.
         assert check_statuses(graph["scaled"]) == {
             "row_count": "SUCCEEDED",
@@ -307,3 +310,46 @@ def test_dagster_agrees_on_staleness_through_a_chain(make_project, tmp_path):
         # c is stale for its own code; b and a for the code of the chain below them.
         assert [cause["category"] for cause in graph["c"]["staleCauses"]] == ["CODE"]
         assert all(cause["category"] == "CODE" for cause in graph["a"]["staleCauses"])
+
+
+def test_a_notebook_recompute_of_the_runs_own_arguments_is_a_materialization(project):
+    """The asset means what its latest run computed (here scale=5): a notebook recompute
+    with those arguments replaces that object, and says so in the instance."""
+    root, home = project
+    materialize(root, home, "*")
+    run = subprocess.run(
+        [
+            str(BIN / "dagster"), "asset", "materialize", "-f", "definitions.py",
+            "--select", "scaled", "--config-json",
+            json.dumps({"ops": {"scaled": {"config": {"scale": 5}}}}),
+        ],
+        cwd=root, env=environment(home), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        [before] = instance.fetch_materializations(dg.AssetKey("scaled"), limit=1).records
+    notebook(root, home, 'pipeline.scaled(scale=5, recompute=True, cache_mode="overwrite")')
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        [latest] = instance.fetch_materializations(dg.AssetKey("scaled"), limit=1).records
+        assert latest.run_id == "" and latest.storage_id > before.storage_id  # the notebook's
+        assert latest.asset_materialization.metadata["datanectar/arguments"].value == {"scale": 5}
+
+
+def test_an_upstream_passed_in_is_computed_from_and_never_stored(project):
+    root, home = project
+    materialize(root, home, "*")
+    records = root / "data" / ".datanectar" / "records" / "scaled"
+    before = sorted(path.read_text() for path in records.iterdir())
+    notebook(
+        root,
+        home,
+        """
+        import pandas as pd
+        result = pipeline.scaled(base=pd.DataFrame({"value": [500]}))
+        assert result["value"].tolist() == [1000], result
+        assert pipeline.scaled()["value"].tolist() == [2, 4, 6]  # the stored one, untouched
+        """,
+    )
+    assert sorted(path.read_text() for path in records.iterdir()) == before
+    materialize(root, home, "scaled_sum")
+    assert total(root) == 12.0

@@ -28,6 +28,7 @@ from .errors import (
     CatalogErrors,
     ConfigError,
     DatanectarError,
+    DataNotFoundError,
     UnknownEntryError,
     did_you_mean,
 )
@@ -140,7 +141,19 @@ class Catalog:
     ) -> Any:
         """The stored value of an entry (one namespace of a partitioned one), as `as_type`
         where the format offers several."""
-        return self.storage.load(self._target(name, namespace), as_type=as_type)
+        try:
+            return self.storage.load(self._target(name, namespace), as_type=as_type)
+        except DataNotFoundError as exc:
+            producer = self.producers.get(name)
+            if producer is None or producer.cached is None or not producer.cache_args:
+                raise
+            raise DataNotFoundError(
+                f"{str(exc).split(' Fix: ')[0]} Entry '{name}' is produced by "
+                f"{producer.qualified_name}, whose results are stored one per set of cache "
+                f"arguments ({', '.join(producer.cache_args)}), beside its path, not at it. "
+                f"Fix: call {producer.function.__name__}(...) with the arguments you want: a "
+                "plain call recalls a stored result without computing it again."
+            ) from None
 
     def save(
         self, name: str, value: Any, *, namespace: str | Partition | None = None

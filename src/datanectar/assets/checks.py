@@ -70,7 +70,11 @@ def published_outputs(
         # recalls it, with its record.
         record, outcome = output.call.publish(output.value, output.reads, tag=tag)
         if record is not None:
-            yield published(output.value, cached_metadata(record, outcome and outcome.report))
+            yield published(
+                output.value,
+                cached_metadata(record, outcome and outcome.report),
+                data_version=record.data_version,
+            )
     else:
         target = entry
         if entry.namespaces:

@@ -37,9 +37,17 @@ PUBLISHED_KEY = "datanectar/published"
 manager then writes nothing, and the metadata of what was written is the output's own."""
 
 
-def published(value: Any, metadata: dict[str, Any]) -> dg.Output:
-    """The output of a step that already published `value`, carrying what it wrote."""
-    return dg.Output(value, metadata={**metadata, PUBLISHED_KEY: True})
+def published(
+    value: Any, metadata: dict[str, Any], *, data_version: str | None = None
+) -> dg.Output:
+    """The output of a step that already published `value`, carrying what it wrote (and, for a
+    cached function's result, its record's data version: what plain calls judge staleness by,
+    so that Dagster's staleness follows it too)."""
+    return dg.Output(
+        value,
+        metadata={**metadata, PUBLISHED_KEY: True},
+        data_version=dg.DataVersion(data_version) if data_version else None,
+    )
 
 
 def io_manager_key(format_name: str) -> str:

@@ -1,13 +1,14 @@
 """Notebook work shown in Dagster, as a run would have recorded it.
 
-A plain call of a cached function with the asset's own cache arguments (its defaults) computes
-what the asset means in Dagster: its stored result is recorded in the instance at
-$DAGSTER_HOME as a runless materialization, with the provenance a run gives one (code version,
-the data version of every upstream as the instance knows it, and the data version computed
-from them, as Dagster computes it), so staleness reads it as it reads a run's; and with the
-evaluations of the checks its audit ran (failed ones too, when nothing was published). A call
-with other cache arguments is another cache entry: it is recorded as an observation, never as
-the asset's latest materialization, so it cannot change what a Dagster run reads.
+A plain call of a cached function that computes what the asset means in Dagster (the cache
+arguments of its latest materialization, its defaults when none is recorded, from the objects
+its cached upstreams mean there) is recorded in the instance at $DAGSTER_HOME as a runless
+materialization, with the provenance a run gives one: code version, the data version of every
+upstream as the instance knows it, and the result's own data version (its record's, as runs
+record it), so staleness reads it as it reads a run's; and with the evaluations of the checks
+its audit ran (failed ones too, when nothing was published). Any other call is a cache entry:
+it is recorded as an observation, never as the asset's latest materialization, so it cannot
+change what a Dagster run reads.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 CODE_VERSION_TAG = "dagster/code_version"
 DATA_VERSION_TAG = "dagster/data_version"
+DATA_VERSION_IS_USER_PROVIDED_TAG = "dagster/data_version_is_user_provided"
 INPUT_DATA_VERSION_TAG = "dagster/input_data_version"
 INPUT_EVENT_POINTER_TAG = "dagster/input_event_pointer"
 # What Dagster records for an input it knows nothing of (a source never observed).
@@ -69,7 +71,7 @@ def _report(
 
     key = dg.AssetKey(call.entry.name)
     partition = partition_label(call.partition) if call.partition else None
-    if not call.uses_defaults:
+    if not means_the_asset(instance, call, record):
         if record is not None:
             instance.report_runless_asset_event(
                 dg.AssetObservation(
@@ -95,21 +97,69 @@ def _report(
             )
         )
     if outcome is not None:
+        from sqlalchemy.exc import IntegrityError
+
         from .checks import check_result
 
         for verdict in outcome.verdicts:
             result = check_result(call.entry, verdict, outcome)
-            instance.report_runless_asset_event(
-                dg.AssetCheckEvaluation(
-                    asset_key=key,
-                    check_name=verdict.check,
-                    passed=result.passed,
-                    metadata=result.metadata,
-                    severity=result.severity,
-                    blocking=verdict.blocking,
-                    partition=partition,
-                )
+            evaluation = dg.AssetCheckEvaluation(
+                asset_key=key,
+                check_name=verdict.check,
+                passed=result.passed,
+                metadata=result.metadata,
+                severity=result.severity,
+                blocking=verdict.blocking,
+                partition=partition,
             )
+            try:
+                instance.report_runless_asset_event(evaluation)
+            except IntegrityError:
+                # Dagster keeps one runless check execution per check and partition (its
+                # storage keys them by run, and runless events share one): a namespace's
+                # later notebook evaluations cannot be recorded beside the first.
+                continue
+
+
+def means_the_asset(instance: dg.DagsterInstance, call: Call, record: Record | None) -> bool:
+    """Whether a plain call computed what the asset means in Dagster: the cache arguments of
+    its latest materialization (its defaults, when none is recorded), from the objects its
+    cached upstreams mean there. Anything else is a cache entry of its own."""
+    catalog = call.catalog
+    producer = call.function.producer
+    if not _is_current_object(instance, call.entry, producer, call.partition, call.segment):
+        return False
+    for read in record.upstream if record is not None else []:
+        upstream_producer = catalog.producers.get(read.entry)
+        if read.segment is None or upstream_producer is None or upstream_producer.cached is None:
+            continue
+        upstream = catalog.entries[read.entry]
+        alike = call.partition if same_namespaces(upstream, call.entry) else None
+        keys = read.partition or alike
+        if upstream.namespaces and not keys:
+            continue  # all its namespaces read: no one object to compare
+        if not _is_current_object(instance, upstream, upstream_producer, keys, read.segment):
+            return False
+    return True
+
+
+def _is_current_object(
+    instance: dg.DagsterInstance,
+    entry: Entry,
+    producer: Any,
+    partition: Mapping[str, str] | None,
+    segment: str,
+) -> bool:
+    from .build import asset_metadata
+    from .metadata import current_object
+
+    try:
+        _, meant = current_object(
+            entry, asset_metadata(entry, producer), partition=partition, instance=instance
+        )
+    except Exception:  # no object is meant (a cache argument with no default, no run)
+        return False
+    return meant == segment
 
 
 def provenance(instance: dg.DagsterInstance, call: Call, record: Record) -> dict[str, str]:
@@ -128,9 +178,10 @@ def provenance(instance: dg.DagsterInstance, call: Call, record: Record) -> dict
         versions[name] = version
         tags[f"{INPUT_DATA_VERSION_TAG}/{name}"] = version
         tags[f"{INPUT_EVENT_POINTER_TAG}/{name}"] = pointer
-    ordered = [versions[name] for name in sorted(versions)]
-    digest = hashlib.sha256("".join([code_version, *ordered]).encode("utf8")).hexdigest()
-    tags[DATA_VERSION_TAG] = digest
+    # The data version is the record's, as a run's materialization carries it: what plain
+    # calls judge staleness by, so Dagster and they agree.
+    tags[DATA_VERSION_TAG] = record.data_version
+    tags[DATA_VERSION_IS_USER_PROVIDED_TAG] = "true"
     return tags
 
 

@@ -133,7 +133,13 @@ class CachedFunction:
         mode = self._mode(cache_mode, catalog)
         recompute_setting = resolve_recompute({self.name, self.function.__name__}, recompute)
         call = self.bind(catalog, args, kwargs, namespace=namespace)
-        if mode == "off":
+        # An upstream value passed in is not what the key stands for: the call computes from
+        # it, and neither recalls nor stores (its result is not the function's stored one).
+        passed_upstream = any(
+            name not in self.cache_args and self.upstream_source(catalog, name) is not None
+            for name in call.given
+        )
+        if mode == "off" or passed_upstream:
             with calls_below(recompute_setting.inherited, mode):
                 return self.function(**call.arguments_with_upstream(catalog, explicit=call.given))
         memoize = self.memoize if memoize is None else memoize
@@ -143,14 +149,13 @@ class CachedFunction:
         with calls_below(recompute_setting.inherited, mode) as reads:
             arguments = call.arguments_with_upstream(catalog, explicit=call.given)
             value = self.function(**arguments)
-        call.store(
+        return call.store(
             value,
             reads,
             mode=mode,
             replace=mode == "overwrite" or not recompute_setting.here,
             memoize=memoize,
         )
-        return value
 
     def bind(
         self,
@@ -400,23 +405,29 @@ class Call:
 
     def store(
         self, value: Any, reads: list[UpstreamRead], *, mode: str, replace: bool, memoize: bool
-    ) -> None:
+    ) -> Any:
+        """Store a value just computed, where the mode says; the value the caller gets (the
+        stored one, when a fresh stored result is kept)."""
         levels = levels_for(self.catalog, self.entry)
         target_level = _WRITES_TO.get(mode)
         if target_level is None:
-            return
+            return value
         level = levels.root if target_level == "root" else levels.local
         if not replace:
             stored = level.records.read(self.entry.name, self.segment)
             if self._holds_ours(level, stored) and not self.stale_reasons(stored):
-                warnings.warn(
-                    f"{self.function.qualified_name}: recomputed, but the stored result was kept "
-                    "(cache_mode='write' does not replace a fresh result); use "
-                    "cache_mode='overwrite' to replace it.",
-                    stacklevel=4,
-                )
-                self._note(stored)  # what the caller's record must name: the result kept
-                return
+                kept = self._load(level, stored)
+                if kept is not MISS:
+                    warnings.warn(
+                        f"{self.function.qualified_name}: recomputed, but the stored result was "
+                        "kept (cache_mode='write' does not replace a fresh result), and is the "
+                        "one returned; use cache_mode='overwrite' to replace it.",
+                        stacklevel=4,
+                    )
+                    # The caller gets, and records, the result that stays: its record names
+                    # what is stored, so the two must agree.
+                    self._note(stored)
+                    return kept
         record, outcome = self._write(level, value, reads, tag=plain_tag())
         if level is levels.root:
             from ..assets.runless import report_plain_call
@@ -425,12 +436,13 @@ class Call:
         if outcome is not None:
             enforce(outcome)  # a rejected value raises: nothing was stored, nor recorded
         if record is None:
-            return
+            return value
         if level is levels.root:
             self._drop_other_copy(levels.local, record)
         if memoize:
             levels.memo.put(self.memo_key, value, record)
         self._note(record)
+        return value
 
     def _drop_other_copy(self, level: Level, record: Record) -> None:
         """A copy of an older result at another level goes once a new one is stored: it would
@@ -441,15 +453,6 @@ class Call:
             # another tool wrote.
             level.storage.remove(level.entry(self.target))
             level.records.remove(self.entry.name, self.segment)
-
-    @property
-    def uses_defaults(self) -> bool:
-        """Whether this call's cache arguments are the function's defaults: then it computes
-        what the asset means in Dagster, and its stored result is a materialization."""
-        defaults = self.function.default_key_arguments
-        return defaults is not None and (
-            canonical_arguments(self.function.qualified_name, self.key_arguments) == defaults
-        )
 
     def publish(
         self,

@@ -89,6 +89,8 @@ def canonical(value: Any) -> Any:
         return [canonical(item) for item in value]
     if isinstance(value, set | frozenset):
         return {"set": sorted((canonical(item) for item in value), key=_order)}
+    if type(value).__module__.split(".")[0] == "pandas":
+        return _foreign(value)  # Timestamp and Timedelta hold nanoseconds datetime's drop
     if isinstance(value, dt.datetime):
         return _datetime(value.isoformat() if value.tzinfo is None else None, value)
     if isinstance(value, dt.date):
@@ -100,11 +102,11 @@ def canonical(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         if not value.is_finite():
             return {"decimal": str(value)}
-        return (
-            int(value)
-            if value == value.to_integral_value()
-            else {"decimal": str(value.normalize())}
-        )
+        if value == value.to_integral_value():
+            return int(value)
+        if decimal.Decimal(float(value)) == value:  # equal to a float (0.5): that float's key
+            return float(value)
+        return {"decimal": str(value.normalize())}
     if isinstance(value, pathlib.PurePath):
         return {"path": value.as_posix()}
     if isinstance(value, uuid.UUID):
@@ -128,7 +130,9 @@ def _foreign(value: Any) -> Any:
         if kind in "mM":  # datetime64 / timedelta64: item() gives an int at ns precision
             return _numpy_time(value, kind)
         if hasattr(value, "item"):
-            return canonical(value.item())
+            item = value.item()
+            if type(item).__module__.split(".")[0] != "numpy":  # longdouble stays numpy's
+                return canonical(item)
     if module == "pandas":
         import pandas as pd
 
@@ -146,6 +150,8 @@ def _foreign(value: Any) -> Any:
 def _numpy_time(value: Any, kind: str) -> Any:
     import numpy as np
 
+    if np.datetime_data(value.dtype)[0] in ("ps", "fs", "as"):
+        raise CacheKeyError(f"a {value.dtype} value (finer than nanoseconds, which keys keep)")
     if np.isnat(value):
         return {"nat": "datetime" if kind == "M" else "timedelta"}
     import pandas as pd

@@ -2,9 +2,9 @@
 
 Callers share the memo, so none may change what the next one gets: a value is kept as a copy
 of its own (the caller that computed it keeps its object) and handed out so that changing it
-cannot reach the kept one. pandas objects are handed out as shallow copies (pandas copies on
-write, so a change to one never reaches the other), numpy arrays and in-memory xarray data as
-read-only views, pyarrow tables as they are (immutable), other objects as deep copies.
+cannot reach the kept one. pandas objects and object arrays are handed out as deep copies (their
+cells too), numpy arrays as read-only views, xarray objects as new containers over read-only
+data, pyarrow tables as they are (immutable), other objects as deep copies.
 """
 
 from __future__ import annotations
@@ -76,6 +76,8 @@ def kept_copy(value: Any) -> Any:
     if module == "pyarrow":
         return value  # immutable
     if module == "numpy" and hasattr(value, "flags"):
+        if str(value.dtype) == "object":
+            return copy.deepcopy(value)
         kept = value.copy()
         kept.flags.writeable = False
         return kept
@@ -93,9 +95,24 @@ def handed_out(kept: Any) -> Any:
     """A value for one caller: changing it cannot change the memo's copy."""
     module = _module(kept)
     if module == "pandas" and hasattr(kept, "copy"):
-        return kept.copy(deep=False)  # copy on write: the caller's changes stay the caller's
-    if module in ("pyarrow", "numpy"):
-        return kept  # immutable, or read-only
+        # A deep copy: pandas lets a caller make its arrays writable again (and object cells
+        # are shared objects), so a shallow one could still be written through.
+        handed = kept.copy(deep=True)
+        if hasattr(handed, "columns"):
+            for name, dtype in handed.dtypes.items():
+                if str(dtype) == "object":
+                    handed[name] = handed[name].map(copy.deepcopy)
+        elif str(getattr(handed, "dtype", "")) == "object":
+            handed = handed.map(copy.deepcopy)
+        return handed
+    if module == "numpy" and hasattr(kept, "flags"):
+        if str(kept.dtype) == "object":
+            return copy.deepcopy(kept)
+        view = kept.view()  # a view of read-only data cannot be made writable
+        view.flags.writeable = False
+        return view
+    if module == "pyarrow":
+        return kept  # immutable
     if module == "xarray":
         return kept.copy(deep=False)  # new containers over read-only data
     return copy.deepcopy(kept)
@@ -115,6 +132,8 @@ def estimate_bytes(value: Any) -> int:
             for variable in _xarray_variables(value)
         )
     if module == "numpy" and hasattr(value, "nbytes"):
+        if str(getattr(value, "dtype", "")) == "object":  # the objects, not their pointers
+            return int(value.nbytes) + sum(_python_bytes(item) for item in value.ravel())
         return int(value.nbytes)
     if module == "dask":
         return _LAZY_BYTES

@@ -84,6 +84,21 @@ class Record(BaseModel):
     created_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
+def unreadable(entry: str, segment: str) -> Record:
+    """What a record that cannot be read stands for: a write that did not finish, so the
+    result is recomputed (in modes that may) and the record written anew."""
+    return Record.model_construct(
+        entry=entry,
+        function="",
+        key="",
+        segment=segment,
+        format="",
+        store="",
+        path="",
+        complete=False,
+    )
+
+
 def record_path(entry: str, segment: str) -> str:
     return posixpath.join(RECORDS_FOLDER, entry, f"{segment}.json")
 
@@ -100,9 +115,13 @@ class RecordBook:
         location = self.store.location(record_path(entry, segment))
         try:
             with location.open("rb") as handle:
-                return Record.model_validate_json(handle.read())
+                text = handle.read()
         except FileNotFoundError:
             return None
+        try:
+            return Record.model_validate_json(text)
+        except ValueError:  # truncated, emptied or edited by hand: it vouches for nothing
+            return unreadable(entry, segment)
 
     def write(self, record: Record, segment: str) -> None:
         self.store.ensure_writable()
