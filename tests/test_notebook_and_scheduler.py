@@ -67,9 +67,9 @@ NODES = """
 """
 
 
-@pytest.fixture
-def project(make_project, tmp_path):
-    root = make_project(CATALOG, modules={"pipeline": textwrap.dedent(PIPELINE)})
+def cli_project(make_project, tmp_path: Path, catalog: str, module: str, source: str):
+    """A project the CLI runs (definitions.py, readings.csv) and its DAGSTER_HOME."""
+    root = make_project(catalog, modules={module: textwrap.dedent(source)})
     (root / "data").mkdir()
     pd.DataFrame({"value": [1, 2, 3]}).to_csv(root / "data" / "readings.csv", index=False)
     (root / "definitions.py").write_text(
@@ -80,6 +80,11 @@ def project(make_project, tmp_path):
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     return root, home
+
+
+@pytest.fixture
+def project(make_project, tmp_path):
+    return cli_project(make_project, tmp_path, CATALOG, "pipeline", PIPELINE)
 
 
 def environment(home: Path, **extra: str) -> dict[str, str]:
@@ -286,19 +291,8 @@ def a(b: pd.DataFrame) -> pd.DataFrame:
 def test_dagster_agrees_on_staleness_through_a_chain(make_project, tmp_path):
     """A version bump at the bottom of a chain (c, which b's body calls, which a reads)
     makes the whole chain stale in the UI, as it does for plain calls."""
-    root = make_project(
-        "readings:\n  format: csv\n  path: readings.csv\n",
-        modules={"chain": textwrap.dedent(CHAIN)},
-    )
-    (root / "data").mkdir()
-    pd.DataFrame({"value": [1, 2, 3]}).to_csv(root / "data" / "readings.csv", index=False)
-    (root / "definitions.py").write_text(
-        "from pathlib import Path\nimport datanectar\n\n"
-        "defs = datanectar.definitions(Path(__file__).parent)\n"
-    )
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    catalog = "readings:\n  format: csv\n  path: readings.csv\n"
+    root, home = cli_project(make_project, tmp_path, catalog, "chain", CHAIN)
     materialize(root, home, "*")
 
     command = [str(BIN / "dagster-webserver"), "-f", "definitions.py"]
