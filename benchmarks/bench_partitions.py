@@ -43,6 +43,7 @@ import pyarrow as pa
 import datanectar
 from datanectar.catalog.namespaces import parse_namespaces
 from datanectar.formats import get_format
+from datanectar.partitions import keeps_in_place
 from throwaway import make_project
 
 TARGET_RATIO = 1.3
@@ -441,7 +442,7 @@ def main() -> None:
     # A daily zarr entry whose path has no {date} placeholder keeps its days as time regions of
     # one store.
     daily = parse_namespaces({"daily": {"start": "2024-01-01"}})
-    zarr_in_place = get_format("zarr").partitions_in_place_for(daily, "zarr_wide.zarr")
+    zarr_in_place = keeps_in_place(get_format("zarr"), daily, "zarr_wide.zarr")
     skipped: list[str] = []
     if "zarr" in formats and not zarr_in_place:
         skipped.append(

@@ -12,6 +12,7 @@ import pytest
 
 import datanectar
 from datanectar.formats import csv as csv_format
+from datanectar.targets import Target
 
 CASES = {
     "plain": "a,b\n1,2\n3,4\n",
@@ -46,7 +47,7 @@ def test_stored_text_is_every_record_as_strings(make_project, name):
     (project / "data" / "t.csv").write_bytes(text.encode())
     catalog = datanectar.catalog(project)
 
-    frame, header, _ = catalog.storage.stored_text(catalog.entry("table"))
+    frame, header, _ = catalog.storage.stored_text(Target.of(catalog.entry("table")))
 
     expected_header, expected_rows = records(text, delimiter)
     assert header == expected_header
@@ -76,7 +77,7 @@ def test_written_text_is_what_the_file_will_hold(make_project, tmp_path):
     project = make_project("table:\n  format: csv\n  save_options: {sep: '|'}\n")
     catalog = datanectar.catalog(project)
 
-    text_frame, header, _ = catalog.storage.written_text(catalog.entry("table"), frame)
+    text_frame, header, _ = catalog.storage.written_text(Target.of(catalog.entry("table")), frame)
 
     catalog.save("table", frame)
     written = (project / "data" / "table.csv").read_text()
@@ -105,7 +106,7 @@ def test_a_long_file_is_read_record_by_record(make_project, quoting):
         writer.writerows(rows)
     catalog = datanectar.catalog(project)
 
-    frame, header, _ = catalog.storage.stored_text(catalog.entry("table"))
+    frame, header, _ = catalog.storage.stored_text(Target.of(catalog.entry("table")))
 
     assert header == ["id", "name"]
     assert frame.shape == (200_000, 2)
@@ -181,7 +182,7 @@ def test_a_compressed_csv_is_read_as_its_text(make_project, compression):
     )
     catalog = datanectar.catalog(project)
     catalog.save("table", frame)
-    entry = catalog.entry("table")
+    entry = Target.of(catalog.entry("table"))
 
     stored, header, _ = catalog.storage.stored_text(entry)
     written, written_header, _ = catalog.storage.written_text(entry, frame)
@@ -209,7 +210,7 @@ def test_a_byte_order_mark_is_left_out_as_frictionless_leaves_it(make_project):
     catalog = datanectar.catalog(project)
     schema = {"fields": [{"name": "id", "type": "integer"}, {"name": "code", "type": "string"}]}
 
-    frame, header, _ = catalog.storage.stored_text(catalog.entry("table"))
+    frame, header, _ = catalog.storage.stored_text(Target.of(catalog.entry("table")))
     result = validate_table(frame, schema, header=header, report="full")
 
     assert header == ["id", "code"]

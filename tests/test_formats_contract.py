@@ -25,6 +25,7 @@ from deltalake import DeltaTable
 
 import datanectar
 from datanectar.formats import get_format
+from datanectar.targets import Target
 from runs import failure_messages
 
 STAGING_PREFIX = ".datanectar-staging-"
@@ -170,7 +171,7 @@ class FormatContract:
         project = self.project(make_project)
         catalog = datanectar.catalog(project)
         catalog.save("produced", self.sample(1))
-        entry = catalog.entry("produced")
+        entry = Target.of(catalog.entry("produced"))
         calls = []
 
         class Refused(Exception):
@@ -386,7 +387,7 @@ class TestDelta(TableContract):
         no staging table left; superseded files are vacuumed like any others."""
         project = self.project(make_project)
         catalog = datanectar.catalog(project)
-        entry = catalog.entry("produced")
+        entry = Target.of(catalog.entry("produced"))
         table_path = str(self.stored_path(project))
         seen_during_gate = []
 
@@ -419,7 +420,9 @@ class TestDelta(TableContract):
     def test_a_gated_write_creates_a_new_table(self, make_project):
         project = self.project(make_project)
         catalog = datanectar.catalog(project)
-        catalog.storage.save(catalog.entry("produced"), self.sample(1), gate=lambda staged: None)
+        catalog.storage.save(
+            Target.of(catalog.entry("produced")), self.sample(1), gate=lambda staged: None
+        )
 
         table = DeltaTable(str(self.stored_path(project)))
         assert table.version() == 0
@@ -435,7 +438,9 @@ class TestDelta(TableContract):
         project = self.project(make_project)
         catalog = datanectar.catalog(project)
         catalog.save("produced", self.sample(1))
-        catalog.storage.save(catalog.entry("produced"), self.sample(2), gate=lambda staged: None)
+        catalog.storage.save(
+            Target.of(catalog.entry("produced")), self.sample(2), gate=lambda staged: None
+        )
 
         table = DeltaTable(str(self.stored_path(project)))
         assert table.version() == 1

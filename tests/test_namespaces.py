@@ -11,6 +11,7 @@ import pytest
 import xarray as xr
 
 import datanectar
+from datanectar.targets import Slice, Target
 from runs import failure_messages
 
 CITIES = ["paris", "lyon", "oslo"]
@@ -566,15 +567,15 @@ def test_keys_reach_predicates_quoted_or_bound_even_past_the_key_check(make_proj
         f"observations:\n  format: {format_name}\n  path: observations\n  namespaces: [paris]\n"
     )
     catalog = datanectar.catalog(project)
-    location = catalog.storage.location(catalog.entry("observations"))
+    location = catalog.storage.location(Target.of(catalog.entry("observations")))
     location.store.prepare(location)
     fmt = get_format(format_name)
     keys = ["paris", *HOSTILE_PREDICATE_KEYS]
     for key in keys:
-        fmt.write_partition(frame_for(key), location, options={}, partition={"namespace": key})
+        fmt.write_partition(frame_for(key), location, Slice({"namespace": key}), options={})
     # rewriting each hostile key replaces only its own rows
     for key in HOSTILE_PREDICATE_KEYS:
-        fmt.write_partition(frame_for(key, 2), location, options={}, partition={"namespace": key})
+        fmt.write_partition(frame_for(key, 2), location, Slice({"namespace": key}), options={})
 
     stored = stored_observations(project, format_name)
     assert sorted(stored.groupby("namespace").size().items()) == sorted((k, 2) for k in keys)
@@ -583,7 +584,7 @@ def test_keys_reach_predicates_quoted_or_bound_even_past_the_key_check(make_proj
     for key in HOSTILE_PREDICATE_KEYS:
         rows = stored[stored["namespace"] == key]
         assert sorted(rows["temperature"].tolist()) == [20.0, 22.0]
-        read = fmt.read_partition(location, options={}, as_type=None, partition={"namespace": key})
+        read = fmt.read_partition(location, Slice({"namespace": key}), options={}, as_type=None)
         assert sorted(read["temperature"].tolist()) == [20.0, 22.0]
 
 

@@ -30,6 +30,7 @@ from deltalake import DeltaTable, write_deltalake
 import datanectar
 from datanectar.errors import StoreError
 from datanectar.stores import local as local_store
+from datanectar.targets import Target
 
 STAGING_PREFIX = ".datanectar-staging-"
 
@@ -284,7 +285,7 @@ def test_removal_through_a_symlink_leading_outside_is_refused(make_project, outs
     before = snapshot(outside)
 
     with pytest.raises(StoreError) as error:
-        catalog.storage.remove(catalog.entry("victim"))
+        catalog.storage.remove(Target.of(catalog.entry("victim")))
 
     assert_refused(error, path)
     assert snapshot(outside) == before
@@ -340,7 +341,7 @@ def test_a_link_planted_at_the_final_location_while_writing_is_refused(make_proj
         os.symlink(outside / name, project / "data" / name)
 
     with pytest.raises(StoreError, match=r"'victim[.a-z]*' in store 'local' resolves through"):
-        catalog.storage.save(catalog.entry("victim"), case.sample(1), gate=plant)
+        catalog.storage.save(Target.of(catalog.entry("victim")), case.sample(1), gate=plant)
 
     assert snapshot(outside) == before
     assert staging_leftovers(project / "data") == []

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .catalog import Entry
 from .catalog.namespaces import check_key
 from .catalog.time_keys import parse_time_key
 from .errors import DatanectarError, DataNotFoundError
-from .formats import get_format
-from .formats.base import wants
+from .formats import Format, get_format
+from .formats.base import PartitionsInPlace, wants
+from .targets import Slice, Target
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 Partition = Mapping[str, str]
@@ -40,12 +41,12 @@ class NamespaceInputs:
     storage: Any
     entry: Entry
     as_type: Any = None
-    objects: Callable[[Partition], Entry] | None = None
+    objects: Callable[[Partition], Target] | None = None
     """The object of each namespace (default: the entry's own for those keys)."""
 
     def load(self, partition: Partition) -> Any:
         keys = upstream_partition(self.entry, partition)
-        objects = self.objects or (lambda keys: for_partition(self.entry, keys))
+        objects = self.objects or (lambda keys: target_for(self.entry, keys))
         return self.storage.load(objects(keys), as_type=self.as_type)
 
 
@@ -81,15 +82,16 @@ def placeholders(path: str) -> list[str]:
     return PLACEHOLDER.findall(path)
 
 
-def for_partition(entry: Entry, partition: Partition | None) -> Entry:
-    """The entry as it stands for one partition (keys checked, path resolved)."""
+def target_for(entry: Entry, partition: Partition | None) -> Target:
+    """What a read or write of one namespace of `entry` addresses (keys checked, path
+    resolved); the entry's whole object when it has no namespaces."""
     if not partition:
         if entry.namespaces:
             raise DatanectarError(
                 f"entry '{entry.name}' has namespaces ({', '.join(dimension_names(entry))}); "
                 "name the partition to read or write (namespace=... in a plain call)."
             )
-        return entry
+        return Target.of(entry)
     expected = dimension_names(entry)
     if sorted(partition) != sorted(expected):
         raise DatanectarError(
@@ -103,12 +105,16 @@ def for_partition(entry: Entry, partition: Partition | None) -> Entry:
     window = None
     if len(dimensions) == 1 and dimensions[0].is_time:
         window = time_window(dimensions[0].cadence, keys[dimensions[0].name])
-    if get_format(str(entry.format)).partitions_in_place_for(dimensions, str(entry.path)):
-        return entry.model_copy(
-            update={"partition": keys, "partition_in_place": True, "partition_window": window}
-        )
-    path = partition_path(str(entry.path), keys)
-    return entry.model_copy(update={"path": path, "partition": keys, "partition_window": window})
+    whole = Target.of(entry)
+    if keeps_in_place(get_format(str(entry.format)), dimensions, whole.path):
+        return replace(whole, slice=Slice(keys, window, in_place=True))
+    return replace(whole, path=partition_path(whole.path, keys), slice=Slice(keys, window))
+
+
+def keeps_in_place(fmt: Format, dimensions: Sequence[Any], path: str) -> bool:
+    """Whether an entry of this format, namespaces and path keeps all its namespaces in one
+    object (a table's partitions, a zarr store's periods) rather than one object each."""
+    return isinstance(fmt, PartitionsInPlace) and fmt.keeps_partitions_in_place(dimensions, path)
 
 
 def time_window(cadence: str | None, key: str) -> tuple[str, str]:
@@ -153,7 +159,7 @@ def load_partitions(
     partitions: list[dict[str, str]],
     *,
     as_type: Any,
-    objects: Callable[[Partition], Entry] | None = None,
+    objects: Callable[[Partition], Target] | None = None,
 ) -> Any:
     """Several partitions of an entry: a dict by partition, or one concatenated value when the
     caller asked for the plain type (a DataFrame / Arrow table / xarray object). `objects`
@@ -161,7 +167,7 @@ def load_partitions(
     values: dict[str, Any] = {}
     missing = []
     for keys in partitions:
-        target = objects(keys) if objects is not None else for_partition(entry, keys)
+        target = objects(keys) if objects is not None else target_for(entry, keys)
         if not storage.exists(target):
             missing.append(partition_label(keys))
             continue

@@ -33,10 +33,11 @@ from .errors import (
     did_you_mean,
 )
 from .formats import default_format_for, get_format
-from .partitions import Partition, for_partition, placeholders
+from .partitions import Partition, keeps_in_place, placeholders, target_for
 from .producers import Producer, producer_of, producers_in
 from .storage import EntryStorage, WriteReport
 from .stores import Location, Store
+from .targets import Target
 
 CONTEXT_PARAMETER = "context"
 
@@ -132,7 +133,7 @@ class Catalog:
             _active.reset(token)
 
     def location(self, name: str) -> Location:
-        return self.storage.location(self.entry(name))
+        return self.storage.location(Target.of(self.entry(name)))
 
     # -- data -----------------------------------------------------------------------------
 
@@ -170,14 +171,14 @@ class Catalog:
     def exists(self, name: str, *, namespace: str | Partition | None = None) -> bool:
         return self.storage.exists(self._target(name, namespace))
 
-    def _target(self, name: str, namespace: str | Partition | None) -> Entry:
+    def _target(self, name: str, namespace: str | Partition | None) -> Target:
         entry = self.entry(name)
         keys = namespace_keys(entry, namespace)
         for name, key in (keys or {}).items():  # keys that could escape are refused first
             check_key(key, where=f"{_where(entry)}, dimension '{name}'")
         if keys:
             check_declared(_where(entry), entry.namespaces or [], keys)
-        return for_partition(entry, keys)
+        return target_for(entry, keys)
 
 
 def namespace_keys(entry: Entry, namespace: str | Partition | None) -> dict[str, str] | None:
@@ -485,7 +486,7 @@ def _check_namespaces(entry: Entry, format_: Any, path: str) -> None:
     problem = None
     if unknown:
         problem = f"placeholder '{{{unknown[0]}}}' names no namespace dimension ({', '.join(names) or 'none'})."
-    elif used and format_.partitions_in_place:
+    elif used and keeps_in_place(format_, entry.namespaces or [], path):
         problem = f"format '{format_.name}' keeps all namespaces in one table; its path takes no placeholders."
     elif used and sorted(set(used)) != sorted(names):
         missing = [name for name in names if name not in used]

@@ -24,10 +24,11 @@ from .catalog import Entry
 from .checks.audit import Verdict, audit, blocking_failures, check_names
 from .checks.results import CheckResult, failure_lines
 from .errors import CheckFailedError, CheckWarning
-from .formats import get_format
+from .formats import DOCUMENT_FORMAT, get_format
 from .formats.base import TextTable
 from .storage import EntryStorage, WriteReport
 from .stores import Location
+from .targets import Target
 
 if TYPE_CHECKING:
     from .project import Catalog
@@ -42,7 +43,7 @@ class Outcome:
 
     entry: Entry
     """The declared entry, whose checks judged the value."""
-    target: Entry
+    target: Target
     """Where the value was (or would have been) written: the entry, one of its namespaces, or
     a cached call's object."""
     report: WriteReport | None
@@ -75,14 +76,14 @@ def publish(
     value: Any,
     *,
     tag: str,
-    target: Entry | None = None,
+    target: Target | None = None,
     storage: EntryStorage | None = None,
     verdicts: list[Verdict] | None = None,
 ) -> Outcome:
     """Audit `value` with `entry`'s checks and publish it at `target` (the entry itself by
     default) unless a blocking check fails. `verdicts`: the value was audited already (a
     single-run backfill audits every namespace before writing any)."""
-    target = target or entry
+    target = target or Target.of(entry)
     storage = storage or catalog.storage
     if not check_names(entry):
         return Outcome(entry, target, storage.save(target, value))
@@ -152,7 +153,7 @@ class _Rejected(Exception):
 
 
 def _write_while_auditing(
-    catalog: Catalog, entry: Entry, target: Entry, storage: EntryStorage, value: Any
+    catalog: Catalog, entry: Entry, target: Target, storage: EntryStorage, value: Any
 ) -> tuple[WriteReport | None, list[Verdict]]:
     """Audit while the value is written, on another thread, and publish only if the audit
     lets it: write-audit-publish without paying for the audit and the write one after the
@@ -187,7 +188,7 @@ def _write_while_auditing(
 
 
 def _write_then_audit(
-    catalog: Catalog, entry: Entry, target: Entry, storage: EntryStorage, value: Any
+    catalog: Catalog, entry: Entry, target: Target, storage: EntryStorage, value: Any
 ) -> tuple[WriteReport | None, list[Verdict]]:
     """A text format's Table Schema judges the staged file itself, once written: reading it
     back costs a fraction of rendering the value to text a second time (and then parsing it),
@@ -218,14 +219,14 @@ def audit_value(
     entry: Entry,
     value: Any,
     *,
-    target: Entry | None = None,
+    target: Target | None = None,
     storage: EntryStorage | None = None,
     threads: int | None = None,
     as_text: Callable[[], TextTable | None] | None = None,
 ) -> list[Verdict]:
     """A produced value's checks; its Table Schema judges the cells as they will be stored
     (`as_text`; by default the value rendered as its format writes it)."""
-    target = target or entry
+    target = target or Target.of(entry)
     storage = storage or catalog.storage
     return audit(
         entry,
@@ -237,10 +238,11 @@ def audit_value(
     )
 
 
-def quarantine_value(storage: EntryStorage, target: Entry, value: Any, tag: str) -> str:
+def quarantine_value(storage: EntryStorage, target: Target, value: Any, tag: str) -> str:
     """Keep a rejected value apart from the published one, under its store's quarantine,
     labelled by `tag` (and by its namespace, when it is one of a table's partitions)."""
-    namespace = "-".join(target.partition[name] for name in sorted(target.partition or {}))
+    keys = target.keys or {}
+    namespace = "-".join(keys[name] for name in sorted(keys))
     fmt = get_format(str(target.format))
     if fmt.medium == "database":
         # One table per rejection, named so no entry of the catalog would be: never replaced.
@@ -250,18 +252,9 @@ def quarantine_value(storage: EntryStorage, target: Entry, value: Any, tag: str)
         path = (f"{schema}." if schema else "") + f"{table}__dn_quarantine_{label}"
     else:
         name = posixpath.basename(str(target.path))
-        label = f"{tag}-{namespace}" if namespace and target.partition_in_place else tag
-        path = posixpath.join(QUARANTINE_FOLDER, target.name, f"{label}-{name}")
-    kept = target.model_copy(
-        update={
-            "path": path,
-            "partition": None,
-            "partition_in_place": False,
-            "partition_window": None,
-            "namespaces": None,
-        }
-    )
-    return storage.save(kept, value).uri
+        label = f"{tag}-{namespace}" if namespace and target.in_place else tag
+        path = posixpath.join(QUARANTINE_FOLDER, target.entry.name, f"{label}-{name}")
+    return storage.save(target.at(path=path, whole=True), value).uri
 
 
 def full_reports(catalog: Catalog, entry: Entry, verdicts: list[Verdict]) -> dict[str, str]:
@@ -299,14 +292,9 @@ def store_full_report(catalog: Catalog, entry: Entry, result: CheckResult) -> st
         if catalog.stores[str(entry.store)].holds_files
         else catalog.config.settings.default_store
     )
-    target = Entry(
-        name=entry.name,
-        source=entry.source,
-        format="json",
-        store=store,
-        path=posixpath.join(REPORTS_FOLDER, entry.name, f"{result.name}.json"),
-    )
-    return catalog.storage.save(target, document).uri
+    report = Entry(name=entry.name, source=entry.source, format=DOCUMENT_FORMAT, store=store)
+    path = posixpath.join(REPORTS_FOLDER, entry.name, f"{result.name}.json")
+    return catalog.storage.save(Target(report, str(store), path), document).uri
 
 
 def _where(entry: Entry) -> str:

@@ -1,6 +1,6 @@
 """Saving and loading entries: the one code path the IO managers and notebooks share.
 
-It resolves an entry's location, checks the value's type, writes to a staging location and
+It resolves a target's location, checks the value's type, writes to a staging location and
 publishes atomically (or lets a transactional format commit), and wraps library failures in
 errors that name the entry.
 """
@@ -11,14 +11,18 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .catalog import Entry
 from .errors import DatanectarError, DataNotFoundError, FormatTypeError, StorageIOError, StoreError
 from .formats import Format, formats_accepting, get_format
-from .formats.base import Absent, TextTable, qualified_type_name
+from .formats.base import Absent, PartitionsInPlace, SplitCommits, TextTable, qualified_type_name
 from .stores import Location, Store
 from .summaries import Summary, describe
+from .targets import Target
+
+if TYPE_CHECKING:
+    from .targets import Slice
 
 _UNTOUCHED = "(the previous value, if any, is untouched)"
 Gate = Callable[[Location | None], None]
@@ -45,26 +49,27 @@ _SWEEP_INTERVAL_SECONDS = 600.0
 
 
 class EntryStorage:
-    """Reads and writes entries in their stores."""
+    """Reads and writes targets (entries' objects, or namespaces inside them) in their stores."""
 
     def __init__(self, stores: Mapping[str, Store]) -> None:
         self._stores = dict(stores)
         self._swept: dict[tuple[str, str], float] = {}
 
-    def location(self, entry: Entry) -> Location:
-        if entry.store not in self._stores:
+    def location(self, target: Target) -> Location:
+        entry = target.entry
+        if target.store not in self._stores:
             raise StoreError(
-                f"{_where(entry)}: store '{entry.store}' is not configured; "
+                f"{_where(entry)}: store '{target.store}' is not configured; "
                 f"stores: {', '.join(sorted(self._stores))}. "
-                f"Fix: add [tool.datanectar.stores.{entry.store}] to pyproject.toml."
+                f"Fix: add [tool.datanectar.stores.{target.store}] to pyproject.toml."
             )
         try:
-            return self._stores[entry.store].location(entry.path or "")
+            return self._stores[target.store].location(target.path)
         except StoreError as exc:
             raise StoreError(f"{_where(entry)}, field 'path': {exc}") from None
 
-    def save(self, entry: Entry, value: Any, *, gate: Gate | None = None) -> WriteReport:
-        """Write `value` where `entry` lives and publish it atomically.
+    def save(self, target: Target, value: Any, *, gate: Gate | None = None) -> WriteReport:
+        """Write `value` at `target` and publish it atomically.
 
         With a `gate`, the write is published only if the gate returns: a staged write (file
         formats) or the data of a split transactional write (a delta overwrite) is written
@@ -72,30 +77,24 @@ class EntryStorage:
         place (sql, partitions kept in one table) call the gate first. What the gate raises
         comes through unchanged, and nothing is published.
         """
+        entry = target.entry
         fmt = _format(entry)
         if not fmt.accepts(value):
             raise FormatTypeError(_type_mismatch(entry, fmt, value))
-        final = self.location(entry)
+        final = self.location(target)
         store = final.store
         store.ensure_writable()
         store.prepare(final)
-        in_place = bool(entry.partition and entry.partition_in_place)
-        self._remove_leftovers(fmt, entry, final, partition=entry.partition if in_place else None)
-        if gate is not None and fmt.transactional and not in_place:
-            if fmt.splits_writes(entry.save_options):
-                self._write_then_commit(fmt, entry, value, final, gate)
-                return self._report(fmt, entry, value, final)
+        in_place = _in_place(fmt, target)
+        self._remove_leftovers(fmt, entry, final, target.slice if in_place else None)
+        if gate is not None and _splits(fmt, entry) and not in_place:
+            self._write_then_commit(fmt, entry, value, final, gate)
+            return self._report(fmt, entry, value, final)
         if gate is not None and (in_place or fmt.transactional):
             gate(None)
         if in_place:
             with _failures_named(entry, fmt, final, "writing", _UNTOUCHED):
-                fmt.write_partition(
-                    value,
-                    final,
-                    options=entry.save_options,
-                    partition=entry.partition,
-                    window=entry.partition_window,
-                )
+                fmt.write_partition(value, final, target.slice, options=entry.save_options)
         elif fmt.transactional:
             self._write(fmt, entry, value, final, final)
         else:
@@ -114,25 +113,25 @@ class EntryStorage:
         return self._report(fmt, entry, value, final)
 
     def _remove_leftovers(
-        self, fmt: Format, entry: Entry, final: Location, *, partition: Mapping[str, str] | None
+        self, fmt: Format, entry: Entry, final: Location, part: Slice | None
     ) -> None:
         """What killed writes of this location left, once per location every few minutes in
         a process (a loop of writes pays for one look)."""
-        key = (final.uri, repr(sorted((partition or {}).items())))
+        key = (final.uri, repr(sorted(part.keys.items())) if part else "")
         now = time.monotonic()
         if now - self._swept.get(key, -_SWEEP_INTERVAL_SECONDS) < _SWEEP_INTERVAL_SECONDS:
             return
         self._swept[key] = now
         with _failures_named(entry, fmt, final, "removing what crashed writes left of"):
             final.store.remove_leftovers(final, older_than=LEFTOVER_GRACE_SECONDS)
-            fmt.remove_leftovers(final, older_than=LEFTOVER_GRACE_SECONDS, partition=partition)
+            fmt.remove_leftovers(final, older_than=LEFTOVER_GRACE_SECONDS, part=part)
 
     def _write_then_commit(
         self, fmt: Format, entry: Entry, value: Any, final: Location, gate: Gate
     ) -> None:
         """A transactional write split in two around the gate: data, then commit."""
         with _failures_named(entry, fmt, final, "writing", _UNTOUCHED):
-            pending = fmt.write_uncommitted(value, final, options=entry.save_options)
+            pending = fmt.write_uncommitted(value, final, options=entry.save_options)  # type: ignore[attr-defined]
         try:
             gate(None)
         except BaseException:
@@ -158,107 +157,107 @@ class EntryStorage:
             summary=describe(value, profile=entry.profile),
         )
 
-    def stages(self, entry: Entry) -> bool:
+    def stages(self, target: Target) -> bool:
         """Whether `save` writes to a staging location before publishing: then a gate runs
         after the write, and whatever decides it can run while the value is written."""
-        fmt = _format(entry)
-        if entry.partition and entry.partition_in_place:
+        fmt = _format(target.entry)
+        if _in_place(fmt, target):
             return False
-        return not fmt.transactional or fmt.splits_writes(entry.save_options)
+        return not fmt.transactional or _splits(fmt, target.entry)
 
-    def load(self, entry: Entry, *, as_type: Any = None) -> Any:
+    def load(self, target: Target, *, as_type: Any = None) -> Any:
+        entry = target.entry
         fmt = _format(entry)
-        location = self.location(entry)
+        location = self.location(target)
         if not fmt.reports_absence:  # else the read itself says so, without a look first
-            self._require_data(fmt, entry, location)
+            self._require_data(fmt, target, location)
         try:
             with _failures_named(entry, fmt, location, "reading"):
-                if entry.partition and entry.partition_in_place:
+                if _in_place(fmt, target):
                     return fmt.read_partition(
-                        location,
-                        options=entry.load_options,
-                        as_type=as_type,
-                        partition=entry.partition,
-                        window=entry.partition_window,
+                        location, target.slice, options=entry.load_options, as_type=as_type
                     )
                 return fmt.read(location, options=entry.load_options, as_type=as_type)
         except Absent:
-            raise self._missing(fmt, entry, location) from None
+            raise self._missing(fmt, target, location) from None
 
-    def stores_text(self, entry: Entry) -> bool:
+    def stores_text(self, target: Target) -> bool:
         """Whether the entry's format stores its cells as text (csv)."""
-        return _format(entry).stores_text
+        return _format(target.entry).stores_text
 
-    def staged_text(self, entry: Entry, staged: Location) -> TextTable | None:
+    def staged_text(self, target: Target, staged: Location) -> TextTable | None:
         """The cells of a value written to `staged` (see `save`'s gate) as text, read back in
         the dialect it was written in (the save options): what will be published."""
+        entry = target.entry
         fmt = _format(entry)
         with _failures_named(entry, fmt, staged, "reading back as text"):
             return fmt.read_text(staged, options=entry.save_options)
 
-    def written_text(self, entry: Entry, value: Any) -> TextTable | None:
+    def written_text(self, target: Target, value: Any) -> TextTable | None:
         """`value`'s cells as the entry's format will store them, when it stores text (csv),
         with the header row: what frictionless would read back. None for typed formats."""
+        entry = target.entry
         fmt = _format(entry)
-        with _failures_named(entry, fmt, self.location(entry), "rendering as text for"):
+        with _failures_named(entry, fmt, self.location(target), "rendering as text for"):
             return fmt.written_text(value, options=entry.save_options)
 
-    def stored_text(self, entry: Entry) -> TextTable | None:
+    def stored_text(self, target: Target) -> TextTable | None:
         """The stored cells as text, with the header row verbatim, when the format stores text."""
+        entry = target.entry
         fmt = _format(entry)
-        location = self.location(entry)
-        self._require_data(fmt, entry, location)
+        location = self.location(target)
+        self._require_data(fmt, target, location)
         with _failures_named(entry, fmt, location, "reading as text"):
             return fmt.read_text(location, options=entry.load_options)
 
-    def _require_data(self, fmt: Format, entry: Entry, location: Location) -> None:
-        if not self._exists(fmt, entry, location):
-            raise self._missing(fmt, entry, location)
+    def _require_data(self, fmt: Format, target: Target, location: Location) -> None:
+        if not self._exists(fmt, target, location):
+            raise self._missing(fmt, target, location)
 
     @staticmethod
-    def _missing(fmt: Format, entry: Entry, location: Location) -> DataNotFoundError:
+    def _missing(fmt: Format, target: Target, location: Location) -> DataNotFoundError:
+        entry = target.entry
         return DataNotFoundError(
             f"{_where(entry)}: no data at {_describe(fmt, location)}"
-            f"{_partition_note(entry)} (format {fmt.name}). "
+            f"{_partition_note(target)} (format {fmt.name}). "
             f"Fix: materialize it first (dagster asset materialize --select {entry.name}), "
             f"or save a value with datanectar.catalog().save('{entry.name}', value)."
         )
 
-    def exists(self, entry: Entry) -> bool:
-        fmt = _format(entry)
-        return self._exists(fmt, entry, self.location(entry))
+    def exists(self, target: Target) -> bool:
+        return self._exists(_format(target.entry), target, self.location(target))
 
-    def remove(self, entry: Entry) -> None:
-        """Delete the entry's stored object, if any."""
+    def remove(self, target: Target) -> None:
+        """Delete the target's stored object, if any."""
+        entry = target.entry
         fmt = _format(entry)
-        location = self.location(entry)
+        location = self.location(target)
         location.store.ensure_writable()
         with _failures_named(entry, fmt, location, "removing"):
             fmt.remove(location)
 
-    def fingerprint(self, entry: Entry) -> str | None:
-        """Changes whenever a new value is published as `entry` (its namespace only, for one
+    def fingerprint(self, target: Target) -> str | None:
+        """Changes whenever a new value is published at `target` (its namespace only, for one
         kept inside a table); None when nothing is stored."""
+        entry = target.entry
         fmt = _format(entry)
-        location = self.location(entry)
+        location = self.location(target)
         with _failures_named(entry, fmt, location, "fingerprinting"):
-            if entry.partition and entry.partition_in_place:
-                return fmt.partition_fingerprint(location, entry.partition)
+            if _in_place(fmt, target):
+                return fmt.partition_fingerprint(location, target.slice)
             return fmt.fingerprint(location) if fmt.exists(location) else None
 
     @staticmethod
-    def _exists(fmt: Format, entry: Entry, location: Location) -> bool:
-        with _failures_named(entry, fmt, location, "looking for"):
-            if entry.partition and entry.partition_in_place:
-                return fmt.exists(location) and fmt.partition_exists(
-                    location, entry.partition, window=entry.partition_window
-                )
+    def _exists(fmt: Format, target: Target, location: Location) -> bool:
+        with _failures_named(target.entry, fmt, location, "looking for"):
+            if _in_place(fmt, target):
+                return fmt.exists(location) and fmt.partition_exists(location, target.slice)
             return fmt.exists(location)
 
     @staticmethod
-    def _write(fmt: Format, entry: Entry, value: Any, target: Location, final: Location) -> None:
+    def _write(fmt: Format, entry: Entry, value: Any, into: Location, final: Location) -> None:
         with _failures_named(entry, fmt, final, "writing", _UNTOUCHED):
-            fmt.write(value, target, options=entry.save_options)
+            fmt.write(value, into, options=entry.save_options)
 
 
 @contextmanager
@@ -303,8 +302,24 @@ def _type_mismatch(entry: Entry, fmt: Format, value: Any) -> str:
     )
 
 
-def _partition_note(entry: Entry) -> str:
-    return f" for namespace {entry.partition}" if entry.partition else ""
+def _partition_note(target: Target) -> str:
+    return f" for namespace {target.keys}" if target.slice is not None else ""
+
+
+def _in_place(fmt: Format, target: Target) -> TypeGuard[PartitionsInPlace]:
+    """Whether the target is a namespace inside a shared object, which the format addresses."""
+    if not target.in_place:
+        return False
+    if not isinstance(fmt, PartitionsInPlace):
+        raise DatanectarError(
+            f"{_where(target.entry)}: format '{fmt.name}' cannot keep namespaces inside one "
+            "object; give the path a placeholder per dimension ({dimension})."
+        )
+    return True
+
+
+def _splits(fmt: Format, entry: Entry) -> bool:
+    return isinstance(fmt, SplitCommits) and fmt.splits_writes(entry.save_options)
 
 
 def _where(entry: Entry) -> str:

@@ -17,12 +17,14 @@ from ..formats.base import qualified_type_name
 from ..partitions import (
     NamespaceInputs,
     PartitionedOutput,
-    for_partition,
+    keeps_in_place,
     same_namespaces,
+    target_for,
     upstream_partition,
 )
 from ..producers import Producer, chain_version
 from ..project import CONTEXT_PARAMETER, Catalog
+from ..targets import Target
 from .checks import check_specs, external_checks, published_outputs
 from .io_manager import LOAD_AS_KEY, PER_NAMESPACE_KEY, io_manager_key
 from .metadata import current_object, definition_metadata, schema_columns
@@ -125,9 +127,7 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
     # namespace reads its own upstream namespace.
     single_run = (
         bool(entry.namespaces)
-        and get_format(str(entry.format)).partitions_in_place_for(
-            entry.namespaces or [], str(entry.path)
-        )
+        and keeps_in_place(get_format(str(entry.format)), entry.namespaces or [], str(entry.path))
         and all(
             p.name in partitioned_alike or not catalog.entries[p.name].namespaces for p in upstream
         )
@@ -217,7 +217,7 @@ def _read(
     upstream = catalog.entries[name]
     keys = upstream_partition(upstream, partition) if partition is not None else None
     if producer is None or producer.cached is None or (upstream.namespaces and keys is None):
-        return read_of(catalog, for_partition(upstream, keys) if keys else upstream)
+        return read_of(catalog, target_for(upstream, keys) if keys else Target.of(upstream))
     target, segment = current_object(
         upstream, asset_metadata(upstream, producer), partition=keys, instance=context.instance
     )

@@ -19,7 +19,7 @@ from ..cache.function import CachedOutput
 from ..catalog import Entry
 from ..checks.audit import Verdict, audit, blocking_failures, check_names
 from ..checks.results import CheckResult, failure_lines
-from ..partitions import PartitionedOutput, for_partition
+from ..partitions import PartitionedOutput, target_for
 from ..project import Catalog
 from ..publishing import (
     Outcome,
@@ -76,9 +76,8 @@ def published_outputs(
                 data_version=record.data_version,
             )
     else:
-        target = entry
-        if entry.namespaces:
-            target = for_partition(entry, keys_of(entry, context.partition_key))
+        keys = keys_of(entry, context.partition_key) if entry.namespaces else None
+        target = target_for(entry, keys)
         outcome = publish(catalog, entry, output, target=target, tag=tag)
         if outcome.report is not None:
             yield published(output, materialization_metadata(outcome.report))
@@ -102,9 +101,7 @@ def _published_namespaces(
     audited = []
     for (keys, value), label in zip(output.values, context.partition_keys, strict=True):
         plain = value.value if isinstance(value, CachedOutput) else value
-        target = (
-            value.call.target if isinstance(value, CachedOutput) else for_partition(entry, keys)
-        )
+        target = value.call.target if isinstance(value, CachedOutput) else target_for(entry, keys)
         verdicts = audit_value(catalog, entry, plain, target=target) if check_names(entry) else []
         audited.append((str(label), value, plain, target, verdicts))
     rejected = any(blocking_failures(verdicts) for *_, verdicts in audited)
@@ -183,9 +180,8 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
     @dg.multi_asset_check(specs=check_specs(entry), name=f"{entry.name}_checks", can_subset=True)
     # Unannotated: Dagster resolves a `context` annotation only from names it knows.
     def run_checks(context) -> Iterator[dg.AssetCheckResult]:
-        target = entry
-        if entry.namespaces:
-            target = for_partition(entry, keys_of(entry, context.partition_key))
+        keys = keys_of(entry, context.partition_key) if entry.namespaces else None
+        target = target_for(entry, keys)
         # A csv's Table Schema reads the file as text; the typed value is loaded only when
         # something else needs it (the rules, or a format that stores typed values).
         text = catalog.storage.stored_text(target) if entry.schema_ is not None else None

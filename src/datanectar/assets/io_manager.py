@@ -13,8 +13,9 @@ from ..cache.records import RecordBook
 from ..catalog import Entry
 from ..config import load_project
 from ..errors import DatanectarError, DataNotFoundError
-from ..partitions import NamespaceInputs, for_partition, load_partitions, partition_label
+from ..partitions import NamespaceInputs, load_partitions, partition_label, target_for
 from ..storage import EntryStorage
+from ..targets import Target
 from .metadata import (
     DEFAULTS_KEY,
     current_object,
@@ -78,8 +79,10 @@ class FormatIOManager(dg.ConfigurableIOManager):
                     f"format '{entry.format}' writes one namespace per run. Fix: backfill one "
                     "run per partition."
                 )
-            entry = for_partition(entry, keys_of(entry, keys[0]))
-        report = self._entry_storage().save(entry, obj)
+            target = target_for(entry, keys_of(entry, keys[0]))
+        else:
+            target = Target.of(entry)
+        report = self._entry_storage().save(target, obj)
         context.add_output_metadata(materialization_metadata(report))
 
     def load_input(self, context: dg.InputContext) -> Any:
@@ -91,7 +94,7 @@ class FormatIOManager(dg.ConfigurableIOManager):
         storage = self._entry_storage()
         load_as = raw_value((context.definition_metadata or {}).get(LOAD_AS_KEY))
 
-        def target(partition: Mapping[str, str] | None) -> Entry:
+        def target(partition: Mapping[str, str] | None) -> Target:
             return current_object(entry, metadata, partition=partition, instance=context.instance)[
                 0
             ]

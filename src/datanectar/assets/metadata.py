@@ -12,9 +12,10 @@ from ..cache.function import default_object, namespace_label, object_of
 from ..cache.records import Record
 from ..catalog import Entry
 from ..errors import DataNotFoundError
-from ..partitions import for_partition, partition_label
+from ..partitions import partition_label, target_for
 from ..storage import WriteReport
 from ..summaries import GridSummary, ObjectSummary, TableSummary
+from ..targets import Target
 
 ENTRY_KEY = "datanectar/entry"
 PATH_KEY = "datanectar/path"
@@ -185,24 +186,24 @@ def current_object(
     *,
     partition: Mapping[str, str] | None,
     instance: dg.DagsterInstance | None,
-) -> tuple[Entry, str | None]:
+) -> tuple[Target, str | None]:
     """The object an upstream asset means for one of its partitions (None: unpartitioned),
     and, for a cached function, the segment of its record. A cached function with cache
     arguments writes one object per set of arguments: downstream reads the one its latest
     materialization wrote, else, when the instance records none (a CLI run without
     DAGSTER_HOME, say), the one a plain call with the default arguments stores."""
     if not is_cached(metadata):
-        return (for_partition(entry, partition) if partition else entry), None
+        return (target_for(entry, partition) if partition else Target.of(entry)), None
     label = namespace_label(entry, partition)
     if not is_keyed(metadata):
         segment, target = object_of(entry, None, namespace=label, partition=partition)
         return target, segment
     recorded = latest_materialization(entry, partition, instance)
     if recorded is not None and PATH_KEY in recorded.metadata:
-        base = for_partition(entry, partition) if partition else entry
+        base = target_for(entry, partition) if partition else Target.of(entry)
         path = raw_value(recorded.metadata[PATH_KEY])
         segment = raw_value(recorded.metadata.get(SEGMENT_KEY)) or "_"
-        return base.model_copy(update={"path": path}), segment
+        return base.at(path=path), segment
     defaults = raw_value((metadata or {}).get(DEFAULTS_KEY))
     if defaults is None:
         raise DataNotFoundError(

@@ -23,10 +23,12 @@ from ..catalog.time_keys import check_declared
 from ..checks.audit import Verdict
 from ..config import CacheMode
 from ..errors import DatanectarError, DataNotFoundError
-from ..partitions import for_partition, upstream_partition
+from ..formats import get_format
+from ..partitions import target_for, upstream_partition
 from ..producers import ATTRIBUTE, make_producer
 from ..project import Catalog, active_catalog, namespace_keys
 from ..publishing import Outcome, enforce, plain_tag, publish
+from ..targets import Target
 from .context import calls_below, inherited_mode, note_read, resolve_recompute
 from .keys import cache_key, canonical, canonical_arguments, key_of_canonical
 from .levels import Level, Levels, levels_for
@@ -350,7 +352,7 @@ class Call:
         if record is not None and record.is_null:
             return None
         try:
-            return level.storage.load(level.entry(self.target))
+            return level.storage.load(level.target(self.target))
         except DataNotFoundError:
             return MISS
 
@@ -385,7 +387,7 @@ class Call:
             return False  # another function's result at the same path
         if record is not None and record.is_null:
             return True
-        return level.storage.exists(level.entry(self.target))
+        return level.storage.exists(level.target(self.target))
 
     def stale_reasons(self, record: Record | None) -> list[str]:
         return stale_reasons(self.catalog, self.function, record)
@@ -451,7 +453,7 @@ class Call:
         if copy is not None and copy.data_version != record.data_version:
             # The object first: a record left alone reads as a miss, an object alone as data
             # another tool wrote.
-            level.storage.remove(level.entry(self.target))
+            level.storage.remove(level.target(self.target))
             level.records.remove(self.entry.name, self.segment)
 
     def publish(
@@ -481,7 +483,7 @@ class Call:
         """Store the value and its record. A computed value is published through its entry's
         checks (no record when they reject it); `like`: the record of the same result at
         another level, whose data version the copy keeps (it was judged when computed)."""
-        target = level.entry(self.target)
+        target = level.target(self.target)
         # Whatever the memo holds for this call is older than what is written now.
         levels_for(self.catalog, self.entry).memo.discard(self.memo_key)
         record = Record(
@@ -528,7 +530,7 @@ class Call:
     def _store_object(
         self,
         level: Level,
-        target: Entry,
+        target: Target,
         value: Any,
         *,
         like: Record | None,
@@ -586,10 +588,9 @@ def load_upstream(catalog: Catalog, name: str, partition: Mapping[str, str] | No
     """A catalog entry's stored value (the namespace of `partition`'s keys when the entry is
     partitioned), noted as read by the computation running."""
     entry = catalog.entry(name)
-    if entry.namespaces:
-        entry = for_partition(entry, upstream_partition(entry, partition))
-    value = catalog.storage.load(entry)
-    note_read(read_of(catalog, entry))
+    target = target_for(entry, upstream_partition(entry, partition))
+    value = catalog.storage.load(target)
+    note_read(read_of(catalog, target))
     return value
 
 
@@ -603,27 +604,28 @@ def _recall_upstream(
     return upstream()
 
 
-def read_of(catalog: Catalog, entry: Entry, *, segment: str | None = None) -> UpstreamRead:
-    """How a computation records that it read `entry`: a cached result (`segment` given) by
+def read_of(catalog: Catalog, target: Target, *, segment: str | None = None) -> UpstreamRead:
+    """How a computation records that it read `target`: a cached result (`segment` given) by
     its record's data version, anything else by the stored object's fingerprint."""
+    entry = target.entry
     if segment is not None:
         record = levels_for(catalog, entry).root.records.read(entry.name, segment)
         if record is not None:
             return UpstreamRead(
                 entry=entry.name,
                 format=str(entry.format),
-                store=str(entry.store),
-                path=str(entry.path),
+                store=target.store,
+                path=target.path,
                 fingerprint=record.data_version,
                 segment=segment,
             )
     return UpstreamRead(
         entry=entry.name,
         format=str(entry.format),
-        store=str(entry.store),
-        path=str(entry.path),
-        fingerprint=catalog.storage.fingerprint(entry),
-        partition=entry.partition if entry.partition_in_place else None,
+        store=target.store,
+        path=target.path,
+        fingerprint=catalog.storage.fingerprint(target),
+        partition=target.keys if target.in_place else None,
     )
 
 
@@ -633,16 +635,17 @@ def object_of(
     *,
     namespace: str | None,
     partition: Mapping[str, str] | None,
-) -> tuple[str, Entry]:
+) -> tuple[str, Target]:
     """(segment, target) of one call's result: where under the entry its record lives, and
-    the entry as it stands for its object. `key`: the call's cache key, None for a function
+    what its object is. `key`: the call's cache key, None for a function
     without cache arguments."""
     segment = _segment(key, namespace)
     if partition:
         # Exactly where Dagster's partition lives; cache arguments key objects beside it.
-        base = for_partition(entry, partition)
-        return segment, base.model_copy(update={"path": _object_path(base, key or "_")})
-    return segment, entry.model_copy(update={"path": _object_path(entry, segment)})
+        base = target_for(entry, partition)
+        return segment, base.at(path=_object_path(base, key or "_"))
+    whole = Target.of(entry)
+    return segment, whole.at(path=_object_path(whole, segment))
 
 
 def default_object(
@@ -651,7 +654,7 @@ def default_object(
     function: str,
     arguments: Mapping[str, Any],
     partition: Mapping[str, str] | None = None,
-) -> tuple[str, Entry]:
+) -> tuple[str, Target]:
     """(segment, target) of the result a plain call with the function's default cache
     arguments (given in canonical form) stores: what its asset means when no run said
     otherwise."""
@@ -673,16 +676,12 @@ def _segment(key: str | None, namespace: str | None) -> str:
     return "/".join(parts) if parts else "_"
 
 
-def _object_path(entry: Entry, segment: str) -> str:
-    """Where one call's result lives: the entry's path itself for an argument-less call,
-    else a key-named object beside it."""
-    path = str(entry.path)
+def _object_path(target: Target, segment: str) -> str:
+    """Where one call's result lives: the target's path itself for an argument-less call,
+    else a key-named object beside it, named as its format names objects."""
     if segment == "_":
-        return path
-    if entry.format == "sql":
-        return f"{path}__{segment.replace('/', '__').replace('.', '_').replace('-', '_')}"[:63]
-    stem, dot, suffix = path.rpartition(".") if "." in path.rsplit("/", 1)[-1] else (path, "", "")
-    return f"{stem}/{segment}{dot}{suffix}"
+        return target.path
+    return get_format(str(target.format)).keyed_path(target.path, segment)
 
 
 def cache(

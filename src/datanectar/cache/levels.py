@@ -16,7 +16,8 @@ from pathlib import Path
 from ..catalog import Entry
 from ..project import Catalog
 from ..storage import EntryStorage
-from ..stores.local import LocalStore, LocalStoreConfig
+from ..stores import folder_store
+from ..targets import Target
 from .memo import Memo
 from .records import RecordBook
 
@@ -33,13 +34,9 @@ class Level:
     records: RecordBook
     store_name: str
 
-    def entry(self, target: Entry) -> Entry:
-        """The target entry as this level stores it (same path, this level's store)."""
-        return (
-            target
-            if target.store == self.store_name
-            else target.model_copy(update={"store": self.store_name})
-        )
+    def target(self, target: Target) -> Target:
+        """The target as this level stores it (same path, this level's store)."""
+        return target if target.store == self.store_name else target.at(store=self.store_name)
 
 
 @dataclass(frozen=True)
@@ -72,11 +69,7 @@ def _levels(catalog: Catalog, store_name: str) -> Levels:
     root = Level(
         "root", "root", catalog.storage, RecordBook(catalog.stores[store_name]), store_name
     )
-    local_store = LocalStore(
-        store_name,
-        LocalStoreConfig(root=str(local_cache_folder(catalog) / store_name)),
-        project_root=catalog.config.root,
-    )
+    local_store = folder_store(store_name, local_cache_folder(catalog) / store_name)
     local = Level(
         "local",
         "local",

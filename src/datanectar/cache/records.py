@@ -20,6 +20,7 @@ from ..catalog import Entry
 from ..storage import LEFTOVER_GRACE_SECONDS
 from ..stores import Store
 from ..stores.base import STAGING_PREFIX
+from ..targets import Slice, Target
 
 RECORDS_FOLDER = ".datanectar/records"
 RECORDS_TABLE = "datanectar_records"
@@ -42,15 +43,11 @@ class UpstreamRead(BaseModel):
     partition: dict[str, str] | None = None
     """The namespace read, when it lives inside a table that holds every namespace."""
 
-    def as_entry(self) -> Entry:
-        return Entry(
-            name=self.entry,
-            format=self.format,
-            store=self.store,
-            path=self.path,
-            partition=self.partition,
-            partition_in_place=self.partition is not None,
-        )
+    def as_target(self) -> Target:
+        """What was read, to look at again: the object, or the namespace inside it."""
+        entry = Entry(name=self.entry, format=self.format, store=self.store, path=self.path)
+        part = Slice(self.partition, in_place=True) if self.partition is not None else None
+        return Target(entry, self.store, self.path, part)
 
 
 class Record(BaseModel):

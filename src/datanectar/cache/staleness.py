@@ -61,7 +61,7 @@ def stale_reasons(
 
 def current_record(catalog: Catalog, read: UpstreamRead) -> Record | None:
     """The record of a cached upstream result a recall would find first."""
-    for level in levels_for(catalog, read.as_entry()).readable(("local", "root", "mirror")):
+    for level in levels_for(catalog, read.as_target().entry).readable(("local", "root", "mirror")):
         record = level.records.read(read.entry, str(read.segment))
         if record is not None:
             return record
@@ -86,4 +86,4 @@ def function_of(catalog: Catalog, record: Record) -> Any:
 def _fingerprint(catalog: Catalog, read: UpstreamRead) -> str | None:
     if read.segment is not None:
         return None  # a cached result with no record left: changed
-    return catalog.storage.fingerprint(read.as_entry())
+    return catalog.storage.fingerprint(read.as_target())

@@ -155,15 +155,6 @@ class Entry(EntryFields):
 
     name: str = Field(description="The entry name, also its Dagster asset key.")
     source: str | None = Field(default=None, description="The catalog file that declared it.")
-    partition: dict[str, str] | None = Field(
-        default=None, description="The namespace keys this copy of the entry stands for."
-    )
-    partition_in_place: bool = Field(
-        default=False, description="Whether that partition lives inside a shared object."
-    )
-    partition_window: tuple[str, str] | None = Field(
-        default=None, description="The [start, end) times of a time partition, ISO format."
-    )
 
     @field_validator("name")
     @classmethod

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ..cache.levels import Level, levels_for
 from ..cache.records import Record
 from ..project import Catalog
+from ..targets import Target
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -86,7 +87,7 @@ def clear_results(arguments: argparse.Namespace) -> int:
     for stored in list(stored_results(catalog, entry.name, kinds=(kind,))):
         if arguments.key and stored.record.key != arguments.key:
             continue
-        target = stored.level.entry(entry.model_copy(update={"path": stored.record.path}))
+        target = stored.level.target(Target.of(entry).at(path=stored.record.path))
         if not stored.record.is_null:
             stored.level.storage.remove(target)
         stored.level.records.remove(entry.name, stored.record.segment)

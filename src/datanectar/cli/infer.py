@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import DatanectarError
 from ..project import Catalog
+from ..targets import Target
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -46,8 +47,9 @@ def describe(source: str, *, project: str | None) -> dict[str, Any]:
         return _describe_file(frictionless, path)
     catalog = Catalog.open(project)
     entry = catalog.entry(source)
-    location = catalog.storage.location(entry)
-    if entry.format == "csv" and location.store.is_local:
+    target = Target.of(entry)
+    location = catalog.storage.location(target)
+    if catalog.storage.stores_text(target) and location.store.is_local:  # frictionless reads it
         return _describe_file(frictionless, Path(location.path))
     value = catalog.load(source)
     frame = value.to_pandas() if hasattr(value, "num_rows") else value

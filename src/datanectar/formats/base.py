@@ -12,10 +12,13 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple, Protocol, runtime_checkable
 
 from ..errors import MissingDependencyError
 from ..stores import Location
+
+if TYPE_CHECKING:
+    from ..targets import Slice
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,48 @@ class PendingCommit(Protocol):
     def discard(self) -> None: ...
 
 
+@runtime_checkable
+class PartitionsInPlace(Protocol):
+    """A format that can keep every namespace of an entry in one object (a delta or sql table,
+    one zarr store along time) and read and write one namespace there. Formats without it
+    store one object per namespace, at the path the namespace keys fill in."""
+
+    def keeps_partitions_in_place(self, dimensions: Sequence[Any], path: str) -> bool:
+        """Whether an entry with these namespace dimensions and path keeps them in one object."""
+        ...
+
+    def write_partition(
+        self, value: Any, location: Location, part: Slice, *, options: Mapping[str, Any]
+    ) -> None: ...
+
+    def read_partition(
+        self, location: Location, part: Slice, *, options: Mapping[str, Any], as_type: Any
+    ) -> Any: ...
+
+    def partition_exists(self, location: Location, part: Slice) -> bool: ...
+
+    def partition_fingerprint(self, location: Location, part: Slice) -> str | None:
+        """A token that changes whenever that namespace is written (where the format cannot
+        tell namespaces apart, whenever the object is)."""
+        ...
+
+
+@runtime_checkable
+class SplitCommits(Protocol):
+    """A transactional format that can write a value's data now and commit it later, so that
+    an audit decides in between (write-audit-publish without a staged copy)."""
+
+    def splits_writes(self, options: Mapping[str, Any]) -> bool:
+        """Whether a write with these options can be split (else it is written in one go)."""
+        ...
+
+    def write_uncommitted(
+        self, value: Any, location: Location, *, options: Mapping[str, Any]
+    ) -> PendingCommit:
+        """Write the value's data where a later commit finds it, invisible to readers."""
+        ...
+
+
 class Format(ABC):
     name: ClassVar[str]
     suffix: ClassVar[str]
@@ -69,9 +114,8 @@ class Format(ABC):
     reports_absence: ClassVar[bool] = False
     """True when `read` and `read_partition` raise `Absent` for a missing object, so a load
     needs no separate look first (opening a table twice costs twice)."""
-    partitions_in_place: ClassVar[bool] = False
-    """True for table formats that keep every partition in one table (delta, sql); they
-    implement the *_partition methods. Other formats store one object per partition."""
+    data_kind: ClassVar[Literal["table", "grid", "any"]] = "any"
+    """What it stores, for the rules that apply to a kind of data (a row count to tables)."""
 
     @abstractmethod
     def accepts(self, value: Any) -> bool: ...
@@ -104,66 +148,18 @@ class Format(ABC):
         """
         return location.store.fingerprint(location)
 
-    def partition_fingerprint(self, location: Location, partition: Mapping[str, str]) -> str | None:
-        """A token that changes whenever that partition is written (and, where the format
-        cannot tell partitions apart, whenever the table is): by default the table's."""
-        return self.fingerprint(location) if self.exists(location) else None
-
-    def write_partition(
-        self,
-        value: Any,
-        location: Location,
-        *,
-        options: Mapping[str, Any],
-        partition: Mapping[str, str],
-        window: tuple[str, str] | None = None,
-    ) -> None:
-        raise NotImplementedError
-
-    def read_partition(
-        self,
-        location: Location,
-        *,
-        options: Mapping[str, Any],
-        as_type: Any,
-        partition: Mapping[str, str],
-        window: tuple[str, str] | None = None,
-    ) -> Any:
-        raise NotImplementedError
-
-    def partition_exists(
-        self,
-        location: Location,
-        partition: Mapping[str, str],
-        *,
-        window: tuple[str, str] | None = None,
-    ) -> bool:
-        raise NotImplementedError
-
     def remove_leftovers(
         self,
         location: Location,
         *,
         older_than: float,
-        partition: Mapping[str, str] | None = None,
+        part: Slice | None = None,
     ) -> list[str]:
         """Remove what crashed writes left inside the object at `location` (a table folder)
-        and nothing has touched for `older_than` seconds; `partition`: the write is of that
-        partition only. Formats whose writes are staged beside the object by the store have
+        and nothing has touched for `older_than` seconds; `part`: the write is of that
+        namespace only. Formats whose writes are staged beside the object by the store have
         nothing inside it to remove."""
         return []
-
-    def splits_writes(self, options: Mapping[str, Any]) -> bool:
-        """Whether a transactional format can write with these options now and commit later
-        (`write_uncommitted`); file formats are staged and published by the caller instead."""
-        return False
-
-    def write_uncommitted(
-        self, value: Any, location: Location, *, options: Mapping[str, Any]
-    ) -> PendingCommit:
-        """Write the value's data where a later commit finds it, invisible to readers until
-        then (only where `splits_writes`)."""
-        raise NotImplementedError
 
     def written_text(self, value: Any, *, options: Mapping[str, Any]) -> TextTable | None:
         """The table as its stored cells will read, every cell a string, with its header row
@@ -175,10 +171,12 @@ class Format(ABC):
         """The stored table's cells as text, with its header row verbatim (see `written_text`)."""
         return None
 
-    def partitions_in_place_for(self, dimensions: Sequence[Any], path: str) -> bool:
-        """Whether an entry with these namespace dimensions and path keeps its partitions in
-        one object; the class's `partitions_in_place` unless a format decides per entry."""
-        return self.partitions_in_place
+    def keyed_path(self, path: str, key: str) -> str:
+        """Where the object keyed `key` (one cached call's result: a '/'-separated key) lives
+        beside the entry's object at `path`: a folder named after the object's stem."""
+        name = path.rsplit("/", 1)[-1]
+        stem, dot, suffix = path.rpartition(".") if "." in name else (path, "", "")
+        return f"{stem}/{key}{dot}{suffix}"
 
     def check_path(self, relative: str) -> None:
         """Raise ValueError when `relative` cannot name an object of this format."""

@@ -38,6 +38,7 @@ _QUOTES_WALKED = 2_000  # quoted fields walked one by one (about 2 µs each), at
 
 class CsvFormat(Format):
     name = "csv"
+    data_kind = "table"
     suffix = ".csv"
     writes = ("pandas.DataFrame",)
     stores_text = True

@@ -7,15 +7,18 @@ import hashlib
 import json
 import posixpath
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from ..stores import Location
 from .base import Absent, Format, PendingCommit, parameter_names, require, wants
 from .delta_leftovers import STAGED_PREFIX, remove_delta_leftovers
 from .delta_tables import OpenTables, commit_token
+
+if TYPE_CHECKING:
+    from ..targets import Slice
 
 _READ_OPTIONS = frozenset({"version", "columns", "filters", "partitions"})
 
@@ -26,7 +29,7 @@ class DeltaFormat(Format):
     writes = ("pandas.DataFrame", "pyarrow.Table")
     extra = "delta"
     transactional = True
-    partitions_in_place = True
+    data_kind = "table"
     reports_absence = True
 
     def __init__(self) -> None:
@@ -37,6 +40,9 @@ class DeltaFormat(Format):
         import pyarrow as pa
 
         return isinstance(value, pd.DataFrame | pa.Table)
+
+    def keeps_partitions_in_place(self, dimensions: Sequence[Any], path: str) -> bool:
+        return True  # every namespace is a partition of one table, its keys as columns
 
     def write(self, value: Any, location: Location, *, options: Mapping[str, Any]) -> None:
         settings = {"mode": "overwrite", **options, "configuration": _configuration(options)}
@@ -73,19 +79,14 @@ class DeltaFormat(Format):
         return arrow if wants(as_type, "pyarrow.Table") else arrow.to_pandas()
 
     def write_partition(
-        self,
-        value: Any,
-        location: Location,
-        *,
-        options: Mapping[str, Any],
-        partition: Mapping[str, str],
-        window: tuple[str, str] | None = None,
+        self, value: Any, location: Location, part: Slice, *, options: Mapping[str, Any]
     ) -> None:
         """Replace one partition in one transaction. Its data is written apart first (as a
         staged table inside the table's folder), then committed with the removal of that
         partition's current files only: the others are neither rewritten nor scanned, and
         the cost does not grow with the number of partitions (deltalake's predicate
         overwrite evaluates its predicate against every file of the table)."""
+        partition = part.keys
         data = _with_partition_columns(_arrow(value), partition)
         settings = {
             key: option
@@ -120,14 +121,9 @@ class DeltaFormat(Format):
         return _StagedDeltaFiles(self._deltalake, location, staged, folder, partition)
 
     def read_partition(
-        self,
-        location: Location,
-        *,
-        options: Mapping[str, Any],
-        as_type: Any,
-        partition: Mapping[str, str],
-        window: tuple[str, str] | None = None,
+        self, location: Location, part: Slice, *, options: Mapping[str, Any], as_type: Any
     ) -> Any:
+        partition = part.keys
         settings = dict(options)
         pruning = [(name, "=", key) for name, key in partition.items()]
         with self._current(location, settings.pop("version", None)) as table:
@@ -147,13 +143,8 @@ class DeltaFormat(Format):
         arrow = arrow.drop_columns([name for name in partition if name in arrow.column_names])
         return arrow if wants(as_type, "pyarrow.Table") else arrow.to_pandas()
 
-    def partition_exists(
-        self,
-        location: Location,
-        partition: Mapping[str, str],
-        *,
-        window: tuple[str, str] | None = None,
-    ) -> bool:
+    def partition_exists(self, location: Location, part: Slice) -> bool:
+        partition = part.keys
         with self._current(location) as table:
             return table is not None and _holds(table, partition)
 
@@ -171,9 +162,10 @@ class DeltaFormat(Format):
             version = table.version()
         return f"delta-v{version}-{commit_token(location, version)}"
 
-    def partition_fingerprint(self, location: Location, partition: Mapping[str, str]) -> str | None:
+    def partition_fingerprint(self, location: Location, part: Slice) -> str | None:
         """The data files of that partition (named anew by every write of it): writes of the
         table's other partitions leave it as it is."""
+        partition = part.keys
         pruning = [(name, "=", key) for name, key in partition.items()]
         with self._current(location) as table:
             if table is None:
@@ -198,10 +190,12 @@ class DeltaFormat(Format):
         location: Location,
         *,
         older_than: float,
-        partition: Mapping[str, str] | None = None,
+        part: Slice | None = None,
     ) -> list[str]:
         """What a killed writer left inside the table (see `delta_leftovers`)."""
-        return remove_delta_leftovers(location, older_than=older_than, partition=partition)
+        return remove_delta_leftovers(
+            location, older_than=older_than, partition=part.keys if part else None
+        )
 
     def load_option_names(self) -> frozenset[str]:
         return _READ_OPTIONS

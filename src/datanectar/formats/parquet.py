@@ -15,6 +15,7 @@ from .base import Format, parameter_names, wants
 
 class ParquetFormat(Format):
     name = "parquet"
+    data_kind = "table"
     suffix = ".parquet"
     writes = ("pandas.DataFrame", "pyarrow.Table")
 

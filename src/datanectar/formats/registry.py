@@ -19,6 +19,9 @@ FORMATS: dict[str, str] = {
     "sql": "datanectar.formats.sql:SqlFormat",
 }
 
+DOCUMENT_FORMAT = "json"
+"""The format of the documents datanectar itself stores (full check reports)."""
+
 # Nuthatch's defaults: the format a function's result gets when nothing names one.
 _DEFAULT_BY_TYPE: dict[str, str] = {
     "xarray.Dataset": "zarr",

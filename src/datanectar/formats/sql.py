@@ -7,12 +7,15 @@ The entry's path is the table name (`table` or `schema.table`); the database is 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
 from ..stores import Location
 from .base import Format, require
+
+if TYPE_CHECKING:
+    from ..targets import Slice
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _SAVE_OPTIONS = frozenset({"if_exists", "dtype", "chunksize", "method", "index", "index_label"})
@@ -26,7 +29,7 @@ class SqlFormat(Format):
     extra = "sql"
     transactional = True
     medium = "database"
-    partitions_in_place = True
+    data_kind = "table"
 
     def __init__(self) -> None:
         self._sa = require("sqlalchemy", extra=self.extra, purpose="The sql format")
@@ -36,6 +39,14 @@ class SqlFormat(Format):
         import pandas as pd
 
         return isinstance(value, pd.DataFrame)
+
+    def keeps_partitions_in_place(self, dimensions: Sequence[Any], path: str) -> bool:
+        return True  # every namespace is a partition of one table, its keys as columns
+
+    def keyed_path(self, path: str, key: str) -> str:
+        # A table beside the entry's, in the same schema: identifiers cannot hold '/', '.'
+        # or '-', and PostgreSQL cuts them at 63 characters.
+        return f"{path}__{key.replace('/', '__').replace('.', '_').replace('-', '_')}"[:63]
 
     def write(self, value: Any, location: Location, *, options: Mapping[str, Any]) -> None:
         schema, table = table_name(location)
@@ -52,16 +63,11 @@ class SqlFormat(Format):
             return pd.read_sql_table(table, connection, schema=schema, **options)
 
     def write_partition(
-        self,
-        value: Any,
-        location: Location,
-        *,
-        options: Mapping[str, Any],
-        partition: Mapping[str, str],
-        window: tuple[str, str] | None = None,
+        self, value: Any, location: Location, part: Slice, *, options: Mapping[str, Any]
     ) -> None:
         """Delete the partition's rows and insert the new ones in one transaction, keys bound
         as parameters, never pasted into SQL."""
+        partition = part.keys
         schema, table = table_name(location)
         frame = value.assign(**dict(partition))
         settings = {"index": False, **{k: v for k, v in options.items() if k != "if_exists"}}
@@ -79,14 +85,9 @@ class SqlFormat(Format):
             index.create(connection, checkfirst=True)
 
     def read_partition(
-        self,
-        location: Location,
-        *,
-        options: Mapping[str, Any],
-        as_type: Any,
-        partition: Mapping[str, str],
-        window: tuple[str, str] | None = None,
+        self, location: Location, part: Slice, *, options: Mapping[str, Any], as_type: Any
     ) -> Any:
+        partition = part.keys
         import pandas as pd
 
         schema, table = table_name(location)
@@ -96,13 +97,12 @@ class SqlFormat(Format):
             frame = pd.read_sql(query, connection, **options)
         return frame.drop(columns=list(partition))
 
-    def partition_exists(
-        self,
-        location: Location,
-        partition: Mapping[str, str],
-        *,
-        window: tuple[str, str] | None = None,
-    ) -> bool:
+    def partition_fingerprint(self, location: Location, part: Slice) -> str | None:
+        # Rows carry no cheap token of their own: the table's stands for every namespace.
+        return self.fingerprint(location) if self.exists(location) else None
+
+    def partition_exists(self, location: Location, part: Slice) -> bool:
+        partition = part.keys
         schema, table = table_name(location)
         with self._engine(location).connect() as connection:
             reflected = self._reflect(connection, table, schema)

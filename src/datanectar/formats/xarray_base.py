@@ -15,6 +15,7 @@ _LAYOUT_ENCODINGS = ("chunks", "preferred_chunks", "compressor", "compressors", 
 
 
 class XarrayFormat(Format):
+    data_kind = "grid"
     writes = ("xarray.Dataset", "xarray.DataArray")
     extra = "xarray"
     engine_module: str

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..stores import Location
 from .xarray_base import XarrayFormat
+
+if TYPE_CHECKING:
+    from ..targets import Slice
 
 # Written as zarr v2 with consolidated metadata: every zarr reader (zarr-python 2 and 3,
 # xarray, other languages) opens it, and a remote open is one request, not one per array.
@@ -77,22 +80,17 @@ class ZarrFormat(XarrayFormat):
         )
         return self.from_dataset(dataset, as_type)
 
-    def partitions_in_place_for(self, dimensions: Sequence[Any], path: str) -> bool:
+    def keeps_partitions_in_place(self, dimensions: Sequence[Any], path: str) -> bool:
         # One time dimension and no `{date}` in the path: every period is a region of one store.
         return len(dimensions) == 1 and dimensions[0].is_time and "{" not in path
 
     def write_partition(
-        self,
-        value: Any,
-        location: Location,
-        *,
-        options: Mapping[str, Any],
-        partition: Mapping[str, str],
-        window: tuple[str, str] | None = None,
+        self, value: Any, location: Location, part: Slice, *, options: Mapping[str, Any]
     ) -> None:
         """Write one period into the shared store: append it after the stored times, or rewrite
         its region in place when those times are stored already. Only that region's chunks are
         written; the rest of the store is neither read nor rewritten."""
+        partition = part.keys
         dataset = _uniform_chunks(self.as_dataset(value))
         if TIME not in dataset.dims:
             raise ValueError(f"a time partition of a zarr store needs a '{TIME}' dimension")
@@ -141,25 +139,19 @@ class ZarrFormat(XarrayFormat):
             )
 
     def read_partition(
-        self,
-        location: Location,
-        *,
-        options: Mapping[str, Any],
-        as_type: Any,
-        partition: Mapping[str, str],
-        window: tuple[str, str] | None = None,
+        self, location: Location, part: Slice, *, options: Mapping[str, Any], as_type: Any
     ) -> Any:
+        window = part.window
         return self.from_dataset(
             _in_window(self._open_lazily(location, **options), window), as_type
         )
 
-    def partition_exists(
-        self,
-        location: Location,
-        partition: Mapping[str, str],
-        *,
-        window: tuple[str, str] | None = None,
-    ) -> bool:
+    def partition_fingerprint(self, location: Location, part: Slice) -> str | None:
+        # A period's chunks carry no cheap token of their own: the store's stands for all.
+        return self.fingerprint(location) if self.exists(location) else None
+
+    def partition_exists(self, location: Location, part: Slice) -> bool:
+        window = part.window
         dataset = self._open_lazily(location)
         return TIME in dataset.dims and _in_window(dataset, window).sizes[TIME] > 0
 

@@ -1,7 +1,7 @@
 """Where entries live: stores turn a relative path into a location, and publish atomically."""
 
 from .base import Location, Store, StoreConfig, normalize_relative_path
-from .registry import build_store, config_model, store_type_names
+from .registry import build_store, config_model, folder_store, store_type_names
 
 __all__ = [
     "Location",
@@ -9,6 +9,7 @@ __all__ = [
     "StoreConfig",
     "build_store",
     "config_model",
+    "folder_store",
     "normalize_relative_path",
     "store_type_names",
 ]

@@ -26,6 +26,14 @@ def build_store(name: str, config: StoreConfig, *, project_root: Path) -> Store:
     return store_class(name, config, project_root=project_root)
 
 
+def folder_store(name: str, folder: Path) -> Store:
+    """A store over a folder on this machine's disk, whatever the project's stores are (the
+    local level of the cache keeps copies of any store's objects there)."""
+    from .local import LocalStore, LocalStoreConfig
+
+    return LocalStore(name, LocalStoreConfig(root=str(folder)), project_root=folder)
+
+
 def _load(dotted: str):
     module_name, _, attribute = dotted.partition(":")
     return getattr(importlib.import_module(module_name), attribute)
