@@ -74,6 +74,10 @@ class StoreError(DatanectarError):
     """A location cannot be resolved or used in a store (escape, missing store, read-only...)."""
 
 
+class PluginError(DatanectarError):
+    """A format or store plug-in that cannot be used as installed."""
+
+
 class FormatTypeError(DatanectarError, TypeError):
     """A value of a type the entry's format cannot write."""
 

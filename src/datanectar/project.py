@@ -32,7 +32,7 @@ from .errors import (
     UnknownEntryError,
     did_you_mean,
 )
-from .formats import default_format_for, get_format
+from .formats import default_format_for, format_class, format_names, get_format
 from .partitions import Partition, keeps_in_place, placeholders, target_for
 from .producers import Producer, producer_of, producers_in
 from .storage import EntryStorage, WriteReport
@@ -321,7 +321,7 @@ def _complete(
         raise error(
             "format",
             "no format given, and no function produces this entry to infer one from.",
-            "add 'format: csv' (or parquet, delta, zarr, netcdf, pickle, json, sql).",
+            f"add 'format: NAME', one of {', '.join(format_names())}.",
         )
     store = entry.store or config.settings.default_store
     if store not in stores:
@@ -381,18 +381,6 @@ def _complete(
 
 
 # What kind of value each format holds, for the rules that apply to it.
-_DATA_KINDS = {
-    "csv": "table",
-    "parquet": "table",
-    "delta": "table",
-    "sql": "table",
-    "zarr": "grid",
-    "netcdf": "grid",
-    "pickle": "any",
-    "json": "any",
-}
-
-
 def _function_rules(producer: Producer | None, config: ProjectConfig) -> tuple[int, str]:
     """(how many of the entry's rules its function declared, the function's file): those come
     last, and their errors name the function's module, not the catalog file."""
@@ -411,7 +399,7 @@ def _check_rules(
 ) -> None:
     """Rules that cannot apply to the entry's data, and schemas that do not parse, are
     catalog errors: found when the catalog loads, not when a run fails."""
-    kind = _DATA_KINDS[fmt]
+    kind = format_class(fmt).data_kind
     declared_in_catalog = len(entry.checks) - from_function[0]
     for index, rule in enumerate(entry.checks):
         origin = entry

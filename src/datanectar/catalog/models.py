@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import StoreError, did_you_mean
 from ..formats import format_names
+from ..formats.registry import BUILT_IN_FORMATS
 from ..stores import normalize_relative_path
 from .namespaces import Dimension, parse_namespaces
 from .rules import Rule
@@ -30,8 +31,9 @@ class EntryFields(BaseModel):
 
     format: str | None = Field(
         default=None,
-        description="Storage format: csv, parquet, delta, zarr, netcdf, pickle, json or sql. "
-        "May be left out when a function produces the entry: then its return type decides.",
+        description=f"Storage format: {', '.join(BUILT_IN_FORMATS)}, or one a plug-in "
+        "registers (entry point group 'datanectar.formats'). May be left out when a function "
+        "produces the entry: then its return type decides.",
     )
     path: str | None = Field(
         default=None,

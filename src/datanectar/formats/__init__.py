@@ -1,19 +1,27 @@
-"""Storage formats: one module each, behind `Format` and the registry."""
+"""Storage formats: one module each, behind `Format`, its capability protocols and the registry."""
 
-from .base import Format
+from .base import Absent, Format, PartitionsInPlace, PendingCommit, SplitCommits
 from .registry import (
     DOCUMENT_FORMAT,
     default_format_for,
+    format_class,
     format_names,
     formats_accepting,
     get_format,
+    register_format,
 )
 
 __all__ = [
     "DOCUMENT_FORMAT",
+    "Absent",
     "Format",
+    "PartitionsInPlace",
+    "PendingCommit",
+    "SplitCommits",
     "default_format_for",
+    "format_class",
     "format_names",
     "formats_accepting",
     "get_format",
+    "register_format",
 ]

@@ -1,14 +1,17 @@
-"""Formats by name, as lazy dotted paths: a new format is one module and one line here."""
+"""Formats by name: datanectar's own and those of installed plug-ins (entry point group
+`datanectar.formats`), each imported on first use. A new format is one module and one entry
+point; see "Writing a format" in the README."""
 
 from __future__ import annotations
 
-import importlib
 from functools import cache
 from typing import Any
 
+from ..errors import PluginError
+from ..plugins import PluginRegistry
 from .base import Format
 
-FORMATS: dict[str, str] = {
+BUILT_IN_FORMATS: dict[str, str] = {
     "csv": "datanectar.formats.csv:CsvFormat",
     "parquet": "datanectar.formats.parquet:ParquetFormat",
     "delta": "datanectar.formats.delta:DeltaFormat",
@@ -18,6 +21,9 @@ FORMATS: dict[str, str] = {
     "json": "datanectar.formats.json:JsonFormat",
     "sql": "datanectar.formats.sql:SqlFormat",
 }
+"""Also declared as entry points in pyproject.toml, as a plug-in declares its own."""
+
+FORMATS = PluginRegistry("datanectar.formats", kind="format", built_ins=BUILT_IN_FORMATS)
 
 DOCUMENT_FORMAT = "json"
 """The format of the documents datanectar itself stores (full check reports)."""
@@ -32,15 +38,30 @@ _DEFAULT_BY_TYPE: dict[str, str] = {
 
 
 def format_names() -> list[str]:
-    return sorted(FORMATS)
+    return FORMATS.names()
+
+
+def format_class(name: str) -> type[Format]:
+    """The class of format `name` (its module imported, its library not yet); KeyError if
+    no format is registered under that name."""
+    found = FORMATS.load(name)
+    if not (isinstance(found, type) and issubclass(found, Format)):
+        raise PluginError(
+            f"the format '{name}' ({FORMATS.origin(name)}) is {found!r}, not a subclass of "
+            "datanectar.formats.Format. Fix: point its entry point at the format's class."
+        )
+    return found
 
 
 @cache
 def get_format(name: str) -> Format:
-    if name not in FORMATS:
-        raise KeyError(name)
-    module_name, _, class_name = FORMATS[name].partition(":")
-    return getattr(importlib.import_module(module_name), class_name)()
+    return format_class(name)()
+
+
+def register_format(name: str, value: str, *, clobber: bool = False) -> None:
+    """Add a format in this process, as 'module:Class' (plug-ins use an entry point)."""
+    FORMATS.register(name, value, clobber=clobber)
+    get_format.cache_clear()
 
 
 def default_format_for(annotation: Any) -> str:

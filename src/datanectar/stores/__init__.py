@@ -1,7 +1,14 @@
 """Where entries live: stores turn a relative path into a location, and publish atomically."""
 
 from .base import Location, Store, StoreConfig, normalize_relative_path
-from .registry import build_store, config_model, folder_store, store_type_names
+from .registry import (
+    build_store,
+    config_model,
+    folder_store,
+    register_store,
+    store_class,
+    store_type_names,
+)
 
 __all__ = [
     "Location",
@@ -11,5 +18,7 @@ __all__ = [
     "config_model",
     "folder_store",
     "normalize_relative_path",
+    "register_store",
+    "store_class",
     "store_type_names",
 ]

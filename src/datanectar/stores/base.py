@@ -13,7 +13,7 @@ import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -111,7 +111,9 @@ class Location:
 class Store(ABC):
     """A place where entries are stored. Subclasses are one module each, in the registry."""
 
-    type_name: str
+    type_name: ClassVar[str]
+    config_model: ClassVar[type[StoreConfig]]
+    """The pydantic model of its `[tool.datanectar.stores.NAME]` table (a `type` Literal)."""
     read_only: bool = False
     is_local: bool = False
     """True when paths are on this machine's disk (some libraries need a real file)."""

@@ -35,6 +35,7 @@ class LocalStoreConfig(StoreConfig):
 
 class LocalStore(Store):
     type_name = "local"
+    config_model = LocalStoreConfig
     is_local = True
 
     def __init__(self, name: str, config: LocalStoreConfig, *, project_root: Path) -> None:

@@ -1,29 +1,50 @@
-"""Store types by name, as lazy dotted paths: a new store is one module and one line here."""
+"""Store types by name: datanectar's own and those of installed plug-ins (entry point group
+`datanectar.stores`), each imported on first use. An entry point names the store's class; the
+class names its config model (`Store.config_model`). See "Writing a store" in the README."""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
+from ..errors import PluginError
+from ..plugins import PluginRegistry
 from .base import Store, StoreConfig
 
-STORE_TYPES: dict[str, tuple[str, str]] = {
-    "local": ("datanectar.stores.local:LocalStoreConfig", "datanectar.stores.local:LocalStore"),
-    "sql": ("datanectar.stores.sql:SqlStoreConfig", "datanectar.stores.sql:SqlStore"),
+BUILT_IN_STORES: dict[str, str] = {
+    "local": "datanectar.stores.local:LocalStore",
+    "sql": "datanectar.stores.sql:SqlStore",
 }
+"""Also declared as entry points in pyproject.toml, as a plug-in declares its own."""
+
+STORE_TYPES = PluginRegistry("datanectar.stores", kind="store type", built_ins=BUILT_IN_STORES)
 
 
 def store_type_names() -> list[str]:
-    return sorted(STORE_TYPES)
+    return STORE_TYPES.names()
+
+
+def store_class(type_name: str) -> type[Store]:
+    """The class of store type `type_name`; KeyError if none is registered under it."""
+    found = STORE_TYPES.load(type_name)
+    if not (isinstance(found, type) and issubclass(found, Store)):
+        raise PluginError(
+            f"the store type '{type_name}' ({STORE_TYPES.origin(type_name)}) is {found!r}, not "
+            "a subclass of datanectar.stores.Store. Fix: point its entry point at the class."
+        )
+    return found
 
 
 def config_model(type_name: str) -> type[StoreConfig]:
-    return _load(STORE_TYPES[type_name][0])
+    return store_class(type_name).config_model
 
 
 def build_store(name: str, config: StoreConfig, *, project_root: Path) -> Store:
-    store_class = _load(STORE_TYPES[config.type][1])
-    return store_class(name, config, project_root=project_root)
+    return store_class(config.type)(name, config, project_root=project_root)
+
+
+def register_store(type_name: str, value: str, *, clobber: bool = False) -> None:
+    """Add a store type in this process, as 'module:Class' (plug-ins use an entry point)."""
+    STORE_TYPES.register(type_name, value, clobber=clobber)
 
 
 def folder_store(name: str, folder: Path) -> Store:
@@ -32,8 +53,3 @@ def folder_store(name: str, folder: Path) -> Store:
     from .local import LocalStore, LocalStoreConfig
 
     return LocalStore(name, LocalStoreConfig(root=str(folder)), project_root=folder)
-
-
-def _load(dotted: str):
-    module_name, _, attribute = dotted.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)

@@ -25,6 +25,7 @@ class SqlStoreConfig(StoreConfig):
 
 class SqlStore(Store):
     type_name = "sql"
+    config_model = SqlStoreConfig
     holds_files = False
 
     def __init__(self, name: str, config: SqlStoreConfig, *, project_root: Path) -> None:
