@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
 from ..stores import Location
+from . import sql_versions
 from .base import Format, require
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class SqlFormat(Format):
         # One transaction: a failure part-way leaves the previous table as it was.
         with self._engine(location).begin() as connection:
             value.to_sql(table, connection, schema=schema, **settings)
+            sql_versions.stamp(self._sa, connection, schema, table, None)
 
     def read(self, location: Location, *, options: Mapping[str, Any], as_type: Any = None) -> Any:
         import pandas as pd
@@ -83,6 +85,7 @@ class SqlFormat(Format):
                 f"ix_{table}_namespaces"[:63], *(reflected.c[name] for name in partition)
             )
             index.create(connection, checkfirst=True)
+            sql_versions.stamp(self._sa, connection, schema, table, partition)
 
     def read_partition(
         self, location: Location, part: Slice, *, options: Mapping[str, Any], as_type: Any
@@ -98,8 +101,7 @@ class SqlFormat(Format):
         return frame.drop(columns=list(partition))
 
     def partition_fingerprint(self, location: Location, part: Slice) -> str | None:
-        # Rows carry no cheap token of their own: the table's stands for every namespace.
-        return self.fingerprint(location) if self.exists(location) else None
+        return self._token(location, part.keys)
 
     def partition_exists(self, location: Location, part: Slice) -> bool:
         partition = part.keys
@@ -130,7 +132,13 @@ class SqlFormat(Format):
         return None
 
     def fingerprint(self, location: Location) -> str | None:
-        return None
+        return self._token(location, None)
+
+    def _token(self, location: Location, keys: Mapping[str, str] | None) -> str | None:
+        schema, table = table_name(location)
+        with self._engine(location).connect() as connection:
+            token = sql_versions.token(self._sa, connection, schema, table, keys)
+        return f"sql-{token}" if token is not None else None
 
     def remove(self, location: Location) -> None:
         schema, table = table_name(location)
@@ -138,6 +146,7 @@ class SqlFormat(Format):
             self._sa.Table(table, self._sa.MetaData(), schema=schema).drop(
                 connection, checkfirst=True
             )
+            sql_versions.forget(self._sa, connection, schema, table)
 
     def describe_location(self, location: Location) -> str:
         url = self._sa.make_url(location.store.sql_url())
