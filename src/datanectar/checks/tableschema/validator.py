@@ -54,8 +54,9 @@ import pandas as pd
 import pyarrow as pa
 from frictionless import FrictionlessException, Schema, errors
 
-from ..errors import DatanectarError
-from ..formats.base import RaggedRecords
+from ...errors import DatanectarError
+from ...formats.base import RaggedRecords
+from ..results import DEFAULT_FAILURE_LIMIT, CheckResult, ReportMode, failure_cap
 from .constraints import constraint_failures
 from .error_groups import (
     ColumnVerdict,
@@ -68,7 +69,6 @@ from .error_groups import (
 from .field_types import compile_pattern, read_column
 from .integrity import unique_duplicates
 from .report import collect
-from .results import DEFAULT_FAILURE_LIMIT, CheckResult, ReportMode, failure_cap
 from .schema_error import TableSchemaError
 from .table_view import ForeignTable, TableView, expected_fields, match_header
 
@@ -118,7 +118,7 @@ def _schema_file(path: str, _mtime_ns: int, _size: int) -> Schema:
     # (its aliases could otherwise expand it to gigabytes).
     text = Path(path).read_text(encoding="utf-8")
     if Path(path).suffix.lower() in (".yaml", ".yml"):
-        from ..catalog.render import parse_yaml
+        from ...catalog.render import parse_yaml
 
         try:
             descriptor = parse_yaml(text, display=path)
