@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalog import Entry
+from .checks.tableschema.text_table import TextTable
 from .errors import DatanectarError, DataNotFoundError, FormatTypeError, StorageIOError, StoreError
 from .formats import Format, formats_accepting, get_format
-from .formats.base import Absent, TextTable, qualified_type_name
+from .formats.base import Absent, qualified_type_name
 from .stores import Location, Store
 from .summaries import Summary, describe
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import Entry
-from ..formats.base import TextTable
 from .results import DEFAULT_FAILURE_LIMIT, CheckResult, failure_cap
 from .rules import evaluate_custom_rule, evaluate_grid_rule, evaluate_table_rule
+from .tableschema.text_table import TextTable
 
 SCHEMA_CHECK = "table_schema"
 

@@ -1,7 +1,8 @@
 """The Table Schema validator: frictionless's verdict on a table, evaluated column by column.
 
 `validate_table` is the entry point (see `validator` for where the result can differ from
-frictionless, on purpose).
+frictionless, on purpose). It owns its cell reading too: `csv_text` reads a CSV's cells as
+text into a `TextTable`, as frictionless reads the file, for the csv format to hand over.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Any
 # table's cells (or only imports datanectar) need not pay for.
 _PUBLIC = {
     "ForeignTable": ".table_view",
+    "RaggedRecords": ".text_table",
     "TableSchemaError": ".schema_error",
+    "TextTable": ".text_table",
     "load_schema": ".validator",
-    "read_csv_as_text": ".validator",
+    "read_csv_as_text": ".csv_text",
     "validate_table": ".validator",
 }
 
