@@ -34,7 +34,7 @@ from frictionless.formats import CsvControl
 
 import datanectar
 from datanectar.checks import load_schema, validate_table
-from datanectar.formats.base import TextTable
+from datanectar.checks.tableschema.text_table import TextTable
 from throwaway import make_project
 
 TARGET_RATIO = 100.0

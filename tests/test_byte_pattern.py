@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datanectar.checks.byte_pattern import byte_classes
-from datanectar.checks.cells import column
-from datanectar.checks.constraints import _pattern_matches
-from datanectar.checks.field_types import read_column
+from datanectar.checks.tableschema.byte_pattern import byte_classes
+from datanectar.checks.tableschema.cells import column
+from datanectar.checks.tableschema.constraints import _pattern_matches
+from datanectar.checks.tableschema.field_types import read_column
 
 FIXED = {  # pattern: its width
     r"[A-Z]{2}-[0-9]{4}": 7,

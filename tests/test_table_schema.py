@@ -31,9 +31,9 @@ from datanectar.checks import (
     read_csv_as_text,
     validate_table,
 )
-from datanectar.checks.cells import column
-from datanectar.checks.constraints import _pattern_matches
-from datanectar.checks.field_types import read_column
+from datanectar.checks.tableschema.cells import column
+from datanectar.checks.tableschema.constraints import _pattern_matches
+from datanectar.checks.tableschema.field_types import read_column
 from oracle import Error, frictionless_csv, frictionless_errors
 
 # The oracle ------------------------------------------------------------------------------------

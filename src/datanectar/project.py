@@ -439,7 +439,7 @@ def _check_rules(
                 field="schema",
                 problem=f"a Table Schema checks tables, and a '{fmt}' entry holds {kind} data.",
             )
-        from .checks.table_schema import load_schema
+        from .checks.tableschema import load_schema
 
         try:
             load_schema(entry.schema_, basepath=config.root)
@@ -450,7 +450,7 @@ def _check_rules(
 
 
 def _resolve_custom_rule(entry: Entry, index: int, target: str) -> None:
-    from .checks.custom import CustomCheckError, resolve_custom
+    from .checks.rules import CustomCheckError, resolve_custom
 
     try:
         resolve_custom(target)

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from .catalog import Entry
 from .checks.audit import Verdict, audit, blocking_failures, check_names
 from .checks.results import CheckResult, failure_lines
+from .checks.tableschema.text_table import TextTable
 from .errors import CheckFailedError, CheckWarning
 from .formats import DOCUMENT_FORMAT, get_format
-from .formats.base import TextTable
 from .storage import EntryStorage, WriteReport
 from .stores import Location
 from .targets import Target

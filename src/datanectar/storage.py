@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .catalog import Entry
+from .checks.tableschema.text_table import TextTable
 from .errors import DatanectarError, DataNotFoundError, FormatTypeError, StorageIOError, StoreError
 from .formats import Format, formats_accepting, get_format
-from .formats.base import Absent, PartitionsInPlace, SplitCommits, TextTable, qualified_type_name
+from .formats.base import Absent, PartitionsInPlace, SplitCommits, qualified_type_name
 from .stores import Location, Store
 from .summaries import Summary, describe
 from .targets import Target

@@ -94,7 +94,7 @@ def schema_columns(entry: Entry, project_root: Path) -> dg.TableSchema | None:
     materialized: type (and format), description (or title), and constraints."""
     if entry.schema_ is None:
         return None
-    from ..checks.table_schema import load_schema
+    from ..checks.tableschema import load_schema
 
     schema = load_schema(entry.schema_, basepath=project_root)
     primary_key = set(schema.primary_key or [])

@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import Entry
-from ..formats.base import TextTable
-from .custom import evaluate_custom_rule
-from .grid_rules import evaluate_grid_rule
 from .results import DEFAULT_FAILURE_LIMIT, CheckResult, failure_cap
-from .table_rules import evaluate_table_rule
+from .rules import evaluate_custom_rule, evaluate_grid_rule, evaluate_table_rule
+from .tableschema.text_table import TextTable
 
 SCHEMA_CHECK = "table_schema"
 
@@ -50,7 +48,7 @@ def audit(
     cap = failure_cap(entry.report, DEFAULT_FAILURE_LIMIT)
     verdicts = []
     if entry.schema_ is not None:
-        from .table_schema import load_schema, validate_table
+        from .tableschema import load_schema, validate_table
 
         schema = load_schema(entry.schema_, basepath=project_root)
         foreign = _foreign_tables(schema, load_entry)

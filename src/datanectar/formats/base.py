@@ -11,36 +11,15 @@ import importlib
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from ..errors import MissingDependencyError
 from ..stores import Location
 
 if TYPE_CHECKING:
+    # The Table Schema validator owns how stored cells read as text.
+    from ..checks.tableschema.text_table import TextTable
     from ..targets import Slice
-
-
-@dataclass(frozen=True)
-class RaggedRecords:
-    """The records of a CSV whose number of cells differs from its header's, which
-    frictionless reports cell by cell (`extra-cell`, `missing-cell`)."""
-
-    counts: Any
-    """numpy array: how many cells each record holds, one per row of the table."""
-    extra: Mapping[int, list[str]]
-    """Row position -> the cells of that record past the header's (records that have any)."""
-
-
-class TextTable(NamedTuple):
-    """A table as its stored cells read, every cell a string, one row per record."""
-
-    frame: Any
-    """pandas DataFrame, one column per header label; a cell a short record lacks is null."""
-    header: list[str]
-    """The header row as written (labels may repeat)."""
-    ragged: RaggedRecords | None = None
-    """Set when some record holds more or fewer cells than the header."""
 
 
 class Absent(LookupError):

@@ -1,39 +1,17 @@
-"""CSV through pandas."""
+"""CSV through pandas. Its cells as text, which a Table Schema judges as frictionless judges
+the file, are read by the validator (`checks.tableschema.csv_text`)."""
 
 from __future__ import annotations
 
-import bz2
-import codecs
-import csv
-import gzip
-import io
-import lzma
-import mmap
-import os
-import zipfile
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
+from ..checks.tableschema.csv_text import stored_csv_text, written_csv_text
+from ..checks.tableschema.text_table import TextTable
 from ..stores import Location
-from .base import Format, RaggedRecords, TextTable, parameter_names
-
-# read_csv options that describe the file's dialect; the others (dtype, na_values, ...) are
-# how pandas types the cells, which a text view leaves out.
-_DIALECT_OPTIONS = ("sep", "delimiter", "quotechar", "escapechar", "doublequote", "encoding")
-_ASCII_SUPERSETS = frozenset({"utf-8", "utf-8-sig", "ascii", "latin-1", "iso8859-1", "cp1252"})
-# index_col=False: a record longer than the header must not make pandas take the first
-# column for an index (which shifts every cell); such files are read record by record.
-_AS_TEXT = {
-    "dtype": str,
-    "keep_default_na": False,
-    "skip_blank_lines": False,
-    "index_col": False,
-}
-_BY_RECORD = object()  # the fast reader's word for a file to read record by record
-_FIELD_SIZE_LIMIT = 2**31 - 2  # frictionless's (formats/csv/settings.py)
-_QUOTES_WALKED = 2_000  # quoted fields walked one by one (about 2 µs each), at most
+from .base import Format, parameter_names
 
 
 class CsvFormat(Format):
@@ -55,254 +33,14 @@ class CsvFormat(Format):
             return pd.read_csv(handle, **options)
 
     def written_text(self, value: Any, *, options: Mapping[str, Any]) -> TextTable:
-        settings = {"index": False, **options}
-        buffer = io.StringIO()
-        # The cells as text: how the file's bytes are encoded or compressed does not change them.
-        unbytes = {"encoding", "compression"}
-        value.to_csv(buffer, **{key: v for key, v in settings.items() if key not in unbytes})
-        dialect = {
-            "sep": settings.get("sep", ","),
-            "quotechar": settings.get("quotechar", '"'),
-            "escapechar": settings.get("escapechar"),
-            "doublequote": settings.get("doublequote", True),
-        }
-        return _text_table(io.StringIO(buffer.getvalue()), dialect)
+        return written_csv_text(value, save_options=options)
 
     def read_text(self, location: Location, *, options: Mapping[str, Any]) -> TextTable:
-        dialect = {key: options[key] for key in _DIALECT_OPTIONS if key in options}
-        encoding = dialect.pop("encoding", "utf-8")
         with location.open("rb") as stored:
-            raw = _decompressed(stored, options.get("compression"))
-            encoding = _without_byte_order_mark(raw, encoding)
-            fast = _arrow_text_table(raw, dialect, encoding)
-            if isinstance(fast, TextTable):
-                return fast
-            raw.seek(0)
-            text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-            if fast is _BY_RECORD:
-                return _records_table(text, dialect)
-            return _text_table(text, dialect)
+            return stored_csv_text(stored, load_options=options)
 
     def load_option_names(self) -> frozenset[str]:
         return parameter_names(pd.read_csv, exclude={"filepath_or_buffer"})
 
     def save_option_names(self) -> frozenset[str]:
         return parameter_names(pd.DataFrame.to_csv, exclude={"path_or_buf"})
-
-
-def _without_byte_order_mark(raw: Any, encoding: str) -> str:
-    """utf-8-sig for a UTF-8 file that starts with a byte-order mark: frictionless (and
-    pyarrow) leave the mark out of the first label, so the text must too."""
-    if codecs.lookup(encoding).name != "utf-8":
-        return encoding
-    start = raw.read(len(codecs.BOM_UTF8))
-    raw.seek(0)
-    return "utf-8-sig" if start == codecs.BOM_UTF8 else encoding
-
-
-def _decompressed(stored: Any, compression: Any) -> Any:
-    """The file's bytes as read_csv's `compression` option reads them (a file handle names no
-    file, so "infer" infers nothing, as in `read`)."""
-    method = compression.get("method") if isinstance(compression, Mapping) else compression
-    if method in (None, "infer"):
-        return stored
-    openers = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
-    if method == "zip":
-        with zipfile.ZipFile(stored) as archive:
-            return io.BytesIO(archive.read(archive.namelist()[0]))
-    if method not in openers:
-        raise ValueError(
-            f"compression {method!r} is not read as text for a Table Schema check; "
-            f"use one of {', '.join([*openers, 'zip'])}, or none"
-        )
-    with openers[method](stored, "rb") as plain:
-        return io.BytesIO(plain.read())  # in memory: a seekable file, never memory-mapped
-
-
-def _arrow_text_table(
-    raw: Any, dialect: Mapping[str, Any], encoding: str
-) -> TextTable | object | None:
-    """The text table read by pyarrow's multithreaded parser, when every record has the
-    header's number of cells; `_BY_RECORD` when one does not, when a row is empty cells only
-    (it may have been a blank line) or when pyarrow cannot read the file, for Python's csv
-    module to read record by record as frictionless does; None for a separator of more than
-    one character (a regex: pandas' python engine)."""
-    import pyarrow as pa
-    from pyarrow import csv as pacsv
-
-    delimiter = dialect.get("delimiter") or dialect.get("sep") or ","
-    if len(delimiter) != 1:
-        return None  # a regex separator: pandas' python engine
-    wrapper = io.TextIOWrapper(raw, encoding=encoding, newline="")
-    header = _header(wrapper, dialect)
-    wrapper.detach()  # leaves `raw` open, to be read again from the start
-    raw.seek(0)
-    if not header:
-        return TextTable(pd.DataFrame(), [])
-    uneven: list[Any] = []
-
-    def keep_aside(row: Any) -> str:
-        uneven.append(row)
-        return "skip"
-
-    try:
-        table = pacsv.read_csv(
-            raw,
-            read_options=pacsv.ReadOptions(encoding=encoding, column_names=None),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter,
-                quote_char=dialect.get("quotechar") or '"',
-                double_quote=dialect.get("doublequote", True),
-                escape_char=dialect.get("escapechar") or False,
-                # Slower (blocks can't be split at any newline), so only where it can matter.
-                newlines_in_values=_may_hold_quoted_newlines(raw, dialect, encoding),
-                ignore_empty_lines=False,
-                invalid_row_handler=keep_aside,
-            ),
-            convert_options=pacsv.ConvertOptions(
-                # large_string: what pandas keeps str columns as (no cast in to_pandas)
-                column_types={name: pa.large_string() for name in header},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError):
-        return _BY_RECORD  # a cell longer than a block, say
-    if uneven or _has_empty_records(table) or table.num_columns != len(header):
-        return _BY_RECORD
-    if any(kind != pa.large_string() for kind in table.schema.types):
-        return _BY_RECORD  # pyarrow named a column otherwise than the header row: it typed it
-    # Labels as positions: the header may repeat a label, which the frame must keep apart.
-    frame = table.rename_columns([str(i) for i in range(len(header))]).to_pandas()
-    frame.columns = header
-    return TextTable(frame, header)
-
-
-def _has_empty_records(table: Any) -> bool:
-    """Whether some row is empty cells only: a blank line (no cells at all to frictionless,
-    hence a blank row whatever the missing values) or a record of empty cells, which only a
-    record-by-record reader tells apart. Usually settled by the first column alone."""
-    import pyarrow.compute as pc
-
-    empty = None
-    for column in table.columns:
-        here = pc.equal(pc.binary_length(column), 0)
-        empty = here if empty is None else pc.and_(empty, here)
-        if not pc.any(empty).as_py():
-            return False
-    return empty is not None
-
-
-def _may_hold_quoted_newlines(raw: Any, dialect: Mapping[str, Any], encoding: str) -> bool:
-    """Whether a quoted value may hold a newline, which stops pyarrow from splitting the file
-    into blocks at any newline (its parse is then much slower). False only for a local file,
-    in an encoding that writes ASCII as itself, whose every quote character is seen (by
-    memchr over the mapped file) to open or close a quoted field, none around a newline."""
-    quote = dialect.get("quotechar") or '"'
-    delimiter = dialect.get("delimiter") or dialect.get("sep") or ","
-    if codecs.lookup(encoding).name not in _ASCII_SUPERSETS or not (quote + delimiter).isascii():
-        return True
-    if dialect.get("escapechar") or len(quote) != 1:
-        return True  # escaped quotes: not worth modelling here
-    try:
-        descriptor = raw.fileno()
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        return True
-    if os.fstat(descriptor).st_size == 0:
-        return False
-    with mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ) as mapped:
-        marked = codecs.lookup(encoding).name == "utf-8-sig" and mapped[:3] == codecs.BOM_UTF8
-        return _quoted_newlines(
-            mapped,
-            quote.encode(),
-            delimiter.encode(),
-            dialect.get("doublequote", True),
-            start=len(codecs.BOM_UTF8) if marked else 0,
-        )
-
-
-def _quoted_newlines(
-    mapped: mmap.mmap, quote: bytes, delimiter: bytes, doubled: bool, *, start: int = 0
-) -> bool:
-    """Whether some quoted field may span a newline; true too for anything unusual (a quote
-    inside an unquoted field, a field going on after its closing quote, an unclosed quote,
-    or more quotes than are worth walking through one by one). The text begins at `start`
-    (after a byte-order mark)."""
-    field_edges = (delimiter, b"\n", b"\r")
-    budget = _QUOTES_WALKED
-    opening = mapped.find(quote)
-    while opening >= 0:
-        if opening > start and mapped[opening - 1 : opening] not in field_edges:
-            return True  # a quote inside an unquoted field
-        closing = mapped.find(quote, opening + 1)
-        while doubled and closing >= 0 and mapped[closing + 1 : closing + 2] == quote:
-            budget -= 1
-            closing = mapped.find(quote, closing + 2)  # "" inside a quoted field
-        budget -= 1
-        if closing < 0 or budget < 0:
-            return True
-        if mapped.find(b"\n", opening, closing) >= 0 or mapped.find(b"\r", opening, closing) >= 0:
-            return True
-        if mapped[closing + 1 : closing + 2] not in (*field_edges, b""):
-            return True  # the field goes on after its closing quote
-        opening = mapped.find(quote, closing + 1)
-    return False
-
-
-def _header(handle: Any, dialect: Mapping[str, Any]) -> list[str]:
-    return next(_records(handle, dialect), [])
-
-
-def _records(handle: Any, dialect: Mapping[str, Any]) -> Any:
-    """Python's csv reader over the text, which is what frictionless reads a CSV with, taking
-    fields as long as frictionless does (it lifts the module's 128 KiB limit, process-wide,
-    when its own csv parser is imported)."""
-    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_SIZE_LIMIT))
-    return csv.reader(
-        handle,
-        delimiter=dialect.get("delimiter") or dialect.get("sep") or ",",
-        quotechar=dialect.get("quotechar") or '"',
-        escapechar=dialect.get("escapechar"),
-        doublequote=dialect.get("doublequote", True),
-    )
-
-
-def _text_table(handle: Any, dialect: Mapping[str, Any]) -> TextTable:
-    """Every record one row of str cells, and the header row verbatim (pandas renames
-    repeated labels), for files whose every record has the header's number of cells."""
-    header = _header(handle, dialect)
-    if not header:
-        return TextTable(pd.DataFrame(), [])  # an empty file: frictionless's "source is empty"
-    handle.seek(0)
-    frame = pd.read_csv(handle, **{**dialect, **_AS_TEXT})
-    return TextTable(frame, header)
-
-
-def _records_table(handle: Any, dialect: Mapping[str, Any]) -> TextTable:
-    """A file whose records differ in their number of cells (a blank line has none), read
-    record by record (slower than pandas, which cannot say which cells a record lacks): each
-    row holds its record's first cells, null where the record has none, and `ragged` what
-    differs from the header."""
-    import numpy as np
-
-    records = _records(handle, dialect)
-    header = next(records, [])
-    if not header:
-        return TextTable(pd.DataFrame(), [])
-    width = len(header)
-    columns: list[list[str | None]] = [[] for _ in range(width)]
-    counts: list[int] = []
-    extra: dict[int, list[str]] = {}
-    for position, record in enumerate(records):
-        counts.append(len(record))
-        if len(record) > width:
-            extra[position] = record[width:]
-        elif len(record) < width:
-            record = record + [None] * (width - len(record))
-        for cells, cell in zip(columns, record, strict=False):  # the header's cells only
-            cells.append(cell)
-    frame = pd.DataFrame({str(i): pd.array(cells, dtype="str") for i, cells in enumerate(columns)})
-    frame.columns = header
-    shapes = np.array(counts, dtype=np.int64)
-    uneven = bool((shapes != width).any())
-    return TextTable(frame, header, RaggedRecords(shapes, extra) if uneven else None)

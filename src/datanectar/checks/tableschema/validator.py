@@ -39,7 +39,6 @@ Where the result can differ from frictionless, on purpose:
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import os
@@ -54,8 +53,8 @@ import pandas as pd
 import pyarrow as pa
 from frictionless import FrictionlessException, Schema, errors
 
-from ..errors import DatanectarError
-from ..formats.base import RaggedRecords
+from ...errors import DatanectarError
+from ..results import DEFAULT_FAILURE_LIMIT, CheckResult, ReportMode, failure_cap
 from .constraints import constraint_failures
 from .error_groups import (
     ColumnVerdict,
@@ -68,11 +67,11 @@ from .error_groups import (
 from .field_types import compile_pattern, read_column
 from .integrity import unique_duplicates
 from .report import collect
-from .results import DEFAULT_FAILURE_LIMIT, CheckResult, ReportMode, failure_cap
 from .schema_error import TableSchemaError
 from .table_view import ForeignTable, TableView, expected_fields, match_header
+from .text_table import RaggedRecords
 
-__all__ = ["ForeignTable", "TableSchemaError", "load_schema", "read_csv_as_text", "validate_table"]
+__all__ = ["ForeignTable", "TableSchemaError", "load_schema", "validate_table"]
 
 CHECK_NAME = "table_schema"
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
@@ -118,7 +117,7 @@ def _schema_file(path: str, _mtime_ns: int, _size: int) -> Schema:
     # (its aliases could otherwise expand it to gigabytes).
     text = Path(path).read_text(encoding="utf-8")
     if Path(path).suffix.lower() in (".yaml", ".yml"):
-        from ..catalog.render import parse_yaml
+        from ...catalog.render import parse_yaml
 
         try:
             descriptor = parse_yaml(text, display=path)
@@ -282,23 +281,3 @@ def _foreign_table(given: pd.DataFrame | pa.Table | ForeignTable) -> ForeignTabl
     if given.schema is None or isinstance(given.schema, Schema):
         return given
     return replace(given, schema=load_schema(given.schema))
-
-
-def read_csv_as_text(path: str | Path, **options: Any) -> tuple[pd.DataFrame, list[str]]:
-    """A CSV file of even records as frictionless reads it: every cell a string, every record
-    one row, and the header row verbatim (pandas renames duplicate labels). A longer record's
-    extra cells are dropped, never taken for an index; catalog checks read CSV files with the
-    csv format's `read_text`, which reports them."""
-    with open(path, newline="", encoding=options.get("encoding", "utf-8")) as handle:
-        labels = next(csv.reader(handle), [])
-    frame = pd.read_csv(
-        path,
-        **{
-            "dtype": str,
-            "keep_default_na": False,
-            "skip_blank_lines": False,
-            "index_col": False,
-            **options,
-        },
-    )
-    return frame, labels

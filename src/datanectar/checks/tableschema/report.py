@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from frictionless import Error
 
-from .results import CheckFailure
+from ..results import CheckFailure
 
 FIRST_DATA_ROW = 2
 """frictionless numbers the header row 1."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..catalog.rules import Rule
-from .results import CheckFailure, CheckResult
+from ...catalog.rules import Rule
+from ..results import CheckFailure, CheckResult
 
 
 def evaluate_grid_rule(rule: Rule, grid: Any, *, cap: int | None) -> CheckResult:

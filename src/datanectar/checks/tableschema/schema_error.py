@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import DatanectarError
+from ...errors import DatanectarError
 
 
 class TableSchemaError(DatanectarError, ValueError):

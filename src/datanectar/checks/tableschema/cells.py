@@ -8,7 +8,7 @@ judge and for building messages.
 
 Nulls (None, NaN, NaT, pd.NA) are missing cells: frictionless reads them as None too when it
 meets the `np.nan` singleton or None, which is what pandas gives for missing text; see the
-table_schema module for where its handling of other nulls differs.
+validator module for where its handling of other nulls differs.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ from frictionless import FrictionlessException, Schema
 from frictionless.table import Header
 from frictionless.table import fields_match as fields_match_module
 
-from ..formats.base import RaggedRecords
 from .cells import Column, column
 from .schema_error import TableSchemaError
+from .text_table import RaggedRecords
 
 
 @dataclass(frozen=True)

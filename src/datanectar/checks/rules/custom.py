@@ -11,9 +11,9 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..catalog.rules import Rule
-from ..errors import DatanectarError, did_you_mean
-from .results import CheckFailure, CheckResult
+from ...catalog.rules import Rule
+from ...errors import DatanectarError, did_you_mean
+from ..results import CheckFailure, CheckResult
 
 
 class CustomCheckError(DatanectarError):

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..catalog.rules import Rule
-from .results import CheckFailure, CheckResult
+from ...catalog.rules import Rule
+from ..results import CheckFailure, CheckResult
 
 FIRST_DATA_ROW = 2
 
