@@ -17,7 +17,13 @@ from .catalog import Entry
 from .checks.tableschema.text_table import TextTable
 from .errors import DatanectarError, DataNotFoundError, FormatTypeError, StorageIOError, StoreError
 from .formats import Format, formats_accepting, get_format
-from .formats.base import Absent, PartitionsInPlace, SplitCommits, qualified_type_name
+from .formats.base import (
+    Absent,
+    PartitionsInPlace,
+    SplitCommits,
+    TextCells,
+    qualified_type_name,
+)
 from .stores import Location, Store
 from .summaries import Summary, describe
 from .targets import Target
@@ -184,13 +190,15 @@ class EntryStorage:
 
     def stores_text(self, target: Target) -> bool:
         """Whether the entry's format stores its cells as text (csv)."""
-        return _format(target.entry).stores_text
+        return isinstance(_format(target.entry), TextCells)
 
     def staged_text(self, target: Target, staged: Location) -> TextTable | None:
         """The cells of a value written to `staged` (see `save`'s gate) as text, read back in
         the dialect it was written in (the save options): what will be published."""
         entry = target.entry
         fmt = _format(entry)
+        if not isinstance(fmt, TextCells):
+            return None
         with _failures_named(entry, fmt, staged, "reading back as text"):
             return fmt.read_text(staged, options=entry.save_options)
 
@@ -199,6 +207,8 @@ class EntryStorage:
         with the header row: what frictionless would read back. None for typed formats."""
         entry = target.entry
         fmt = _format(entry)
+        if not isinstance(fmt, TextCells):
+            return None
         with _failures_named(entry, fmt, self.location(target), "rendering as text for"):
             return fmt.written_text(value, options=entry.save_options)
 
@@ -206,6 +216,8 @@ class EntryStorage:
         """The stored cells as text, with the header row verbatim, when the format stores text."""
         entry = target.entry
         fmt = _format(entry)
+        if not isinstance(fmt, TextCells):
+            return None
         location = self.location(target)
         self._require_data(fmt, target, location)
         with _failures_named(entry, fmt, location, "reading as text"):

@@ -1,6 +1,6 @@
 """Storage formats: one module each, behind `Format`, its capability protocols and the registry."""
 
-from .base import Absent, Format, PartitionsInPlace, PendingCommit, SplitCommits
+from .base import Absent, Format, PartitionsInPlace, PendingCommit, SplitCommits, TextCells
 from .registry import (
     DOCUMENT_FORMAT,
     default_format_for,
@@ -18,6 +18,7 @@ __all__ = [
     "PartitionsInPlace",
     "PendingCommit",
     "SplitCommits",
+    "TextCells",
     "default_format_for",
     "format_class",
     "format_names",

@@ -77,6 +77,21 @@ class SplitCommits(Protocol):
         ...
 
 
+@runtime_checkable
+class TextCells(Protocol):
+    """A format whose stored cells are text (csv): a Table Schema judges them as they read
+    back, as frictionless reading the file would, not as the typed value written."""
+
+    def written_text(self, value: Any, *, options: Mapping[str, Any]) -> TextTable:
+        """The table as its stored cells will read, every cell a string, with its header row
+        as written."""
+        ...
+
+    def read_text(self, location: Location, *, options: Mapping[str, Any]) -> TextTable:
+        """The stored table's cells as text, with its header row verbatim."""
+        ...
+
+
 class Format(ABC):
     name: ClassVar[str]
     suffix: ClassVar[str]
@@ -85,8 +100,6 @@ class Format(ABC):
     """What it writes, by qualified type name, for error messages."""
     extra: ClassVar[str | None] = None
     """The pip extra that installs its library (`pip install datanectar[extra]`)."""
-    stores_text: ClassVar[bool] = False
-    """True when the stored cells are text (csv): a Table Schema judges them as read back."""
     transactional: ClassVar[bool] = False
     """True when the library commits atomically itself, so it writes in place, unstaged."""
     medium: ClassVar[Literal["filesystem", "database"]] = "filesystem"
@@ -139,16 +152,6 @@ class Format(ABC):
         namespace only. Formats whose writes are staged beside the object by the store have
         nothing inside it to remove."""
         return []
-
-    def written_text(self, value: Any, *, options: Mapping[str, Any]) -> TextTable | None:
-        """The table as its stored cells will read, every cell a string, with its header row
-        as written: what a validator that reads text (frictionless on a CSV) judges. None for
-        formats that store typed values, which are judged as they are."""
-        return None
-
-    def read_text(self, location: Location, *, options: Mapping[str, Any]) -> TextTable | None:
-        """The stored table's cells as text, with its header row verbatim (see `written_text`)."""
-        return None
 
     def keyed_path(self, path: str, key: str) -> str:
         """Where the object keyed `key` (one cached call's result: a '/'-separated key) lives

@@ -19,7 +19,6 @@ class CsvFormat(Format):
     data_kind = "table"
     suffix = ".csv"
     writes = ("pandas.DataFrame",)
-    stores_text = True
 
     def accepts(self, value: Any) -> bool:
         return isinstance(value, pd.DataFrame)
