@@ -357,6 +357,10 @@ def test_namespaces_each_hold_their_value(pair):
     with pytest.raises(DataNotFoundError, match="for namespace"):
         pair.storage.load(target_for(entry, {"namespace": "paris"}).at(path=entry.path + "_none"))
 
+    pair.storage.remove(paris)  # one namespace goes, the other stays
+    assert not pair.storage.exists(paris)
+    pair.fmt.same(pair.storage.load(oslo), pair.fmt.sample(2))
+
 
 @pytest.mark.parametrize(
     "path", ["../outside", "a/../../outside", "/etc/passwd", "s3://bucket/x", "C:/x"]

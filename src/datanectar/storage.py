@@ -241,13 +241,17 @@ class EntryStorage:
         return self._exists(_format(target.entry), target, self.location(target))
 
     def remove(self, target: Target) -> None:
-        """Delete the target's stored object, if any."""
+        """Delete the target's stored object (or its namespace inside one), if any."""
         entry = target.entry
         fmt = _format(entry)
         location = self.location(target)
         location.store.ensure_writable()
         with _failures_named(entry, fmt, location, "removing"):
-            fmt.remove(location)
+            if _in_place(fmt, target):  # that namespace only, never the others'
+                if fmt.exists(location):
+                    fmt.remove_partition(location, target.slice)
+            else:
+                fmt.remove(location)
 
     def fingerprint(self, target: Target) -> str | None:
         """Changes whenever a new value is published at `target` (its namespace only, for one

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from ..cache.levels import Level, levels_for
 from ..cache.records import Record
+from ..catalog import Entry
+from ..partitions import target_for
 from ..project import Catalog
 from ..targets import Target
 
@@ -87,7 +89,10 @@ def clear_results(arguments: argparse.Namespace) -> int:
     for stored in list(stored_results(catalog, entry.name, kinds=(kind,))):
         if arguments.key and stored.record.key != arguments.key:
             continue
-        target = stored.level.target(Target.of(entry).at(path=stored.record.path))
+        keys = namespace_of_record(entry, stored.record.namespace)
+        # A namespace kept inside a table is removed from it, the others' rows untouched.
+        base = target_for(entry, keys) if keys else Target.of(entry)
+        target = stored.level.target(base.at(path=stored.record.path))
         if not stored.record.is_null:
             stored.level.storage.remove(target)
         stored.level.records.remove(entry.name, stored.record.segment)
@@ -125,3 +130,13 @@ def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
                 str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
             ).rstrip()
         )
+
+
+def namespace_of_record(entry: Entry, label: str | None) -> dict[str, str] | None:
+    """The namespace keys a record's label names ('paris', or 'paris/2024-01-01' in the
+    entry's dimension order)."""
+    if not label or not entry.namespaces:
+        return None
+    return dict(
+        zip((dimension.name for dimension in entry.namespaces), label.split("/"), strict=True)
+    )

@@ -55,6 +55,10 @@ class PartitionsInPlace(Protocol):
 
     def partition_exists(self, location: Location, part: Slice) -> bool: ...
 
+    def remove_partition(self, location: Location, part: Slice) -> None:
+        """Delete that namespace from the object, the others untouched (absent: no error)."""
+        ...
+
     def partition_fingerprint(self, location: Location, part: Slice) -> str | None:
         """A token that changes whenever that namespace is written (where the format cannot
         tell namespaces apart, whenever the object is)."""

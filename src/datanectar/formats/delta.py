@@ -148,6 +148,13 @@ class DeltaFormat(Format):
         with self._current(location) as table:
             return table is not None and _holds(table, partition)
 
+    def remove_partition(self, location: Location, part: Slice) -> None:
+        """One transaction removing that partition's files (its predicate names partition
+        columns only, so no data file is read or rewritten)."""
+        with self._current(location) as table:
+            if table is not None and _holds(table, part.keys):
+                table.delete(partition_predicate(part.keys))
+
     def exists(self, location: Location) -> bool:
         with self._current(location) as table:
             return table is not None

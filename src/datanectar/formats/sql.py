@@ -118,6 +118,16 @@ class SqlFormat(Format):
             )
             return connection.execute(query).first() is not None
 
+    def remove_partition(self, location: Location, part: Slice) -> None:
+        schema, table = table_name(location)
+        with self._engine(location).begin() as connection:
+            if not self._sa.inspect(connection).has_table(table, schema=schema):
+                return
+            reflected = self._reflect(connection, table, schema)
+            if set(part.keys) <= set(reflected.c.keys()):
+                connection.execute(reflected.delete().where(self._matches(reflected, part.keys)))
+                sql_versions.stamp(self._sa, connection, schema, table, part.keys)
+
     def _reflect(self, connection: Any, table: str, schema: str | None) -> Any:
         return self._sa.Table(table, self._sa.MetaData(), schema=schema, autoload_with=connection)
 

@@ -146,6 +146,15 @@ class ZarrFormat(XarrayFormat):
             _in_window(self._open_lazily(location, **options), window), as_type
         )
 
+    def remove_partition(self, location: Location, part: Slice) -> None:
+        if self.exists(location) and self.partition_exists(location, part):
+            # A region of a zarr array cannot be taken out without rewriting every later one.
+            raise ValueError(
+                f"namespace {dict(part.keys)} is a period of one zarr store and cannot be "
+                "removed on its own; remove the whole entry, or put the dimension in its path as "
+                "a placeholder so that each period is a store of its own"
+            )
+
     def partition_fingerprint(self, location: Location, part: Slice) -> str | None:
         # A period's chunks carry no cheap token of their own: the store's stands for all.
         return self.fingerprint(location) if self.exists(location) else None

@@ -1,0 +1,81 @@
+"""Removing one namespace of an entry that keeps every namespace in one table removes that
+namespace only: a cached call returning None for it, and `datanectar cache clear`, leave the
+other namespaces' rows where they were (read back with deltalake and SQLAlchemy)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from deltalake import DeltaTable
+
+import datanectar
+from datanectar.cli import main
+
+MODULE = """
+import pandas as pd
+import datanectar
+
+EMPTY = set()
+
+@datanectar.cache(namespaces=["paris", "oslo"], format="{format}", version="1")
+def readings(namespace: str) -> pd.DataFrame:
+    if namespace in EMPTY:
+        return None
+    return pd.DataFrame({{"value": [1.0, 2.0] if namespace == "paris" else [3.0]}})
+"""
+
+
+def stored_rows(project, format_name: str) -> dict[str, list[float]]:
+    if format_name == "delta":
+        frame = DeltaTable(str(project / "data" / "readings")).to_pandas()
+    else:
+        engine = sa.create_engine(f"sqlite:///{project / 'data' / 'datanectar.sqlite'}")
+        with engine.connect() as connection:
+            frame = pd.read_sql_table("readings", connection)
+        engine.dispose()
+    return {key: sorted(group["value"].tolist()) for key, group in frame.groupby("namespace")}
+
+
+@pytest.fixture(params=["delta", "sql"])
+def project(request, make_project, hermetic_cache):
+    root = make_project("", modules={"pipes": MODULE.format(format=request.param)})
+    sys.path.insert(0, str(root))
+    module = importlib.import_module("pipes")
+    catalog = datanectar.catalog(root)
+    with catalog.activate():
+        module.readings(namespace="paris")
+        module.readings(namespace="oslo")
+    assert stored_rows(root, request.param) == {"oslo": [3.0], "paris": [1.0, 2.0]}
+    yield root, module, catalog, request.param
+    sys.path.remove(str(root))
+
+
+def test_a_none_result_removes_its_namespace_only(project):
+    root, module, catalog, format_name = project
+    module.EMPTY.add("oslo")
+    with catalog.activate():
+        assert module.readings(namespace="oslo", recompute=True, cache_mode="overwrite") is None
+
+    assert stored_rows(root, format_name) == {"paris": [1.0, 2.0]}
+    with catalog.activate():
+        assert module.readings(namespace="oslo") is None  # recalled as the null result
+        assert module.readings(namespace="paris")["value"].tolist() == [1.0, 2.0]
+
+
+def test_cache_clear_of_one_key_removes_its_namespace_only(project, capsys):
+    root, module, catalog, format_name = project
+    record = json.loads(
+        (root / "data" / ".datanectar" / "records" / "readings" / "oslo.json").read_text()
+    )
+
+    assert main(["--project", str(root), "cache", "clear", "readings", "--key", record["key"]]) == 0
+
+    assert "removed 1 stored result(s)" in capsys.readouterr().out
+    assert stored_rows(root, format_name) == {"paris": [1.0, 2.0]}  # paris's rows stay
+    with catalog.activate():
+        assert module.readings(namespace="paris")["value"].tolist() == [1.0, 2.0]
