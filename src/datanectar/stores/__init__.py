@@ -1,7 +1,7 @@
 """Where entries live: stores turn a relative path into a location, and publish atomically."""
 
-from .base import Location, Store, StoreConfig, normalize_relative_path
-from .registry import build_store, config_model, store_type_names
+from .base import Location, Store, StoreConfig, normalize_prefix, normalize_relative_path
+from .registry import build_store, config_model, store_config_type, store_type_names
 
 __all__ = [
     "Location",
@@ -9,6 +9,8 @@ __all__ = [
     "StoreConfig",
     "build_store",
     "config_model",
+    "normalize_prefix",
     "normalize_relative_path",
+    "store_config_type",
     "store_type_names",
 ]

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import operator
+from functools import reduce
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from .base import Store, StoreConfig
 
@@ -19,6 +24,16 @@ def store_type_names() -> list[str]:
 
 def config_model(type_name: str) -> type[StoreConfig]:
     return _load(STORE_TYPES[type_name][0])
+
+
+def store_config_type() -> Any:
+    """The config of any registered store, told apart by its `type`: a discriminated union of
+    the store types' config models, so a new store type's config joins it from this registry.
+    """
+    models = tuple(config_model(name) for name in store_type_names())
+    if len(models) == 1:  # a union of one is its member, and pydantic refuses a discriminator
+        return models[0]
+    return Annotated[reduce(operator.or_, models), Field(discriminator="type")]
 
 
 def build_store(name: str, config: StoreConfig, *, project_root: Path) -> Store:
