@@ -8,20 +8,28 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
 
+from datanectar.stores import local as local_store
 from runs import materialize_project
 
 POSTGRES_ENV = "DATANECTAR_TEST_POSTGRES_URL"
 
 
 class ProjectFactory:
-    """Writes a project (pyproject.toml, catalog files, configuration) under a tmp dir."""
+    """Writes a project (pyproject.toml, catalog files, configuration) under a tmp dir; given a
+    `local_cache` folder, the project's local cache level lives there, not in ~/.cache."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, local_cache: Path | None = None) -> None:
         self.root = root
+        self.local_cache = local_cache
+
+    def at(self, root: Path) -> ProjectFactory:
+        """The same factory writing its project at `root`: a second project in one test."""
+        return ProjectFactory(root, local_cache=self.local_cache)
 
     def __call__(
         self,
@@ -34,6 +42,8 @@ class ProjectFactory:
         modules: dict[str, str] | None = None,
     ) -> Path:
         files = {"main.yaml": catalog} if isinstance(catalog, str) else catalog
+        if self.local_cache is not None:
+            settings = f'local_cache = "{self.local_cache}"\n{settings}'
         module_names = list(modules or {})
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "pyproject.toml").write_text(
@@ -68,6 +78,12 @@ def make_project(tmp_path: Path) -> ProjectFactory:
 
 
 @pytest.fixture
+def make_cache_project(tmp_path: Path) -> ProjectFactory:
+    """`make_project` for cached functions: the local cache level under the test's tmp dir."""
+    return ProjectFactory(tmp_path / "project", local_cache=tmp_path / "local_cache")
+
+
+@pytest.fixture
 def instance(tmp_path: Path):
     """A persistent (sqlite) Dagster instance under the test's tmp dir."""
     home = tmp_path / "dagster_home"
@@ -86,12 +102,39 @@ def materialize(instance) -> Callable[..., dg.ExecuteInProcessResult]:
         *,
         functions=None,
         raise_on_error: bool = True,
+        asset_config: dict[str, dict[str, Any]] | None = None,
     ) -> dg.ExecuteInProcessResult:
+        """`asset_config` is the run config of assets: {asset name: {cache arg: value}}."""
+        ops = {name: {"config": values} for name, values in (asset_config or {}).items()}
         return materialize_project(
-            project, instance, selection, functions=functions, raise_on_error=raise_on_error
+            project,
+            instance,
+            selection,
+            functions=functions,
+            raise_on_error=raise_on_error,
+            run_config={"ops": ops},
         )
 
     return run
+
+
+def exchange_supported(tmp_path: Path) -> bool:
+    """Whether this system swaps a file and a folder atomically (Linux renameat2)."""
+    a, b = tmp_path / "exchange-a", tmp_path / "exchange-b"
+    a.write_text("a")
+    b.mkdir()
+    return local_store._exchange(str(a), str(b)) and a.is_dir() and b.read_text() == "a"
+
+
+@pytest.fixture(params=["renameat2", "two-renames"])
+def publish_mode(request, monkeypatch, tmp_path) -> str:
+    """Folder publishes with the atomic exchange and with its two-renames fallback."""
+    if request.param == "renameat2":
+        if not exchange_supported(tmp_path):
+            pytest.skip("renameat2(RENAME_EXCHANGE) is not supported here")
+    else:
+        monkeypatch.setattr(local_store, "_exchange", lambda a, b: False)
+    return request.param
 
 
 @pytest.fixture

@@ -1,13 +1,30 @@
-"""Running a project's definitions in process, and reading why a run failed."""
+"""Opening and running test projects in process, and reading why that failed."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pytest
 
 import datanectar
+from datanectar.errors import CatalogError, CatalogErrors
+
+DAGSTER = Path(sys.executable).parent / "dagster"
+
+
+def catalog_error(make_project: Any, catalog: dict[str, str] | str, **kwargs: Any) -> CatalogError:
+    """The error opening a project with this catalog raises (one error, not a collection);
+    `kwargs` go to `make_project`."""
+    project = make_project(catalog, **kwargs)
+    with pytest.raises(CatalogError) as info:
+        datanectar.catalog(project)
+    error = info.value
+    assert not isinstance(error, CatalogErrors), f"expected one error, got: {error}"
+    return error
 
 
 def materialize_project(
@@ -27,6 +44,22 @@ def materialize_project(
         instance=instance,
         selection=selection,
         **options,
+    )
+
+
+def materialize_with_dagster_cli(
+    project: Path, selection: str, *options: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`dagster asset materialize -f definitions.py --select SELECTION OPTIONS...` run in the
+    project folder with `env`, as a user or CI would; the caller checks its exit code."""
+    command = [str(DAGSTER), "asset", "materialize", "-f", "definitions.py", "--select", selection]
+    return subprocess.run(
+        [*command, *options],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 

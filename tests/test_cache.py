@@ -47,25 +47,6 @@ pytestmark = pytest.mark.usefixtures("hermetic_cache")
 # -- helpers --------------------------------------------------------------------------------
 
 
-def new_project(
-    make_project,
-    tmp_path: Path,
-    catalog: dict[str, str] | str = "",
-    *,
-    settings: str = "",
-    stores: str | None = None,
-    modules: dict[str, str] | None = None,
-) -> Path:
-    """A project whose local cache level is under the test's tmp dir."""
-    extra = {"stores": stores} if stores is not None else {}
-    return make_project(
-        catalog,
-        settings=f'local_cache = "{tmp_path / "local_cache"}"\n{settings}',
-        modules=modules,
-        **extra,
-    )
-
-
 def read_record(root: Path, entry: str, segment: str = "_") -> dict[str, Any]:
     return json.loads((root / RECORDS / entry / f"{segment}.json").read_text())
 
@@ -175,9 +156,9 @@ def assert_same_value(actual: Any, expected: Any) -> None:
 
 
 @pytest.mark.parametrize("format_name", sorted(FORMATS))
-def test_compute_then_recall(make_project, tmp_path, format_name):
+def test_compute_then_recall(make_cache_project, tmp_path, format_name):
     value, path, read_back = FORMATS[format_name]
-    project = new_project(make_project, tmp_path)
+    project = make_cache_project()
     calls: list[str] = []
     # delta and zarr are the defaults for DataFrames and Datasets; parquet is asked for.
     frame = counted(calls, "frame", value, format="parquet" if format_name == "parquet" else None)
@@ -199,10 +180,8 @@ def test_compute_then_recall(make_project, tmp_path, format_name):
     assert files_under(tmp_path / "local_cache") == {}  # write mode never fills the local cache
 
 
-def test_cache_args_and_namespace_store_beside_the_entry_path(make_project, tmp_path):
-    project = new_project(
-        make_project, tmp_path, "frame:\n  format: parquet\n  path: t/frame.parquet\n"
-    )
+def test_cache_args_and_namespace_store_beside_the_entry_path(make_cache_project):
+    project = make_cache_project("frame:\n  format: parquet\n  path: t/frame.parquet\n")
     calls: list[int] = []
 
     @datanectar.cache(cache_args=["rows"], version="1")
@@ -235,8 +214,8 @@ def test_cache_args_and_namespace_store_beside_the_entry_path(make_project, tmp_
     assert namespaced_record["path"] == f"t/frame/alice/{namespaced}.parquet"
 
 
-def test_sql_results_are_tables_named_after_the_key(make_project, tmp_path):
-    project = new_project(make_project, tmp_path)
+def test_sql_results_are_tables_named_after_the_key(make_cache_project):
+    project = make_cache_project()
     calls: list[int] = []
 
     @datanectar.cache(cache_args=["rows"], version="1", format="sql")
@@ -260,8 +239,8 @@ def test_sql_results_are_tables_named_after_the_key(make_project, tmp_path):
     assert_frames_equal(stored, table(5))
 
 
-def test_namespace_with_a_path_separator_is_refused(make_project, tmp_path):
-    project = new_project(make_project, tmp_path)
+def test_namespace_with_a_path_separator_is_refused(make_cache_project):
+    project = make_cache_project()
     calls: list[str] = []
     f = counted(calls, "f", 1)
 
@@ -283,8 +262,8 @@ def keyed(calls: list[tuple[Any, ...]]) -> Any:
     return f
 
 
-def test_equal_arguments_however_spelled_share_one_key(make_project, tmp_path):
-    project = new_project(make_project, tmp_path)
+def test_equal_arguments_however_spelled_share_one_key(make_cache_project):
+    project = make_cache_project()
     calls: list[tuple[Any, ...]] = []
     f = keyed(calls)
 
@@ -314,8 +293,8 @@ def test_different_values_get_different_keys(first, second):
     assert cache_key("m.f", {"x": first}) != cache_key("m.f", {"x": second})
 
 
-def test_string_and_int_are_two_results(make_project, tmp_path):
-    project = new_project(make_project, tmp_path)
+def test_string_and_int_are_two_results(make_cache_project):
+    project = make_cache_project()
     calls: list[tuple[Any, ...]] = []
     f = keyed(calls)
 
@@ -349,10 +328,8 @@ def total() -> str:
 """
 
 
-def test_same_name_in_two_modules_is_one_entry_too_many(make_project, tmp_path):
-    project = new_project(
-        make_project,
-        tmp_path,
+def test_same_name_in_two_modules_is_one_entry_too_many(make_cache_project):
+    project = make_cache_project(
         modules={"cache_alpha": SAME_NAME, "cache_beta": SAME_NAME},
     )
     with pytest.raises(datanectar.CatalogError, match="two functions produce it") as info:
@@ -361,10 +338,8 @@ def test_same_name_in_two_modules_is_one_entry_too_many(make_project, tmp_path):
     assert "cache_beta.total" in str(info.value)
 
 
-def test_same_name_in_two_modules_do_not_collide(make_project, tmp_path):
-    project = new_project(
-        make_project,
-        tmp_path,
+def test_same_name_in_two_modules_do_not_collide(make_cache_project):
+    project = make_cache_project(
         modules={"cache_alpha": SAME_NAME, "cache_beta": SAME_NAME},
     )
     # Neither module is bound in this catalog: both functions use an implicit entry 'total'.
@@ -388,10 +363,8 @@ def test_same_name_in_two_modules_do_not_collide(make_project, tmp_path):
     assert {path.stem for path in (project / "data" / "total").iterdir()} == keys
 
 
-def test_same_name_without_cache_args_in_two_modules_do_not_collide(make_project, tmp_path):
-    project = new_project(
-        make_project,
-        tmp_path,
+def test_same_name_without_cache_args_in_two_modules_do_not_collide(make_cache_project):
+    project = make_cache_project(
         modules={"cache_gamma": SAME_NAME_WITHOUT_ARGS, "cache_delta": SAME_NAME_WITHOUT_ARGS},
     )
     catalog = datanectar.Catalog.open(project, modules=[])
@@ -444,8 +417,8 @@ def test_cache_key_is_the_same_in_other_processes():
     assert all(character in "0123456789abcdef" for character in here[0])
 
 
-def test_unkeyable_argument_is_an_error_naming_function_and_argument(make_project, tmp_path):
-    project = new_project(make_project, tmp_path)
+def test_unkeyable_argument_is_an_error_naming_function_and_argument(make_cache_project):
+    project = make_cache_project()
     calls: list[tuple[Any, ...]] = []
     f = keyed(calls)
 
@@ -466,9 +439,9 @@ def test_unkeyable_argument_is_an_error_naming_function_and_argument(make_projec
 
 
 @pytest.fixture
-def stored_chain(make_project, tmp_path) -> Iterator[tuple[list[str], Any]]:
+def stored_chain(make_cache_project) -> Iterator[tuple[list[str], Any]]:
     """a -> b -> c, all computed and stored once; yields the call log (emptied) and `a`."""
-    project = new_project(make_project, tmp_path)
+    project = make_cache_project()
     calls: list[str] = []
     a, b, c = chain(calls)
     with datanectar.catalog(project, functions=[a, b, c]).activate():
@@ -503,8 +476,8 @@ def test_recompute_through_two_levels(stored_chain, recompute, expected):
     assert calls == []
 
 
-def test_recompute_under_write_keeps_a_fresh_stored_result(make_project, tmp_path):
-    project = new_project(make_project, tmp_path)
+def test_recompute_under_write_keeps_a_fresh_stored_result(make_cache_project):
+    project = make_cache_project()
     calls: list[str] = []
 
     @datanectar.cache(version="1")
@@ -525,8 +498,8 @@ def test_recompute_under_write_keeps_a_fresh_stored_result(make_project, tmp_pat
     assert calls == ["f", "f", "f"]
 
 
-def test_recompute_settings_do_not_leak_between_threads(make_project, tmp_path):
-    project = new_project(make_project, tmp_path)
+def test_recompute_settings_do_not_leak_between_threads(make_cache_project):
+    project = make_cache_project()
     calls: list[tuple[str, str]] = []
     a_is_inside = threading.Event()
     b_is_done = threading.Event()
@@ -589,9 +562,9 @@ def test_recompute_settings_do_not_leak_between_threads(make_project, tmp_path):
 
 
 @pytest.fixture
-def counter_project(make_project, tmp_path) -> Iterator[tuple[Path, list[str], Any]]:
+def counter_project(make_cache_project) -> Iterator[tuple[Path, list[str], Any]]:
     """A project with one cached function `f` returning how many times it ran."""
-    project = new_project(make_project, tmp_path)
+    project = make_cache_project()
     calls: list[str] = []
 
     @datanectar.cache(version="1")
@@ -705,8 +678,8 @@ def test_off_mode_just_calls_the_function(counter_project, tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["read_only", "off"])
-def test_mode_is_passed_down_to_nested_cached_calls(make_project, tmp_path, mode):
-    project = new_project(make_project, tmp_path)
+def test_mode_is_passed_down_to_nested_cached_calls(make_cache_project, tmp_path, mode):
+    project = make_cache_project()
     calls: list[str] = []
     a, b, c = chain(calls)
 
@@ -719,8 +692,8 @@ def test_mode_is_passed_down_to_nested_cached_calls(make_project, tmp_path, mode
     assert files_under(tmp_path / "local_cache") == {}
 
 
-def test_local_mode_is_passed_down_to_nested_cached_calls(make_project, tmp_path):
-    project = new_project(make_project, tmp_path)
+def test_local_mode_is_passed_down_to_nested_cached_calls(make_cache_project, tmp_path):
+    project = make_cache_project()
     calls: list[str] = []
     a, b, c = chain(calls)
 
@@ -739,8 +712,8 @@ def test_local_mode_is_passed_down_to_nested_cached_calls(make_project, tmp_path
 
 
 @pytest.mark.parametrize("mode", ["local", "offline"])
-def test_nested_results_in_the_local_cache_are_recalled(make_project, tmp_path, mode):
-    project = new_project(make_project, tmp_path)
+def test_nested_results_in_the_local_cache_are_recalled(make_cache_project, mode):
+    project = make_cache_project()
     calls: list[str] = []
     a, b, c = chain(calls)
 
@@ -766,8 +739,8 @@ def test_unknown_cache_mode_is_an_error(counter_project):
     assert calls == []
 
 
-def test_cache_mode_setting_is_the_default(make_project, tmp_path):
-    project = new_project(make_project, tmp_path, settings='cache_mode = "read_only"\n')
+def test_cache_mode_setting_is_the_default(make_cache_project):
+    project = make_cache_project(settings='cache_mode = "read_only"\n')
     calls: list[str] = []
     f = counted(calls, "f", 1)
 
@@ -781,8 +754,8 @@ def test_cache_mode_setting_is_the_default(make_project, tmp_path):
     assert (project / "data" / "f.pkl").is_file()
 
 
-def test_cache_mode_environment_override(make_project, tmp_path, monkeypatch):
-    project = new_project(make_project, tmp_path, settings='cache_mode = "write"\n')
+def test_cache_mode_environment_override(make_cache_project, monkeypatch):
+    project = make_cache_project(settings='cache_mode = "write"\n')
     calls: list[str] = []
     f = counted(calls, "f", 1)
     monkeypatch.setenv("DATANECTAR_CACHE_MODE", "off")
@@ -795,10 +768,8 @@ def test_cache_mode_environment_override(make_project, tmp_path, monkeypatch):
     assert files_under(project / "data") == {}
 
 
-def test_invalid_cache_mode_environment_override_is_a_config_error(
-    make_project, tmp_path, monkeypatch
-):
-    project = new_project(make_project, tmp_path)
+def test_invalid_cache_mode_environment_override_is_a_config_error(make_cache_project, monkeypatch):
+    project = make_cache_project()
     monkeypatch.setenv("DATANECTAR_CACHE_MODE", "sometimes")
 
     with pytest.raises(datanectar.ConfigError) as info:
@@ -816,10 +787,8 @@ def move_to_mirror(project: Path) -> None:
     shutil.move(project / "data", project / "mirror_data")
 
 
-def test_result_only_in_a_mirror_is_recalled_and_never_written_there(make_project, tmp_path):
-    project = new_project(
-        make_project, tmp_path, settings='mirrors = ["mirror"]\n', stores=MIRRORED_STORES
-    )
+def test_result_only_in_a_mirror_is_recalled_and_never_written_there(make_cache_project, tmp_path):
+    project = make_cache_project(settings='mirrors = ["mirror"]\n', stores=MIRRORED_STORES)
     calls: list[int] = []
 
     @datanectar.cache(cache_args=["n"], version="1")
@@ -850,10 +819,8 @@ def test_result_only_in_a_mirror_is_recalled_and_never_written_there(make_projec
     assert calls == [4, 5]
 
 
-def test_offline_mode_does_not_read_mirrors(make_project, tmp_path):
-    project = new_project(
-        make_project, tmp_path, settings='mirrors = ["mirror"]\n', stores=MIRRORED_STORES
-    )
+def test_offline_mode_does_not_read_mirrors(make_cache_project):
+    project = make_cache_project(settings='mirrors = ["mirror"]\n', stores=MIRRORED_STORES)
     calls: list[str] = []
     f = counted(calls, "f", 1)
 
@@ -865,10 +832,8 @@ def test_offline_mode_does_not_read_mirrors(make_project, tmp_path):
     assert calls == ["f", "f"]
 
 
-def test_result_whose_upstream_came_from_a_mirror_is_recalled(make_project, tmp_path):
-    project = new_project(
-        make_project, tmp_path, settings='mirrors = ["mirror"]\n', stores=MIRRORED_STORES
-    )
+def test_result_whose_upstream_came_from_a_mirror_is_recalled(make_cache_project):
+    project = make_cache_project(settings='mirrors = ["mirror"]\n', stores=MIRRORED_STORES)
     calls: list[str] = []
     a, b, c = chain(calls)
 
@@ -882,8 +847,8 @@ def test_result_whose_upstream_came_from_a_mirror_is_recalled(make_project, tmp_
     assert calls == []
 
 
-def test_unknown_mirror_is_a_config_error(make_project, tmp_path):
-    project = new_project(make_project, tmp_path, settings='mirrors = ["elsewhere"]\n')
+def test_unknown_mirror_is_a_config_error(make_cache_project):
+    project = make_cache_project(settings='mirrors = ["elsewhere"]\n')
 
     with pytest.raises(datanectar.ConfigError) as info:
         datanectar.catalog(project)
@@ -897,8 +862,8 @@ def test_unknown_mirror_is_a_config_error(make_project, tmp_path):
 
 
 @pytest.mark.parametrize("where", ["decorator", "call"])
-def test_memoized_result_survives_deletion_from_disk(make_project, tmp_path, where):
-    project = new_project(make_project, tmp_path)
+def test_memoized_result_survives_deletion_from_disk(make_cache_project, where):
+    project = make_cache_project()
     calls: list[str] = []
     f = counted(calls, "f", {"big": list(range(10))}, memoize=where == "decorator")
     options = {"memoize": True} if where == "call" else {}
@@ -912,8 +877,8 @@ def test_memoized_result_survives_deletion_from_disk(make_project, tmp_path, whe
         assert calls == ["f", "f"]
 
 
-def test_memo_is_bounded_by_memo_bytes(make_project, tmp_path):
-    project = new_project(make_project, tmp_path, settings="memo_bytes = 10000\n")
+def test_memo_is_bounded_by_memo_bytes(make_cache_project):
+    project = make_cache_project(settings="memo_bytes = 10000\n")
     calls: list[str] = []
     small = counted(calls, "small", np.zeros(10), memoize=True)
     big = counted(calls, "big", np.zeros(100_000), memoize=True)  # 800 kB > 10 kB
@@ -928,11 +893,9 @@ def test_memo_is_bounded_by_memo_bytes(make_project, tmp_path):
     assert calls == ["small", "big", "big"]
 
 
-def test_memo_is_not_shared_between_projects(make_project, tmp_path):
-    first = new_project(make_project, tmp_path / "one")
-    second = type(make_project)(tmp_path / "two")(
-        settings=f'local_cache = "{tmp_path / "local_cache"}"\n'
-    )
+def test_memo_is_not_shared_between_projects(make_cache_project, make_project, tmp_path):
+    first = make_project(settings=f'local_cache = "{tmp_path / "one" / "local_cache"}"\n')
+    second = make_cache_project.at(tmp_path / "two")()
     calls: list[str] = []
     in_first = counted(calls, "f", "first project", memoize=True)
     in_second = counted(calls, "f", "second project", memoize=True)
@@ -946,8 +909,8 @@ def test_memo_is_not_shared_between_projects(make_project, tmp_path):
 # -- None results ---------------------------------------------------------------------------
 
 
-def test_none_is_stored_as_a_null_marker(make_project, tmp_path):
-    project = new_project(make_project, tmp_path)
+def test_none_is_stored_as_a_null_marker(make_cache_project):
+    project = make_cache_project()
     calls: list[int] = []
 
     @datanectar.cache(cache_args=["n"], version="1", format="parquet")
@@ -974,8 +937,8 @@ def test_none_is_stored_as_a_null_marker(make_project, tmp_path):
 # -- staleness: code version ----------------------------------------------------------------
 
 
-def test_new_version_is_recomputed_under_write(make_project, tmp_path):
-    project = new_project(make_project, tmp_path)
+def test_new_version_is_recomputed_under_write(make_cache_project):
+    project = make_cache_project()
     calls: list[str] = []
     old = versioned("1", calls)
     new = versioned("2", calls)
@@ -990,10 +953,8 @@ def test_new_version_is_recomputed_under_write(make_project, tmp_path):
     assert pd.read_pickle(project / "data" / "report.pkl") == {"computed_by": "2"}
 
 
-def test_new_version_under_read_only_returns_the_stale_result_with_a_warning(
-    make_project, tmp_path
-):
-    project = new_project(make_project, tmp_path)
+def test_new_version_under_read_only_returns_the_stale_result_with_a_warning(make_cache_project):
+    project = make_cache_project()
     calls: list[str] = []
     old = versioned("1", calls)
     new = versioned("2", calls)
@@ -1012,8 +973,8 @@ def test_new_version_under_read_only_returns_the_stale_result_with_a_warning(
     assert files_under(project / "data") == before
 
 
-def test_recompute_under_write_replaces_a_stale_result(make_project, tmp_path):
-    project = new_project(make_project, tmp_path)
+def test_recompute_under_write_replaces_a_stale_result(make_cache_project):
+    project = make_cache_project()
     calls: list[str] = []
     old = versioned("1", calls)
     new = versioned("2", calls)
@@ -1042,8 +1003,8 @@ def test_removed_object_with_a_record_left_is_recomputed(counter_project):
 RAW = "raw:\n  format: parquet\n  path: inputs/raw.parquet\n"
 
 
-def test_changed_upstream_entry_makes_the_result_stale(make_project, tmp_path):
-    project = new_project(make_project, tmp_path, RAW)
+def test_changed_upstream_entry_makes_the_result_stale(make_cache_project):
+    project = make_cache_project(RAW)
     calls: list[str] = []
 
     @datanectar.cache(version="1")
@@ -1070,8 +1031,8 @@ def test_changed_upstream_entry_makes_the_result_stale(make_project, tmp_path):
     assert calls == ["summary", "summary"]
 
 
-def test_changed_cached_function_called_in_the_body_makes_the_result_stale(make_project, tmp_path):
-    project = new_project(make_project, tmp_path)
+def test_changed_cached_function_called_in_the_body_makes_the_result_stale(make_cache_project):
+    project = make_cache_project()
     calls: list[str] = []
     state = {"c": 1}
 
@@ -1130,10 +1091,8 @@ def rolling_means(temperature_grid: xr.Dataset, agg_days: int = 1) -> pd.DataFra
 """
 
 
-def test_rolling_means_example(make_project, tmp_path):
-    project = new_project(
-        make_project,
-        tmp_path,
+def test_rolling_means_example(make_cache_project):
+    project = make_cache_project(
         "stations:\n  format: csv\n  path: inputs/stations.csv\n",
         modules={"cache_pipeline": PIPELINE},
     )
@@ -1189,10 +1148,8 @@ def found() -> str:
 
 
 @pytest.mark.parametrize("how", ["environment", "working directory"])
-def test_plain_call_without_activation_uses_the_project_found(
-    make_project, tmp_path, monkeypatch, how
-):
-    project = new_project(make_project, tmp_path, modules={"cache_found": FOUND})
+def test_plain_call_without_activation_uses_the_project_found(make_cache_project, monkeypatch, how):
+    project = make_cache_project(modules={"cache_found": FOUND})
     if how == "environment":
         monkeypatch.setenv("DATANECTAR_PROJECT", str(project))
     else:
@@ -1207,11 +1164,9 @@ def test_plain_call_without_activation_uses_the_project_found(
     assert pd.read_pickle(project / "data" / "found.pkl") == "stored"
 
 
-def test_activated_catalog_wins_over_the_environment(make_project, tmp_path, monkeypatch):
-    project = new_project(make_project, tmp_path)
-    other = type(make_project)(tmp_path / "other")(
-        settings=f'local_cache = "{tmp_path / "local_cache"}"\n'
-    )
+def test_activated_catalog_wins_over_the_environment(make_cache_project, tmp_path, monkeypatch):
+    project = make_cache_project()
+    other = make_cache_project.at(tmp_path / "other")()
     monkeypatch.setenv("DATANECTAR_PROJECT", str(other))
     calls: list[str] = []
     f = counted(calls, "f", 1)

@@ -36,26 +36,8 @@ pytestmark = pytest.mark.usefixtures("hermetic_cache")
 
 
 @pytest.fixture
-def project(make_project, tmp_path) -> Path:
-    return make_project(settings=f'local_cache = "{tmp_path / "local_cache"}"\n')
-
-
-def materialize(
-    instance: dg.DagsterInstance,
-    project: Path,
-    functions: list[Any],
-    selection: str | list[str] = "*",
-    config: dict[str, dict[str, Any]] | None = None,
-) -> dg.ExecuteInProcessResult:
-    """Like the `materialize` fixture, with run config: {asset name: {cache arg: value}}."""
-    defs = datanectar.definitions(project, functions=functions)
-    return dg.materialize(
-        [*defs.assets],
-        resources=defs.resources,
-        instance=instance,
-        selection=selection,
-        run_config={"ops": {name: {"config": values} for name, values in (config or {}).items()}},
-    )
+def project(make_cache_project) -> Path:
+    return make_cache_project()
 
 
 def means_function(calls: list[int], version: str = "0.1.0") -> Any:
@@ -95,11 +77,11 @@ def stale_resolver(
 # -- a materialization is where a plain call recalls ----------------------------------------
 
 
-def test_materialization_with_run_config_is_recalled_by_a_plain_call(project, instance):
+def test_materialization_with_run_config_is_recalled_by_a_plain_call(project, materialize):
     calls: list[int] = []
     means = means_function(calls)
 
-    result = materialize(instance, project, [means], config={"means": {"agg_days": 3}})
+    result = materialize(project, functions=[means], asset_config={"means": {"agg_days": 3}})
 
     assert calls == [3]
     key = cache_key(means.qualified_name, {"agg_days": 3})
@@ -119,11 +101,13 @@ def test_materialization_with_run_config_is_recalled_by_a_plain_call(project, in
         assert calls == [3, 1]
 
 
-def test_materialization_with_default_config_is_the_plain_call_without_arguments(project, instance):
+def test_materialization_with_default_config_is_the_plain_call_without_arguments(
+    project, materialize
+):
     calls: list[int] = []
     means = means_function(calls)
 
-    materialize(instance, project, [means])
+    materialize(project, functions=[means])
     with datanectar.catalog(project, functions=[means]).activate():
         means()
         means(agg_days=1)
@@ -131,7 +115,7 @@ def test_materialization_with_default_config_is_the_plain_call_without_arguments
     assert calls == [1]
 
 
-def test_downstream_asset_loads_what_a_plain_call_stored(project, instance):
+def test_downstream_asset_loads_what_a_plain_call_stored(project, materialize):
     calls: list[str] = []
     seen: list[Any] = []
 
@@ -148,14 +132,14 @@ def test_downstream_asset_loads_what_a_plain_call_stored(project, instance):
     with datanectar.catalog(project, functions=[base, peak]).activate():
         base()
 
-    result = materialize(instance, project, [base, peak], selection=["peak"])
+    result = materialize(project, ["peak"], functions=[base, peak])
 
     assert calls == ["base"]
     assert result.output_for_node("peak") == {"peak": 5.0}
     pd.testing.assert_frame_equal(seen[0], pd.DataFrame({"mean": [1.0, 5.0, 2.0]}))
 
 
-def test_downstream_asset_loads_what_a_keyed_plain_call_stored(project, instance):
+def test_downstream_asset_loads_what_a_keyed_plain_call_stored(project, materialize):
     """A plain call with the asset's own (default) cache arguments is what the asset means in
     Dagster; one with other arguments is a cache entry, which never becomes what a run reads."""
     # The instance fixture points DAGSTER_HOME at the instance: the plain call reports there.
@@ -168,38 +152,38 @@ def test_downstream_asset_loads_what_a_keyed_plain_call_stored(project, instance
         means()  # agg_days=1, the default
         means(agg_days=5)  # an experiment
 
-    result = materialize(instance, project, [means, peak], selection=["peak"])
+    result = materialize(project, ["peak"], functions=[means, peak])
 
     assert calls == [1, 5]
     assert result.output_for_node("peak") == {"peak": 9.0}
     pd.testing.assert_frame_equal(seen[0], expected_means(1))
 
 
-def test_downstream_asset_loads_the_latest_materialized_object(project, instance):
+def test_downstream_asset_loads_the_latest_materialized_object(project, materialize):
     calls: list[int] = []
     seen: list[Any] = []
     means = means_function(calls)
     peak = peak_function(seen)
     functions = [means, peak]
 
-    materialize(instance, project, functions, ["means"], {"means": {"agg_days": 3}})
-    materialize(instance, project, functions, ["means"], {"means": {"agg_days": 5}})
-    assert materialize(instance, project, functions, ["peak"]).output_for_node("peak") == {
+    materialize(project, ["means"], functions=functions, asset_config={"means": {"agg_days": 3}})
+    materialize(project, ["means"], functions=functions, asset_config={"means": {"agg_days": 5}})
+    assert materialize(project, ["peak"], functions=functions).output_for_node("peak") == {
         "peak": 45.0
     }
-    materialize(instance, project, functions, ["means"], {"means": {"agg_days": 3}})
-    assert materialize(instance, project, functions, ["peak"]).output_for_node("peak") == {
+    materialize(project, ["means"], functions=functions, asset_config={"means": {"agg_days": 3}})
+    assert materialize(project, ["peak"], functions=functions).output_for_node("peak") == {
         "peak": 27.0
     }
     # Both in one run: the downstream step loads what the upstream step just wrote.
-    both = materialize(instance, project, functions, "*", {"means": {"agg_days": 7}})
+    both = materialize(project, "*", functions=functions, asset_config={"means": {"agg_days": 7}})
     assert both.output_for_node("peak") == {"peak": 63.0}
 
     assert calls == [3, 5, 3, 7]
     assert [float(frame["mean"].max()) for frame in seen] == [45.0, 27.0, 63.0]
 
 
-def test_none_result_materializes_as_a_null_marker(project, instance):
+def test_none_result_materializes_as_a_null_marker(project, materialize):
     calls: list[int] = []
     seen: list[Any] = []
 
@@ -213,7 +197,7 @@ def test_none_result_materializes_as_a_null_marker(project, instance):
         seen.append(maybe)
         return maybe is None
 
-    result = materialize(instance, project, [maybe, uses])
+    result = materialize(project, functions=[maybe, uses])
 
     assert result.output_for_node("uses") is True
     assert seen == [None]
@@ -233,11 +217,11 @@ def test_asset_code_version_is_the_function_version(project):
     assert defs.resolve_assets_def("means").code_versions_by_key == {dg.AssetKey("means"): "0.3.1"}
 
 
-def test_new_code_version_makes_the_asset_stale_in_dagster(project, instance):
+def test_new_code_version_makes_the_asset_stale_in_dagster(project, instance, materialize):
     calls: list[int] = []
     old = means_function(calls, version="1")
     new = means_function(calls, version="2")
-    materialize(instance, project, [old])
+    materialize(project, functions=[old])
 
     resolver = stale_resolver(instance, datanectar.definitions(project, functions=[old]))
     assert resolver.get_status(dg.AssetKey("means")) == StaleStatus.FRESH
@@ -252,7 +236,7 @@ def test_new_code_version_makes_the_asset_stale_in_dagster(project, instance):
     with datanectar.catalog(project, functions=[new]).activate():
         new()
     assert calls == [1, 1]
-    materialize(instance, project, [new])
+    materialize(project, functions=[new])
     resolver = stale_resolver(instance, datanectar.definitions(project, functions=[new]))
     assert resolver.get_status(dg.AssetKey("means")) == StaleStatus.FRESH
 
@@ -339,7 +323,7 @@ def test_asset_without_cache_args_takes_no_run_config(project):
     assert not schema.as_field().is_required
 
 
-def test_cache_arg_without_default_is_required_run_config(project, instance):
+def test_cache_arg_without_default_is_required_run_config(project, materialize):
     calls: list[int] = []
 
     @datanectar.cache(cache_args=["agg_days"], version="1")
@@ -350,11 +334,11 @@ def test_cache_arg_without_default_is_required_run_config(project, instance):
     defs = datanectar.definitions(project, functions=[required])
     [field] = defs.resolve_assets_def("required").op.config_schema.config_type.fields.values()
     assert field.is_required
-    materialize(instance, project, [required], config={"required": {"agg_days": 2}})
+    materialize(project, functions=[required], asset_config={"required": {"agg_days": 2}})
     assert calls == [2]
 
 
-def test_downstream_asset_loads_a_none_stored_by_a_keyed_plain_call(project, instance):
+def test_downstream_asset_loads_a_none_stored_by_a_keyed_plain_call(project, materialize):
     seen: list[Any] = []
 
     @datanectar.cache(cache_args=["n"], version="1", format="parquet")
@@ -369,7 +353,7 @@ def test_downstream_asset_loads_a_none_stored_by_a_keyed_plain_call(project, ins
     with datanectar.catalog(project, functions=[maybe, uses]).activate():
         maybe()  # reported to the instance: DAGSTER_HOME points at it
 
-    result = materialize(instance, project, [maybe, uses], selection=["uses"])
+    result = materialize(project, ["uses"], functions=[maybe, uses])
 
     assert result.output_for_node("uses") is True
     assert seen == [None]

@@ -12,6 +12,7 @@ import pytest
 
 import datanectar
 from datanectar.errors import CatalogError, CatalogErrors
+from runs import catalog_error
 
 MAIN = "catalog/main.yaml"
 KNOWN_FORMATS = "csv, delta, json, netcdf, parquet, pickle, sql, zarr"
@@ -31,16 +32,6 @@ url_env = "DATANECTAR_TEST_CATALOG_DB_URL"
 
 def open_catalog(make_project, catalog: dict[str, str] | str, **kwargs) -> datanectar.Catalog:
     return datanectar.catalog(make_project(catalog, **kwargs))
-
-
-def catalog_error(make_project, catalog: dict[str, str] | str, **kwargs) -> CatalogError:
-    """The error opening a project with this catalog raises (one error, not a collection)."""
-    project = make_project(catalog, **kwargs)
-    with pytest.raises(CatalogError) as info:
-        datanectar.catalog(project)
-    error = info.value
-    assert not isinstance(error, CatalogErrors), f"expected one error, got: {error}"
-    return error
 
 
 def assert_points_at(

@@ -18,19 +18,11 @@ import yaml
 import datanectar
 from datanectar.catalog import bounds
 from datanectar.catalog.render import parse_yaml
-from datanectar.errors import CatalogError, CatalogErrors
+from datanectar.errors import CatalogError
+from runs import catalog_error
 
 MAIN = "catalog/main.yaml"
 QUICK = 1.0  # seconds: what "refused quickly" means here, for a slow CI machine too
-
-
-def catalog_error(make_project, catalog: str, **kwargs) -> CatalogError:
-    """The one error opening a project with this catalog raises."""
-    project = make_project(catalog, **kwargs)
-    with pytest.raises(CatalogError) as info:
-        datanectar.catalog(project)
-    assert not isinstance(info.value, CatalogErrors), f"expected one error, got: {info.value}"
-    return info.value
 
 
 def quick_error(make_project, catalog: str, **kwargs) -> CatalogError:

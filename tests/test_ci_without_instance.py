@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 import xarray as xr
 
-from runs import failure_messages, materialize_project
+from runs import failure_messages, materialize_project, materialize_with_dagster_cli
 
-DAGSTER = Path(sys.executable).parent / "dagster"
 CATALOG = """\
 wave_field:
   format: zarr
@@ -54,14 +53,7 @@ def project(make_project):
 def materialize_cli(project: Path, selection: str) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
     env.pop("DATANECTAR_PROJECT", None)
-    return subprocess.run(
-        [str(DAGSTER), "asset", "materialize", "-f", "definitions.py", "--select", selection],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return materialize_with_dagster_cli(project, selection, env=env)
 
 
 def test_downstream_reads_the_default_arguments_object_in_a_later_command(project):

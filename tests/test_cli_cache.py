@@ -65,10 +65,8 @@ pytestmark = pytest.mark.usefixtures("hermetic_cache")
 
 
 @pytest.fixture
-def project(make_project, tmp_path) -> Path:
-    return make_project(
-        settings=f'local_cache = "{tmp_path / "local_cache"}"\n', modules={"cache_cli_pipes": PIPES}
-    )
+def project(make_cache_project) -> Path:
+    return make_cache_project(modules={"cache_cli_pipes": PIPES})
 
 
 @pytest.fixture

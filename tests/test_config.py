@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import importlib
+import tomllib
 from pathlib import Path
+from typing import Any, Literal
 
 import pandas as pd
 import pytest
+from pydantic import Field, TypeAdapter, ValidationError
 
 import datanectar
-from datanectar.config import PROJECT_ENV
+from datanectar.config import PROJECT_ENV, Settings, load_project, settings_json_schema
+from datanectar.errors import ConfigError
 from datanectar.formats import get_format
+from datanectar.stores import (
+    Store,
+    StoreConfig,
+    config_model,
+    register_store,
+    store_config_type,
+    store_type_names,
+)
+from datanectar.stores.registry import STORE_TYPES
+
+REPO = Path(__file__).resolve().parents[1]
 
 URL_ENV = "DATANECTAR_TEST_CONFIG_DB_URL"
 SECRET = "s3cr3t"
@@ -141,12 +156,170 @@ def test_default_store_is_used_for_entries_naming_none(make_project):
     assert Path(catalog.location("x").path) == project.resolve() / "elsewhere" / "x.csv"
 
 
+def test_unknown_store_type_says_how_to_fix_it(make_project):
+    project = make_project("", stores='[tool.datanectar.stores.local]\ntype = "locl"\n')
+    error = config_error(project)
+    assert_config_error(error, project, "tool.datanectar.stores.local.type")
+    assert (
+        error.problem == "unknown store type 'locl'. Did you mean 'local'? Store types: local, sql."
+    )
+    assert error.fix == "set type to one of 'local', 'sql' in [tool.datanectar.stores.local]."
+
+
+def test_unknown_store_field_suggests_the_right_one(make_project):
+    project = make_project(
+        "", stores='[tool.datanectar.stores.local]\ntype = "local"\nrooot = "x"\n'
+    )
+    error = config_error(project)
+    assert error.problem == (
+        "unknown key 'rooot'. Did you mean 'root'? The keys of [tool.datanectar.stores.local] "
+        "are type, root, sql_database."
+    )
+
+
+def test_missing_store_field_says_what_it_is(make_project):
+    project = make_project(
+        "",
+        stores='[tool.datanectar.stores.local]\ntype = "local"\n\n'
+        '[tool.datanectar.stores.db]\ntype = "sql"\n',
+    )
+    error = config_error(project)
+    assert error.fix.startswith("add url_env to [tool.datanectar.stores.db]: Environment variable")
+
+
+def test_store_that_is_not_a_table(make_project):
+    project = make_project("", stores='[tool.datanectar.stores]\nlocal = "data"\n')
+    error = config_error(project)
+    assert_config_error(error, project, "tool.datanectar.stores.local")
+    assert error.problem == "expected a table, got str."
+
+
+def test_environment_overrides_are_validated_naming_the_setting(make_project, monkeypatch):
+    monkeypatch.setenv("DATANECTAR_DEFAULT_STORE", "other")
+    project = make_project(
+        "x:\n  format: csv\n",
+        stores='[tool.datanectar.stores.local]\ntype = "local"\n\n'
+        '[tool.datanectar.stores.other]\ntype = "local"\nroot = "elsewhere"\n',
+    )
+    assert datanectar.catalog(project).entry("x").store == "other"
+    monkeypatch.setenv("DATANECTAR_CACHE_MODE", "sometimes")
+    error = config_error(project)
+    assert_config_error(error, project, "tool.datanectar.cache_mode")
+
+
 def test_invalid_toml(make_project):
     project = make_project("")
     (project / "pyproject.toml").write_text("[tool.datanectar\n")
     error = config_error(project)
     assert_config_error(error, project, "(file)")
     assert error.problem.startswith("invalid TOML")
+
+
+# -- JSON Schema ------------------------------------------------------------------------------
+
+
+def every_property(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(model, property) for every property of the schema and of its definitions."""
+    models = {"[tool.datanectar]": schema, **schema["$defs"]}
+    return [
+        (f"{model}.{name}", prop)
+        for model, definition in models.items()
+        for name, prop in definition.get("properties", {}).items()
+    ]
+
+
+def test_json_schema_has_every_setting():
+    schema = settings_json_schema()
+    assert schema["title"] == "[tool.datanectar]"
+    assert set(schema["properties"]) == set(Settings.model_fields)
+    assert schema["additionalProperties"] is False
+
+
+def test_json_schema_has_every_store_type_and_its_fields():
+    schema = settings_json_schema()
+    stores, definitions = schema["properties"]["stores"]["additionalProperties"], schema["$defs"]
+    assert stores["discriminator"]["propertyName"] == "type"
+    assert sorted(stores["discriminator"]["mapping"]) == store_type_names() == ["local", "sql"]
+    for store_type in store_type_names():
+        definition = definitions[config_model(store_type).__name__]
+        assert definition["properties"]["type"]["const"] == store_type
+        assert set(definition["properties"]) == set(config_model(store_type).model_fields)
+        assert "type" in definition["required"]
+    assert {"root", "sql_database"} <= set(definitions["LocalStoreConfig"]["properties"])
+    assert definitions["SqlStoreConfig"]["required"] == ["type", "url_env"]
+
+
+def test_json_schema_has_the_namespace_tables():
+    schema = settings_json_schema()
+    namespaces = schema["properties"]["namespaces"]["additionalProperties"]
+    assert namespaces == {"$ref": "#/$defs/NamespaceSettings"}
+    discover = schema["$defs"]["NamespaceSettings"]["properties"]["discover"]
+    assert discover["oneOf"] == [{"$ref": "#/$defs/StoreSource"}, {"$ref": "#/$defs/EntrySource"}]
+
+
+def test_every_field_in_the_json_schema_is_described():
+    undescribed = [
+        name for name, prop in every_property(settings_json_schema()) if not prop.get("description")
+    ]
+    assert undescribed == []
+
+
+def test_json_schema_agrees_with_the_settings_on_pyproject_tables():
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(settings_json_schema())
+    demo = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["datanectar"]
+    assert list(validator.iter_errors(demo)) == []
+    refused = [
+        {"stores": {"bucket": {"type": "s3"}}},
+        {"stores": {"local": {"root": "data"}}},
+        {"stores": {"local": {"type": "local", "rooot": "x"}}},
+        {"stores": {"db": {"type": "sql"}}},
+        {"namespaces": {"scenarios": {"discover": {"store": "local", "folder": "x"}}}},
+        {"colour": "red"},
+    ]
+    for table in refused:
+        assert not validator.is_valid(table), table
+        with pytest.raises(ValidationError):
+            Settings.model_validate(table)
+
+
+class MemoryStoreConfig(StoreConfig):
+    """A store type registered by a test, to see it join the union."""
+
+    type: Literal["memory"] = Field(default="memory", description="In memory.")
+    capacity: int = Field(default=1, description="Objects it holds.")
+
+
+class MemoryStore(Store):
+    type_name = "memory"
+    config_model = MemoryStoreConfig
+
+
+def test_a_registered_store_type_joins_the_store_config_union(make_project):
+    register_store("memory", f"{__name__}:MemoryStore")
+    try:
+        adapter = TypeAdapter(store_config_type())
+        assert adapter.validate_python({"type": "memory", "capacity": 3}) == MemoryStoreConfig(
+            capacity=3
+        )
+        assert adapter.validate_python({"type": "local"}) == config_model("local")()
+        mapping = adapter.json_schema()["discriminator"]["mapping"]
+        assert sorted(mapping) == ["local", "memory", "sql"]
+        # A project loaded after the registration accepts the new type, and checks its fields.
+        project = make_project(
+            settings='default_store = "m"\n',
+            stores='[tool.datanectar.stores.m]\ntype = "memory"\ncapacity = 3\n',
+        )
+        assert load_project(project).settings.stores["m"] == MemoryStoreConfig(capacity=3)
+        assert "memory" in str(settings_json_schema())
+        (project / "pyproject.toml").write_text(
+            (project / "pyproject.toml").read_text().replace("capacity = 3", "capacityy = 3")
+        )
+        with pytest.raises(ConfigError, match="capacityy"):
+            load_project(project)
+    finally:
+        STORE_TYPES.refresh()
+    assert "memory" not in str(settings_json_schema())
 
 
 # -- modules ----------------------------------------------------------------------------------

@@ -217,7 +217,7 @@ def test_discovery_configuration_is_validated(make_project):
     }
     for index, (table, field) in enumerate(bad.items()):
         root = make_project.root.parent / f"bad{index}"
-        project = type(make_project)(root)(CATALOG, stores=STORES + "\n" + table)
+        project = make_project.at(root)(CATALOG, stores=STORES + "\n" + table)
         with pytest.raises(datanectar.ConfigError) as raised:
             configured_discoveries(datanectar.catalog(project))
         assert raised.value.field == field

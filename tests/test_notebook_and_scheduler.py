@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import datanectar
+from runs import materialize_with_dagster_cli
 from servers import ready, running
 
 BIN = Path(sys.executable).parent
@@ -92,23 +93,10 @@ def environment(home: Path, **extra: str) -> dict[str, str]:
     return {**env, "DAGSTER_HOME": str(home), **extra}
 
 
-def materialize(root: Path, home: Path, selection: str, **extra: str) -> None:
-    run = subprocess.run(
-        [
-            str(BIN / "dagster"),
-            "asset",
-            "materialize",
-            "-f",
-            "definitions.py",
-            "--select",
-            selection,
-        ],
-        cwd=root,
-        env=environment(home, **extra),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def materialize_in_home(root: Path, home: Path, selection: str, **extra: str) -> None:
+    """`dagster asset materialize` on the instance at `home`; `extra` is added to the
+    environment. It must succeed."""
+    run = materialize_with_dagster_cli(root, selection, env=environment(home, **extra))
     assert run.returncode == 0, run.stderr[-5000:]
 
 
@@ -144,12 +132,12 @@ def check_statuses(node: dict) -> dict[str, str | None]:
 
 def test_a_plain_call_never_changes_what_a_run_reads(project):
     root, home = project
-    materialize(root, home, "*")
+    materialize_in_home(root, home, "*")
     assert total(root) == 12.0  # scale=2, the default
 
     notebook(root, home, "pipeline.scaled(scale=3)")  # an experiment
 
-    materialize(root, home, "scaled_sum")
+    materialize_in_home(root, home, "scaled_sum")
     assert total(root) == 12.0  # still the default-arguments object, not the experiment's
     with dg.DagsterInstance.from_config(str(home)) as instance:
         latest = instance.get_latest_materialization_event(dg.AssetKey("scaled"))
@@ -161,7 +149,7 @@ def test_a_plain_call_never_changes_what_a_run_reads(project):
 
 def test_notebook_work_is_fresh_or_stale_exactly_as_a_run(project, tmp_path):
     root, home = project
-    materialize(root, home, "*")
+    materialize_in_home(root, home, "*")
     # A notebook recompute of the asset itself (its default arguments), from unchanged inputs.
     notebook(root, home, 'pipeline.scaled(recompute=True, cache_mode="overwrite")')
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -187,7 +175,7 @@ def test_notebook_work_is_fresh_or_stale_exactly_as_a_run(project, tmp_path):
         }
 
         # An upstream changes (new code, a new data version): the notebook's result is stale.
-        materialize(root, home, "base", BASE_VERSION="2")
+        materialize_in_home(root, home, "base", BASE_VERSION="2")
         graph = nodes(server)
         assert graph["scaled"]["staleStatus"] == "STALE"
         causes = graph["scaled"]["staleCauses"]
@@ -201,7 +189,7 @@ def test_notebook_work_is_fresh_or_stale_exactly_as_a_run(project, tmp_path):
 
 def test_a_rejected_notebook_result_records_its_failed_checks(project, tmp_path):
     root, home = project
-    materialize(root, home, "*")
+    materialize_in_home(root, home, "*")
     # base holds no rows now: a recompute of scaled fails its blocking row_count check.
     notebook(
         root,
@@ -293,7 +281,7 @@ def test_dagster_agrees_on_staleness_through_a_chain(make_project, tmp_path):
     makes the whole chain stale in the UI, as it does for plain calls."""
     catalog = "readings:\n  format: csv\n  path: readings.csv\n"
     root, home = cli_project(make_project, tmp_path, catalog, "chain", CHAIN)
-    materialize(root, home, "*")
+    materialize_in_home(root, home, "*")
 
     command = [str(BIN / "dagster-webserver"), "-f", "definitions.py"]
     bumped = environment(home, C_VERSION="2")  # the code the webserver loads: c changed
@@ -310,15 +298,11 @@ def test_a_notebook_recompute_of_the_runs_own_arguments_is_a_materialization(pro
     """The asset means what its latest run computed (here scale=5): a notebook recompute
     with those arguments replaces that object, and says so in the instance."""
     root, home = project
-    materialize(root, home, "*")
-    run = subprocess.run(
-        [
-            str(BIN / "dagster"), "asset", "materialize", "-f", "definitions.py",
-            "--select", "scaled", "--config-json",
-            json.dumps({"ops": {"scaled": {"config": {"scale": 5}}}}),
-        ],
-        cwd=root, env=environment(home), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    materialize_in_home(root, home, "*")
+    config = {"ops": {"scaled": {"config": {"scale": 5}}}}
+    run = materialize_with_dagster_cli(
+        root, "scaled", "--config-json", json.dumps(config), env=environment(home)
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     with dg.DagsterInstance.from_config(str(home)) as instance:
         [before] = instance.fetch_materializations(dg.AssetKey("scaled"), limit=1).records
@@ -331,7 +315,7 @@ def test_a_notebook_recompute_of_the_runs_own_arguments_is_a_materialization(pro
 
 def test_an_upstream_passed_in_is_computed_from_and_never_stored(project):
     root, home = project
-    materialize(root, home, "*")
+    materialize_in_home(root, home, "*")
     records = root / "data" / ".datanectar" / "records" / "scaled"
     before = sorted(path.read_text() for path in records.iterdir())
     notebook(
@@ -345,5 +329,5 @@ def test_an_upstream_passed_in_is_computed_from_and_never_stored(project):
         """,
     )
     assert sorted(path.read_text() for path in records.iterdir()) == before
-    materialize(root, home, "scaled_sum")
+    materialize_in_home(root, home, "scaled_sum")
     assert total(root) == 12.0

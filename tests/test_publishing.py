@@ -6,8 +6,6 @@ previous value where readers find it; a warn-level failure warns and publishes."
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -17,8 +15,8 @@ import pytest
 
 import datanectar
 from datanectar.errors import CheckFailedError, CheckWarning
+from runs import materialize_with_dagster_cli
 
-DAGSTER = Path(sys.executable).parent / "dagster"
 CATALOG = """\
 regions:
   format: parquet
@@ -165,14 +163,7 @@ def test_dagster_step_failing_a_check_says_why_in_the_cli_output(make_project, t
         "import datanectar\n\ndefs = datanectar.definitions(__file__)\n"
     )
     env = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
-    run = subprocess.run(
-        [str(DAGSTER), "asset", "materialize", "-f", "definitions.py", "--select", "*"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    run = materialize_with_dagster_cli(project, "*", env=env)
     assert run.returncode != 0
     log = run.stdout + run.stderr
     assert "check 'row_count' failed on entry 'region_summary': row_count: 1 error(s)" in log

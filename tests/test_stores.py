@@ -10,7 +10,6 @@ import pytest
 import datanectar
 from datanectar.errors import StoreError
 from datanectar.stores import Location, Store, normalize_relative_path
-from datanectar.stores import local as local_store
 
 STAGING_PREFIX = ".datanectar-staging-"
 
@@ -76,25 +75,6 @@ def store(make_project) -> Store:
     store = datanectar.catalog(project).location("x").store
     assert Path(store.root) == project.resolve() / "data"
     return store
-
-
-def exchange_supported(tmp_path: Path) -> bool:
-    a, b = tmp_path / "exchange-a", tmp_path / "exchange-b"
-    a.write_text("a")
-    b.mkdir()
-    swapped = local_store._exchange(str(a), str(b))
-    return swapped and a.is_dir() and b.read_text() == "a"
-
-
-@pytest.fixture(params=["renameat2", "two-renames"])
-def publish_mode(request, monkeypatch, tmp_path) -> str:
-    """Run publishing tests with the atomic exchange and with its fallback."""
-    if request.param == "renameat2":
-        if not exchange_supported(tmp_path):
-            pytest.skip("renameat2(RENAME_EXCHANGE) is not supported here")
-    else:
-        monkeypatch.setattr(local_store, "_exchange", lambda a, b: False)
-    return request.param
 
 
 def write_tree(path: Path, files: dict[str, str]) -> None:

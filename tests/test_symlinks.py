@@ -218,24 +218,6 @@ def staging_leftovers(folder: Path) -> list[str]:
     return [str(p.relative_to(folder)) for p in folder.rglob(f"{STAGING_PREFIX}*")]
 
 
-def exchange_supported(tmp_path: Path) -> bool:
-    a, b = tmp_path / "exchange-a", tmp_path / "exchange-b"
-    a.write_text("a")
-    b.mkdir()
-    return local_store._exchange(str(a), str(b)) and a.is_dir() and b.read_text() == "a"
-
-
-@pytest.fixture(params=["renameat2", "two-renames"])
-def publish_mode(request, monkeypatch, tmp_path) -> str:
-    """Folder publishes with the atomic exchange and with its two-renames fallback."""
-    if request.param == "renameat2":
-        if not exchange_supported(tmp_path):
-            pytest.skip("renameat2(RENAME_EXCHANGE) is not supported here")
-    else:
-        monkeypatch.setattr(local_store, "_exchange", lambda a, b: False)
-    return request.param
-
-
 # -- refused: writes, reads, removals through a symlink leading outside -----------------------
 
 

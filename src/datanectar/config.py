@@ -2,15 +2,48 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
-from .errors import ConfigError, DatanectarError, did_you_mean, field_path
-from .stores import Store, StoreConfig, build_store, config_model, store_type_names
+from .errors import (
+    ConfigError,
+    DatanectarError,
+    StoreError,
+    did_you_mean,
+    field_path,
+    written_location,
+)
+from .stores import (
+    Store,
+    StoreConfig,
+    build_store,
+    config_model,
+    normalize_prefix,
+    store_config_type,
+    store_type_names,
+)
+
+if TYPE_CHECKING:
+    StoreConfigs = StoreConfig
+else:
+    # Built from the store registry, so a new store type's config is accepted (and appears in
+    # the JSON Schema) without a change here.
+    StoreConfigs = store_config_type()
 
 PROJECT_ENV = "DATANECTAR_PROJECT"
 CacheMode = Literal["write", "overwrite", "read_only", "local", "offline", "off"]
@@ -22,6 +55,56 @@ ENV_OVERRIDES = {
     "mirrors": "DATANECTAR_MIRRORS",
     "memo_bytes": "DATANECTAR_MEMO_BYTES",
 }
+
+
+class StoreSource(BaseModel):
+    """`discover = {store = "local", prefix = "incoming"}`: one key per sub-folder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    store: str | None = Field(default=None, description="The store; the default store if left out.")
+    prefix: str = Field(default="", description="Folder whose sub-folders are the keys.")
+
+    @field_validator("prefix")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        try:
+            return normalize_prefix(value)
+        except StoreError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class EntrySource(BaseModel):
+    """`discover = {entry = "stations", column = "city"}`: one key per distinct value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    entry: str = Field(description="A table entry without namespaces.")
+    column: str = Field(description="The column whose distinct values are the keys.")
+
+
+def _source_kind(source: Any) -> str:
+    # A table naming an entry reads values from it; any other is a store's folders, so a table
+    # that is neither is refused with the keys of a store source.
+    if isinstance(source, EntrySource) or (isinstance(source, Mapping) and "entry" in source):
+        return "entry"
+    return "store"
+
+
+class NamespaceSettings(BaseModel):
+    """`[tool.datanectar.namespaces.NAME]`: how a dynamic namespace discovers its keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    discover: Annotated[
+        Annotated[StoreSource, Tag("store")] | Annotated[EntrySource, Tag("entry")],
+        Discriminator(_source_kind),
+    ] = Field(
+        description="{store, prefix} for sub-folders of a store, or {entry, column} for values."
+    )
+    sensor_interval_seconds: int = Field(
+        default=60, ge=1, description="Seconds between two evaluations of the sensor."
+    )
 
 
 class Settings(BaseModel):
@@ -42,8 +125,9 @@ class Settings(BaseModel):
         default="multiprocess",
         description="Dagster executor for the project's jobs: a process per step, or one process.",
     )
-    stores: dict[str, Any] = Field(
+    stores: dict[str, StoreConfigs] = Field(
         default_factory=lambda: {"local": {"type": "local"}},
+        validate_default=True,
         description="Named stores, [tool.datanectar.stores.NAME], each with a 'type'.",
     )
     cache_mode: CacheMode = Field(
@@ -59,7 +143,7 @@ class Settings(BaseModel):
         default_factory=list,
         description="Stores read (never written) after the root store when recalling.",
     )
-    namespaces: dict[str, dict[str, Any]] = Field(
+    namespaces: dict[str, NamespaceSettings] = Field(
         default_factory=dict,
         description="How dynamic namespaces discover their keys, [tool.datanectar.namespaces.NAME].",
     )
@@ -76,15 +160,22 @@ class Settings(BaseModel):
     )
 
 
+_BUILT_FOR = tuple(store_type_names())
+"""The store types `Settings` was built with, when this module was imported."""
+
+
 class ProjectConfig(BaseModel):
     """Where a project is and what it configured."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    root: Path
-    pyproject: Path
-    settings: Settings
-    stores: dict[str, StoreConfig]
+    root: Path = Field(description="The project folder: the one holding pyproject.toml.")
+    pyproject: Path = Field(description="The pyproject.toml the settings were read from.")
+    settings: Settings = Field(description="Its [tool.datanectar] table, validated.")
+
+    @property
+    def stores(self) -> dict[str, StoreConfig]:
+        return self.settings.stores
 
     def open_stores(self) -> dict[str, Store]:
         return {
@@ -136,14 +227,54 @@ class ProjectNotFoundError(ConfigError):
         self.file, self.field, self.problem, self.fix = str(origin), "tool.datanectar", problem, fix
 
 
+def settings_model() -> type[Settings]:
+    """The settings model for the store types registered now: `Settings` itself, unless a
+    store type was registered in this process after it was built (`register_store`)."""
+    return _settings_model(tuple(store_type_names()))
+
+
+@functools.cache
+def _settings_model(store_types: tuple[str, ...]) -> type[Settings]:
+    if store_types == _BUILT_FOR:
+        return Settings
+    stores = Settings.model_fields["stores"]
+    return create_model(
+        "Settings",
+        __base__=Settings,
+        stores=(
+            dict[str, store_config_type()],  # type: ignore[valid-type]
+            Field(
+                default_factory=stores.default_factory,
+                validate_default=True,
+                description=stores.description,
+            ),
+        ),
+    )
+
+
+def settings_json_schema() -> dict[str, Any]:
+    """The JSON Schema of `[tool.datanectar]`, every store type and its fields included."""
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **settings_model().model_json_schema(),
+        "title": "[tool.datanectar]",
+    }
+    # A store table must name its type, which picks its model; the models default it only so
+    # that code can build a store config without repeating its type.
+    for name in store_type_names():
+        definition = schema["$defs"][config_model(name).__name__]
+        definition["required"] = ["type", *definition.get("required", [])]
+    return schema
+
+
 def load_project(start: Path | str | None = None) -> ProjectConfig:
     pyproject = find_pyproject(start)
     table = _with_environment(_read_toml(pyproject).get("tool", {}).get("datanectar", {}))
     try:
-        settings = Settings.model_validate(table)
+        settings = settings_model().model_validate(table)
     except ValidationError as exc:
-        raise _config_error(exc, pyproject, "tool.datanectar", Settings) from None
-    stores = {name: _store_config(pyproject, name, raw) for name, raw in settings.stores.items()}
+        raise _config_error(exc, pyproject) from None
+    stores = settings.stores
     for index, mirror in enumerate(settings.mirrors):
         if mirror not in stores:
             raise ConfigError(
@@ -162,9 +293,7 @@ def load_project(start: Path | str | None = None) -> ProjectConfig:
             f"{did_you_mean(settings.default_store, stores)} Stores: {', '.join(sorted(stores))}.",
             fix=f"add [tool.datanectar.stores.{settings.default_store}] or name a configured store.",
         )
-    return ProjectConfig(
-        root=pyproject.parent, pyproject=pyproject, settings=settings, stores=stores
-    )
+    return ProjectConfig(root=pyproject.parent, pyproject=pyproject, settings=settings)
 
 
 def _with_environment(table: dict[str, Any]) -> dict[str, Any]:
@@ -182,35 +311,46 @@ def _with_environment(table: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _store_config(pyproject: Path, name: str, raw: Any) -> StoreConfig:
-    field = f"tool.datanectar.stores.{name}"
-    if not isinstance(raw, dict) or raw.get("type") not in store_type_names():
-        kind = raw.get("type") if isinstance(raw, dict) else None
-        raise ConfigError(
+def _config_error(exc: ValidationError, pyproject: Path) -> ConfigError:
+    """The first error, at the key the user wrote (`tool.datanectar.stores.NAME.FIELD`)."""
+    error = exc.errors()[0]
+    path, model = written_location(settings_model(), error["loc"])
+    field = field_path(["tool", "datanectar", *path])
+    table = field_path(["tool", "datanectar", *path[:-1]])
+    given, kind = error["input"], error["type"]
+    if kind in ("union_tag_invalid", "union_tag_not_found") and path[:1] == ["stores"]:
+        store_type = given.get("type") if isinstance(given, Mapping) else None
+        known = store_type_names()
+        return ConfigError(
             file=pyproject,
             field=f"{field}.type",
-            problem=f"unknown store type {kind!r}.{did_you_mean(str(kind), store_type_names())} "
-            f"Store types: {', '.join(store_type_names())}.",
+            problem=f"unknown store type {store_type!r}.{did_you_mean(str(store_type), known)} "
+            f"Store types: {', '.join(known)}.",
+            fix=f"set type to one of {', '.join(repr(name) for name in known)} in [{field}].",
         )
-    model = config_model(raw["type"])
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise _config_error(exc, pyproject, field, model) from None
-
-
-def _config_error(
-    exc: ValidationError, pyproject: Path, table: str, model: type[BaseModel]
-) -> ConfigError:
-    error = exc.errors()[0]
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return ConfigError(
+            file=pyproject,
+            field=field,
+            problem=f"expected a table, got {type(given).__name__}.",
+            fix=f"write [{field}] as a table of keys, or remove it.",
+        )
+    if kind == "extra_forbidden":
+        key = str(path[-1])
+        return ConfigError(
+            file=pyproject,
+            field=field,
+            problem=f"unknown key '{key}'.{did_you_mean(key, model.model_fields)} The keys of "
+            f"[{table}] are {', '.join(model.model_fields)}.",
+            fix=f"rename '{key}' to one of those keys, or remove it.",
+        )
     problem = error["msg"].removeprefix("Value error, ") + "."
-    if error["type"] == "extra_forbidden":
-        given = str(error["loc"][-1])
-        problem = (
-            f"unknown key '{given}'.{did_you_mean(given, model.model_fields)} The keys of "
-            f"[{table}] are {', '.join(model.model_fields)}."
-        )
-    return ConfigError(file=pyproject, field=f"{table}.{field_path(error['loc'])}", problem=problem)
+    if kind == "missing" and str(path[-1]) in model.model_fields:
+        key = str(path[-1])
+        description = model.model_fields[key].description
+        fix = f"add {key} to [{table}]" + (f": {description}" if description else ".")
+        return ConfigError(file=pyproject, field=field, problem=problem, fix=fix)
+    return ConfigError(file=pyproject, field=field, problem=problem)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import math
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
 from .catalog.namespaces import check_key
+from .config import EntrySource, NamespaceSettings, StoreSource
 from .errors import ConfigError, DatanectarError, NamespaceKeyError, StoreError
-from .stores import normalize_relative_path
+from .stores import normalize_prefix
 
 if TYPE_CHECKING:
     from .project import Catalog
@@ -75,7 +74,7 @@ def keys_in_store(catalog: Catalog, store_name: str, prefix: str = "") -> Discov
     exist yet has no keys.
     """
     store = _store(catalog, store_name)
-    relative = _prefix(prefix)
+    relative = normalize_prefix(prefix)
     root = store.full_path(relative)
     filesystem = store.filesystem
     # Object-store filesystems cache listings; a sensor must see what is there now.
@@ -155,53 +154,7 @@ def _store(catalog: Catalog, store_name: str) -> Any:
     return store
 
 
-def _prefix(prefix: str) -> str:
-    stripped = prefix.strip().strip("/")
-    if stripped in ("", "."):
-        return ""
-    return normalize_relative_path(stripped)
-
-
 # -- configuration -------------------------------------------------------------------------
-
-
-class StoreSource(BaseModel):
-    """`discover = {store = "local", prefix = "incoming"}`: one key per sub-folder."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    store: str | None = Field(default=None, description="The store; the default store if left out.")
-    prefix: str = Field(default="", description="Folder whose sub-folders are the keys.")
-
-    @field_validator("prefix")
-    @classmethod
-    def _relative(cls, value: str) -> str:
-        try:
-            return _prefix(value)
-        except StoreError as exc:
-            raise ValueError(str(exc)) from None
-
-
-class EntrySource(BaseModel):
-    """`discover = {entry = "stations", column = "city"}`: one key per distinct value."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    entry: str = Field(description="A table entry without namespaces.")
-    column: str = Field(description="The column whose distinct values are the keys.")
-
-
-class NamespaceSettings(BaseModel):
-    """`[tool.datanectar.namespaces.NAME]`: how a dynamic namespace discovers its keys."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    discover: dict[str, Any] = Field(
-        description="{store, prefix} for sub-folders of a store, or {entry, column} for values."
-    )
-    sensor_interval_seconds: int = Field(
-        default=60, ge=1, description="Seconds between two evaluations of the sensor."
-    )
 
 
 @dataclass(frozen=True)
@@ -243,10 +196,8 @@ def check_dynamic_namespace(catalog: Catalog, name: str) -> list[str]:
 
 def configured_discoveries(catalog: Catalog) -> dict[str, NamespaceDiscovery]:
     """Every `[tool.datanectar.namespaces.NAME]` table, validated (errors name the field)."""
-    raw_tables = getattr(catalog.config.settings, "namespaces", None) or {}
-    return {
-        str(name): _discovery(catalog, str(name), raw) for name, raw in sorted(raw_tables.items())
-    }
+    tables = catalog.config.settings.namespaces
+    return {name: _discovery(catalog, name, tables[name]) for name in sorted(tables)}
 
 
 def discovery_for(catalog: Catalog, name: str) -> NamespaceDiscovery:
@@ -264,7 +215,8 @@ def discovery_for(catalog: Catalog, name: str) -> NamespaceDiscovery:
     return discoveries[name]
 
 
-def _discovery(catalog: Catalog, name: str, raw: Any) -> NamespaceDiscovery:
+def _discovery(catalog: Catalog, name: str, settings: NamespaceSettings) -> NamespaceDiscovery:
+    """A discovery checked against the catalog (its table was validated when it was loaded)."""
     pyproject = catalog.config.pyproject
     table = f"{TABLE}.{name}"
     used = dynamic_namespaces(catalog)
@@ -276,9 +228,7 @@ def _discovery(catalog: Catalog, name: str, raw: Any) -> NamespaceDiscovery:
             f"namespaces: {', '.join(used) or '(none)'}.",
             fix=f"declare namespaces: {{dynamic: {name}}} on an entry, or remove [{table}].",
         )
-    settings = _validate(NamespaceSettings, raw, pyproject, table)
-    kind = EntrySource if "entry" in settings.discover else StoreSource
-    source = _validate(kind, settings.discover, pyproject, f"{table}.discover")
+    source = settings.discover
     if isinstance(source, StoreSource):
         store = source.store or catalog.config.settings.default_store
         if store not in catalog.stores or not catalog.stores[store].holds_files:
@@ -301,19 +251,3 @@ def _discovery(catalog: Catalog, name: str, raw: Any) -> NamespaceDiscovery:
     return NamespaceDiscovery(
         name=name, source=source, sensor_interval_seconds=settings.sensor_interval_seconds
     )
-
-
-def _validate(model: type[BaseModel], raw: Any, pyproject: Any, table: str) -> Any:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(
-            file=pyproject, field=table, problem=f"expected a table, got {type(raw).__name__}."
-        )
-    try:
-        return model.model_validate(dict(raw))
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        problem = error["msg"].removeprefix("Value error, ") + "."
-        if error["type"] == "extra_forbidden":
-            problem = f"unknown key; the keys of [{table}] are {', '.join(model.model_fields)}."
-        location = ".".join(str(part) for part in error["loc"])
-        raise ConfigError(file=pyproject, field=f"{table}.{location}", problem=problem) from None

@@ -8,9 +8,13 @@ traceback.
 from __future__ import annotations
 
 import difflib
+import types
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, Tag
+from pydantic.fields import FieldInfo
 
 
 class DatanectarError(Exception):
@@ -136,6 +140,75 @@ def field_path(location: Iterable[str | int]) -> str:
     for part in location:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path
+
+
+def written_location(
+    model: type[BaseModel], location: tuple[str | int, ...]
+) -> tuple[list[str | int], type[BaseModel]]:
+    """A pydantic error location as the user wrote it, and the model whose key its last part
+    names: without the tags pydantic adds for the member of a union it tried (the store config
+    error at `stores.db.sql.url_env` is at `stores.db.url_env` in pyproject.toml)."""
+    path: list[str | int] = []
+    holder: type[BaseModel] = model
+    current: Any = model
+    tag_key: str | None = None
+    for part in location:
+        current, tag_key = _unwrapped(current, tag_key)
+        members = _union_members(current, tag_key)
+        if members:
+            current, tag_key = members.get(str(part)), None
+            continue
+        path.append(part)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            holder = current
+            field = current.model_fields.get(str(part))
+            current = field.annotation if field else None
+            tag_key = _tag_key([field, *field.metadata]) if field else None
+        elif get_origin(current) in (dict, list):
+            current = get_args(current)[-1]
+        else:
+            current = None
+    return path, holder
+
+
+def _unwrapped(annotation: Any, tag_key: str | None) -> tuple[Any, str | None]:
+    """The type inside `Annotated[...]` and `X | None`, with the union's discriminating key."""
+    while get_origin(annotation) is Annotated:
+        annotation, *metadata = get_args(annotation)
+        tag_key = _tag_key(metadata) or tag_key
+    if get_origin(annotation) in (Union, types.UnionType):
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(members) == 1:
+            return _unwrapped(members[0], tag_key)
+    return annotation, tag_key
+
+
+def _tag_key(metadata: list[Any]) -> str | None:
+    """The key a `Field(discriminator="type")` (on a field, or in `Annotated`) tells union
+    members apart by, if any."""
+    for item in metadata:
+        if isinstance(item, FieldInfo) and isinstance(item.discriminator, str):
+            return item.discriminator
+    return None
+
+
+def _union_members(annotation: Any, tag_key: str | None) -> dict[str, Any]:
+    """A union's members by the tag pydantic names them with in error locations."""
+    if get_origin(annotation) not in (Union, types.UnionType):
+        return {}
+    members: dict[str, Any] = {}
+    for member in get_args(annotation):
+        tags: list[Any] = []
+        while get_origin(member) is Annotated:
+            member, *metadata = get_args(member)
+            tags += [item.tag for item in metadata if isinstance(item, Tag)]
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            tags.append(member.__name__)
+            field = member.model_fields.get(tag_key or "")
+            if field is not None and get_origin(field.annotation) is Literal:
+                tags += get_args(field.annotation)
+        members.update({str(tag): member for tag in tags})
+    return members
 
 
 def _compose(where: str, problem: str, fix: str) -> str:

@@ -1,12 +1,13 @@
 """Where entries live: stores turn a relative path into a location, and publish atomically."""
 
-from .base import Location, Store, StoreConfig, normalize_relative_path
+from .base import Location, Store, StoreConfig, normalize_prefix, normalize_relative_path
 from .registry import (
     build_store,
     config_model,
     folder_store,
     register_store,
     store_class,
+    store_config_type,
     store_type_names,
 )
 
@@ -17,8 +18,10 @@ __all__ = [
     "build_store",
     "config_model",
     "folder_store",
+    "normalize_prefix",
     "normalize_relative_path",
     "register_store",
     "store_class",
+    "store_config_type",
     "store_type_names",
 ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import StoreError
 
@@ -31,7 +31,7 @@ class StoreConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    type: str
+    type: str = Field(description="The store type, a name in the store registry.")
 
 
 def normalize_relative_path(path: str) -> str:
@@ -55,6 +55,14 @@ def normalize_relative_path(path: str) -> str:
     if clean in ("", "."):
         raise StoreError(f"storage path {path!r} names the store root itself, not an object in it")
     return clean
+
+
+def normalize_prefix(prefix: str) -> str:
+    """A folder under a store root as a clean relative path, or "" for the root itself."""
+    stripped = prefix.strip().strip("/")
+    if stripped in ("", "."):
+        return ""
+    return normalize_relative_path(stripped)
 
 
 def staging_pattern(name: str) -> re.Pattern[str]:

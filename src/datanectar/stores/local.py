@@ -22,7 +22,9 @@ _RENAME_EXCHANGE = 2
 
 
 class LocalStoreConfig(StoreConfig):
-    type: Literal["local"] = "local"
+    """`type = "local"`: a folder on this machine."""
+
+    type: Literal["local"] = Field(default="local", description="A folder on this machine.")
     root: str = Field(
         default="data",
         description="Folder holding the store's objects; relative paths are from the project root.",

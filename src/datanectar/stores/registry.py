@@ -4,7 +4,12 @@ class names its config model (`Store.config_model`). See "Writing a store" in th
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from ..errors import PluginError
 from ..plugins import PluginRegistry
@@ -36,6 +41,16 @@ def store_class(type_name: str) -> type[Store]:
 
 def config_model(type_name: str) -> type[StoreConfig]:
     return store_class(type_name).config_model
+
+
+def store_config_type() -> Any:
+    """The config of any registered store, told apart by its `type`: a discriminated union of
+    the store types' config models, so a new store type's config joins it from this registry.
+    """
+    models = tuple(config_model(name) for name in store_type_names())
+    if len(models) == 1:  # a union of one is its member, and pydantic refuses a discriminator
+        return models[0]
+    return Annotated[reduce(operator.or_, models), Field(discriminator="type")]
 
 
 def build_store(name: str, config: StoreConfig, *, project_root: Path) -> Store:

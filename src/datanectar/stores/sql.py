@@ -17,7 +17,9 @@ from .base import Location, Store, StoreConfig
 
 
 class SqlStoreConfig(StoreConfig):
-    type: Literal["sql"] = "sql"
+    """`type = "sql"`: a SQL database holding the tables of sql entries."""
+
+    type: Literal["sql"] = Field(default="sql", description="A SQL database (tables, no files).")
     url_env: str = Field(
         description="Environment variable holding the SQLAlchemy URL, e.g. postgresql://user:pw@host/db."
     )
