@@ -130,6 +130,18 @@ class ProducerSignature:
             ),
         )
 
+    def namespace_arguments(
+        self, partition: Mapping[str, str] | None, label: str | None = None
+    ) -> dict[str, str]:
+        """What the parameters taking namespace keys receive: each dimension's key; and
+        `namespace`, the one key of a one-dimension partition, or an unpartitioned call's
+        namespace `label`."""
+        keys = dict(partition or {})
+        one = label if not keys else next(iter(keys.values())) if len(keys) == 1 else None
+        if one is not None:
+            keys = {NAMESPACE_PARAMETER: one, **keys}
+        return {name: key for name, key in keys.items() if name in self.namespace}
+
     @property
     def filled_from_upstream(self) -> tuple[str, ...]:
         """The parameters an upstream value fills (entries and neighbours), in order."""

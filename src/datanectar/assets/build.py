@@ -107,9 +107,7 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         if signature.context is not None:
             inputs[signature.context] = context
         # Parameters named `namespace` or after a dimension receive the partition's key.
-        for name, key in _keys_for_parameters(partition).items():
-            if name in signature.namespace:
-                inputs[name] = key
+        inputs.update(signature.namespace_arguments(partition))
         return producer.function(**inputs)
 
     def step(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:
@@ -167,14 +165,6 @@ def _inputs_for(inputs: dict[str, Any], partition: dict[str, str]) -> dict[str, 
         name: value.load(partition) if isinstance(value, NamespaceInputs) else value
         for name, value in inputs.items()
     }
-
-
-def _keys_for_parameters(partition: dict[str, str] | None) -> dict[str, str]:
-    if not partition:
-        return {}
-    if len(partition) == 1:  # a one-dimension key also reaches a parameter named `namespace`
-        return {"namespace": next(iter(partition.values())), **partition}
-    return partition
 
 
 def _cache_args_config(producer: Producer, hints: dict[str, Any]) -> dict[str, dg.Field]:

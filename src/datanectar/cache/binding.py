@@ -12,7 +12,6 @@ from ..catalog import Entry
 from ..catalog.namespaces import check_key
 from ..catalog.time_keys import check_declared
 from ..errors import DatanectarError
-from ..producers import NAMESPACE_PARAMETER
 from ..project import Catalog, namespace_keys
 from .call import Call
 from .objects import namespace_label
@@ -42,10 +41,8 @@ def bind(
     entry = catalog.entry_for(function.producer)
     signature = catalog.signature_of(function.producer)
     partition, label = _namespace(function.qualified_name, entry, namespace, plain=plain)
-    one_key = label is not None and (partition is None or len(partition) == 1)
-    keys = {**({NAMESPACE_PARAMETER: label} if one_key else {}), **(partition or {})}
-    for name, key in keys.items():
-        if name in signature.namespace and name not in given:
+    for name, key in signature.namespace_arguments(partition, label).items():
+        if name not in given:
             bound.arguments[name] = key
     # Upstream values are filled in at compute time, unless the caller passed them.
     upstream = signature.filled_from_upstream
