@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .cache import CacheKeyError, StaleResultWarning, cache
 from .cache.context import ThreadPoolExecutor, carry
+from .cache.reporting import set_call_reporter
 from .errors import (
     CatalogError,
     CheckFailedError,
@@ -32,6 +33,10 @@ from .project import Catalog, catalog
 
 if TYPE_CHECKING:
     import dagster as dg
+
+    from .cache.call import Call
+    from .cache.records import Record
+    from .publishing import Outcome
 
 __all__ = [
     "CacheKeyError",
@@ -63,3 +68,16 @@ def definitions(*args: Any, **kwargs: Any) -> dg.Definitions:
     from .assets import definitions as build
 
     return build(*args, **kwargs)
+
+
+def _report_in_dagster(call: Call, record: Record | None, outcome: Outcome | None) -> None:
+    """What a plain call stored, told to the Dagster instance at $DAGSTER_HOME, if one is set."""
+    # Imported when a result is stored, not with datanectar: a notebook that only loads
+    # entries does not pay for importing Dagster.
+    from .assets.runless import report_plain_call
+
+    report_plain_call(call, record, outcome)
+
+
+# `cache/` knows nothing of Dagster; the package above both hooks the reporting in.
+set_call_reporter(_report_in_dagster)

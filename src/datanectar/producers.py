@@ -10,7 +10,7 @@ import hashlib
 import inspect
 import textwrap
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
@@ -68,6 +68,116 @@ class Producer:
             return {}
 
 
+CONTEXT_PARAMETER = "context"
+"""The parameter of an `@datanectar.asset` function that receives Dagster's context."""
+NAMESPACE_PARAMETER = "namespace"
+
+
+@dataclass(frozen=True, eq=False)
+class ProducerSignature:
+    """How each parameter of a producer gets its value in one catalog, decided once: the
+    rules plain calls, Dagster steps and the catalog's own checks all follow."""
+
+    producer: Producer
+    upstream: tuple[str, ...]
+    """Parameters named after other entries of the catalog: their values are loaded (or, for
+    cached functions, recalled); in Dagster, the asset's inputs."""
+    neighbours: Mapping[str, Producer]
+    """Parameters named after cached functions defined beside it that the catalog does not
+    hold: a plain call recalls them."""
+    namespace: tuple[str, ...]
+    """`namespace` and the parameters named after its entry's dimensions: they receive the
+    namespace keys of the call."""
+    context: str | None
+    """The parameter that receives Dagster's context, if it has one."""
+    unbound: tuple[str, ...]
+    """Parameters without a default that nothing fills: a catalog error."""
+
+    @classmethod
+    def of(
+        cls, producer: Producer, *, entries: Collection[str], dimensions: Iterable[str] = ()
+    ) -> ProducerSignature:
+        """The signature of `producer` in a catalog of `entries`, its entry partitioned by
+        `dimensions`."""
+        names = [parameter.name for parameter in producer.parameters]
+        namespace = {NAMESPACE_PARAMETER, *dimensions}
+        globals_ = getattr(producer.function, "__globals__", {})
+        neighbours = {}
+        for name in names:
+            if name in entries or name == producer.entry:
+                continue
+            neighbour = producer_of(globals_.get(name))
+            if neighbour is not None and neighbour.cached is not None:
+                neighbours[name] = neighbour
+        return cls(
+            producer=producer,
+            upstream=tuple(
+                name
+                for name in names
+                if name in entries and name not in (CONTEXT_PARAMETER, producer.entry)
+            ),
+            neighbours=neighbours,
+            namespace=tuple(name for name in names if name in namespace),
+            context=CONTEXT_PARAMETER if CONTEXT_PARAMETER in names else None,
+            unbound=tuple(
+                parameter.name
+                for parameter in producer.parameters
+                if parameter.name not in entries  # its own entry too: no error of this kind
+                and parameter.name != CONTEXT_PARAMETER
+                and parameter.name not in producer.cache_args  # run config in Dagster
+                and parameter.name not in namespace
+                and parameter.default is parameter.empty
+            ),
+        )
+
+    def namespace_arguments(
+        self, partition: Mapping[str, str] | None, label: str | None = None
+    ) -> dict[str, str]:
+        """What the parameters taking namespace keys receive: each dimension's key; and
+        `namespace`, the one key of a one-dimension partition, or an unpartitioned call's
+        namespace `label`."""
+        keys = dict(partition or {})
+        one = label if not keys else next(iter(keys.values())) if len(keys) == 1 else None
+        if one is not None:
+            keys = {NAMESPACE_PARAMETER: one, **keys}
+        return {name: key for name, key in keys.items() if name in self.namespace}
+
+    @property
+    def filled_from_upstream(self) -> tuple[str, ...]:
+        """The parameters an upstream value fills (entries and neighbours), in order."""
+        return tuple(
+            parameter.name
+            for parameter in self.producer.parameters
+            if parameter.name in self.upstream or parameter.name in self.neighbours
+        )
+
+
+@dataclass(frozen=True)
+class ProducerOptions:
+    """The keywords of `@datanectar.asset` and `@datanectar.cache`, as the decorator got them
+    (`make_producer` checks them against the function)."""
+
+    entry: str | None = None
+    """The entry it produces (default: the function's name)."""
+    format: str | None = None
+    """The entry's format (default: the catalog's, else from the return type)."""
+    version: str | None = None
+    """The code version ("auto": from the function's source)."""
+    description: str | None = None
+    group: str | None = None
+    checks: tuple[Mapping[str, Any], ...] = ()
+    """Validation rules, as in the catalog, added to the entry's."""
+    schema: str | Mapping[str, Any] | None = None
+    namespaces: Any = None
+    """Namespaces, as in the catalog (the entry's when it declares none)."""
+    uses: tuple[Any, ...] = ()
+    """Cached functions (or entry names) its body calls."""
+    cache_args: tuple[str, ...] = ()
+    """The parameters that key a cached function's stored results."""
+    memoize: bool = False
+    """Whether a cached function's calls also remember their results in this process."""
+
+
 @overload
 def asset(function: F) -> F: ...
 @overload
@@ -105,46 +215,33 @@ def asset(
     asset's code version; `checks` and `schema` are validation rules as in the catalog. The
     function stays a plain callable.
     """
+    options = ProducerOptions(
+        entry=entry,
+        format=format,
+        version=version,
+        description=description,
+        group=group,
+        checks=tuple(checks),
+        schema=schema,
+        namespaces=namespaces,
+        uses=tuple(uses),
+    )
 
     def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
-        setattr(
-            fn,
-            ATTRIBUTE,
-            make_producer(
-                fn,
-                entry=entry,
-                format=format,
-                version=version,
-                description=description,
-                group=group,
-                checks=checks,
-                schema=schema,
-                namespaces=namespaces,
-                uses=uses,
-            ),
-        )
+        setattr(fn, ATTRIBUTE, make_producer(fn, options))
         return fn
 
     return mark(function) if function is not None else mark
 
 
 def make_producer(
-    fn: Callable[..., Any],
-    *,
-    entry: str | None,
-    format: str | None,
-    version: str | None,
-    description: str | None,
-    group: str | None,
-    cache_args: tuple[str, ...] = (),
-    checks: Iterable[Mapping[str, Any]] = (),
-    schema: str | Mapping[str, Any] | None = None,
-    namespaces: Any = None,
-    cached: Any = None,
-    uses: Iterable[Any] = (),
+    fn: Callable[..., Any], options: ProducerOptions, *, cached: Any = None
 ) -> Producer:
-    name = entry or fn.__name__
+    """The producer of `fn` (`cached`: its `CachedFunction`), once its options are checked
+    against it; a `DatanectarError` names the function and the option at fault."""
+    name = options.entry or fn.__name__
     where = f"{fn.__module__}.{fn.__qualname__}"
+    group, format = options.group, options.format
     if not NAME_PATTERN.fullmatch(name):
         raise DatanectarError(f"{where}: entry name '{name}' must use letters, digits and '_'.")
     if group is not None and not NAME_PATTERN.fullmatch(group):
@@ -155,7 +252,7 @@ def make_producer(
             f"{', '.join(format_names())}."
         )
     parameters = tuple(inspect.signature(fn).parameters.values())
-    unknown = [name for name in cache_args if name not in {p.name for p in parameters}]
+    unknown = [name for name in options.cache_args if name not in {p.name for p in parameters}]
     if unknown:
         raise DatanectarError(
             f"{where}: cache_args names '{unknown[0]}', which is not a parameter of the function."
@@ -166,31 +263,33 @@ def make_producer(
                 f"{where}: *args/**kwargs cannot name upstream entries; list each parameter."
             )
     try:
-        rules = tuple(Rule.model_validate(rule) for rule in checks)
+        rules = tuple(Rule.model_validate(rule) for rule in options.checks)
     except ValidationError as exc:
         error = exc.errors()[0]
         raise DatanectarError(
             f"{where}: checks[{error['loc'][0] if error['loc'] else 0}]: "
             f"{error['msg'].removeprefix('Value error, ')}."
         ) from None
+    namespaces = options.namespaces
     try:
         dimensions = tuple(parse_namespaces(namespaces)) if namespaces is not None else ()
     except (ValueError, ValidationError) as exc:
         raise DatanectarError(f"{where}: namespaces: {exc}") from None
+    schema = options.schema
     return Producer(
         function=fn,
         entry=name,
         format=format,
-        version=resolved_version(fn, version),
-        description=description or inspect.getdoc(fn),
+        version=resolved_version(fn, options.version),
+        description=options.description or inspect.getdoc(fn),
         group=group,
         parameters=parameters,
-        cache_args=cache_args,
+        cache_args=options.cache_args,
         checks=rules,
         schema=dict(schema) if isinstance(schema, Mapping) else schema,
         namespaces=dimensions,
         cached=cached,
-        declared_uses=tuple(uses),
+        declared_uses=options.uses,
     )
 
 

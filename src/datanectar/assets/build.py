@@ -8,8 +8,8 @@ from typing import Any
 
 import dagster as dg
 
-from ..cache.function import read_of
 from ..cache.records import UpstreamRead
+from ..cache.upstream import read_of
 from ..catalog import Entry
 from ..checks.audit import check_names
 from ..formats import get_format
@@ -23,7 +23,7 @@ from ..partitions import (
     upstream_partition,
 )
 from ..producers import Producer, chain_version
-from ..project import CONTEXT_PARAMETER, Catalog
+from ..project import Catalog
 from ..targets import Target
 from .checks import check_specs, external_checks, published_outputs
 from .io_manager import LOAD_AS_KEY, PER_NAMESPACE_KEY, io_manager_key
@@ -66,16 +66,12 @@ def external_asset(entry: Entry, catalog: Catalog) -> dg.AssetSpec:
 
 
 def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.AssetsDefinition:
-    upstream = [
-        p for p in producer.parameters if p.name in catalog.entries and p.name != CONTEXT_PARAMETER
-    ]
-    wants_context = any(p.name == CONTEXT_PARAMETER for p in producer.parameters)
+    signature = catalog.signature_of(producer)
+    upstream = signature.upstream
     parameter_names = {p.name for p in producer.parameters}
     hints = producer.type_hints()
     cached = producer.cached
-    partitioned_alike = {
-        p.name for p in upstream if same_namespaces(catalog.entries[p.name], entry)
-    }
+    partitioned_alike = {name for name in upstream if same_namespaces(catalog.entries[name], entry)}
 
     def compute(context: dg.AssetExecutionContext, **inputs: Any) -> Any:
         if entry.namespaces and len(context.partition_keys) > 1:
@@ -108,12 +104,10 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
                     ],
                     partition=partition,
                 )
-        if wants_context:
-            inputs[CONTEXT_PARAMETER] = context
+        if signature.context is not None:
+            inputs[signature.context] = context
         # Parameters named `namespace` or after a dimension receive the partition's key.
-        for name, key in _keys_for_parameters(partition).items():
-            if name in parameter_names:
-                inputs[name] = key
+        inputs.update(signature.namespace_arguments(partition))
         return producer.function(**inputs)
 
     def step(context: dg.AssetExecutionContext, **inputs: Any) -> Iterator[Any]:
@@ -129,20 +123,20 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         bool(entry.namespaces)
         and keeps_in_place(get_format(str(entry.format)), entry.namespaces or [], str(entry.path))
         and all(
-            p.name in partitioned_alike or not catalog.entries[p.name].namespaces for p in upstream
+            name in partitioned_alike or not catalog.entries[name].namespaces for name in upstream
         )
     )
     # Dagster reads an asset's inputs from its signature; this one is built from the function's.
     step.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        + [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in upstream]
+        + [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in upstream]
     )
     step.__name__ = entry.name
     return dg.asset(
         name=entry.name,
         ins={
-            p.name: _asset_in(p.name, hints.get(p.name), per_namespace=p.name in partitioned_alike)
-            for p in upstream
+            name: _asset_in(name, hints.get(name), per_namespace=name in partitioned_alike)
+            for name in upstream
         },
         io_manager_key=io_manager_key(str(entry.format)),
         group_name=entry.group or producer.group,
@@ -171,14 +165,6 @@ def _inputs_for(inputs: dict[str, Any], partition: dict[str, str]) -> dict[str, 
         name: value.load(partition) if isinstance(value, NamespaceInputs) else value
         for name, value in inputs.items()
     }
-
-
-def _keys_for_parameters(partition: dict[str, str] | None) -> dict[str, str]:
-    if not partition:
-        return {}
-    if len(partition) == 1:  # a one-dimension key also reaches a parameter named `namespace`
-        return {"namespace": next(iter(partition.values())), **partition}
-    return partition
 
 
 def _cache_args_config(producer: Producer, hints: dict[str, Any]) -> dict[str, dg.Field]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import dagster as dg
 
-from ..cache.function import CachedOutput
+from ..cache.decorator import CachedOutput
 from ..catalog import Entry
 from ..checks.audit import Verdict, audit, blocking_failures, check_names
 from ..checks.results import CheckResult, failure_lines

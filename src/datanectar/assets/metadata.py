@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from ..cache.function import default_object, namespace_label, object_of
+from ..cache.objects import default_object, namespace_label, object_of
 from ..cache.records import Record
 from ..catalog import Entry
 from ..errors import DataNotFoundError

@@ -24,13 +24,12 @@ from ..catalog import Entry
 from ..catalog.time_keys import time_keys
 from ..partitions import partition_label, same_namespaces
 from ..producers import chain_version
-from ..project import CONTEXT_PARAMETER
 from .metadata import cached_metadata
 
 if TYPE_CHECKING:
     import dagster as dg
 
-    from ..cache.function import Call
+    from ..cache.call import Call
     from ..publishing import Outcome
 
 CODE_VERSION_TAG = "dagster/code_version"
@@ -190,11 +189,11 @@ def upstream_entries(call: Call) -> list[Entry]:
     the cached functions its body calls."""
     catalog = call.catalog
     producer = call.function.producer
-    names = [parameter.name for parameter in producer.parameters] + producer.uses()
+    names = [*catalog.signature_of(producer).upstream, *producer.uses()]
     return [
         catalog.entries[name]
         for name in dict.fromkeys(names)
-        if name in catalog.entries and name != CONTEXT_PARAMETER and name != call.entry.name
+        if name in catalog.entries and name != call.entry.name
     ]
 
 

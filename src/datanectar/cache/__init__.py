@@ -1,7 +1,9 @@
 """Cached functions: computed once, recalled by key from memo, local cache, store or mirror."""
 
-from .function import CACHE_MODES, CachedFunction, StaleResultWarning, cache
+from .call import StaleResultWarning
+from .decorator import CachedFunction, cache
 from .keys import CacheKeyError, cache_key
+from .policy import CACHE_MODES
 
 __all__ = [
     "CACHE_MODES",

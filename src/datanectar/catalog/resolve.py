@@ -1,0 +1,320 @@
+"""Resolution: a catalog's declared entries and the functions that produce them, to resolved
+entries (format, store, path, namespaces, rules and schema checked) and one signature per
+producer; or one error listing every problem found.
+
+Pure: it reads the declarations, the producers and the configured stores, and changes none.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..config import ProjectConfig
+from ..errors import CatalogError, CatalogErrors, DatanectarError, did_you_mean
+from ..formats import default_format_for, format_class, format_names, get_format
+from ..partitions import keeps_in_place, placeholders
+from ..producers import Producer, ProducerSignature
+from ..stores import Store
+from .models import Entry
+from .rules import RULES
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A catalog resolved: its entries, the producer of each produced one, and their
+    signatures."""
+
+    entries: dict[str, Entry]
+    producers: dict[str, Producer]
+    signatures: dict[str, ProducerSignature]
+
+
+def resolve_catalog(
+    config: ProjectConfig,
+    stores: Mapping[str, Store],
+    declared: Mapping[str, Entry],
+    producers: list[Producer],
+) -> Resolved:
+    """Complete each entry (format, path, store) and pair it with its producing function;
+    raise every problem found at once (one `CatalogError`, or `CatalogErrors`)."""
+    errors: list[CatalogError] = []
+    bound: dict[str, Producer] = {}
+    for producer in producers:
+        other = bound.get(producer.entry)
+        if other is not None and other.function is not producer.function:
+            errors.append(
+                CatalogError(
+                    file=declared[producer.entry].source if producer.entry in declared else None,
+                    entry=producer.entry,
+                    problem=f"two functions produce it: {other.qualified_name} and {producer.qualified_name}.",
+                    fix="keep one, or bind the other to another entry with entry='...'.",
+                )
+            )
+        bound[producer.entry] = producer
+
+    entries: dict[str, Entry] = {}
+    broken: set[str] = set()
+    for name in [*declared, *(p for p in bound if p not in declared)]:
+        try:
+            entry = declared.get(name) or implicit_entry(bound[name])
+            entries[name] = complete_entry(config, stores, entry, bound.get(name))
+        except CatalogError as exc:
+            errors.append(exc)
+            broken.add(name)
+    signatures = {}
+    for producer in bound.values():
+        declared_in = declared[producer.entry].source if producer.entry in declared else None
+        own = entries.get(producer.entry)
+        signature = ProducerSignature.of(
+            producer,
+            # A parameter naming a broken entry is that entry's error, reported once above.
+            entries=entries.keys() | broken,
+            dimensions=[dimension.name for dimension in own.namespaces or []] if own else (),
+        )
+        signatures[producer.entry] = signature
+        errors.extend(_parameter_errors(signature, entries, declared_in))
+        errors.extend(_uses_errors(producer, entries, declared_in, known=broken))
+    if errors:
+        raise errors[0] if len(errors) == 1 else CatalogErrors(errors)
+    return Resolved(entries, bound, signatures)
+
+
+def implicit_entry(producer: Producer) -> Entry:
+    """The entry of a function that no catalog file declares."""
+    try:
+        return Entry(name=producer.entry, description=producer.description, group=producer.group)
+    except ValidationError as exc:
+        raise CatalogError(
+            file=None,
+            entry=producer.entry,
+            field=".".join(str(part) for part in exc.errors()[0]["loc"]),
+            problem=f"{producer.qualified_name}: {exc.errors()[0]['msg']}.",
+        ) from None
+
+
+def complete_entry(
+    config: ProjectConfig, stores: Mapping[str, Store], entry: Entry, producer: Producer | None
+) -> Entry:
+    def error(field: str, problem: str, fix: str = "") -> CatalogError:
+        return CatalogError(
+            file=entry.source, entry=entry.name, field=field, problem=problem, fix=fix
+        )
+
+    if producer and producer.format and entry.format and producer.format != entry.format:
+        raise error(
+            "format",
+            f"the catalog says '{entry.format}' but {producer.qualified_name} says '{producer.format}'.",
+            "state the format in one place.",
+        )
+    fmt = entry.format or (producer and producer.format)
+    if not fmt and producer:
+        fmt = default_format_for(producer.return_annotation())
+    if not fmt:
+        raise error(
+            "format",
+            "no format given, and no function produces this entry to infer one from.",
+            f"add 'format: NAME', one of {', '.join(format_names())}.",
+        )
+    store = entry.store or config.settings.default_store
+    if store not in stores:
+        raise error(
+            "store",
+            f"store '{store}' is not configured.{did_you_mean(store, stores)} Stores: "
+            f"{', '.join(sorted(stores))}.",
+            f"add [tool.datanectar.stores.{store}] to {config.pyproject.name}, or use a configured store.",
+        )
+    format_ = get_format(fmt)
+    if format_.medium == "filesystem" and not stores[store].holds_files:
+        raise error(
+            "store",
+            f"store '{store}' is a database and cannot hold '{fmt}' files.",
+            "use format 'sql' for this entry, or a file store.",
+        )
+    path = entry.path or f"{entry.name}{format_.suffix}"
+    try:
+        format_.check_path(path)
+    except ValueError as exc:
+        raise error("path", f"{exc}.") from None
+    for field, given, allowed in (
+        ("load_options", entry.load_options, format_.load_option_names()),
+        ("save_options", entry.save_options, format_.save_option_names()),
+    ):
+        unknown = sorted(set(given) - allowed) if allowed is not None else []
+        if unknown:
+            raise error(
+                f"{field}.{unknown[0]}",
+                f"format '{fmt}' has no option '{unknown[0]}'.{did_you_mean(unknown[0], allowed)}",
+                f"use one of: {', '.join(sorted(allowed)) or '(none)'}.",
+            )
+    if producer is not None and (producer.checks or producer.schema is not None):
+        if producer.schema is not None and entry.schema_ is not None:
+            raise error(
+                "schema",
+                f"both the catalog and {producer.qualified_name} give a schema.",
+                "state the schema in one place.",
+            )
+        entry = entry.model_copy(
+            update={
+                "checks": [*entry.checks, *producer.checks],
+                "schema_": entry.schema_ if entry.schema_ is not None else producer.schema,
+            }
+        )
+    if producer is not None and producer.namespaces:
+        if entry.namespaces and list(entry.namespaces) != list(producer.namespaces):
+            raise error(
+                "namespaces",
+                f"the catalog and {producer.qualified_name} declare different namespaces.",
+                "declare them in one place.",
+            )
+        entry = entry.model_copy(update={"namespaces": list(producer.namespaces)})
+    _check_rules(entry, fmt, config, from_function=_function_rules(producer, config))
+    _check_namespaces(entry, format_, path)
+    return entry.model_copy(update={"format": fmt, "store": store, "path": path})
+
+
+# What kind of value each format holds, for the rules that apply to it.
+def _function_rules(producer: Producer | None, config: ProjectConfig) -> tuple[int, str]:
+    """(how many of the entry's rules its function declared, the function's file): those come
+    last, and their errors name the function's module, not the catalog file."""
+    if producer is None or not producer.checks:
+        return 0, ""
+    source = inspect.getsourcefile(producer.function) or producer.qualified_name
+    try:
+        source = str(Path(source).resolve().relative_to(config.root.resolve()))
+    except ValueError:
+        pass
+    return len(producer.checks), f"{source} (@{producer.qualified_name})"
+
+
+def _check_rules(
+    entry: Entry, fmt: str, config: ProjectConfig, *, from_function: tuple[int, str] = (0, "")
+) -> None:
+    """Rules that cannot apply to the entry's data, and schemas that do not parse, are
+    catalog errors: found when the catalog loads, not when a run fails."""
+    kind = format_class(fmt).data_kind
+    declared_in_catalog = len(entry.checks) - from_function[0]
+    for index, rule in enumerate(entry.checks):
+        origin = entry
+        if index >= declared_in_catalog:  # declared on the decorator
+            origin = entry.model_copy(update={"source": from_function[1]})
+            index -= declared_in_catalog
+        if rule.custom is not None:
+            _resolve_custom_rule(origin, index, rule.custom)
+        if kind not in rule.applies_to and "any" not in rule.applies_to:
+            raise CatalogError(
+                file=origin.source,
+                entry=entry.name,
+                field=f"checks[{index}].{rule.kind}",
+                problem=f"rule '{rule.kind}' checks {' or '.join(rule.applies_to)} data, and a "
+                f"'{fmt}' entry holds {kind} data.",
+                fix="remove the rule, or use one that fits: "
+                + ", ".join(
+                    name for name, (_, kinds, _) in RULES.items() if kind in kinds or "any" in kinds
+                )
+                + ".",
+            )
+    names = [rule.check_name for rule in entry.checks] + (["table_schema"] if entry.schema_ else [])
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise CatalogError(
+            file=entry.source,
+            entry=entry.name,
+            field="checks",
+            problem=f"two checks are named '{duplicated[0]}'.",
+            fix="give one of them a 'name:'.",
+        )
+    if entry.schema_ is not None:
+        if kind != "table":
+            raise CatalogError(
+                file=entry.source,
+                entry=entry.name,
+                field="schema",
+                problem=f"a Table Schema checks tables, and a '{fmt}' entry holds {kind} data.",
+            )
+        from ..checks.tableschema import load_schema
+
+        try:
+            load_schema(entry.schema_, basepath=config.root)
+        except DatanectarError as exc:
+            raise CatalogError(
+                file=entry.source, entry=entry.name, field="schema", problem=str(exc)
+            ) from None
+
+
+def _resolve_custom_rule(entry: Entry, index: int, target: str) -> None:
+    from ..checks.rules import CustomCheckError, resolve_custom
+
+    try:
+        resolve_custom(target)
+    except CustomCheckError as exc:
+        raise CatalogError(
+            file=entry.source,
+            entry=entry.name,
+            field=f"checks[{index}].custom",
+            problem=f"{str(exc).removeprefix(f'custom check {target!r}: ')}",
+            fix="name an importable module (from the project root) and a function in it, "
+            "as 'package.module:function'.",
+        ) from None
+
+
+def _check_namespaces(entry: Entry, format_: Any, path: str) -> None:
+    """Path placeholders must name namespace dimensions, and name all of them for a format
+    storing one object per partition (else two partitions would share one object)."""
+    names = [dimension.name for dimension in entry.namespaces or []]
+    used = placeholders(path)
+    unknown = [name for name in used if name not in names]
+    problem = None
+    if unknown:
+        problem = f"placeholder '{{{unknown[0]}}}' names no namespace dimension ({', '.join(names) or 'none'})."
+    elif used and keeps_in_place(format_, entry.namespaces or [], path):
+        problem = f"format '{format_.name}' keeps all namespaces in one table; its path takes no placeholders."
+    elif used and sorted(set(used)) != sorted(names):
+        missing = [name for name in names if name not in used]
+        problem = f"the path must use every namespace dimension; '{{{missing[0]}}}' is missing."
+    if problem:
+        raise CatalogError(file=entry.source, entry=entry.name, field="path", problem=problem)
+
+
+def _uses_errors(
+    producer: Producer, entries: Mapping[str, Entry], source: str | None, *, known: Collection[str]
+) -> list[CatalogError]:
+    try:
+        uses = producer.uses()
+    except DatanectarError as exc:
+        return [CatalogError(file=source, entry=producer.entry, field="uses", problem=str(exc))]
+    return [
+        CatalogError(
+            file=source,
+            entry=producer.entry,
+            field="uses",
+            problem=f"{producer.qualified_name} uses '{name}', which is no catalog entry."
+            f"{did_you_mean(name, entries)}",
+            fix="name a cached function the body calls, or the entry it produces.",
+        )
+        for name in uses
+        if name not in entries and name not in known
+    ]
+
+
+def _parameter_errors(
+    signature: ProducerSignature, entries: Mapping[str, Entry], source: str | None
+) -> list[CatalogError]:
+    producer = signature.producer
+    return [
+        CatalogError(
+            file=source,
+            entry=producer.entry,
+            problem=(
+                f"parameter '{name}' of {producer.qualified_name} names no catalog "
+                f"entry and has no default.{did_you_mean(name, entries)}"
+            ),
+            fix="rename it after the entry it reads, declare that entry, or give it a default.",
+        )
+        for name in signature.unbound
+    ]
