@@ -33,6 +33,7 @@ from .stores import (
     StoreConfig,
     build_store,
     config_model,
+    default_store_table,
     normalize_prefix,
     store_config_type,
     store_type_names,
@@ -126,7 +127,7 @@ class Settings(BaseModel):
         description="Dagster executor for the project's jobs: a process per step, or one process.",
     )
     stores: dict[str, StoreConfigs] = Field(
-        default_factory=lambda: {"local": {"type": "local"}},
+        default_factory=lambda: {"local": default_store_table()},
         validate_default=True,
         description="Named stores, [tool.datanectar.stores.NAME], each with a 'type'.",
     )

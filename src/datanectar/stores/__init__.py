@@ -4,6 +4,7 @@ from .base import Location, Store, StoreConfig, normalize_prefix, normalize_rela
 from .registry import (
     build_store,
     config_model,
+    default_store_table,
     folder_store,
     register_store,
     store_class,
@@ -17,6 +18,7 @@ __all__ = [
     "StoreConfig",
     "build_store",
     "config_model",
+    "default_store_table",
     "folder_store",
     "normalize_prefix",
     "normalize_relative_path",

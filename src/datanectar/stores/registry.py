@@ -62,6 +62,11 @@ def register_store(type_name: str, value: str, *, clobber: bool = False) -> None
     STORE_TYPES.register(type_name, value, clobber=clobber)
 
 
+def default_store_table() -> dict[str, str]:
+    """The store of a project that declares none: the folder `data/` of the project."""
+    return {"type": "local"}
+
+
 def folder_store(name: str, folder: Path) -> Store:
     """A store over a folder on this machine's disk, whatever the project's stores are (the
     local level of the cache keeps copies of any store's objects there)."""
