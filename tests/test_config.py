@@ -16,13 +16,13 @@ from datanectar.config import PROJECT_ENV, Settings, load_project, settings_json
 from datanectar.errors import ConfigError
 from datanectar.formats import get_format
 from datanectar.stores import (
-    Store,
     StoreConfig,
     config_model,
     register_store,
     store_config_type,
     store_type_names,
 )
+from datanectar.stores.local import LocalStore
 from datanectar.stores.registry import STORE_TYPES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -290,7 +290,7 @@ class MemoryStoreConfig(StoreConfig):
     capacity: int = Field(default=1, description="Objects it holds.")
 
 
-class MemoryStore(Store):
+class MemoryStore(LocalStore):  # only its config matters here: the store is never opened
     type_name = "memory"
     config_model = MemoryStoreConfig
 

@@ -15,6 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from datanectar.formats import Format
+from datanectar.formats.pickle import PickleFormat
+
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 BIN = Path(sys.executable).parent
 PIP_INSTALL = [
@@ -72,7 +75,7 @@ def run(args: list[str], *, cwd: Path, site: Path, home: Path) -> subprocess.Com
 
 def dagster_home(tmp_path: Path) -> Path:
     home = tmp_path / "dagster_home"
-    home.mkdir()
+    home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     return home
 
@@ -202,15 +205,50 @@ def test_a_bad_store_plugin_config_names_the_table_and_field(make_project, plugi
     assert "rooot" in result.stderr
 
 
+class Pickled(PickleFormat):
+    name = "pickled"
+
+
+class Unfinished(Format):
+    name = "unfinished"
+    writes = ("builtins.bytes",)
+
+    def accepts(self, value):
+        return isinstance(value, bytes)
+
+
+def test_a_format_plugin_that_misses_a_declaration_or_a_method_is_named_with_the_fix():
+    from datanectar.errors import PluginError
+    from datanectar.formats import format_class, register_format
+    from datanectar.formats.registry import FORMATS
+
+    try:
+        register_format("unfinished", f"{__name__}:Unfinished")
+        with pytest.raises(
+            PluginError, match=r"'unfinished' \(registered.*does not implement read, write"
+        ):
+            format_class("unfinished")
+        Unfinished.read = lambda self, location, *, options, as_type=None: None
+        Unfinished.write = lambda self, value, location, *, options: None
+        Unfinished.__abstractmethods__ = frozenset()
+        with pytest.raises(PluginError, match=r"does not declare suffix"):
+            format_class("unfinished")
+    finally:
+        FORMATS.refresh()
+
+
 def test_register_adds_a_format_in_process_and_refuses_to_replace_one_silently():
     from datanectar.errors import PluginError
     from datanectar.formats import format_class, format_names, register_format
     from datanectar.formats.registry import FORMATS
 
     try:
-        register_format("pickled", "datanectar.formats.pickle:PickleFormat")
+        register_format("pickled", f"{__name__}:Pickled")
         assert "pickled" in format_names()
-        assert format_class("pickled").name == "pickle"
+        assert format_class("pickled") is Pickled
+        register_format("impostor", "datanectar.formats.pickle:PickleFormat")
+        with pytest.raises(PluginError, match=r"PickleFormat.name is 'pickle'. Fix: set name"):
+            format_class("impostor")
         with pytest.raises(PluginError, match="a format named 'csv' is registered already"):
             register_format("csv", "datanectar.formats.json:JsonFormat")
         register_format("broken", "datanectar.formats.json:no_such_class")
@@ -235,8 +273,9 @@ def test_two_distributions_naming_one_format_differently_is_an_error(monkeypatch
     registry = PluginRegistry(
         "datanectar.formats", kind="format", built_ins={"csv": "datanectar.formats.csv:CsvFormat"}
     )
+    assert registry.names() == ["csv"]  # listing works: only using the name fails
     with pytest.raises(PluginError, match=r"two formats are named 'csv'.*Fix: uninstall one"):
-        registry.names()
+        registry.load("csv")
 
 
 def test_the_built_ins_are_declared_as_entry_points_too():
@@ -249,3 +288,90 @@ def test_the_built_ins_are_declared_as_entry_points_too():
     points = pyproject["project"]["entry-points"]
     assert points["datanectar.formats"] == BUILT_IN_FORMATS
     assert points["datanectar.stores"] == BUILT_IN_STORES
+
+
+BROKEN_PYPROJECT = """
+[project]
+name = "nectar-broken"
+version = "1.0"
+
+[project.entry-points."datanectar.stores"]
+gone = "nectar_broken.nope:Store"
+copied = "nectar_broken.stores:CopiedStore"
+"""
+
+BROKEN_STORES = """
+from typing import Literal
+
+from datanectar.stores import StoreConfig
+from datanectar.stores.local import LocalStore
+
+
+class CopiedConfig(StoreConfig):
+    type: Literal["memory"] = "memory"  # copied from another plug-in, not changed
+
+
+class CopiedStore(LocalStore):
+    type_name = "copied"
+    config_model = CopiedConfig
+"""
+
+
+@pytest.fixture(scope="module")
+def broken_site(tmp_path_factory) -> Path:
+    """A distribution whose store plug-ins are broken: one names a module that is not there,
+    one has a config model whose `type` names another store type."""
+    source = tmp_path_factory.mktemp("nectar-broken")
+    (source / "pyproject.toml").write_text(BROKEN_PYPROJECT)
+    (source / "nectar_broken").mkdir()
+    (source / "nectar_broken" / "__init__.py").write_text("")
+    (source / "nectar_broken" / "stores.py").write_text(BROKEN_STORES)
+    site = tmp_path_factory.mktemp("broken-site")
+    subprocess.run(
+        [*PIP_INSTALL, "--target", str(site), str(source)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return site
+
+
+def open_catalog(project: Path, site: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return run(
+        [sys.executable, "-c", "import datanectar; datanectar.catalog('.')"],
+        cwd=project,
+        site=site,
+        home=dagster_home(tmp_path),
+    )
+
+
+def test_a_broken_store_plugin_breaks_only_the_projects_that_use_it(
+    make_project, broken_site, tmp_path
+):
+    fine = make_project("x:\n  format: json\n")
+    assert open_catalog(fine, broken_site, tmp_path).returncode == 0
+
+    gone = make_project(  # the same project, now with a store of the broken type
+        "x:\n  format: json\n",
+        settings='default_store = "g"\n',
+        stores='[tool.datanectar.stores.g]\ntype = "gone"\n',
+    )
+    failed = open_catalog(gone, broken_site, tmp_path)
+    assert failed.returncode != 0
+    assert "the store type 'gone' (distribution nectar-broken" in failed.stderr
+    assert "Fix: reinstall nectar-broken, or correct its entry point" in failed.stderr
+
+
+def test_a_store_plugin_whose_config_names_another_type_is_named_with_the_fix(
+    make_project, broken_site, tmp_path
+):
+    copied = make_project(
+        "x:\n  format: json\n",
+        settings='default_store = "c"\n',
+        stores='[tool.datanectar.stores.c]\ntype = "copied"\n',
+    )
+    failed = open_catalog(copied, broken_site, tmp_path)
+    assert failed.returncode != 0
+    assert "the store type 'copied' (distribution nectar-broken" in failed.stderr
+    assert "must declare `type: Literal['copied'] = 'copied'`" in failed.stderr
+    assert "Traceback" not in failed.stderr.split("PluginError")[-1]

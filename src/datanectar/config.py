@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -38,13 +38,15 @@ from .stores import (
     store_config_type,
     store_type_names,
 )
+from .stores.registry import BUILT_IN_STORES
 
 if TYPE_CHECKING:
     StoreConfigs = StoreConfig
 else:
-    # Built from the store registry, so a new store type's config is accepted (and appears in
-    # the JSON Schema) without a change here.
-    StoreConfigs = store_config_type()
+    # The built-in store types' configs; a project's settings are validated against a model
+    # built from the registry for the store types it uses (`settings_model`), so that a
+    # plug-in store is imported only by the projects that use it.
+    StoreConfigs = store_config_type(sorted(BUILT_IN_STORES))
 
 PROJECT_ENV = "DATANECTAR_PROJECT"
 CacheMode = Literal["write", "overwrite", "read_only", "local", "offline", "off"]
@@ -161,10 +163,6 @@ class Settings(BaseModel):
     )
 
 
-_BUILT_FOR = tuple(store_type_names())
-"""The store types `Settings` was built with, when this module was imported."""
-
-
 class ProjectConfig(BaseModel):
     """Where a project is and what it configured."""
 
@@ -228,22 +226,24 @@ class ProjectNotFoundError(ConfigError):
         self.file, self.field, self.problem, self.fix = str(origin), "tool.datanectar", problem, fix
 
 
-def settings_model() -> type[Settings]:
-    """The settings model for the store types registered now: `Settings` itself, unless a
-    store type was registered in this process after it was built (`register_store`)."""
-    return _settings_model(tuple(store_type_names()))
+def settings_model(store_types: Iterable[str] | None = None) -> type[Settings]:
+    """The settings model whose stores may be of the built-in types and of `store_types`
+    (every registered type when None); unknown names are left to the model to refuse."""
+    known = store_type_names()
+    wanted = known if store_types is None else [name for name in store_types if name in known]
+    return _settings_model(tuple(sorted({*BUILT_IN_STORES, *wanted})))
 
 
 @functools.cache
 def _settings_model(store_types: tuple[str, ...]) -> type[Settings]:
-    if store_types == _BUILT_FOR:
+    if store_types == tuple(sorted(BUILT_IN_STORES)):
         return Settings
     stores = Settings.model_fields["stores"]
     return create_model(
         "Settings",
         __base__=Settings,
         stores=(
-            dict[str, store_config_type()],  # type: ignore[valid-type]
+            dict[str, store_config_type(store_types)],  # type: ignore[valid-type]
             Field(
                 default_factory=stores.default_factory,
                 validate_default=True,
@@ -268,13 +268,25 @@ def settings_json_schema() -> dict[str, Any]:
     return schema
 
 
+def _store_types_named(table: Any) -> list[str]:
+    """The `type` of each store table in a raw `[tool.datanectar]` table."""
+    stores = table.get("stores") if isinstance(table, dict) else None
+    if not isinstance(stores, dict):
+        return []
+    return [
+        str(store["type"])
+        for store in stores.values()
+        if isinstance(store, dict) and "type" in store
+    ]
+
+
 def load_project(start: Path | str | None = None) -> ProjectConfig:
     pyproject = find_pyproject(start)
     table = _with_environment(_read_toml(pyproject).get("tool", {}).get("datanectar", {}))
     try:
-        settings = settings_model().model_validate(table)
+        settings = settings_model(_store_types_named(table)).model_validate(table)
     except ValidationError as exc:
-        raise _config_error(exc, pyproject) from None
+        raise _config_error(exc, pyproject, table) from None
     stores = settings.stores
     for index, mirror in enumerate(settings.mirrors):
         if mirror not in stores:
@@ -312,10 +324,10 @@ def _with_environment(table: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _config_error(exc: ValidationError, pyproject: Path) -> ConfigError:
+def _config_error(exc: ValidationError, pyproject: Path, error_table: Any) -> ConfigError:
     """The first error, at the key the user wrote (`tool.datanectar.stores.NAME.FIELD`)."""
     error = exc.errors()[0]
-    path, model = written_location(settings_model(), error["loc"])
+    path, model = written_location(settings_model(_store_types_named(error_table)), error["loc"])
     field = field_path(["tool", "datanectar", *path])
     table = field_path(["tool", "datanectar", *path[:-1]])
     given, kind = error["input"], error["type"]

@@ -9,6 +9,7 @@ this process (a notebook's or a test's own), refusing to replace a name unless t
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.metadata
 import threading
@@ -17,6 +18,8 @@ from typing import Any
 
 from .errors import PluginError
 
+REGISTERED = "registered with register() in this process"
+
 
 @dataclass(frozen=True)
 class Plugin:
@@ -24,7 +27,11 @@ class Plugin:
     value: str
     """'module:attribute', imported on first use."""
     origin: str
-    """Who declared it: a distribution's name, or 'register()'."""
+    """Who declared it: datanectar, a distribution and its entry point group, or register()."""
+    distribution: str | None = None
+    """The distribution whose entry point declared it, if one did."""
+    conflict: str | None = None
+    """Set when two declare the name differently: using it is then an error, saying so."""
 
 
 class PluginRegistry:
@@ -51,15 +58,20 @@ class PluginRegistry:
         if found is not None:
             return found
         plugin = self._all()[name]
+        if plugin.conflict is not None:
+            raise PluginError(plugin.conflict)
         module_name, _, attribute = plugin.value.partition(":")
         try:
             found = getattr(importlib.import_module(module_name), attribute)
         except (ImportError, AttributeError) as exc:
             raise PluginError(
-                f"the {self.kind} '{name}' (entry point group '{self.group}', from "
-                f"{plugin.origin}) names {plugin.value!r}, which cannot be imported: "
-                f"{type(exc).__name__}: {exc}. Fix: reinstall {plugin.origin}, or correct its "
-                "entry point."
+                f"the {self.kind} '{name}' ({plugin.origin}) names {plugin.value!r}, which cannot be imported: "
+                f"{type(exc).__name__}: {exc}. Fix: "
+                + (
+                    "correct the 'module:attribute' given to register()."
+                    if plugin.distribution is None
+                    else f"reinstall {plugin.distribution}, or correct its entry point."
+                )
             ) from exc
         self._loaded[name] = found
         return found
@@ -79,7 +91,7 @@ class PluginRegistry:
                 f"{plugins[name].origin}); pass clobber=True to replace it."
             )
         with self._lock:
-            plugins[name] = Plugin(name, value, "register()")
+            plugins[name] = Plugin(name, value, REGISTERED)
             self._loaded.pop(name, None)
 
     def refresh(self) -> None:
@@ -101,16 +113,22 @@ class PluginRegistry:
         # The built-ins stand even when datanectar runs from a source tree whose distribution
         # metadata is missing or older than the code.
         plugins = {
-            name: Plugin(name, value, "datanectar") for name, value in self._built_ins.items()
+            name: Plugin(name, value, "built into datanectar")
+            for name, value in self._built_ins.items()
         }
         for point in importlib.metadata.entry_points(group=self.group):
-            origin = point.dist.name if point.dist is not None else "an unnamed distribution"
+            dist = point.dist.name if point.dist is not None else "an unnamed distribution"
+            origin = f"distribution {dist}, entry point group '{self.group}'"
             known = plugins.get(point.name)
             if known is not None and known.value != point.value:
-                raise PluginError(
-                    f"two {self.kind}s are named '{point.name}' (entry point group "
-                    f"'{self.group}'): {known.value!r} from {known.origin} and {point.value!r} "
-                    f"from {origin}. Fix: uninstall one of them, or rename its entry point."
+                # Only projects using the name fail: another distribution's mistake must not
+                # break every project on the machine.
+                conflict = (
+                    f"two {self.kind}s are named '{point.name}': {known.value!r} "
+                    f"({known.origin}) and {point.value!r} ({origin}). Fix: uninstall one of "
+                    "them, or rename its entry point."
                 )
-            plugins[point.name] = Plugin(point.name, point.value, known.origin if known else origin)
+                plugins[point.name] = dataclasses.replace(known, conflict=conflict)
+            elif known is None:
+                plugins[point.name] = Plugin(point.name, point.value, origin, dist)
         return plugins

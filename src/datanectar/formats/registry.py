@@ -4,6 +4,7 @@ point; see "Writing a format" in the README."""
 
 from __future__ import annotations
 
+import inspect
 from functools import cache
 from typing import Any
 
@@ -45,12 +46,39 @@ def format_class(name: str) -> type[Format]:
     """The class of format `name` (its module imported, its library not yet); KeyError if
     no format is registered under that name."""
     found = FORMATS.load(name)
+    where = f"the format '{name}' ({FORMATS.origin(name)})"
     if not (isinstance(found, type) and issubclass(found, Format)):
         raise PluginError(
-            f"the format '{name}' ({FORMATS.origin(name)}) is {found!r}, not a subclass of "
-            "datanectar.formats.Format. Fix: point its entry point at the format's class."
+            f"{where} is {found!r}, not a subclass of datanectar.formats.Format. Fix: point its "
+            "entry point at the format's class."
+        )
+    if inspect.isabstract(found):
+        missing = ", ".join(sorted(found.__abstractmethods__))
+        raise PluginError(f"{where}: {found.__name__} does not implement {missing}. Fix: add them.")
+    declared = {attribute: getattr(found, attribute, None) for attribute in _DECLARED}
+    wrong = [
+        f"{attribute} ({_DECLARED[attribute]})"
+        for attribute, value in declared.items()
+        if not isinstance(value, str if attribute != "writes" else tuple)
+    ]
+    if wrong:
+        raise PluginError(
+            f"{where}: {found.__name__} does not declare {', '.join(wrong)}. Fix: set them as "
+            "class attributes (see 'Writing a format' in the README)."
+        )
+    if declared["name"] != name:
+        raise PluginError(
+            f"{where}: {found.__name__}.name is {declared['name']!r}. Fix: set name = {name!r}, "
+            "the name it is registered under."
         )
     return found
+
+
+_DECLARED = {
+    "name": "the name entries use, a str",
+    "suffix": "appended to an entry's name for its default path, a str, '' for none",
+    "writes": "the types it writes, a tuple of qualified names",
+}
 
 
 @cache

@@ -4,10 +4,12 @@ class names its config model (`Store.config_model`). See "Writing a store" in th
 
 from __future__ import annotations
 
+import inspect
 import operator
+from collections.abc import Iterable
 from functools import reduce
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import Field
 
@@ -31,23 +33,53 @@ def store_type_names() -> list[str]:
 def store_class(type_name: str) -> type[Store]:
     """The class of store type `type_name`; KeyError if none is registered under it."""
     found = STORE_TYPES.load(type_name)
+    where = f"the store type '{type_name}' ({STORE_TYPES.origin(type_name)})"
     if not (isinstance(found, type) and issubclass(found, Store)):
         raise PluginError(
-            f"the store type '{type_name}' ({STORE_TYPES.origin(type_name)}) is {found!r}, not "
-            "a subclass of datanectar.stores.Store. Fix: point its entry point at the class."
+            f"{where} is {found!r}, not a subclass of datanectar.stores.Store. Fix: point its "
+            "entry point at the class."
+        )
+    if inspect.isabstract(found):
+        missing = ", ".join(sorted(found.__abstractmethods__))
+        raise PluginError(f"{where}: {found.__name__} does not implement {missing}. Fix: add them.")
+    if getattr(found, "type_name", None) != type_name:
+        raise PluginError(
+            f"{where}: {found.__name__}.type_name is {getattr(found, 'type_name', None)!r}. Fix: "
+            f"set type_name = {type_name!r}, the name it is registered under."
         )
     return found
 
 
 def config_model(type_name: str) -> type[StoreConfig]:
-    return store_class(type_name).config_model
+    """The config model of store type `type_name`, checked to be one datanectar can tell
+    apart from the others' by its `type`."""
+    model = getattr(store_class(type_name), "config_model", None)
+    where = f"the store type '{type_name}' ({STORE_TYPES.origin(type_name)})"
+    if not (isinstance(model, type) and issubclass(model, StoreConfig)):
+        raise PluginError(
+            f"{where} has no config model: its class's `config_model` is {model!r}. Fix: set "
+            "it to a subclass of datanectar.stores.StoreConfig."
+        )
+    field = model.model_fields.get("type")
+    if (
+        field is None
+        or get_origin(field.annotation) is not Literal
+        or get_args(field.annotation) != (type_name,)
+    ):
+        raise PluginError(
+            f"{where}: its config model {model.__name__} must declare "
+            f"`type: Literal[{type_name!r}] = {type_name!r}` (its `type` is "
+            f"{getattr(field, 'annotation', None)!r}), so that a [tool.datanectar.stores.NAME] "
+            f"table with type = {type_name!r} picks it. Fix: declare that field."
+        )
+    return model
 
 
-def store_config_type() -> Any:
-    """The config of any registered store, told apart by its `type`: a discriminated union of
-    the store types' config models, so a new store type's config joins it from this registry.
-    """
-    models = tuple(config_model(name) for name in store_type_names())
+def store_config_type(type_names: Iterable[str] | None = None) -> Any:
+    """The config of a store of one of `type_names` (every registered type when None), told
+    apart by its `type`: a discriminated union of their config models, built from this
+    registry, so that a new store type's config joins it."""
+    models = tuple(config_model(name) for name in (type_names or store_type_names()))
     if len(models) == 1:  # a union of one is its member, and pydantic refuses a discriminator
         return models[0]
     return Annotated[reduce(operator.or_, models), Field(discriminator="type")]
