@@ -411,3 +411,56 @@ def test_a_sql_table_written_by_another_tool_has_no_fingerprint_until_datanectar
     with engine.connect() as connection:
         assert connection.execute(sa.text("select count(*) from datanectar_versions")).scalar() == 0
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+psycopg2://app:s3cret@db.example:5432/lake",
+            "postgresql+psycopg2://app:***@db.example:5432/lake",
+        ),
+        (
+            "postgresql+psycopg2://app@db.example/lake?password=SuperSecret123&sslmode=require",
+            "postgresql+psycopg2://app@db.example/lake?password=***&sslmode=require",
+        ),
+        (
+            "postgresql+psycopg2://app:Sup3r@Secret@db.example/lake",
+            "postgresql+psycopg2://app:***@db.example/lake",
+        ),
+        ("sqlite:////tmp/x/datanectar.sqlite", "sqlite:////tmp/x/datanectar.sqlite"),
+    ],
+)
+def test_urls_are_shown_without_their_secrets(url, shown):
+    from datanectar.stores.base import safe_url
+
+    assert safe_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "secrets"),
+    [
+        (
+            "postgresql+psycopg2://postgres@127.0.0.1:5432/nosuchdb?password=SuperSecret123",
+            ["SuperSecret123"],
+        ),
+        ("postgresql+psycopg2://postgres:Sup3r@Secret@127.0.0.1:5432/test", ["Sup3r", "Secret"]),
+    ],
+)
+def test_a_failing_sql_store_never_shows_its_secrets(tmp_path, monkeypatch, url, secrets):
+    monkeypatch.setenv("CONTRACT_DB_URL", url)
+    store = SqlStore("s", SqlStoreConfig(url_env="CONTRACT_DB_URL"), project_root=tmp_path)
+    storage = EntryStorage({"s": store})
+    target = Target.of(
+        Entry(name="t", source="catalog/contract.yaml", format="sql", store="s", path="t")
+    )
+
+    with pytest.raises(StorageIOError) as error:
+        storage.save(target, frame(1))
+
+    told = str(error.value)
+    assert "catalog/contract.yaml: entry 't'" in told
+    assert not any(secret in told for secret in secrets), told
+    assert error.value.__cause__ is None or not any(
+        secret in str(error.value.__cause__) for secret in secrets
+    )

@@ -25,6 +25,7 @@ from .formats.base import (
     qualified_type_name,
 )
 from .stores import Location, Store
+from .stores.base import scrub
 from .summaries import Summary, describe
 from .targets import Target
 
@@ -287,10 +288,15 @@ def _failures_named(
     except (DatanectarError, Absent):  # named already, or the caller's to name
         raise
     except Exception as exc:
-        raise StorageIOError(
+        told = f"{type(exc).__name__}: {exc}"
+        shown = scrub(told, location.store.secrets())
+        error = StorageIOError(
             f"{_where(entry)}: {action} {_describe(fmt, location)} as {fmt.name} failed"
-            f"{' ' + note if note else ''}: {type(exc).__name__}: {exc}"
-        ) from exc
+            f"{' ' + note if note else ''}: {shown}"
+        )
+        if shown != told:  # the library's own message held a secret: never chain it
+            raise error from None
+        raise error from exc
 
 
 def _describe(fmt: Format, location: Location) -> str:

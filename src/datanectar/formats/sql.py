@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
 from ..stores import Location
+from ..stores.base import safe_url
 from . import sql_versions
 from .base import Format, require
 
@@ -159,8 +160,7 @@ class SqlFormat(Format):
             sql_versions.forget(self._sa, connection, schema, table)
 
     def describe_location(self, location: Location) -> str:
-        url = self._sa.make_url(location.store.sql_url())
-        return f"{url.render_as_string(hide_password=True)}#{location.relative}"
+        return f"{safe_url(location.store.sql_url())}#{location.relative}"
 
     def check_path(self, relative: str) -> None:
         split_table_name(relative)

@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import parse_qsl, unquote
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -63,6 +64,67 @@ def normalize_prefix(prefix: str) -> str:
     if stripped in ("", "."):
         return ""
     return normalize_relative_path(stripped)
+
+
+_SECRET_QUERY_KEYS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "sslpassword",
+        "secret",
+        "token",
+        "access_token",
+        "api_key",
+        "key",
+    }
+)
+
+
+def safe_url(url: str) -> str:
+    """`url` as it may be shown: the password of its user part and the values of query
+    parameters that carry secrets (`?password=...`) masked. The user part ends at the last
+    '@' before the host, so a password holding an unencoded '@' is masked whole."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    authority, slash, tail = rest.partition("/")
+    if "@" in authority:
+        user_part, host = authority.rsplit("@", 1)
+        user, has_password, _ = user_part.partition(":")
+        authority = f"{user}:***@{host}" if has_password else f"{user}@{host}"
+    path, question, query = tail.partition("?")
+    if question:
+        query = "&".join(
+            f"{key}=***" if key.lower() in _SECRET_QUERY_KEYS else f"{key}={value}"
+            for key, value in parse_qsl(query, keep_blank_values=True)
+        )
+    return f"{scheme}://{authority}{slash}{path}{question}{query}"
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The secrets in `url`, raw and decoded, to scrub from any text shown: its password (and,
+    when the password holds an unencoded '@', the pieces a parser may split it into) and the
+    values of secret query parameters."""
+    found: list[str] = []
+    _, separator, rest = url.partition("://")
+    authority, _, tail = rest.partition("/")
+    if separator and "@" in authority:
+        password = authority.rsplit("@", 1)[0].partition(":")[2]
+        found += [password, *password.split("@")]
+    found += [
+        value
+        for key, value in parse_qsl(tail.partition("?")[2], keep_blank_values=True)
+        if key.lower() in _SECRET_QUERY_KEYS
+    ]
+    secrets = {piece for value in found for piece in (value, unquote(value)) if len(piece) >= 3}
+    return tuple(sorted(secrets, key=len, reverse=True))  # the longest first, when scrubbing
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 def staging_pattern(name: str) -> re.Pattern[str]:
@@ -160,6 +222,11 @@ class Store(ABC):
             f"store '{self.name}' (type {self.type_name}) cannot hold SQL tables; "
             "use a store with a database"
         )
+
+    def secrets(self) -> tuple[str, ...]:
+        """Strings of this store's configuration that must never be shown (passwords in a
+        URL read from the environment): scrubbed from every error about its objects."""
+        return ()
 
     def prepare(self, location: Location) -> None:
         """Make whatever must exist before `location` (or a sibling of it) is written."""

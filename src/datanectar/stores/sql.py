@@ -13,7 +13,7 @@ from typing import Any, Literal, NoReturn
 from pydantic import Field
 
 from ..errors import StoreError
-from .base import Location, Store, StoreConfig
+from .base import Location, Store, StoreConfig, url_secrets
 
 
 class SqlStoreConfig(StoreConfig):
@@ -42,6 +42,10 @@ class SqlStore(Store):
                 f"Fix: export {self.config.url_env}=<SQLAlchemy URL of the database>."
             )
         return url
+
+    def secrets(self) -> tuple[str, ...]:
+        url = os.environ.get(self.config.url_env)
+        return url_secrets(url) if url else ()
 
     @property
     def filesystem(self) -> Any:
