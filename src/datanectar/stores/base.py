@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     import fsspec
 
 STAGING_PREFIX = ".datanectar-staging-"
-_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
+# A drive letter starts a Windows path only when a separator (or nothing) follows it: 'x:y'
+# is a relative name (namespace keys may hold ':', time keys do).
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:([\\/]|$)")
 
 
 class StoreConfig(BaseModel):
