@@ -14,8 +14,10 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from .catalog import Entry
+if TYPE_CHECKING:  # formats name `Slice` and the catalog imports formats: no cycle at runtime
+    from .catalog import Entry
 
 
 @dataclass(frozen=True)

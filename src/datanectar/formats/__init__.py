@@ -1,5 +1,7 @@
 """Storage formats: one module each, behind `Format`, its capability protocols and the registry."""
 
+from ..checks.tableschema.text_table import RaggedRecords, TextTable
+from ..targets import Slice
 from .base import Absent, Format, PartitionsInPlace, PendingCommit, SplitCommits, TextCells
 from .registry import (
     DOCUMENT_FORMAT,
@@ -17,8 +19,11 @@ __all__ = [
     "Format",
     "PartitionsInPlace",
     "PendingCommit",
+    "RaggedRecords",
+    "Slice",
     "SplitCommits",
     "TextCells",
+    "TextTable",
     "default_format_for",
     "format_class",
     "format_names",
