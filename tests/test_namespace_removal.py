@@ -79,3 +79,16 @@ def test_cache_clear_of_one_key_removes_its_namespace_only(project, capsys):
     assert stored_rows(root, format_name) == {"paris": [1.0, 2.0]}  # paris's rows stay
     with catalog.activate():
         assert module.readings(namespace="paris")["value"].tolist() == [1.0, 2.0]
+
+
+def test_cache_clear_of_one_namespace_and_of_nothing_that_matches(project, capsys):
+    root, _, _, format_name = project
+    assert main(["--project", str(root), "cache", "clear", "readings", "--namespace", "oslo"]) == 0
+    assert "removed 1 stored result(s)" in capsys.readouterr().out
+    assert stored_rows(root, format_name) == {"paris": [1.0, 2.0]}
+
+    assert main(["--project", str(root), "cache", "clear", "readings", "--key", "zzz"]) == 1
+    assert (
+        "no stored result of 'readings' at the root level has key 'zzz'" in capsys.readouterr().err
+    )
+    assert stored_rows(root, format_name) == {"paris": [1.0, 2.0]}  # nothing else went

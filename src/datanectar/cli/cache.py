@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -26,6 +27,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     clearing = actions.add_parser("clear", help="remove an entry's stored results and records")
     clearing.add_argument("entry", help="the entry whose results to remove")
     clearing.add_argument("--key", help="only the result with this cache key")
+    clearing.add_argument(
+        "--namespace", help="only the results of this namespace (as `cache ls` shows it)"
+    )
     clearing.add_argument(
         "--local", action="store_true", help="clear the local cache level instead of the root store"
     )
@@ -85,10 +89,35 @@ def clear_results(arguments: argparse.Namespace) -> int:
     catalog = Catalog.open(arguments.project)
     entry = catalog.entry(arguments.entry)
     kind = "local" if arguments.local else "root"
+    producer = catalog.producers.get(entry.name)
+    if producer is None or producer.cached is None:
+        print(
+            f"entry '{entry.name}' is not produced by a cached function: it has no stored "
+            "results to clear (its data is the catalog's; remove it with your storage tools).",
+            file=sys.stderr,
+        )
+        return 1
+    stored_here = list(stored_results(catalog, entry.name, kinds=(kind,)))
+    chosen = [
+        stored
+        for stored in stored_here
+        if (not arguments.key or stored.record.key == arguments.key)
+        and (not arguments.namespace or stored.record.namespace == arguments.namespace)
+    ]
+    if (arguments.key or arguments.namespace) and not chosen:
+        asked = " and ".join(
+            f"{name} '{value}'"
+            for name, value in (("key", arguments.key), ("namespace", arguments.namespace))
+            if value
+        )
+        print(
+            f"no stored result of '{entry.name}' at the {kind} level has {asked}; it holds "
+            f"{len(stored_here)}. See `datanectar cache ls {entry.name}`.",
+            file=sys.stderr,
+        )
+        return 1
     removed = 0
-    for stored in list(stored_results(catalog, entry.name, kinds=(kind,))):
-        if arguments.key and stored.record.key != arguments.key:
-            continue
+    for stored in chosen:
         keys = namespace_of_record(entry, stored.record.namespace)
         # A namespace kept inside a table is removed from it, the others' rows untouched.
         base = target_for(entry, keys) if keys else Target.of(entry)
