@@ -92,3 +92,15 @@ def test_cache_clear_of_one_namespace_and_of_nothing_that_matches(project, capsy
         "no stored result of 'readings' at the root level has key 'zzz'" in capsys.readouterr().err
     )
     assert stored_rows(root, format_name) == {"paris": [1.0, 2.0]}  # nothing else went
+
+
+def test_removing_the_last_namespace_of_a_delta_table_leaves_no_table(project):
+    root, module, catalog, format_name = project
+    module.EMPTY.update({"paris", "oslo"})
+    with catalog.activate():
+        module.readings(namespace="paris", recompute=True, cache_mode="overwrite")
+        module.readings(namespace="oslo", recompute=True, cache_mode="overwrite")
+    if format_name == "delta":
+        assert not (root / "data" / "readings").exists()
+    else:
+        assert stored_rows(root, format_name) == {}

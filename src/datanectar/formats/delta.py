@@ -152,8 +152,12 @@ class DeltaFormat(Format):
         """One transaction removing that partition's files (its predicate names partition
         columns only, so no data file is read or rewritten)."""
         with self._current(location) as table:
-            if table is not None and _holds(table, part.keys):
-                table.delete(partition_predicate(part.keys))
+            if table is None or not _holds(table, part.keys):
+                return
+            table.delete(partition_predicate(part.keys))
+            emptied = not table.file_uris()
+        if emptied:  # the last namespace gone: no empty table left behind, as for a file
+            self.remove(location)
 
     def exists(self, location: Location) -> bool:
         with self._current(location) as table:
