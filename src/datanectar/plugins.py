@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.metadata
+import inspect
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +76,26 @@ class PluginRegistry:
             ) from exc
         self._loaded[name] = found
         return found
+
+    def load_class(self, name: str, base: type, base_name: str) -> Any:
+        """`load`, checked to be a concrete subclass of `base` (named `base_name` in errors)."""
+        found = self.load(name)
+        where = self.where(name)
+        if not (isinstance(found, type) and issubclass(found, base)):
+            raise PluginError(
+                f"{where} is {found!r}, not a subclass of {base_name}. Fix: point its entry "
+                "point at the class."
+            )
+        if inspect.isabstract(found):
+            missing = ", ".join(sorted(found.__abstractmethods__))
+            raise PluginError(
+                f"{where}: {found.__name__} does not implement {missing}. Fix: add them."
+            )
+        return found
+
+    def where(self, name: str) -> str:
+        """`the format 'npy' (distribution nectar-extras, ...)`, for errors about a plug-in."""
+        return f"the {self.kind} '{name}' ({self.origin(name)})"
 
     def origin(self, name: str) -> str:
         """Who declared `name`: a distribution, or 'register()'."""

@@ -4,7 +4,6 @@ point; see "Writing a format" in the README."""
 
 from __future__ import annotations
 
-import inspect
 from functools import cache
 from typing import Any
 
@@ -45,16 +44,8 @@ def format_names() -> list[str]:
 def format_class(name: str) -> type[Format]:
     """The class of format `name` (its module imported, its library not yet); KeyError if
     no format is registered under that name."""
-    found = FORMATS.load(name)
-    where = f"the format '{name}' ({FORMATS.origin(name)})"
-    if not (isinstance(found, type) and issubclass(found, Format)):
-        raise PluginError(
-            f"{where} is {found!r}, not a subclass of datanectar.formats.Format. Fix: point its "
-            "entry point at the format's class."
-        )
-    if inspect.isabstract(found):
-        missing = ", ".join(sorted(found.__abstractmethods__))
-        raise PluginError(f"{where}: {found.__name__} does not implement {missing}. Fix: add them.")
+    found = FORMATS.load_class(name, Format, "datanectar.formats.Format")
+    where = FORMATS.where(name)
     declared = {attribute: getattr(found, attribute, None) for attribute in _DECLARED}
     wrong = [
         f"{attribute} ({_DECLARED[attribute]})"

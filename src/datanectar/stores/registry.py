@@ -4,7 +4,6 @@ class names its config model (`Store.config_model`). See "Writing a store" in th
 
 from __future__ import annotations
 
-import inspect
 import operator
 from collections.abc import Iterable
 from functools import reduce
@@ -32,16 +31,8 @@ def store_type_names() -> list[str]:
 
 def store_class(type_name: str) -> type[Store]:
     """The class of store type `type_name`; KeyError if none is registered under it."""
-    found = STORE_TYPES.load(type_name)
-    where = f"the store type '{type_name}' ({STORE_TYPES.origin(type_name)})"
-    if not (isinstance(found, type) and issubclass(found, Store)):
-        raise PluginError(
-            f"{where} is {found!r}, not a subclass of datanectar.stores.Store. Fix: point its "
-            "entry point at the class."
-        )
-    if inspect.isabstract(found):
-        missing = ", ".join(sorted(found.__abstractmethods__))
-        raise PluginError(f"{where}: {found.__name__} does not implement {missing}. Fix: add them.")
+    found = STORE_TYPES.load_class(type_name, Store, "datanectar.stores.Store")
+    where = STORE_TYPES.where(type_name)
     if getattr(found, "type_name", None) != type_name:
         raise PluginError(
             f"{where}: {found.__name__}.type_name is {getattr(found, 'type_name', None)!r}. Fix: "
@@ -54,7 +45,7 @@ def config_model(type_name: str) -> type[StoreConfig]:
     """The config model of store type `type_name`, checked to be one datanectar can tell
     apart from the others' by its `type`."""
     model = getattr(store_class(type_name), "config_model", None)
-    where = f"the store type '{type_name}' ({STORE_TYPES.origin(type_name)})"
+    where = STORE_TYPES.where(type_name)
     if not (isinstance(model, type) and issubclass(model, StoreConfig)):
         raise PluginError(
             f"{where} has no config model: its class's `config_model` is {model!r}. Fix: set "
