@@ -17,6 +17,7 @@ import pickle
 import re
 import sys
 import tempfile
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -443,6 +444,10 @@ def test_a_sql_table_written_by_another_tool_has_no_fingerprint_until_datanectar
             "postgresql+psycopg2://app:Sup3r@Secret@db.example/lake",
             "postgresql+psycopg2://app:***@db.example/lake",
         ),
+        (
+            "postgresql+psycopg2://postgres:pa/ssSecret@127.0.0.1:5432/test",
+            "postgresql+psycopg2://postgres:***@127.0.0.1:5432/test",
+        ),
         ("sqlite:////tmp/x/datanectar.sqlite", "sqlite:////tmp/x/datanectar.sqlite"),
     ],
 )
@@ -460,6 +465,11 @@ def test_urls_are_shown_without_their_secrets(url, shown):
             ["SuperSecret123"],
         ),
         ("postgresql+psycopg2://postgres:Sup3r@Secret@127.0.0.1:5432/test", ["Sup3r", "Secret"]),
+        (
+            "postgresql+psycopg2://postgres:pa/ssSecret@127.0.0.1:5432/nope",
+            ["pa/ssSecret", "ssSecret"],
+        ),
+        ("postgresql+psycopg2://postgres:xy@127.0.0.1:5432/nope", ["postgres:xy@"]),
     ],
 )
 def test_a_failing_sql_store_never_shows_its_secrets(tmp_path, monkeypatch, url, secrets):
@@ -476,6 +486,22 @@ def test_a_failing_sql_store_never_shows_its_secrets(tmp_path, monkeypatch, url,
     told = str(error.value)
     assert "catalog/contract.yaml: entry 't'" in told
     assert not any(secret in told for secret in secrets), told
-    assert error.value.__cause__ is None or not any(
-        secret in str(error.value.__cause__) for secret in secrets
-    )
+    shown = "".join(traceback.format_exception(error.value))  # as a log shows it
+    assert not any(secret in shown for secret in secrets), shown
+
+
+def test_the_cache_records_of_a_failing_sql_store_never_show_its_secrets(tmp_path, monkeypatch):
+    from datanectar.cache.records import RecordBook
+
+    url = "postgresql+psycopg2://postgres:Sup3r@Secret@127.0.0.1:5432/nope"
+    monkeypatch.setenv("CONTRACT_DB_URL", url)
+    store = SqlStore("s", SqlStoreConfig(url_env="CONTRACT_DB_URL"), project_root=tmp_path)
+
+    with pytest.raises(StorageIOError) as error:
+        RecordBook(store).read("e", "_")
+
+    told = str(error.value)
+    assert "store 's': reading the record" in told
+    assert "Sup3r" not in told and "Secret" not in told, told
+    shown = "".join(traceback.format_exception(error.value))  # as a log shows it
+    assert "Sup3r" not in shown and "Secret" not in shown, shown

@@ -294,9 +294,11 @@ def _failures_named(
             f"{_where(entry)}: {action} {_describe(fmt, location)} as {fmt.name} failed"
             f"{' ' + note if note else ''}: {shown}"
         )
-        if shown != told:  # the library's own message held a secret: never chain it
-            raise error from None
-        raise error from exc
+        if shown == told:
+            raise error from exc
+        # The library's own message held a secret: neither chained nor shown as context
+        # (Dagster's error records, like Python's tracebacks, leave a suppressed context out).
+        raise error from None
 
 
 def _describe(fmt: Format, location: Location) -> str:

@@ -12,14 +12,17 @@ import datetime as dt
 import json
 import posixpath
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..catalog import Entry
+from ..errors import StorageIOError
 from ..storage import LEFTOVER_GRACE_SECONDS
 from ..stores import Store
-from ..stores.base import STAGING_PREFIX
+from ..stores.base import STAGING_PREFIX, safe_url, scrub
 from ..targets import Slice, Target
 
 RECORDS_FOLDER = ".datanectar/records"
@@ -163,6 +166,23 @@ class RecordBook:
 
     # -- SQL stores: one row per record, written in a transaction ----------------------
 
+    @contextmanager
+    def _failures_named(self, action: str) -> Iterator[None]:
+        """A database failure as an error naming the store, with the URL's secrets scrubbed
+        from the driver's message (which is then not chained)."""
+        try:
+            yield
+        except Exception as exc:
+            told = f"{type(exc).__name__}: {exc}"
+            shown = scrub(told, self.store.secrets())
+            error = StorageIOError(
+                f"store '{self.store.name}': {action} in table {RECORDS_TABLE} of "
+                f"{safe_url(self.store.sql_url())} failed: {shown}"
+            )
+            if shown == told:
+                raise error from exc
+            raise error from None  # the driver's message held a secret
+
     def _engine(self) -> Any:
         import sqlalchemy as sa
 
@@ -180,30 +200,34 @@ class RecordBook:
     def _read_row(self, path: str) -> Record | None:
         import sqlalchemy as sa
 
-        engine, table = self._engine()
-        with engine.connect() as connection:
-            text = connection.execute(
-                sa.select(table.c.record).where(table.c.path == path)
-            ).scalar()
+        with self._failures_named(f"reading the record {path}"):
+            engine, table = self._engine()
+            with engine.connect() as connection:
+                text = connection.execute(
+                    sa.select(table.c.record).where(table.c.path == path)
+                ).scalar()
         return Record.model_validate_json(text) if text else None
 
     def _write_row(self, path: str, text: str) -> None:
-        engine, table = self._engine()
-        with engine.begin() as connection:
-            connection.execute(table.delete().where(table.c.path == path))
-            connection.execute(table.insert().values(path=path, record=text))
+        with self._failures_named(f"writing the record {path}"):
+            engine, table = self._engine()
+            with engine.begin() as connection:
+                connection.execute(table.delete().where(table.c.path == path))
+                connection.execute(table.insert().values(path=path, record=text))
 
     def _delete_rows(self, path: str) -> None:
-        engine, table = self._engine()
-        with engine.begin() as connection:
-            connection.execute(table.delete().where(table.c.path == path))
+        with self._failures_named(f"removing the record {path}"):
+            engine, table = self._engine()
+            with engine.begin() as connection:
+                connection.execute(table.delete().where(table.c.path == path))
 
     def _all_rows(self) -> list[str]:
         import sqlalchemy as sa
 
-        engine, table = self._engine()
-        with engine.connect() as connection:
-            return list(connection.execute(sa.select(table.c.record)).scalars())
+        with self._failures_named("listing the records"):
+            engine, table = self._engine()
+            with engine.connect() as connection:
+                return list(connection.execute(sa.select(table.c.record)).scalars())
 
 
 def as_json(record: Record) -> dict[str, Any]:

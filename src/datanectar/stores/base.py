@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote, quote_plus, unquote
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -83,43 +83,53 @@ _SECRET_QUERY_KEYS = frozenset(
 )
 
 
-def safe_url(url: str) -> str:
-    """`url` as it may be shown: the password of its user part and the values of query
-    parameters that carry secrets (`?password=...`) masked. The user part ends at the last
-    '@' before the host, so a password holding an unencoded '@' is masked whole."""
+def _split_user_part(url: str) -> tuple[str, str, str, str] | None:
+    """(scheme, user part, the rest after its '@', query) of a URL, or None without a user
+    part. The user part ends at the last '@' before the query, not at the first '/': a
+    password may hold an unencoded '/' or '@', and SQLAlchemy's parser accepts both."""
     scheme, separator, rest = url.partition("://")
     if not separator:
-        return url
-    authority, slash, tail = rest.partition("/")
-    if "@" in authority:
-        user_part, host = authority.rsplit("@", 1)
+        return None
+    head, question, query = rest.partition("?")
+    at = head.rfind("@")
+    if at < 0:
+        return None
+    return scheme, head[:at], head[at + 1 :], f"{question}{query}"
+
+
+def safe_url(url: str) -> str:
+    """`url` as it may be shown: the password of its user part and the values of query
+    parameters that carry secrets (`?password=...`) masked."""
+    parts = _split_user_part(url)
+    if parts is not None:
+        scheme, user_part, host_and_path, query = parts
         user, has_password, _ = user_part.partition(":")
-        authority = f"{user}:***@{host}" if has_password else f"{user}@{host}"
-    path, question, query = tail.partition("?")
-    if question:
-        query = "&".join(
-            f"{key}=***" if key.lower() in _SECRET_QUERY_KEYS else f"{key}={value}"
-            for key, value in parse_qsl(query, keep_blank_values=True)
-        )
-    return f"{scheme}://{authority}{slash}{path}{question}{query}"
+        url = f"{scheme}://{user}{':***' if has_password else ''}@{host_and_path}{query}"
+    base, question, query = url.partition("?")
+    if not question:
+        return url
+    masked = "&".join(
+        f"{key}=***" if key.lower() in _SECRET_QUERY_KEYS else f"{key}={value}"
+        for key, value in parse_qsl(query, keep_blank_values=True)
+    )
+    return f"{base}?{masked}"
 
 
 def url_secrets(url: str) -> tuple[str, ...]:
-    """The secrets in `url`, raw and decoded, to scrub from any text shown: its password (and,
-    when the password holds an unencoded '@', the pieces a parser may split it into) and the
-    values of secret query parameters."""
+    """The secrets in `url`, raw and decoded, to scrub from any text shown: its password (and
+    the pieces a parser may split it into at '@' or '/') and the values of secret query
+    parameters, raw, decoded, and as a form would encode them."""
     found: list[str] = []
-    _, separator, rest = url.partition("://")
-    authority, _, tail = rest.partition("/")
-    if separator and "@" in authority:
-        password = authority.rsplit("@", 1)[0].partition(":")[2]
-        found += [password, *password.split("@")]
-    found += [
-        value
-        for key, value in parse_qsl(tail.partition("?")[2], keep_blank_values=True)
-        if key.lower() in _SECRET_QUERY_KEYS
-    ]
-    secrets = {piece for value in found for piece in (value, unquote(value)) if len(piece) >= 3}
+    parts = _split_user_part(url)
+    if parts is not None:
+        password = parts[1].partition(":")[2]
+        found += [password, *re.split(r"[@/]", password)]
+    for key, value in parse_qsl(url.partition("?")[2], keep_blank_values=True):
+        if key.lower() in _SECRET_QUERY_KEYS:
+            found += [value, quote_plus(value), quote(value, safe="")]
+    pieces = {piece for value in found for piece in (value, unquote(value)) if piece}
+    # A piece too short to scrub wherever it appears is scrubbed where a URL shows it.
+    secrets = {piece if len(piece) >= 3 else f":{piece}@" for piece in pieces}
     return tuple(sorted(secrets, key=len, reverse=True))  # the longest first, when scrubbing
 
 
