@@ -104,3 +104,46 @@ def test_removing_the_last_namespace_of_a_delta_table_leaves_no_table(project):
         assert not (root / "data" / "readings").exists()
     else:
         assert stored_rows(root, format_name) == {}
+
+
+SHARED = """
+import pandas as pd
+import datanectar
+
+@datanectar.cache(format="sql", version="1", entry="{entry}")
+def sq() -> pd.DataFrame:
+    return pd.DataFrame({{"value": [1.0]}})
+"""
+
+
+def test_cache_clear_leaves_another_projects_results_in_a_shared_database(
+    make_project, tmp_path, monkeypatch, hermetic_cache
+):
+    """Two projects whose sql stores are one database, each with an entry 'sq' in a table of
+    its own: clearing one project's results removes neither the other's table nor its record."""
+    monkeypatch.setenv("SHARED_DB_URL", f"sqlite:///{tmp_path / 'shared.sqlite'}")
+    stores = '[tool.datanectar.stores.db]\ntype = "sql"\nurl_env = "SHARED_DB_URL"\n'
+    roots = {}
+    for name, table in (("one", "one_sq"), ("two", "two_other")):
+        root = make_project.at(tmp_path / name)(
+            f"sq:\n  format: sql\n  store: db\n  path: {table}\n",
+            settings='default_store = "db"\n',
+            stores=stores,
+            modules={f"shared_{name}": SHARED.format(entry="sq")},
+        )
+        sys.path.insert(0, str(root))
+        module = importlib.import_module(f"shared_{name}")
+        with datanectar.catalog(root).activate():
+            module.sq()
+        sys.path.remove(str(root))
+        roots[name] = root
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'shared.sqlite'}")
+
+    assert main(["--project", str(roots["one"]), "cache", "clear", "sq"]) == 0
+
+    tables = sa.inspect(engine).get_table_names()
+    assert "two_other" in tables  # the other project's table stays ...
+    with engine.connect() as connection:
+        records = connection.execute(sa.text("select record from datanectar_records")).scalars()
+        assert any('"path": "two_other"' in record for record in records)  # ... and its record
+    engine.dispose()

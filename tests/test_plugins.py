@@ -268,14 +268,31 @@ def test_two_distributions_naming_one_format_differently_is_an_error(monkeypatch
     from datanectar.errors import PluginError
     from datanectar.plugins import PluginRegistry
 
-    point = importlib.metadata.EntryPoint("csv", "elsewhere:CsvFormat", "datanectar.formats")
+    points = [
+        importlib.metadata.EntryPoint("npy", "one:NpyFormat", "datanectar.formats"),
+        importlib.metadata.EntryPoint("npy", "other:NpyFormat", "datanectar.formats"),
+    ]
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: points)
+    registry = PluginRegistry(
+        "datanectar.formats", kind="format", built_ins={"csv": "datanectar.formats.csv:CsvFormat"}
+    )
+    assert registry.names() == ["csv", "npy"]  # listing works: only using the name fails
+    with pytest.raises(PluginError, match=r"two formats are named 'npy'.*Fix: uninstall one"):
+        registry.load("npy")
+
+
+def test_a_plugin_taking_a_built_in_name_is_ignored_with_a_warning(monkeypatch):
+    import importlib.metadata
+
+    from datanectar.plugins import PluginRegistry, PluginWarning
+
+    point = importlib.metadata.EntryPoint("csv", "elsewhere:MyCsv", "datanectar.formats")
     monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [point])
     registry = PluginRegistry(
         "datanectar.formats", kind="format", built_ins={"csv": "datanectar.formats.csv:CsvFormat"}
     )
-    assert registry.names() == ["csv"]  # listing works: only using the name fails
-    with pytest.raises(PluginError, match=r"two formats are named 'csv'.*Fix: uninstall one"):
-        registry.load("csv")
+    with pytest.warns(PluginWarning, match=r"'csv' = 'elsewhere:MyCsv'.*is ignored.*Fix: rename"):
+        assert registry.load("csv").__name__ == "CsvFormat"  # the built-in stays
 
 
 def test_the_built_ins_are_declared_as_entry_points_too():

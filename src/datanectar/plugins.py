@@ -14,12 +14,17 @@ import importlib
 import importlib.metadata
 import inspect
 import threading
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import PluginError
 
 REGISTERED = "registered with register() in this process"
+
+
+class PluginWarning(UserWarning):
+    """An installed plug-in that is ignored (it takes a built-in's name)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class PluginRegistry:
         module_name, _, attribute = plugin.value.partition(":")
         try:
             found = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as exc:
+        except Exception as exc:  # a module that fails at import, whatever it raises
             raise PluginError(
                 f"the {self.kind} '{name}' ({plugin.origin}) names {plugin.value!r}, which cannot be imported: "
                 f"{type(exc).__name__}: {exc}. Fix: "
@@ -141,7 +146,17 @@ class PluginRegistry:
             dist = point.dist.name if point.dist is not None else "an unnamed distribution"
             origin = f"distribution {dist}, entry point group '{self.group}'"
             known = plugins.get(point.name)
-            if known is not None and known.value != point.value:
+            if known is not None and known.value != point.value and known.distribution is None:
+                # A plug-in cannot take a built-in's name: the built-in stays what every
+                # project using the name means, and the plug-in's author is told.
+                warnings.warn(
+                    f"the {self.kind} entry point '{point.name}' = {point.value!r} ({origin}) "
+                    f"is ignored: '{point.name}' is a {self.kind} built into datanectar. Fix: "
+                    f"rename the entry point of {dist}.",
+                    PluginWarning,
+                    stacklevel=2,
+                )
+            elif known is not None and known.value != point.value:
                 # Only projects using the name fail: another distribution's mistake must not
                 # break every project on the machine.
                 conflict = (

@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..cache.levels import Level, levels_for
+from ..cache.objects import object_of
 from ..cache.records import Record
 from ..catalog import Entry
+from ..errors import DatanectarError
 from ..partitions import target_for
 from ..project import Catalog
 from ..targets import Target
@@ -59,8 +61,29 @@ def stored_results(
                 continue
             seen.add(book)
             for record in level.records.all():
-                if entry is None or record.entry == entry:
+                if (entry is None or record.entry == entry) and _is_this_projects(catalog, record):
                     yield Stored(level, record)
+
+
+def _is_this_projects(catalog: Catalog, record: Record) -> bool:
+    """Whether a record is of this project's result: a database (or a store root) that
+    several projects share holds their records side by side, and an entry of the same name
+    in another project keeps its objects elsewhere. The record's object must be where this
+    project's entry would store that call's result."""
+    entry = catalog.entries.get(record.entry)
+    if entry is None:
+        return False
+    try:
+        keys = namespace_of_record(entry, record.namespace)
+        _, target = object_of(
+            entry,
+            record.key if record.arguments else None,
+            namespace=record.namespace,
+            partition=keys,
+        )
+    except (DatanectarError, ValueError):
+        return False
+    return target.path == record.path
 
 
 def list_results(arguments: argparse.Namespace) -> int:

@@ -50,7 +50,7 @@ def format_class(name: str) -> type[Format]:
     wrong = [
         f"{attribute} ({_DECLARED[attribute]})"
         for attribute, value in declared.items()
-        if not isinstance(value, str if attribute != "writes" else tuple)
+        if not isinstance(value, str if attribute != "writes" else (tuple, list))
     ]
     if wrong:
         raise PluginError(
@@ -98,8 +98,9 @@ def formats_accepting(value: Any) -> list[str]:
     accepting = []
     for name in format_names():
         try:
-            if get_format(name).accepts(value):
-                accepting.append(name)
-        except ImportError:
-            continue
+            accepts = get_format(name).accepts(value)
+        except Exception:  # a format not installed, or a broken plug-in: not this error's topic
+            accepts = False
+        if accepts:
+            accepting.append(name)
     return accepting
