@@ -80,16 +80,16 @@ def check_key(key: str, *, where: str) -> str:
             "letters, digits, '_', '-', '.', ':' and '+', starting with a letter, a digit or "
             "'_', without '..' (so it can never leave a store's root nor break a predicate)"
         )
-    if _DRIVE_LIKE.fullmatch(key):
+    if _DRIVE_LIKE.match(key):
         raise NamespaceKeyError(
-            f"{where}: namespace key {key!r} is not allowed: a letter and a colon alone would "
-            "read as a Windows drive where a path starts with it. Fix: add a character "
-            f"({key[0]}_:, say) or drop the colon."
+            f"{where}: namespace key {key!r} is not allowed: a letter then a colon starts a "
+            "Windows drive path where a path starts with the key. Fix: put another character "
+            f"before the colon ({key[0]}_{key[1:]}, say), or drop it."
         )
     return key
 
 
-_DRIVE_LIKE = re.compile(r"[A-Za-z]:")
+_DRIVE_LIKE = re.compile(r"[A-Za-z]:")  # matched at the start of a key
 
 
 def parse_namespaces(raw: Any) -> list[Dimension]:

@@ -24,9 +24,7 @@ if TYPE_CHECKING:
     import fsspec
 
 STAGING_PREFIX = ".datanectar-staging-"
-# A drive letter starts a Windows path only when a separator (or nothing) follows it: 'x:y'
-# is a relative name (namespace keys may hold ':', time keys do).
-_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:([\\/]|$)")
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")  # C:x is drive-relative on Windows
 
 
 class StoreConfig(BaseModel):
