@@ -75,8 +75,9 @@ class PluginRegistry:
                 f"{type(exc).__name__}: {exc}. Fix: "
                 + (
                     "correct the 'module:attribute' given to register()."
-                    if plugin.distribution is None
-                    else f"reinstall {plugin.distribution}, or correct its entry point."
+                    if plugin.origin == REGISTERED
+                    else f"reinstall {plugin.distribution or 'datanectar'}, or correct its "
+                    "entry point."
                 )
             ) from exc
         self._loaded[name] = found
