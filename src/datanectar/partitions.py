@@ -19,7 +19,7 @@ from .catalog.namespaces import check_key
 from .catalog.time_keys import parse_time_key
 from .errors import DatanectarError, DataNotFoundError
 from .formats import Format, get_format
-from .formats.base import PartitionsInPlace, wants
+from .formats.base import PartitionsInPlace, capable, wants
 from .targets import Slice, Target
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -114,7 +114,7 @@ def target_for(entry: Entry, partition: Partition | None) -> Target:
 def keeps_in_place(fmt: Format, dimensions: Sequence[Any], path: str) -> bool:
     """Whether an entry of this format, namespaces and path keeps all its namespaces in one
     object (a table's partitions, a zarr store's periods) rather than one object each."""
-    return isinstance(fmt, PartitionsInPlace) and fmt.keeps_partitions_in_place(dimensions, path)
+    return capable(fmt, PartitionsInPlace) and fmt.keeps_partitions_in_place(dimensions, path)
 
 
 def time_window(cadence: str | None, key: str) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from .formats.base import (
     PartitionsInPlace,
     SplitCommits,
     TextCells,
+    capable,
     qualified_type_name,
 )
 from .stores import Location, Store
@@ -191,14 +192,14 @@ class EntryStorage:
 
     def stores_text(self, target: Target) -> bool:
         """Whether the entry's format stores its cells as text (csv)."""
-        return isinstance(_format(target.entry), TextCells)
+        return capable(_format(target.entry), TextCells)
 
     def staged_text(self, target: Target, staged: Location) -> TextTable | None:
         """The cells of a value written to `staged` (see `save`'s gate) as text, read back in
         the dialect it was written in (the save options): what will be published."""
         entry = target.entry
         fmt = _format(entry)
-        if not isinstance(fmt, TextCells):
+        if not capable(fmt, TextCells):
             return None
         with _failures_named(entry, fmt, staged, "reading back as text"):
             return fmt.read_text(staged, options=entry.save_options)
@@ -208,7 +209,7 @@ class EntryStorage:
         with the header row: what frictionless would read back. None for typed formats."""
         entry = target.entry
         fmt = _format(entry)
-        if not isinstance(fmt, TextCells):
+        if not capable(fmt, TextCells):
             return None
         with _failures_named(entry, fmt, self.location(target), "rendering as text for"):
             return fmt.written_text(value, options=entry.save_options)
@@ -217,7 +218,7 @@ class EntryStorage:
         """The stored cells as text, with the header row verbatim, when the format stores text."""
         entry = target.entry
         fmt = _format(entry)
-        if not isinstance(fmt, TextCells):
+        if not capable(fmt, TextCells):
             return None
         location = self.location(target)
         self._require_data(fmt, target, location)
@@ -335,7 +336,7 @@ def _in_place(fmt: Format, target: Target) -> TypeGuard[PartitionsInPlace]:
     """Whether the target is a namespace inside a shared object, which the format addresses."""
     if not target.in_place:
         return False
-    if not isinstance(fmt, PartitionsInPlace):
+    if not capable(fmt, PartitionsInPlace):
         raise DatanectarError(
             f"{_where(target.entry)}: format '{fmt.name}' cannot keep namespaces inside one "
             "object; give the path a placeholder per dimension ({dimension})."
@@ -344,7 +345,7 @@ def _in_place(fmt: Format, target: Target) -> TypeGuard[PartitionsInPlace]:
 
 
 def _splits(fmt: Format, entry: Entry) -> bool:
-    return isinstance(fmt, SplitCommits) and fmt.splits_writes(entry.save_options)
+    return capable(fmt, SplitCommits) and fmt.splits_writes(entry.save_options)
 
 
 def _where(entry: Entry) -> str:

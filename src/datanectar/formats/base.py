@@ -7,6 +7,7 @@ caller's job (`datanectar.storage`), so a format module is only the library call
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from abc import ABC, abstractmethod
@@ -94,6 +95,17 @@ class TextCells(Protocol):
     def read_text(self, location: Location, *, options: Mapping[str, Any]) -> TextTable:
         """The stored table's cells as text, with its header row verbatim."""
         ...
+
+
+def capable(fmt: Format, protocol: type) -> bool:
+    """Whether a format has a capability (one of the protocols above), asked of its class once:
+    an `isinstance` check against a runtime-checkable protocol walks its members each time."""
+    return _class_has(type(fmt), protocol)
+
+
+@functools.cache
+def _class_has(cls: type, protocol: type) -> bool:
+    return issubclass(cls, protocol)
 
 
 class Format(ABC):
