@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .catalog import Entry
 from .checks.tableschema.text_table import TextTable
-from .errors import DatanectarError, DataNotFoundError, FormatTypeError, StorageIOError, StoreError
+from .errors import DatanectarError, DataNotFoundError, FormatTypeError, StoreError
 from .formats import Format, formats_accepting, get_format
 from .formats.base import (
     Absent,
@@ -26,7 +26,7 @@ from .formats.base import (
     qualified_type_name,
 )
 from .stores import Location, Store
-from .stores.base import scrub
+from .stores.base import raise_scrubbed
 from .summaries import Summary, describe
 from .targets import Target
 
@@ -289,17 +289,14 @@ def _failures_named(
     except (DatanectarError, Absent):  # named already, or the caller's to name
         raise
     except Exception as exc:
-        told = f"{type(exc).__name__}: {exc}"
-        shown = scrub(told, location.store.secrets())
-        error = StorageIOError(
-            f"{_where(entry)}: {action} {_describe(fmt, location)} as {fmt.name} failed"
-            f"{' ' + note if note else ''}: {shown}"
+        raise_scrubbed(
+            location.store,
+            exc,
+            lambda failure: (
+                f"{_where(entry)}: {action} {_describe(fmt, location)} as "
+                f"{fmt.name} failed{' ' + note if note else ''}: {failure}"
+            ),
         )
-        if shown == told:
-            raise error from exc
-        # The library's own message held a secret: neither chained nor shown as context
-        # (Dagster's error records, like Python's tracebacks, leave a suppressed context out).
-        raise error from None
 
 
 def _describe(fmt: Format, location: Location) -> str:

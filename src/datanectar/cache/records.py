@@ -19,10 +19,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..catalog import Entry
-from ..errors import StorageIOError
 from ..storage import LEFTOVER_GRACE_SECONDS
 from ..stores import Store
-from ..stores.base import STAGING_PREFIX, safe_url, scrub
+from ..stores.base import STAGING_PREFIX, raise_scrubbed, safe_url
 from ..targets import Slice, Target
 
 RECORDS_FOLDER = ".datanectar/records"
@@ -173,15 +172,14 @@ class RecordBook:
         try:
             yield
         except Exception as exc:
-            told = f"{type(exc).__name__}: {exc}"
-            shown = scrub(told, self.store.secrets())
-            error = StorageIOError(
-                f"store '{self.store.name}': {action} in table {RECORDS_TABLE} of "
-                f"{safe_url(self.store.sql_url())} failed: {shown}"
+            raise_scrubbed(
+                self.store,
+                exc,
+                lambda failure: (
+                    f"store '{self.store.name}': {action} in table {RECORDS_TABLE} "
+                    f"of {safe_url(self.store.sql_url())} failed: {failure}"
+                ),
             )
-            if shown == told:
-                raise error from exc
-            raise error from None  # the driver's message held a secret
 
     def _engine(self) -> Any:
         import sqlalchemy as sa

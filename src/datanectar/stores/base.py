@@ -11,14 +11,15 @@ import posixpath
 import re
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import parse_qsl, quote, quote_plus, unquote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import StoreError
+from ..errors import StorageIOError, StoreError
 
 if TYPE_CHECKING:
     import fsspec
@@ -135,6 +136,18 @@ def scrub(text: str, secrets: tuple[str, ...]) -> str:
     for secret in secrets:
         text = text.replace(secret, "***")
     return text
+
+
+def raise_scrubbed(store: Store, exc: Exception, describe: Callable[[str], str]) -> NoReturn:
+    """Raise a `StorageIOError` saying `describe(what failed)`, the store's secrets scrubbed
+    from the library's message; chained to `exc` only when that message held none (a
+    suppressed context is left out of tracebacks and of Dagster's error records)."""
+    told = f"{type(exc).__name__}: {exc}"
+    shown = scrub(told, store.secrets())
+    error = StorageIOError(describe(shown))
+    if shown == told:
+        raise error from exc
+    raise error from None
 
 
 def staging_pattern(name: str) -> re.Pattern[str]:
