@@ -34,9 +34,34 @@ from .project import Catalog, catalog
 if TYPE_CHECKING:
     import dagster as dg
 
+    from .assets import (
+        CsvIOManager,
+        DeltaIOManager,
+        FormatIOManager,
+        JsonIOManager,
+        NetcdfIOManager,
+        ParquetIOManager,
+        PickleIOManager,
+        SqlIOManager,
+        ZarrIOManager,
+    )
     from .cache.call import Call
     from .cache.records import Record
     from .publishing import Outcome
+
+_IO_MANAGERS = (
+    "CsvIOManager",
+    "DeltaIOManager",
+    "FormatIOManager",
+    "JsonIOManager",
+    "NetcdfIOManager",
+    "ParquetIOManager",
+    "PickleIOManager",
+    "SqlIOManager",
+    "ZarrIOManager",
+)
+"""Dagster resources, imported on first use: notebook use of the catalog does not import
+Dagster."""
 
 __all__ = [
     "CacheKeyError",
@@ -45,14 +70,23 @@ __all__ = [
     "CheckFailedError",
     "CheckWarning",
     "ConfigError",
+    "CsvIOManager",
     "DataNotFoundError",
     "DatanectarError",
+    "DeltaIOManager",
+    "FormatIOManager",
     "FormatTypeError",
+    "JsonIOManager",
     "NamespaceKeyError",
+    "NetcdfIOManager",
+    "ParquetIOManager",
+    "PickleIOManager",
+    "SqlIOManager",
     "StaleResultWarning",
     "StorageIOError",
     "StoreError",
     "ThreadPoolExecutor",
+    "ZarrIOManager",
     "asset",
     "cache",
     "carry",
@@ -68,6 +102,18 @@ def definitions(*args: Any, **kwargs: Any) -> dg.Definitions:
     from .assets import definitions as build
 
     return build(*args, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _IO_MANAGERS:
+        from . import assets
+
+        return getattr(assets, name)
+    raise AttributeError(f"module 'datanectar' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def _report_in_dagster(call: Call, record: Record | None, outcome: Outcome | None) -> None:

@@ -60,7 +60,7 @@ def upstream_partition(upstream: Entry, partition: Partition | None) -> dict[str
     missing = [name for name in names if name not in (partition or {})]
     if missing:
         raise DatanectarError(
-            f"{upstream.source or '<no catalog file>'}: entry '{upstream.name}' is partitioned "
+            f"{upstream.subject} is partitioned "
             f"by {', '.join(names)}, and the computation "
             f"reading it {'has no namespace' if not partition else f'runs for {dict(partition)}'}"
             f"; dimension {missing[0]} is not given. Fix: pass the upstream value explicitly, "
@@ -180,12 +180,22 @@ def load_partitions(
     return combine(values, entry, as_type=as_type)
 
 
-def combine(values: Mapping[str, Any], entry: Entry, *, as_type: Any) -> Any:
+def combine(
+    values: Mapping[str, Any],
+    entry: Entry,
+    *,
+    as_type: Any,
+    keys: Mapping[str, Mapping[str, str]] | None = None,
+    time_series: bool | None = None,
+) -> Any:
     """Several partitions' values as the caller asked: one DataFrame / Arrow table (rows gain
     the dimension columns), one xarray object (along `time` for time partitions of data with a
     time dimension, else along a new dimension named after the partition dimension), or a
-    dict by partition."""
+    dict by partition. `keys` (label -> {dimension: key}) and `time_series` (one time
+    dimension) default to what the entry's namespaces say."""
     dimensions = dimension_names(entry)
+    if keys is not None:
+        dimensions = list(next(iter(keys.values()), {}))
     if wants(as_type, "pandas.DataFrame", "pyarrow.Table"):
         import pandas as pd
 
@@ -198,17 +208,23 @@ def combine(values: Mapping[str, Any], entry: Entry, *, as_type: Any) -> Any:
         frames = []
         for label, value in values.items():
             frame = value.to_pandas() if hasattr(value, "num_rows") else value
-            keys = (
-                dict(zip(sorted(dimensions), label.split("|"), strict=True))
+            labelled = (
+                keys[label]
+                if keys is not None
+                else dict(zip(sorted(dimensions), label.split("|"), strict=True))
                 if len(dimensions) > 1
                 else {dimensions[0]: label}
             )
             frames.append(
                 frame.assign(
-                    **{name: key for name, key in keys.items() if name not in frame.columns}
+                    **{name: key for name, key in labelled.items() if name not in frame.columns}
                 )
             )
-        combined = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        from .formats.table_values import informative_index
+
+        # Row positions restart in each partition; an index that holds data is kept.
+        kept = any(informative_index(frame) for frame in frames)
+        combined = pd.concat(frames, ignore_index=not kept) if frames else pd.DataFrame()
         if wants(as_type, "pyarrow.Table"):
             import pyarrow as pa
 
@@ -220,7 +236,11 @@ def combine(values: Mapping[str, Any], entry: Entry, *, as_type: Any) -> Any:
 
         _require(values, entry, as_type, lambda value: isinstance(value, xr.Dataset | xr.DataArray))
         parts = list(values.values())
-        time_partitions = len(entry.namespaces or []) == 1 and entry.namespaces[0].is_time
+        time_partitions = (
+            time_series
+            if time_series is not None
+            else len(entry.namespaces or []) == 1 and entry.namespaces[0].is_time
+        )
         if time_partitions and parts and all("time" in part.dims for part in parts):
             # Each period holds its own window of times: joined in order, one time series.
             return xr.concat([values[label] for label in sorted(values)], dim="time")
@@ -234,7 +254,7 @@ def _require(values: Mapping[str, Any], entry: Entry, as_type: Any, fits: Any) -
     if wrong:
         wanted = getattr(as_type, "__name__", as_type)
         raise DatanectarError(
-            f"{entry.source or '<no catalog file>'}: entry '{entry.name}' (format "
+            f"{entry.subject} (format "
             f"{entry.format}): its namespaces hold {', '.join(wrong)} values, which cannot be "
             f"combined into one {wanted}. Fix: annotate the reading parameter as dict (a value "
             "per namespace), or drop the annotation."

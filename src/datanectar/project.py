@@ -197,4 +197,4 @@ def catalog(
 
 
 def _where(entry: Entry) -> str:
-    return f"{entry.source or '<no catalog file>'}: entry '{entry.name}'"
+    return entry.subject

@@ -298,4 +298,4 @@ def store_full_report(catalog: Catalog, entry: Entry, result: CheckResult) -> st
 
 
 def _where(entry: Entry) -> str:
-    return f"{entry.source or '<no catalog file>'}: entry '{entry.name}'"
+    return entry.subject

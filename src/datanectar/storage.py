@@ -90,6 +90,11 @@ class EntryStorage:
         fmt = _format(entry)
         if not fmt.accepts(value):
             raise FormatTypeError(_type_mismatch(entry, fmt, value))
+        refused = fmt.refusal(value, options=entry.save_options)
+        if refused is not None:
+            raise FormatTypeError(
+                f"{_where(entry)}: format '{fmt.name}' cannot store it: {refused}"
+            )
         final = self.location(target)
         store = final.store
         store.ensure_writable()
@@ -235,8 +240,13 @@ class EntryStorage:
         return DataNotFoundError(
             f"{_where(entry)}: no data at {_describe(fmt, location)}"
             f"{_partition_note(target)} (format {fmt.name}). "
-            f"Fix: materialize it first (dagster asset materialize --select {entry.name}), "
-            f"or save a value with datanectar.catalog().save('{entry.name}', value)."
+            + (
+                f"Fix: materialize it first (dagster asset materialize --select {entry.asset})."
+                if entry.asset is not None
+                else f"Fix: materialize it first (dagster asset materialize --select "
+                f"{entry.name}), or save a value with datanectar.catalog().save('{entry.name}', "
+                "value)."
+            )
         )
 
     def exists(self, target: Target) -> bool:
@@ -346,4 +356,4 @@ def _splits(fmt: Format, entry: Entry) -> bool:
 
 
 def _where(entry: Entry) -> str:
-    return f"{entry.source or '<no catalog file>'}: entry '{entry.name}'"
+    return entry.subject

@@ -8,10 +8,12 @@ from typing import Any
 
 import dagster as dg
 
+from ..formats import format_names
 from ..project import Catalog
 from .build import build_assets
 from .features import chosen_for_users
-from .io_manager import FormatIOManager, io_manager_key
+from .format_io_managers import io_manager_for
+from .io_manager import io_manager_key
 from .jobs import source_checks
 from .sensors import namespace_sensors
 
@@ -33,10 +35,11 @@ def definitions_for(catalog: Catalog) -> dg.Definitions:
 
 
 def _definitions(catalog: Catalog) -> dg.Definitions:
-    formats_used = sorted({str(entry.format) for entry in catalog.entries.values()})
+    # Every format's IO manager, used by the catalog or not: a user's own assets merged into
+    # these definitions may store themselves in any of them.
     resources = {
-        io_manager_key(name): FormatIOManager(format=name, project_dir=str(catalog.config.root))
-        for name in formats_used
+        io_manager_key(name): io_manager_for(name, project_dir=str(catalog.config.root))
+        for name in format_names()
     }
     executor = (
         dg.in_process_executor

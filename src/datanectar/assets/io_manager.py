@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_origin
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from ..cache.records import RecordBook
 from ..catalog import Entry
-from ..config import load_project
+from ..config import ProjectConfig, ProjectNotFoundError, load_project
 from ..errors import DatanectarError, DataNotFoundError
-from ..partitions import NamespaceInputs, load_partitions, partition_label, target_for
+from ..formats import get_format
+from ..formats.base import wants
+from ..partitions import (
+    NamespaceInputs,
+    combine,
+    load_partitions,
+    partition_label,
+    target_for,
+)
 from ..storage import EntryStorage
+from ..stores import Store
+from ..stores.registry import store_for_root
 from ..targets import Target
 from .metadata import (
     DEFAULTS_KEY,
+    ENTRY_KEY,
     current_object,
     entry_from_metadata,
     is_keyed,
@@ -26,6 +37,7 @@ from .metadata import (
     raw_value,
 )
 from .partitions import keys_of
+from .user_assets import asset_entry, asset_target
 
 LOAD_AS_KEY = "datanectar/load_as"
 PER_NAMESPACE_KEY = "datanectar/per_namespace"
@@ -56,29 +68,64 @@ def io_manager_key(format_name: str) -> str:
 
 
 class FormatIOManager(dg.ConfigurableIOManager):
-    """Writes and reads the catalog entries of one format in the project's stores.
+    """Writes and reads the assets of one storage format: catalog entries, in the project's
+    stores, and any other Dagster asset given this IO manager, under `root` or `store`.
 
-    Where an entry lives travels with its asset's definition metadata, so this IO manager needs
-    only the project's store configuration, which it reads from `project_dir`.
+    A catalog entry's asset carries its whole declaration in its definition metadata, so only
+    the project's store configuration is needed for it. Any other asset is stored at its key
+    (`root/a/b.parquet` for asset `a/b`), each partition of a file format as one object
+    (`root/a/b/<key>.parquet`), every partition of a table format in one table, its key in the
+    column that the asset's `partition_expr` metadata names. `FormatIOManager(format=NAME,
+    ...)` serves any format, a plug-in's too; `ParquetIOManager(...)` and its siblings name
+    theirs.
     """
 
-    format: str = Field(description="The storage format of the entries this IO manager handles.")
-    project_dir: str = Field(description="Folder of the project's pyproject.toml (stores config).")
+    format: str = Field(description="The storage format: csv, parquet, delta, zarr, ... .")
+    root: str | None = Field(
+        default=None,
+        description="Where assets are stored: a folder (relative to the working directory) or "
+        "a URI a store type serves (file:///...). Leave out to use `store`.",
+    )
+    store: str | None = Field(
+        default=None,
+        description="A store of the datanectar project ([tool.datanectar.stores.NAME] in its "
+        "pyproject.toml) instead of `root`; its default store when neither is given.",
+    )
+    project_dir: str | None = Field(
+        default=None,
+        description="Folder of the datanectar project's pyproject.toml, for catalog entries "
+        "and `store` (found from $DATANECTAR_PROJECT or above the working directory if left "
+        "out).",
+    )
+    save_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keyword arguments of the format's write call (to_csv, pyarrow.parquet."
+        "write_table, write_deltalake, to_zarr, ...), checked against the library: as an "
+        "entry's save_options.",
+    )
+    load_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keyword arguments of the format's read call, checked against the "
+        "library: as an entry's load_options.",
+    )
 
     _storage: EntryStorage | None = PrivateAttr(default=None)
+    _asset_storage: tuple[EntryStorage, str] | None = PrivateAttr(default=None)
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if raw_value(context.output_metadata.get(PUBLISHED_KEY)):
             return
-        entry = self._entry(context.definition_metadata, context.asset_key)
+        metadata = context.definition_metadata
+        if ENTRY_KEY not in (metadata or {}):
+            storage, target = self._asset_output(context)
+            report = storage.save(target, obj)
+            context.add_output_metadata(materialization_metadata(report))
+            return
+        entry = self._entry(metadata, context.asset_key)
         if context.has_asset_partitions:
             keys = context.asset_partition_keys
             if len(keys) != 1:
-                raise DatanectarError(
-                    f"entry '{entry.name}': one run wrote {len(keys)} namespaces at once; "
-                    f"format '{entry.format}' writes one namespace per run. Fix: backfill one "
-                    "run per partition."
-                )
+                raise _one_partition_per_run(entry.subject, entry.format, len(keys))
             target = target_for(entry, keys_of(entry, keys[0]))
         else:
             target = Target.of(entry)
@@ -90,6 +137,8 @@ class FormatIOManager(dg.ConfigurableIOManager):
         if upstream is None:
             raise DatanectarError(f"input '{context.name}' has no upstream asset to load.")
         metadata = upstream.definition_metadata
+        if ENTRY_KEY not in (metadata or {}):
+            return self._load_asset(context, upstream)
         entry = self._entry(metadata, upstream.asset_key)
         storage = self._entry_storage()
         load_as = raw_value((context.definition_metadata or {}).get(LOAD_AS_KEY))
@@ -122,6 +171,115 @@ class FormatIOManager(dg.ConfigurableIOManager):
             return NamespaceInputs(storage, entry, load_as, objects=target)
         return load_partitions(storage, entry, partitions, as_type=load_as, objects=target)
 
+    def _asset_output(self, context: dg.OutputContext) -> tuple[EntryStorage, Target]:
+        storage, store = self._storage_for_assets()
+        entry = self._asset_entry(context.asset_key, context.definition_metadata, store)
+        if not context.has_asset_partitions:
+            return storage, Target.of(entry)
+        keys = context.asset_partition_keys
+        if len(keys) != 1:
+            raise _one_partition_per_run(entry.subject, entry.format, len(keys))
+        partitions_def = context.asset_partitions_def
+        return storage, asset_target(entry, partitions_def, keys[0], context.definition_metadata)
+
+    def _load_asset(self, context: dg.InputContext, upstream: dg.OutputContext) -> Any:
+        """An input whose upstream asset no catalog declares: its object, one partition's, or
+        several partitions' as a dict by partition key (one value when the input's type is a
+        DataFrame, an Arrow table or an xarray object)."""
+        storage, store = self._storage_for_assets()
+        metadata = upstream.definition_metadata
+        entry = self._asset_entry(upstream.asset_key, metadata, store)
+        as_type = _input_type(context)
+        if not context.has_asset_partitions:
+            return storage.load(Target.of(entry), as_type=as_type)
+        partitions_def = context.asset_partitions_def
+        targets = {
+            str(key): asset_target(entry, partitions_def, key, metadata)
+            for key in context.asset_partition_keys
+        }
+        if len(targets) == 1 and not wants(as_type, "builtins.dict"):
+            return storage.load(next(iter(targets.values())), as_type=as_type)
+        values = {label: storage.load(target, as_type=as_type) for label, target in targets.items()}
+        keys = {label: dict(target.keys or {}) for label, target in targets.items()}
+        return combine(
+            values,
+            entry,
+            as_type=as_type,
+            keys=keys,
+            time_series=isinstance(partitions_def, dg.TimeWindowPartitionsDefinition),
+        )
+
+    def _asset_entry(self, key: dg.AssetKey, metadata: Any, store: str) -> Entry:
+        return asset_entry(
+            key,
+            metadata,
+            format_name=self.format,
+            store=store,
+            save_options=self.save_options,
+            load_options=self.load_options,
+        )
+
+    def _storage_for_assets(self) -> tuple[EntryStorage, str]:
+        """Where assets that no catalog declares are stored: `root`, or a project store."""
+        if self._asset_storage is None:
+            self._check_options()
+            if self.root is not None and self.store is not None:
+                raise self._config_error(
+                    "both root and store are given", "give one: root (a folder or URI) or store"
+                )
+            own = self._own_store()
+            if own is not None:
+                self._asset_storage = (EntryStorage({own.name: own}), own.name)
+            else:
+                project = self._project()
+                name = self.store or project.settings.default_store
+                if name not in project.stores:
+                    raise self._config_error(
+                        f"store '{name}' is not configured in {project.pyproject}; stores: "
+                        f"{', '.join(sorted(project.stores))}",
+                        f"add [tool.datanectar.stores.{name}], or name a configured store",
+                    )
+                self._asset_storage = (self._entry_storage(), name)
+        return self._asset_storage
+
+    def _own_store(self) -> Store | None:
+        """The store this IO manager's own settings name (`root`), if they name one."""
+        return store_for_root(self.root, name="root") if self.root is not None else None
+
+    def _project(self) -> ProjectConfig:
+        try:
+            return load_project(self.project_dir)
+        except ProjectNotFoundError as exc:
+            if self.project_dir is not None or self.store is not None:
+                raise
+            raise self._config_error(
+                f"no root is given, and there is no datanectar project to take a store from "
+                f"({exc.problem.rstrip('.')})",
+                f"give it a folder or URI: {type(self).__name__}(root='data/assets')",
+            ) from None
+
+    def _check_options(self) -> None:
+        from ..formats import format_names
+
+        if self.format not in format_names():
+            raise self._config_error(
+                f"unknown format '{self.format}'", f"use one of {', '.join(format_names())}"
+            )
+        fmt = get_format(self.format)
+        for field, given, allowed in (
+            ("load_options", self.load_options, fmt.load_option_names()),
+            ("save_options", self.save_options, fmt.save_option_names()),
+        ):
+            unknown = sorted(set(given) - allowed) if allowed is not None else []
+            if unknown:
+                raise self._config_error(
+                    f"{field} has '{unknown[0]}', which format '{self.format}' does not take",
+                    f"use one of: {', '.join(sorted(allowed)) or '(none)'}",
+                )
+
+    def _config_error(self, problem: str, fix: str) -> DatanectarError:
+        return DatanectarError(f"{type(self).__name__}: {problem}. Fix: {fix}.")
+
     def _entry(self, metadata: Any, asset_key: dg.AssetKey) -> Entry:
         entry = entry_from_metadata(metadata, asset_key)
         if entry.format != self.format:
@@ -133,8 +291,24 @@ class FormatIOManager(dg.ConfigurableIOManager):
 
     def _entry_storage(self) -> EntryStorage:
         if self._storage is None:
-            self._storage = EntryStorage(load_project(self.project_dir).open_stores())
+            self._storage = EntryStorage(self._project().open_stores())
         return self._storage
+
+
+def _one_partition_per_run(subject: str, format_name: Any, count: int) -> DatanectarError:
+    return DatanectarError(
+        f"{subject}: one run wrote {count} partitions at once; format '{format_name}' writes "
+        "one partition per run. Fix: backfill one run per partition."
+    )
+
+
+def _input_type(context: dg.InputContext) -> Any:
+    """The type an input is annotated with (None when it is not)."""
+    wanted = getattr(context.dagster_type, "typing_type", None)
+    if wanted is Any or wanted is object:
+        return None
+    origin = get_origin(wanted)
+    return dict if isinstance(origin, type) and issubclass(origin, Mapping) else wanted
 
 
 def _not_found(

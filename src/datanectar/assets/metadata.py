@@ -207,7 +207,7 @@ def current_object(
     defaults = raw_value((metadata or {}).get(DEFAULTS_KEY))
     if defaults is None:
         raise DataNotFoundError(
-            f"{entry.source or '<no catalog file>'}: entry '{entry.name}': no materialization "
+            f"{entry.subject}: no materialization "
             "of it is recorded in this Dagster instance, and one of its cache arguments has no "
             "default, so there is no object to read by default. Fix: materialize it with its "
             "cache arguments as run config (with DAGSTER_HOME set, so the instance keeps it)."

@@ -157,6 +157,18 @@ class Entry(EntryFields):
 
     name: str = Field(description="The entry name, also its Dagster asset key.")
     source: str | None = Field(default=None, description="The catalog file that declared it.")
+    asset: str | None = Field(
+        default=None,
+        description="For a Dagster asset that no catalog declares, stored by one of "
+        "datanectar's IO managers: its key as Dagster prints it, which errors name.",
+    )
+
+    @property
+    def subject(self) -> str:
+        """How errors name it: its catalog file and entry name, or the Dagster asset."""
+        if self.asset is not None:
+            return f"asset '{self.asset}'"
+        return f"{self.source or '<no catalog file>'}: entry '{self.name}'"
 
     @field_validator("name")
     @classmethod

@@ -179,6 +179,19 @@ class Format(ABC):
     def check_path(self, relative: str) -> None:
         """Raise ValueError when `relative` cannot name an object of this format."""
 
+    drops_index: ClassVar[bool] = False
+    """True for a table format that writes a DataFrame's columns only (unless its `index`
+    save option says otherwise): an index that holds data is then refused, never dropped."""
+
+    def refusal(self, value: Any, *, options: Mapping[str, Any]) -> str | None:
+        """Why this format cannot store `value` without losing part of it, or None (a table
+        with no columns, an index it would drop); checked before anything is written."""
+        if self.data_kind != "table":
+            return None
+        from .table_values import refusal
+
+        return refusal(value, drops_index=self.drops_index, options=options)
+
     def load_option_names(self) -> frozenset[str] | None:
         """Names `load_options` may use; None accepts any."""
         return None

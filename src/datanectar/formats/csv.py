@@ -17,6 +17,7 @@ from .base import Format, parameter_names
 class CsvFormat(Format):
     name = "csv"
     data_kind = "table"
+    drops_index = True
     suffix = ".csv"
     writes = ("pandas.DataFrame",)
 

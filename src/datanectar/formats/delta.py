@@ -16,6 +16,7 @@ from ..stores import Location
 from .base import Absent, Format, PendingCommit, parameter_names, require, wants
 from .delta_leftovers import STAGED_PREFIX, remove_delta_leftovers
 from .delta_tables import OpenTables, commit_token
+from .table_values import restore_index, with_index_columns
 
 if TYPE_CHECKING:
     from ..targets import Slice
@@ -76,7 +77,7 @@ class DeltaFormat(Format):
             if table is None:
                 raise Absent(location.uri)
             arrow = table.to_pyarrow_table(**settings)
-        return arrow if wants(as_type, "pyarrow.Table") else arrow.to_pandas()
+        return arrow if wants(as_type, "pyarrow.Table") else restore_index(arrow)
 
     def write_partition(
         self, value: Any, location: Location, part: Slice, *, options: Mapping[str, Any]
@@ -141,7 +142,7 @@ class DeltaFormat(Format):
             columns=settings.pop("columns", None), filter=_row_filter(settings.pop("filters", None))
         )
         arrow = arrow.drop_columns([name for name in partition if name in arrow.column_names])
-        return arrow if wants(as_type, "pyarrow.Table") else arrow.to_pandas()
+        return arrow if wants(as_type, "pyarrow.Table") else restore_index(arrow)
 
     def partition_exists(self, location: Location, part: Slice) -> bool:
         partition = part.keys
@@ -370,20 +371,30 @@ def _row_filter(given: Any) -> Any:
 
 
 def _arrow(value: Any) -> Any:
+    """An Arrow table of the value; a DataFrame's informative index kept as marked columns, as
+    `write_deltalake` keeps it, so that a load restores it."""
     import pyarrow as pa
 
-    return (
-        value if isinstance(value, pa.Table) else pa.Table.from_pandas(value, preserve_index=False)
-    )
+    return value if isinstance(value, pa.Table) else with_index_columns(value)
 
 
 def _with_partition_columns(table: Any, partition: Mapping[str, str]) -> Any:
-    """The keys as string columns (replacing same-named columns), so the table is partitioned
-    by them and each partition's rows say which namespace they belong to."""
+    """The keys as string columns, so the table is partitioned by them and each partition's
+    rows say which namespace they belong to (a same-named column of the value is replaced only
+    when it holds that key throughout: else data would be lost)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     for name, key in partition.items():
         if name in table.column_names:
+            column = table.column(name)
+            same = column.null_count == 0 and pc.all(pc.equal(column.cast(pa.string()), key))
+            if table.num_rows and not same.as_py():
+                raise ValueError(
+                    f"column '{name}' of the value holds values other than its partition key "
+                    f"{key!r}, and the table keeps that partition's key in column '{name}'. "
+                    "Fix: rename the column, or keep only that partition's rows in it"
+                )
             table = table.drop_columns([name])
         table = table.append_column(name, pa.array([key] * table.num_rows, type=pa.string()))
     return table

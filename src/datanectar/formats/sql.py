@@ -32,6 +32,7 @@ class SqlFormat(Format):
     transactional = True
     medium = "database"
     data_kind = "table"
+    drops_index = True
 
     def __init__(self) -> None:
         self._sa = require("sqlalchemy", extra=self.extra, purpose="The sql format")

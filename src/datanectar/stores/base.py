@@ -212,6 +212,14 @@ class Store(ABC):
     """True when paths are on this machine's disk (some libraries need a real file)."""
     holds_files: bool = True
     """False for stores that hold only database tables."""
+    uri_schemes: ClassVar[tuple[str, ...]] = ()
+    """The URI schemes (`file`, `s3`) whose URIs `config_for_uri` turns into this store's
+    config: an IO manager given `root="scheme://..."` gets a store of this type."""
+
+    @classmethod
+    def config_for_uri(cls, uri: str) -> StoreConfig:
+        """The config of a store rooted at `uri` (one of `uri_schemes`)."""
+        raise NotImplementedError(f"store type '{cls.type_name}' serves no URIs")
 
     def __init__(self, name: str) -> None:
         self.name = name

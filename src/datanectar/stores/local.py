@@ -10,6 +10,7 @@ import time
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 import fsspec
 from pydantic import Field
@@ -39,6 +40,17 @@ class LocalStore(Store):
     type_name = "local"
     config_model = LocalStoreConfig
     is_local = True
+    uri_schemes = ("file",)
+
+    @classmethod
+    def config_for_uri(cls, uri: str) -> LocalStoreConfig:
+        parts = urlsplit(uri)
+        if parts.netloc not in ("", "localhost"):
+            raise StoreError(
+                f"'{uri}' names a file on host '{parts.netloc}'; a local store is a folder on "
+                "this machine. Fix: file:///absolute/folder, or the folder's path."
+            )
+        return LocalStoreConfig(root=unquote(parts.path))
 
     def __init__(self, name: str, config: LocalStoreConfig, *, project_root: Path) -> None:
         super().__init__(name)

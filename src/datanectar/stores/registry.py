@@ -9,12 +9,13 @@ from collections.abc import Iterable
 from functools import reduce
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from ..errors import PluginError
+from ..errors import PluginError, StoreError
 from ..plugins import PluginRegistry
-from .base import Store, StoreConfig
+from .base import Store, StoreConfig, safe_url
 
 BUILT_IN_STORES: dict[str, str] = {
     "local": "datanectar.stores.local:LocalStore",
@@ -88,6 +89,27 @@ def register_store(type_name: str, value: str, *, clobber: bool = False) -> None
 def default_store_table() -> dict[str, str]:
     """The store of a project that declares none: the folder `data/` of the project."""
     return {"type": "local"}
+
+
+def store_for_root(root: str, *, name: str) -> Store:
+    """A store over `root`: a folder (relative to the working directory) or a URI whose scheme
+    a store type serves (`Store.uri_schemes`: file:// for the local store)."""
+    if "://" not in root:
+        return folder_store(name, Path(root).expanduser().resolve())
+    scheme = urlsplit(root).scheme.lower()
+    served: dict[str, str] = {}
+    for type_name in store_type_names():
+        found = store_class(type_name)
+        for served_scheme in found.uri_schemes:
+            served.setdefault(served_scheme, type_name)
+    if scheme not in served:
+        raise StoreError(
+            f"no store type serves '{scheme}://' URIs (root {safe_url(root)!r}); URIs served: "
+            f"{', '.join(f'{s}:// ({t})' for s, t in sorted(served.items())) or 'none'}. Fix: "
+            "give a folder or a URI of those, or install the plug-in of a store type for it."
+        )
+    found = store_class(served[scheme])
+    return build_store(name, found.config_for_uri(root), project_root=Path.cwd())
 
 
 def folder_store(name: str, folder: Path) -> Store:
