@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from datanectar.assets import FormatIOManager, SqlIOManager
 from datanectar.catalog import field_names
 from datanectar.config import Settings
 from datanectar.formats import format_names
@@ -44,3 +45,13 @@ def test_every_store_type_and_its_fields_are_documented(store_type):
     for field in config_model(store_type).model_fields:
         if field != "type":
             assert f"`{field}`" in row
+
+
+@pytest.mark.parametrize(
+    "setting",
+    sorted(
+        {*FormatIOManager.model_fields, *SqlIOManager.model_fields} - {"format", "load_options"}
+    ),
+)
+def test_every_io_manager_setting_is_documented(setting):
+    assert setting in documented_rows()

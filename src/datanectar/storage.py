@@ -285,26 +285,58 @@ class EntryStorage:
 
     @staticmethod
     def _write(fmt: Format, entry: Entry, value: Any, into: Location, final: Location) -> None:
-        with _failures_named(entry, fmt, final, "writing", _UNTOUCHED):
+        in_place = fmt.transactional and into is final
+        note = _unless_committed(fmt, final) if in_place else _UNTOUCHED
+        with _failures_named(entry, fmt, final, "writing", note):
             fmt.write(value, into, options=entry.save_options)
+
+
+def _unless_committed(fmt: Format, location: Location) -> Callable[[], str]:
+    """The note for a failed write that its library commits in place: the previous value is
+    said to be untouched only if what is stored is still what was there before (a library may
+    commit, then fail)."""
+
+    def stored() -> object:
+        try:
+            return fmt.fingerprint(location)
+        except Exception:  # unreadable: nothing can be promised about it
+            return object()
+
+    before = stored()
+
+    def note() -> str:
+        if stored() == before:
+            return _UNTOUCHED
+        return (
+            "after its library had already changed what is stored there (the previous value "
+            "may be gone: look at it before using it)"
+        )
+
+    return note
 
 
 @contextmanager
 def _failures_named(
-    entry: Entry, fmt: Format, location: Location, action: str, note: str = ""
+    entry: Entry,
+    fmt: Format,
+    location: Location,
+    action: str,
+    note: str | Callable[[], str] = "",
 ) -> Iterator[None]:
-    """Turn a storage library's failure into an error naming the entry and where it was."""
+    """Turn a storage library's failure into an error naming the entry and where it was
+    (`note`, or what it says when called once the failure happened, is added)."""
     try:
         yield
     except (DatanectarError, Absent):  # named already, or the caller's to name
         raise
     except Exception as exc:
+        said = note() if callable(note) else note
         raise_scrubbed(
             location.store,
             exc,
             lambda failure: (
                 f"{_where(entry)}: {action} {_describe(fmt, location)} as "
-                f"{fmt.name} failed{' ' + note if note else ''}: {failure}"
+                f"{fmt.name} failed{' ' + said if said else ''}: {failure}"
             ),
         )
 
@@ -331,7 +363,11 @@ def _type_mismatch(entry: Entry, fmt: Format, value: Any) -> str:
         f"{_where(entry)}: format '{fmt.name}' cannot write a value of type {type_name}; "
         f"it writes {', '.join(fmt.writes)}. "
         + (f"Formats that accept {type_name}: {', '.join(others)}. " if others else "")
-        + "Fix: return a supported type, or change the entry's format."
+        + (
+            "Fix: return a supported type, or give the asset the IO manager of one of those."
+            if entry.asset is not None
+            else "Fix: return a supported type, or change the entry's format."
+        )
     )
 
 

@@ -21,7 +21,7 @@ from ..catalog import Entry
 from ..catalog.namespaces import check_key
 from ..errors import DatanectarError
 from ..formats import get_format
-from ..partitions import keeps_in_place, partition_path
+from ..partitions import keeps_in_place, partition_path, placeholders
 from ..targets import Slice, Target
 
 PATH_METADATA = "datanectar/path"
@@ -106,6 +106,20 @@ def asset_target(
         key = by_dimension[dimension]
         check_key(key, where=f"asset '{entry.asset}', partition dimension '{dimension}'")
         keys[columns.get(dimension, dimension)] = key
+    named = placeholders(whole.path)
+    if named and (set(named) != set(keys) or in_place):
+        raise DatanectarError(
+            f"asset '{entry.asset}': metadata '{PATH_METADATA}' ({whole.path!r}) has the "
+            f"placeholders {', '.join(named)}, and its partitions are named by "
+            f"{', '.join(keys)}"
+            + (f"; a {entry.format} table keeps every partition in itself" if in_place else "")
+            + ". Fix: "
+            + (
+                "drop the placeholders."
+                if in_place
+                else f"use exactly {', '.join('{' + key + '}' for key in keys)}, or none."
+            )
+        )
     window = None
     if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
         span = partitions_def.time_window_for_partition_key(str(partition_key))
