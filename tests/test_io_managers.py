@@ -303,6 +303,27 @@ def test_a_time_window_input_loads_the_upstream_days_it_spans(tmp_path, instance
     assert sorted(combined["day"]) == ["2024-01-03", "2024-01-04", "2024-01-05"]
 
 
+def test_an_asset_spec_reads_a_file_already_under_the_root(tmp_path, instance):
+    """An external asset (nothing materializes it): its file, put there by someone else, is
+    loaded by the IO manager its spec names."""
+    root = tmp_path / "store"
+    (root / "raw").mkdir(parents=True)
+    frame().to_parquet(root / "raw" / "stations.parquet")
+    stations = dg.AssetSpec(["raw", "stations"]).with_io_manager_key("store")
+
+    @dg.asset(io_manager_key="store", ins={"stations": dg.AssetIn(key=["raw", "stations"])})
+    def cleaned(stations: pd.DataFrame) -> pd.DataFrame:
+        return stations.dropna()
+
+    resources = {"store": datanectar.ParquetIOManager(root=str(root))}
+    assert dg.materialize([stations, cleaned], resources=resources, instance=instance).success
+    assert_same("parquet", pd.read_parquet(root / "cleaned.parquet"), frame())
+
+    (root / "raw" / "stations.parquet").unlink()
+    with pytest.raises(datanectar.DataNotFoundError, match=r"asset 'raw/stations'.*no data"):
+        dg.materialize([stations, cleaned], resources=resources, instance=instance)
+
+
 def test_the_path_metadata_overrides_the_key_and_cannot_leave_the_root(tmp_path, instance):
     @dg.asset(io_manager_key="store", metadata={"datanectar/path": "exports/daily.csv"})
     def report() -> pd.DataFrame:
