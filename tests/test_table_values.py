@@ -750,84 +750,85 @@ def test_dagster_refuses_a_zero_column_frame_for_a_delta_asset(make_project, mat
     pd.testing.assert_frame_equal(DeltaTable(path).to_pandas(), good_frame())
 
 
-# -- behaviour found wrong (see the reasons): strict, so a fix shows ---------------------------
+# -- what a partition write refuses rather than lose ------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="delta: an index level named like the partition dimension and holding the key is "
-    "taken for the key column (_with_partition_columns drops and replaces it without its "
-    "index-level mark): the load returns no index",
-)
-def test_an_index_named_like_the_dimension_holding_the_key_round_trips(make_project):
+def test_an_index_named_like_the_dimension_is_refused(make_project):
     project = partitioned_project(make_project)
     cat = datanectar.catalog(project)
     value = pd.DataFrame(
         {"reading": [1.0, 2.0]}, index=pd.Index(["paris", "paris"], name="namespace")
     )
 
-    cat.save("item", value, namespace="paris")
-
-    pd.testing.assert_frame_equal(cat.load("item", namespace="paris"), value)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="delta: a partition write commits the schema of its own value, so the table's "
-    "index columns are those of the last partition written: a partition saved without an "
-    "index loads with another partition's index level, all NaN",
-)
-def test_a_partition_without_an_index_loads_without_one(make_project):
-    project = partitioned_project(make_project)
-    cat = datanectar.catalog(project)
-    cat.save("item", good_frame(), namespace="lyon")
-    cat.save("item", named_index_frame(), namespace="paris")
-
-    pd.testing.assert_frame_equal(cat.load("item", namespace="lyon"), good_frame())
+    with pytest.raises(FormatTypeError, match=r"index level 'namespace'.*partition column"):
+        cat.save("item", value, namespace="paris")
+    assert not (project / "data" / "item" / "_delta_log").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="delta: a partition written with a default index commits a schema without the "
-    "index columns the other partitions have: their index is gone from the table",
-)
-def test_a_partition_keeps_its_index_when_another_is_written_without_one(make_project):
+def test_a_partition_without_the_tables_index_is_refused(make_project):
     project = partitioned_project(make_project)
     cat = datanectar.catalog(project)
     cat.save("item", named_index_frame(), namespace="paris")
-    cat.save("item", good_frame(), namespace="lyon")
+    version = DeltaTable(project / "data" / "item").version()
 
-    assert "station" in column_names(DeltaTable(project / "data" / "item"))
+    with pytest.raises(FormatTypeError, match=r"keep the index levels \['station'\]"):
+        cat.save("item", good_frame(), namespace="lyon")
+
+    table = DeltaTable(project / "data" / "item")
+    assert table.version() == version
+    assert "station" in column_names(table)
     pd.testing.assert_frame_equal(cat.load("item", namespace="paris"), named_index_frame())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="delta: an unnamed level's stored name (__index_level_0__) clashing with a column "
-    "is not caught by the refusal; it fails later as a StorageIOError from pandas",
-)
+def test_a_partition_with_an_index_the_table_lacks_is_refused(make_project):
+    project = partitioned_project(make_project)
+    cat = datanectar.catalog(project)
+    cat.save("item", good_frame(), namespace="lyon")
+
+    with pytest.raises(FormatTypeError, match=r"reset_index\(drop=True\)"):
+        cat.save("item", named_index_frame(), namespace="paris")
+
+    assert "station" not in column_names(DeltaTable(project / "data" / "item"))
+    pd.testing.assert_frame_equal(cat.load("item", namespace="lyon"), good_frame())
+
+
 def test_an_unnamed_level_clashing_with_a_column_is_refused_as_a_type_error(make_project):
     project = table_project(make_project, "delta")
     value = pd.DataFrame({"__index_level_0__": [1, 2]}, index=[5, 6])
 
-    with pytest.raises(FormatTypeError):
+    with pytest.raises(FormatTypeError, match="index level '__index_level_0__'"):
         datanectar.catalog(project).save("table", value)
+    assert not (project / "data" / "table").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="delta: partitions cut from one frame by a filter get different index columns (the "
-    "first city's rows are 0..n-1, so no index column; the next ones' are not): the table's "
-    "schema is the last partition write's, so the first partition loads with an all-NaN "
-    "__index_level_0__ index",
-)
-def test_partitions_filtered_from_one_frame_each_load_as_saved(make_project):
+def test_partitions_filtered_from_one_frame_are_refused_until_their_index_agrees(make_project):
+    """Rows cut from one frame keep their positions in it: the first city's are 0..n-1, the
+    next ones' are not. Keeping that index in one partition and not in another would change
+    the table's schema under the first one, so the second is refused, and saved once the
+    positions are dropped."""
     project = partitioned_project(make_project)
     cat = datanectar.catalog(project)
     frame = pd.DataFrame({"city": ["paris"] * 2 + ["lyon"] * 2, "reading": [1.0, 2.0, 3.0, 4.0]})
     parts = {key: frame[frame["city"] == key] for key in ("paris", "lyon")}
-    for key, value in parts.items():
-        cat.save("item", value, namespace=key)
+    cat.save("item", parts["paris"], namespace="paris")
+    with pytest.raises(FormatTypeError, match="same index"):
+        cat.save("item", parts["lyon"], namespace="lyon")
+    cat.save("item", parts["lyon"].reset_index(drop=True), namespace="lyon")
 
-    for key, value in parts.items():
-        pd.testing.assert_frame_equal(cat.load("item", namespace=key), value)
+    pd.testing.assert_frame_equal(cat.load("item", namespace="paris"), parts["paris"])
+    pd.testing.assert_frame_equal(
+        cat.load("item", namespace="lyon"), parts["lyon"].reset_index(drop=True)
+    )
+
+
+def test_a_partition_with_other_columns_than_the_tables_is_refused(make_project):
+    project = partitioned_project(make_project)
+    cat = datanectar.catalog(project)
+    cat.save("item", good_frame(), namespace="paris")
+    version = DeltaTable(project / "data" / "item").version()
+
+    with pytest.raises(FormatTypeError, match=r"lacks .* adds extra"):
+        cat.save("item", good_frame().iloc[:, :1].assign(extra=1), namespace="lyon")
+
+    assert DeltaTable(project / "data" / "item").version() == version
+    pd.testing.assert_frame_equal(cat.load("item", namespace="paris"), good_frame())

@@ -20,6 +20,7 @@ from .formats import Format, formats_accepting, get_format
 from .formats.base import (
     Absent,
     PartitionsInPlace,
+    Refused,
     SplitCommits,
     TextCells,
     capable,
@@ -329,6 +330,10 @@ def _failures_named(
         yield
     except (DatanectarError, Absent):  # named already, or the caller's to name
         raise
+    except Refused as exc:
+        raise FormatTypeError(
+            f"{_where(entry)}: format '{fmt.name}' cannot store it: {exc}"
+        ) from None
     except Exception as exc:
         said = note() if callable(note) else note
         raise_scrubbed(

@@ -28,6 +28,11 @@ class Absent(LookupError):
     there raises when it is not (`Format.reports_absence`)."""
 
 
+class Refused(ValueError):
+    """A value a format cannot store without losing part of it, found while writing (against
+    what is stored already); nothing is written. The storage layer names the entry."""
+
+
 class PendingCommit(Protocol):
     """A write whose data is in place but not committed: readers do not see it yet."""
 

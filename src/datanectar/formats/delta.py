@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from ..stores import Location
-from .base import Absent, Format, PendingCommit, parameter_names, require, wants
+from .base import Absent, Format, PendingCommit, Refused, parameter_names, require, wants
 from .delta_leftovers import STAGED_PREFIX, remove_delta_leftovers
 from .delta_tables import OpenTables, commit_token
-from .table_values import restore_index, with_index_columns
+from .table_values import index_columns, restore_index, with_index_columns
 
 if TYPE_CHECKING:
     from ..targets import Slice
@@ -89,6 +89,9 @@ class DeltaFormat(Format):
         overwrite evaluates its predicate against every file of the table)."""
         partition = part.keys
         data = _with_partition_columns(_arrow(value), partition)
+        with self._current(location) as table:
+            if table is not None:
+                _require_table_columns(table, data, partition)
         settings = {
             key: option
             for key, option in options.items()
@@ -378,6 +381,32 @@ def _arrow(value: Any) -> Any:
     return value if isinstance(value, pa.Table) else with_index_columns(value)
 
 
+def _require_table_columns(table: Any, data: Any, partition: Mapping[str, str]) -> None:
+    """A partition is written with the columns and index levels of the table's other
+    partitions: a partition write commits its own schema, which would silently drop the
+    columns the others have (or give them columns they never had)."""
+    stored = [field.name for field in table.schema().fields]
+    given = list(data.column_names)
+    kept, offered = index_columns(table.schema()), index_columns(data.schema)
+    if kept != offered:
+        raise Refused(
+            f"the table's partitions keep the index levels {kept or '(none)'}, and this value's "
+            f"index would be kept as {offered or '(none: 0..n-1)'}. Fix: give every partition "
+            "the same index (value.reset_index(drop=True) when it holds row positions only, "
+            "as after filtering), or rewrite every partition"
+        )
+    missing = [name for name in stored if name not in given]
+    extra = [name for name in given if name not in stored]
+    if missing or extra:
+        raise Refused(
+            "a partition has the columns of the table's other partitions, and this value "
+            + (f"lacks {', '.join(missing)}" if missing else "")
+            + (" and " if missing and extra else "")
+            + (f"adds {', '.join(extra)}" if extra else "")
+            + ". Fix: return those columns, or remove the table's other partitions first"
+        )
+
+
 def _with_partition_columns(table: Any, partition: Mapping[str, str]) -> Any:
     """The keys as string columns, so the table is partitioned by them and each partition's
     rows say which namespace they belong to (a same-named column of the value is replaced only
@@ -385,12 +414,18 @@ def _with_partition_columns(table: Any, partition: Mapping[str, str]) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    levels = index_columns(table.schema)
     for name, key in partition.items():
+        if name in levels:
+            raise Refused(
+                f"index level '{name}' has the name of the partition column '{name}', which "
+                "holds the key. Fix: rename the index level (value.index.names = [...])"
+            )
         if name in table.column_names:
             column = table.column(name)
             same = column.null_count == 0 and pc.all(pc.equal(column.cast(pa.string()), key))
             if table.num_rows and not same.as_py():
-                raise ValueError(
+                raise Refused(
                     f"column '{name}' of the value holds values other than its partition key "
                     f"{key!r}, and the table keeps that partition's key in column '{name}'. "
                     "Fix: rename the column, or keep only that partition's rows in it"

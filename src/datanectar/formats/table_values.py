@@ -31,11 +31,16 @@ def refusal(value: Any, *, drops_index: bool, options: Mapping[str, Any]) -> str
     if not informative_index(value):
         return None
     if not drops_index:
-        clashing = [name for name in value.index.names if name is not None and name in columns]
+        names = index_column_names(value)
+        taken = {str(column) for column in columns}
+        clashing = [name for name in names if name in taken] or [
+            name for name in names if names.count(name) > 1
+        ]
         if clashing:
             return (
-                f"index level '{clashing[0]}' has the name of a column, and this format keeps "
-                "the index as columns. Fix: rename the index level or the column."
+                f"index level '{clashing[0]}' has the name of a column or of another level, and "
+                "this format keeps the index as columns. Fix: rename the index level or the "
+                "column (value.index.names = [...])."
             )
         return None
     if "index" not in options:
@@ -70,10 +75,7 @@ def with_index_columns(frame: Any) -> Any:
 
     if not informative_index(frame):
         return pa.Table.from_pandas(frame, preserve_index=False)
-    names = [
-        str(name) if name is not None else _UNNAMED_LEVEL.format(level)
-        for level, name in enumerate(frame.index.names)
-    ]
+    names = index_column_names(frame)
     flat = frame.reset_index(names=names)
     table = pa.Table.from_pandas(flat, preserve_index=False)
     for level, name in enumerate(names):
@@ -83,20 +85,35 @@ def with_index_columns(frame: Any) -> Any:
     return table
 
 
+def index_column_names(frame: Any) -> list[str]:
+    """The columns a DataFrame's index levels become: their names, `__index_level_N__` for
+    unnamed ones."""
+    return [
+        str(name) if name is not None else _UNNAMED_LEVEL.format(level)
+        for level, name in enumerate(frame.index.names)
+    ]
+
+
+def index_columns(schema: Any) -> list[str]:
+    """The columns of an Arrow (or Delta) schema that hold index levels, in level order."""
+    marked = []
+    for field in schema.fields if hasattr(schema, "fields") else schema:
+        metadata = field.metadata or {}
+        level = metadata.get(INDEX_LEVEL_KEY, metadata.get(INDEX_LEVEL_KEY.decode()))
+        if level is not None:
+            marked.append((int(level), field.name))
+    return [name for _, name in sorted(marked)]
+
+
 def restore_index(table: Any) -> Any:
     """An Arrow table as a DataFrame, the columns `with_index_columns` marked as its index."""
-    levels = sorted(
-        (int(field.metadata[INDEX_LEVEL_KEY]), field.name)
-        for field in table.schema
-        if field.metadata and INDEX_LEVEL_KEY in field.metadata
-    )
+    names = index_columns(table.schema)
     frame = table.to_pandas()
-    if not levels:
+    if not names:
         return frame
-    names = [name for _, name in levels]
     frame = frame.set_index(names)
     frame.index.names = [
-        None if name == _UNNAMED_LEVEL.format(level) else name for level, name in levels
+        None if name == _UNNAMED_LEVEL.format(level) else name for level, name in enumerate(names)
     ]
     return frame
 
