@@ -24,6 +24,8 @@ import xarray as xr
 
 import datanectar
 from datanectar.errors import DatanectarError, NamespaceKeyError, StorageIOError
+from datanectar.formats import Format
+from datanectar.formats.registry import FORMATS, register_format
 from runs import DAGSTER
 
 CITIES = dg.StaticPartitionsDefinition(["paris", "lyon"])
@@ -626,3 +628,65 @@ def test_importing_datanectar_does_not_import_dagster():
         "assert 'ZarrIOManager' in dir(datanectar)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_an_index_reaches_downstream_and_the_column_schema(tmp_path, instance):
+    indexed = pd.DataFrame(
+        {"temperature": [10.5, 11.0]}, index=pd.Index(["paris-0", "paris-1"], name="station")
+    )
+    seen = {}
+
+    @dg.asset(io_manager_key="lake")
+    def observations() -> pd.DataFrame:
+        return indexed
+
+    @dg.asset(io_manager_key="lake")
+    def copied(observations: pd.DataFrame) -> pd.DataFrame:
+        seen["input"] = observations
+        return observations
+
+    resources = {"lake": datanectar.DeltaIOManager(root=str(tmp_path / "lake"))}
+    result = dg.materialize([observations, copied], resources=resources, instance=instance)
+    pd.testing.assert_frame_equal(seen["input"], indexed)
+    stored = deltalake.DeltaTable(str(tmp_path / "lake" / "observations")).to_pandas()
+    assert list(stored.columns) == ["station", "temperature"]
+    schema = result.asset_materializations_for_node("observations")[0].metadata[
+        "dagster/column_schema"
+    ]
+    assert [column.name for column in schema.schema.columns] == ["station", "temperature"]
+
+
+class LinesFormat(Format):
+    """A plug-in format: a list of strings, one per line of a text file."""
+
+    name = "lines_test"
+    suffix = ".txt"
+    writes = ("builtins.list",)
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, list) and all(isinstance(line, str) for line in value)
+
+    def write(self, value: Any, location: Any, *, options: Any) -> None:
+        with location.open("wb") as handle:
+            handle.write("\n".join(value).encode())
+
+    def read(self, location: Any, *, options: Any, as_type: Any = None) -> Any:
+        with location.open("rb") as handle:
+            return handle.read().decode().split("\n")
+
+
+def test_format_io_manager_serves_a_plug_in_format(tmp_path, instance):
+    register_format("lines_test", f"{__name__}:LinesFormat")
+    try:
+
+        @dg.asset(io_manager_key="lines", partitions_def=CITIES)
+        def names(context) -> list:
+            return [context.partition_key, "centre"]
+
+        resources = {"lines": datanectar.FormatIOManager(format="lines_test", root=str(tmp_path))}
+        assert dg.materialize(
+            [names], resources=resources, instance=instance, partition_key="lyon"
+        ).success
+        assert (tmp_path / "names" / "lyon.txt").read_text() == "lyon\ncentre"
+    finally:
+        FORMATS.refresh()

@@ -56,9 +56,21 @@ def describe(value: Any, *, profile: bool = False) -> Summary:
 
 
 def _describe_pandas(frame: Any) -> TableSummary:
+    from .formats.table_values import index_column_names, informative_index
+
+    # An index that holds data is part of the table (stored as columns by the formats that
+    # keep it): listed first, as reset_index() would show it.
+    levels = (
+        [
+            (name, str(frame.index.get_level_values(level).dtype))
+            for level, name in enumerate(index_column_names(frame))
+        ]
+        if informative_index(frame)
+        else []
+    )
     return TableSummary(
         rows=len(frame),
-        columns=[(str(name), str(dtype)) for name, dtype in frame.dtypes.items()],
+        columns=levels + [(str(name), str(dtype)) for name, dtype in frame.dtypes.items()],
         preview_markdown=markdown_table(frame.head(PREVIEW_ROWS)),
     )
 
