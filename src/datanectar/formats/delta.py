@@ -91,7 +91,7 @@ class DeltaFormat(Format):
         data = _with_partition_columns(_arrow(value), partition)
         with self._current(location) as table:
             if table is not None:
-                _require_table_columns(table, data, partition)
+                data = _in_table_types(table, data, partition)
         settings = {
             key: option
             for key, option in options.items()
@@ -381,10 +381,27 @@ def _arrow(value: Any) -> Any:
     return value if isinstance(value, pa.Table) else with_index_columns(value)
 
 
+def _in_table_types(table: Any, data: Any, partition: Mapping[str, str]) -> Any:
+    """`data` (one partition's rows) in the table's own schema: a partition write commits the
+    schema it is written with, so any other schema would change the table under its other
+    partitions (dropping their columns, or narrowing their types)."""
+    import pyarrow as pa
+
+    _require_table_columns(table, data, partition)
+    table_schema = pa.schema(table.schema().to_arrow())
+    target = pa.schema([table_schema.field(name) for name in data.column_names])
+    try:
+        return data.cast(target, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise Refused(
+            f"its values do not fit the table's column types exactly ({exc}). Fix: return the "
+            "columns in the table's types, or rewrite every partition"
+        ) from None
+
+
 def _require_table_columns(table: Any, data: Any, partition: Mapping[str, str]) -> None:
-    """A partition is written with the columns and index levels of the table's other
-    partitions: a partition write commits its own schema, which would silently drop the
-    columns the others have (or give them columns they never had)."""
+    """A partition is written with the columns, index levels and types of the table's other
+    partitions (or types whose values those keep exactly)."""
     stored = [field.name for field in table.schema().fields]
     given = list(data.column_names)
     kept, offered = index_columns(table.schema()), index_columns(data.schema)
@@ -405,6 +422,54 @@ def _require_table_columns(table: Any, data: Any, partition: Mapping[str, str]) 
             + (f"adds {', '.join(extra)}" if extra else "")
             + ". Fix: return those columns, or remove the table's other partitions first"
         )
+    import pyarrow as pa
+
+    table_types = pa.schema(table.schema().to_arrow())
+    for name in given:
+        if name in partition:
+            continue
+        wanted, offered = table_types.field(name).type, data.schema.field(name).type
+        if not _fits(offered, wanted):
+            raise Refused(
+                f"column '{name}' is {wanted} in the table and {offered} in this value: "
+                "storing it in the table's type could change its values (a partition write "
+                "casts into the table's schema). Fix: return the column as "
+                f"{wanted}, or rewrite every partition with the new type"
+            )
+
+
+def _fits(offered: Any, wanted: Any) -> bool:
+    """Whether values of Arrow type `offered` are kept exactly in a table column of `wanted`:
+    the same type (string and large_string alike), a wider integer or float, a timestamp of
+    the same time zone (Delta keeps microseconds), or a column of nulls only."""
+    import pyarrow as pa
+
+    types = pa.types
+    if offered == wanted or types.is_null(offered):
+        return True
+    if types.is_dictionary(offered):  # a pandas categorical: its values are stored
+        return _fits(offered.value_type, wanted)
+    for family in (
+        (types.is_string, types.is_large_string, types.is_string_view),
+        (types.is_binary, types.is_large_binary),
+    ):
+        if any(test(offered) for test in family) and any(test(wanted) for test in family):
+            return True
+    if types.is_integer(offered) and types.is_integer(wanted):
+        same_sign = types.is_signed_integer(offered) == types.is_signed_integer(wanted)
+        unsigned_into_wider = types.is_unsigned_integer(offered) and types.is_signed_integer(wanted)
+        return (same_sign and offered.bit_width <= wanted.bit_width) or (
+            unsigned_into_wider and offered.bit_width < wanted.bit_width
+        )
+    if types.is_floating(offered) and types.is_floating(wanted):
+        return offered.bit_width <= wanted.bit_width
+    if types.is_timestamp(offered) and types.is_timestamp(wanted):
+        return (offered.tz is None) == (wanted.tz is None)
+    if types.is_list(offered) or types.is_large_list(offered):
+        return (types.is_list(wanted) or types.is_large_list(wanted)) and _fits(
+            offered.value_type, wanted.value_type
+        )
+    return False
 
 
 def _with_partition_columns(table: Any, partition: Mapping[str, str]) -> Any:
