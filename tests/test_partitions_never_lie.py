@@ -3,6 +3,8 @@ nothing (the issue "Partitions that never lie"), read back with the storage libr
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -10,6 +12,7 @@ from deltalake import DeltaTable
 
 import datanectar
 from datanectar.errors import FormatTypeError
+from runs import materialize_project
 
 
 def delta_project(make_project):
@@ -71,3 +74,51 @@ def test_a_partition_of_another_type_is_refused(make_project, stored, given):
     with pytest.raises(FormatTypeError, match=r"in the table and .* in this value"):
         cat.save("item", given, namespace="q")
     assert table_types(project) == before
+
+
+@pytest.mark.parametrize("format_name", ["delta", "sql"])
+def test_an_empty_partition_is_a_value_not_a_missing_one(make_project, format_name):
+    project = make_project(f"item:\n  format: {format_name}\n  path: item\n  namespaces: [p, q]\n")
+    cat = datanectar.catalog(project)
+    cat.save("item", pd.DataFrame({"v": [1, 2]}), namespace="p")
+    cat.save("item", pd.DataFrame({"v": pd.Series([], dtype="int64")}), namespace="q")
+
+    empty = cat.load("item", namespace="q")
+    assert list(empty.columns) == ["v"] and len(empty) == 0
+    assert cat.load("item", namespace="p")["v"].tolist() == [1, 2]
+    if format_name == "delta":
+        stored = DeltaTable(project / "data" / "item").to_pandas()
+        assert stored["v"].tolist() == [1, 2]  # the empty partition adds no rows
+    cat.save("item", pd.DataFrame({"v": [7]}), namespace="q")
+    assert cat.load("item", namespace="q")["v"].tolist() == [7]
+
+
+def test_a_removed_sql_namespace_is_missing_again(make_project):
+    from datanectar.errors import DataNotFoundError
+    from datanectar.partitions import target_for
+
+    project = make_project("item:\n  format: sql\n  path: item\n  namespaces: [p, q]\n")
+    cat = datanectar.catalog(project)
+    cat.save("item", pd.DataFrame({"v": pd.Series([], dtype="int64")}), namespace="q")
+    cat.storage.remove(target_for(cat.entry("item"), {"namespace": "q"}))
+    with pytest.raises(DataNotFoundError):
+        cat.load("item", namespace="q")
+
+
+def test_an_empty_delta_partition_reaches_a_downstream_step(make_project, instance):
+    project = make_project(
+        "readings:\n  format: delta\n  namespaces: [p, q]\n"
+        "counts:\n  format: json\n  namespaces: [p, q]\n"
+    )
+
+    @datanectar.asset(entry="readings")
+    def readings(namespace: str) -> pd.DataFrame:
+        return pd.DataFrame({"v": [1.0] if namespace == "p" else []})
+
+    @datanectar.asset(entry="counts")
+    def counts(readings: pd.DataFrame) -> dict:
+        return {"rows": len(readings)}
+
+    result = materialize_project(project, instance, functions=[readings, counts], partition_key="q")
+    assert result.success
+    assert json.loads((project / "data" / "counts" / "q.json").read_text()) == {"rows": 0}

@@ -114,6 +114,8 @@ class DeltaFormat(Format):
     ) -> _StagedDeltaFiles:
         folder = f"{STAGED_PREFIX}{uuid.uuid4().hex}"
         staged = Location(location.store, f"{location.relative}/{folder}")
+        if partition and data.num_rows == 0:
+            return self._stage_empty(data, location, staged, folder, partition)
         self._deltalake.write_deltalake(
             staged.uri,
             data,
@@ -123,6 +125,38 @@ class DeltaFormat(Format):
             **{key: option for key, option in (options or {}).items() if key != "configuration"},
         )
         return _StagedDeltaFiles(self._deltalake, location, staged, folder, partition)
+
+    def _stage_empty(
+        self,
+        data: Any,
+        location: Location,
+        staged: Location,
+        folder: str,
+        partition: Mapping[str, str],
+    ) -> _StagedDeltaFiles:
+        """An empty partition is a value too: deltalake writes no file for no rows (so the
+        partition would read as missing), so one data file of no rows is written for it, and
+        committed as deltalake's own files are."""
+        import time
+
+        import pyarrow.parquet as pq
+        from deltalake.transaction import AddAction
+
+        name = f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+        path = posixpath.join(staged.path, name)
+        staged.fs.makedirs(staged.path, exist_ok=True)
+        with staged.fs.open(path, "wb") as handle:
+            pq.write_table(data.drop_columns(list(partition)), handle)
+        action = AddAction(
+            path=f"{folder}/{name}",
+            size=int(staged.fs.size(path)),
+            partition_values=dict(partition),
+            modification_time=int(time.time() * 1000),
+            data_change=True,
+            stats=json.dumps({"numRecords": 0}),
+        )
+        files = (self._deltalake.Schema.from_arrow(data.schema), [action])
+        return _StagedDeltaFiles(self._deltalake, location, staged, folder, partition, files)
 
     def read_partition(
         self, location: Location, part: Slice, *, options: Mapping[str, Any], as_type: Any
@@ -249,8 +283,11 @@ class _StagedDeltaFiles:
         staged: Location,
         folder: str,
         partition: Mapping[str, str] | None = None,
+        files: tuple[Any, list[Any]] | None = None,
     ) -> None:
         self._deltalake = deltalake
+        self._files = files
+        """The schema and add actions to commit, when they are not a staged table's own."""
         self._table = table
         self._staged = staged
         self._folder = folder
@@ -258,26 +295,10 @@ class _StagedDeltaFiles:
         self._committed = False
 
     def commit(self) -> None:
-        from deltalake.transaction import AddAction, create_table_with_add_actions
+        from deltalake.transaction import create_table_with_add_actions
 
         options = self._table.storage_options or None
-        # A new staged table: its data and schema are its first commit (no need to open it).
-        first = _commit_actions(self._staged, 0, None)
-        schema = self._deltalake.Schema.from_json(
-            next(action["metaData"] for action in first if "metaData" in action)["schemaString"]
-        )
-        actions = [
-            AddAction(
-                # The log holds paths percent-encoded; an action takes them as they are.
-                path=f"{self._folder}/{unquote(add['path'])}",
-                size=int(add["size"]),
-                partition_values=add.get("partitionValues") or {},
-                modification_time=int(add["modificationTime"]),
-                data_change=True,
-                stats=add.get("stats") or "",
-            )
-            for add in (action["add"] for action in first if "add" in action)
-        ]
+        schema, actions = self._files if self._files is not None else self._staged_table()
         partition_by = list(self._partition) if self._partition else None
         with _TABLES.current(self._deltalake, self._table) as table:
             if table is None:
@@ -309,6 +330,29 @@ class _StagedDeltaFiles:
         # cannot, it is harmless: readers of the table never look in there).
         with contextlib.suppress(OSError):
             self._staged.fs.rm(posixpath.join(self._staged.path, "_delta_log"), recursive=True)
+
+    def _staged_table(self) -> tuple[Any, list[Any]]:
+        """The schema and data files of the staged table: its first commit (no need to open
+        it)."""
+        from deltalake.transaction import AddAction
+
+        first = _commit_actions(self._staged, 0, None)
+        schema = self._deltalake.Schema.from_json(
+            next(action["metaData"] for action in first if "metaData" in action)["schemaString"]
+        )
+        actions = [
+            AddAction(
+                # The log holds paths percent-encoded; an action takes them as they are.
+                path=f"{self._folder}/{unquote(add['path'])}",
+                size=int(add["size"]),
+                partition_values=add.get("partitionValues") or {},
+                modification_time=int(add["modificationTime"]),
+                data_change=True,
+                stats=add.get("stats") or "",
+            )
+            for add in (action["add"] for action in first if "add" in action)
+        ]
+        return schema, actions
 
     def discard(self) -> None:
         if not self._committed and self._staged.fs.exists(self._staged.path):
