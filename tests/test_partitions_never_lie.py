@@ -122,3 +122,36 @@ def test_an_empty_delta_partition_reaches_a_downstream_step(make_project, instan
     result = materialize_project(project, instance, functions=[readings, counts], partition_key="q")
     assert result.success
     assert json.loads((project / "data" / "counts" / "q.json").read_text()) == {"rows": 0}
+
+
+def test_each_call_of_a_single_run_backfill_sees_its_own_namespace(make_project, instance):
+    """A body that reads the context's window writes its own period, as a run of that one
+    partition would, not the whole range's."""
+    project = make_project(
+        "hours:\n  format: delta\n  path: hours\n"
+        "  namespaces:\n    daily: {start: '2024-01-01', end: '2024-01-10'}\n"
+    )
+    seen = []
+
+    @datanectar.asset(entry="hours")
+    def hours(context) -> pd.DataFrame:
+        window = context.partition_time_window
+        seen.append((context.partition_key, context.partition_keys, context.has_partition_key))
+        stamps = pd.date_range(window.start, window.end, freq="h", inclusive="left")
+        return pd.DataFrame({"hour": stamps.tz_localize(None).astype(str)})
+
+    result = materialize_project(
+        project,
+        instance,
+        functions=[hours],
+        tags={
+            "dagster/asset_partition_range_start": "2024-01-02",
+            "dagster/asset_partition_range_end": "2024-01-04",
+        },
+    )
+    assert result.success
+    assert seen == [(day, [day], True) for day in ("2024-01-02", "2024-01-03", "2024-01-04")]
+    stored = DeltaTable(project / "data" / "hours").to_pandas()
+    for day, rows in stored.groupby("date"):
+        assert len(rows) == 24
+        assert set(rows["hour"].str[:10]) == {day}

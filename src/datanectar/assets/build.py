@@ -28,6 +28,7 @@ from ..targets import Target
 from .checks import check_specs, external_checks, published_outputs
 from .io_manager import LOAD_AS_KEY, PER_NAMESPACE_KEY, io_manager_key
 from .metadata import current_object, definition_metadata, schema_columns
+from .namespace_context import NamespaceContext
 from .partitions import keys_of, partitions_def
 
 
@@ -80,8 +81,15 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
             # in place.
             return PartitionedOutput(
                 [
-                    (keys, compute_one(context, _inputs_for(inputs, keys), keys))
-                    for keys in (keys_of(entry, key) for key in context.partition_keys)
+                    (
+                        keys_of(entry, key),
+                        compute_one(
+                            NamespaceContext(context, key),  # type: ignore[arg-type]
+                            _inputs_for(inputs, keys_of(entry, key)),
+                            keys_of(entry, key),
+                        ),
+                    )
+                    for key in context.partition_keys
                 ]
             )
         partition = keys_of(entry, context.partition_key) if entry.namespaces else None
