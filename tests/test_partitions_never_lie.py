@@ -155,3 +155,92 @@ def test_each_call_of_a_single_run_backfill_sees_its_own_namespace(make_project,
     for day, rows in stored.groupby("date"):
         assert len(rows) == 24
         assert set(rows["hour"].str[:10]) == {day}
+
+
+CITIES = ["paris", "lyon", "oslo", "rome", "bonn"]
+RANGE = {
+    "dagster/asset_partition_range_start": "paris",
+    "dagster/asset_partition_range_end": "bonn",
+}
+
+
+def latest_run_of(instance, name: str, city: str) -> str:
+    import dagster as dg
+
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(name), asset_partitions=[city]), limit=1
+    ).records
+    return records[0].run_id
+
+
+@pytest.mark.parametrize("format_name", ["delta", "sql"])
+def test_a_backfill_whose_third_namespace_fails_to_write_publishes_none(
+    make_project, instance, format_name
+):
+    """All namespaces of one run publish together or none does: the first two are not
+    replaced when the third cannot be written, and Dagster's latest materializations of all
+    five still point at the previous run."""
+    project = make_project(
+        f"readings:\n  format: {format_name}\n  path: readings\n  namespaces: {CITIES}\n"
+    )
+    state = {"scale": 1.0, "broken": None}
+
+    @datanectar.asset(entry="readings")
+    def readings(namespace: str) -> pd.DataFrame:
+        frame = pd.DataFrame({"hour": [0, 1], "temperature": [10.0, 11.0]})
+        frame["temperature"] *= state["scale"]
+        if namespace == state["broken"]:
+            # delta refuses another type; sql's insert fails on a column the table lacks
+            frame = frame.assign(temperature=["warm", "hot"], extra=1)
+        return frame
+
+    first = materialize_project(project, instance, functions=[readings], tags=RANGE)
+    assert first.success
+    state.update(scale=2.0, broken="oslo")
+    second = materialize_project(
+        project, instance, functions=[readings], tags=RANGE, raise_on_error=False
+    )
+    assert not second.success
+
+    if format_name == "delta":
+        stored = DeltaTable(project / "data" / "readings").to_pandas()
+        assert DeltaTable(project / "data" / "readings").version() == 0  # one commit, the first
+    else:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(f"sqlite:///{project / 'data' / 'datanectar.sqlite'}")
+        with engine.connect() as connection:
+            stored = pd.read_sql_table("readings", connection)
+        engine.dispose()
+    assert sorted(stored["namespace"]) == sorted(CITIES * 2)
+    assert sorted(stored["temperature"].unique()) == [10.0, 11.0]  # the first run's values
+    for city in CITIES:
+        assert latest_run_of(instance, "readings", city) == first.run_id
+    cat = datanectar.catalog(project)
+    assert cat.load("readings", namespace="paris")["temperature"].tolist() == [10.0, 11.0]
+
+
+def test_a_cached_backfill_that_fails_to_write_keeps_its_records(make_cache_project, instance):
+    project = make_cache_project(
+        f"readings:\n  format: delta\n  path: readings\n  namespaces: {CITIES}\n"
+    )
+    state = {"scale": 1.0, "broken": None}
+
+    @datanectar.cache(entry="readings", namespaces=CITIES, format="delta")
+    def readings(namespace: str) -> pd.DataFrame:
+        frame = pd.DataFrame({"temperature": [10.0 * state["scale"]]})
+        return frame.assign(temperature=["x"]) if namespace == state["broken"] else frame
+
+    assert materialize_project(project, instance, functions=[readings], tags=RANGE).success
+    state.update(scale=2.0, broken="rome")
+    assert not materialize_project(
+        project, instance, functions=[readings], tags=RANGE, raise_on_error=False
+    ).success
+    table = DeltaTable(project / "data" / "readings")
+    assert table.version() == 0
+    assert table.to_pandas()["temperature"].tolist() == [10.0] * len(CITIES)
+    state.update(broken=None)
+    assert materialize_project(project, instance, functions=[readings], tags=RANGE).success
+    assert DeltaTable(project / "data" / "readings").to_pandas()["temperature"].tolist() == (
+        [20.0] * len(CITIES)
+    )

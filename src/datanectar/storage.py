@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -19,6 +20,7 @@ from .errors import DatanectarError, DataNotFoundError, FormatTypeError, StoreEr
 from .formats import Format, formats_accepting, get_format
 from .formats.base import (
     Absent,
+    PartitionBatches,
     PartitionsInPlace,
     Refused,
     SplitCommits,
@@ -108,6 +110,14 @@ class EntryStorage:
         if gate is not None and (in_place or fmt.transactional):
             gate(None)
         if in_place:
+            batch = _BATCH.get()
+            if batch is not None and capable(fmt, PartitionBatches):
+                with _failures_named(entry, fmt, final, "writing", _UNTOUCHED):
+                    pending = fmt.stage_partition(
+                        value, final, target.slice, options=entry.save_options
+                    )
+                batch.add(entry, fmt, final, pending)
+                return self._report(fmt, entry, value, final, bytes_written=pending.bytes_written)
             with _failures_named(entry, fmt, final, "writing", _UNTOUCHED):
                 fmt.write_partition(value, final, target.slice, options=entry.save_options)
         elif fmt.transactional:
@@ -163,12 +173,21 @@ class EntryStorage:
             self._write(fmt, entry, value, final, final)
 
     @staticmethod
-    def _report(fmt: Format, entry: Entry, value: Any, final: Location) -> WriteReport:
+    def _report(
+        fmt: Format,
+        entry: Entry,
+        value: Any,
+        final: Location,
+        *,
+        bytes_written: object = ...,
+    ) -> WriteReport:
         return WriteReport(
             entry=entry.name,
             format=fmt.name,
             uri=_describe(fmt, final),
-            bytes_written=fmt.written_bytes(final),
+            bytes_written=(
+                fmt.written_bytes(final) if bytes_written is ... else bytes_written  # type: ignore[arg-type]
+            ),
             summary=describe(value, profile=entry.profile),
         )
 
@@ -314,6 +333,78 @@ def _unless_committed(fmt: Format, location: Location) -> Callable[[], str]:
         )
 
     return note
+
+
+class _Batch:
+    """Namespace writes staged inside `published_together`, by the object they go into."""
+
+    def __init__(self) -> None:
+        self.staged: dict[str, tuple[Entry, Any, Location, list[Any]]] = {}
+        self.undo: list[Callable[[], None]] = []
+        self.then: list[Callable[[], None]] = []
+
+    def add(self, entry: Entry, fmt: Any, location: Location, pending: Any) -> None:
+        self.staged.setdefault(location.uri, (entry, fmt, location, []))[3].append(pending)
+
+    def commit(self) -> None:
+        for entry, fmt, location, pending in self.staged.values():
+            with _failures_named(entry, fmt, location, "committing the namespaces of", _NONE):
+                fmt.commit_partitions(location, pending)
+            self.staged[location.uri] = (entry, fmt, location, [])
+
+    def discard(self) -> None:
+        for entry, fmt, location, pending in self.staged.values():
+            for staged in pending:
+                with _failures_named(entry, fmt, location, "cleaning up after"):
+                    staged.discard()
+        for undo in reversed(self.undo):
+            undo()
+
+
+_BATCH: ContextVar[_Batch | None] = ContextVar("datanectar_batch", default=None)
+_NONE = "(none of them was published)"
+
+
+@contextmanager
+def published_together() -> Iterator[None]:
+    """Namespace writes inside the block that the format keeps in one object (a delta or sql
+    table's partitions) are committed together when it ends, one transaction per object: a
+    run writing many namespaces publishes all of them, or none when the block raises or the
+    commit fails (then what `if_not_published` registered runs)."""
+    batch = _Batch()
+    token = _BATCH.set(batch)
+    try:
+        yield
+    except BaseException:
+        _BATCH.reset(token)
+        batch.discard()
+        raise
+    _BATCH.reset(token)
+    try:
+        batch.commit()
+    except BaseException:
+        batch.discard()
+        raise
+    for then in batch.then:
+        then()
+
+
+def when_published(then: Callable[[], None]) -> None:
+    """Run `then` once what was just written is published: now, or, inside
+    `published_together`, after the block's commit."""
+    batch = _BATCH.get()
+    if batch is None:
+        then()
+    else:
+        batch.then.append(then)
+
+
+def if_not_published(undo: Callable[[], None]) -> None:
+    """Inside `published_together`, run `undo` should the block's writes not be published
+    (a record written for a staged namespace goes back); outside it, nothing."""
+    batch = _BATCH.get()
+    if batch is not None:
+        batch.undo.append(undo)
 
 
 @contextmanager

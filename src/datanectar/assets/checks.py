@@ -11,6 +11,7 @@ run on their own, reading the stored source.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from typing import Any
 
 import dagster as dg
@@ -29,6 +30,7 @@ from ..publishing import (
     quarantine_value,
     summary,
 )
+from ..storage import published_together
 from .features import chosen_for_users
 from .io_manager import published
 from .metadata import cached_metadata, materialization_metadata
@@ -106,23 +108,14 @@ def _published_namespaces(
         audited.append((str(label), value, plain, target, verdicts))
     rejected = any(blocking_failures(verdicts) for *_, verdicts in audited)
     outcomes = []
-    for label, value, plain, target, verdicts in audited:
-        if rejected:
-            failed = bool(blocking_failures(verdicts))
-            quarantine = quarantine_value(catalog.storage, target, plain, tag) if failed else None
-            outcome = Outcome(entry, target, None, verdicts, quarantine)
-        elif isinstance(value, CachedOutput):
-            record, stored = value.call.publish(plain, value.reads, tag=tag, verdicts=verdicts)
-            outcome = stored or Outcome(entry, target, None, verdicts)
-            context.add_asset_metadata(
-                cached_metadata(record, stored and stored.report), partition_key=label
+    # Written together: a namespace failing to write (a schema the table refuses, a broken
+    # connection) publishes none of them, as a failed check does.
+    with nullcontext() if rejected else published_together():
+        for namespace in audited:
+            outcome = _publish_namespace(
+                context, catalog, entry, namespace, rejected=rejected, tag=tag
             )
-        else:
-            outcome = publish(catalog, entry, plain, target=target, tag=tag, verdicts=verdicts)
-            context.add_asset_metadata(
-                materialization_metadata(outcome.report), partition_key=label
-            )
-        outcomes.append((label, outcome))
+            outcomes.append((namespace[0], outcome))
     if not rejected:
         # Before the results, which are about what it materializes.
         yield published(
@@ -148,6 +141,35 @@ def _published_namespaces(
                 blocking=verdict.blocking,
                 partition=label,
             )
+
+
+def _publish_namespace(
+    context: dg.AssetExecutionContext,
+    catalog: Catalog,
+    entry: Entry,
+    namespace: tuple[str, Any, Any, Any, list[Any]],
+    *,
+    rejected: bool,
+    tag: str,
+) -> Outcome:
+    """One namespace of a single-run backfill: quarantined when the run is rejected, else
+    published (with its record, for a cached function) and its metadata added. `namespace`:
+    its partition label, value as computed, plain value, target and verdicts."""
+    label, value, plain, target, verdicts = namespace
+    if rejected:
+        failed = bool(blocking_failures(verdicts))
+        quarantine = quarantine_value(catalog.storage, target, plain, tag) if failed else None
+        outcome = Outcome(entry, target, None, verdicts, quarantine)
+    elif isinstance(value, CachedOutput):
+        record, stored = value.call.publish(plain, value.reads, tag=tag, verdicts=verdicts)
+        outcome = stored or Outcome(entry, target, None, verdicts)
+        context.add_asset_metadata(
+            cached_metadata(record, stored and stored.report), partition_key=label
+        )
+    else:
+        outcome = publish(catalog, entry, plain, target=target, tag=tag, verdicts=verdicts)
+        context.add_asset_metadata(materialization_metadata(outcome.report), partition_key=label)
+    return outcome
 
 
 def log_failures(

@@ -17,6 +17,7 @@ from ..checks.audit import Verdict
 from ..errors import DataNotFoundError
 from ..project import Catalog
 from ..publishing import Outcome, enforce, plain_tag, publish
+from ..storage import if_not_published, when_published
 from ..targets import Target
 from .context import note_read
 from .keys import cache_key, canonical
@@ -283,7 +284,11 @@ class Call:
                 "bytes_written": report.bytes_written if report else None,
             }
         )
-        level.records.write(record, self.segment)
+        # The record says "being written" until its object is published: for a namespace
+        # staged with the others of its run, once they all are (and back as it was, should
+        # they not be).
+        when_published(lambda: level.records.write(record, self.segment))
+        if_not_published(lambda: self._restore(level, previous))
         return record, outcome
 
     def _store_object(

@@ -72,6 +72,23 @@ class PartitionsInPlace(Protocol):
 
 
 @runtime_checkable
+class PartitionBatches(Protocol):
+    """A format keeping namespaces in place that can commit several namespaces' writes as one
+    transaction: a run writing many namespaces publishes all of them or none."""
+
+    def stage_partition(
+        self, value: Any, location: Location, part: Slice, *, options: Mapping[str, Any]
+    ) -> PendingCommit:
+        """Write one namespace's data where no reader sees it yet (`write_partition`, not
+        committed); raising stages nothing."""
+        ...
+
+    def commit_partitions(self, location: Location, pending: Sequence[PendingCommit]) -> None:
+        """Commit namespaces staged by `stage_partition` at `location`, in one transaction."""
+        ...
+
+
+@runtime_checkable
 class SplitCommits(Protocol):
     """A transactional format that can write a value's data now and commit it later, so that
     an audit decides in between (write-audit-publish without a staged copy)."""

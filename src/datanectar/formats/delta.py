@@ -87,6 +87,18 @@ class DeltaFormat(Format):
         partition's current files only: the others are neither rewritten nor scanned, and
         the cost does not grow with the number of partitions (deltalake's predicate
         overwrite evaluates its predicate against every file of the table)."""
+        pending = self.stage_partition(value, location, part, options=options)
+        try:
+            pending.commit()
+        except BaseException:
+            pending.discard()
+            raise
+
+    def stage_partition(
+        self, value: Any, location: Location, part: Slice, *, options: Mapping[str, Any]
+    ) -> _StagedDeltaFiles:
+        """One partition's data files, written apart inside the table and checked against
+        its schema, not committed."""
         partition = part.keys
         data = _with_partition_columns(_arrow(value), partition)
         with self._current(location) as table:
@@ -97,12 +109,33 @@ class DeltaFormat(Format):
             for key, option in options.items()
             if key not in ("mode", "predicate", "partition_by")
         }
-        pending = self._stage(data, location, partition=partition, options=settings)
-        try:
-            pending.commit()
-        except BaseException:
-            pending.discard()
-            raise
+        return self._stage(data, location, partition=partition, options=settings)
+
+    def commit_partitions(self, location: Location, pending: Sequence[Any]) -> None:
+        """Staged partitions in one commit: their new files added, their current files
+        removed, the table's other partitions untouched. Keys over several dimensions that
+        are not every combination of their values cannot be named by one partition filter
+        (deltalake takes a conjunction): those are committed one by one."""
+        staged = list(pending)
+        if not staged:
+            return
+        filters = _batch_filters([part._partition or {} for part in staged])
+        if filters is None:
+            for part in staged:
+                part.commit()
+            return
+        combined = [part.contents() for part in staged]
+        schemas = {schema.to_json() for schema, _ in combined}
+        if len(schemas) > 1:
+            raise Refused(
+                "the namespaces written together have different columns or types, and one "
+                "table holds them all. Fix: return the same columns, in the same types, for "
+                "every namespace"
+            )
+        actions = [action for _, part_actions in combined for action in part_actions]
+        staged[0].commit_with(combined[0][0], actions, filters)
+        for part in staged[1:]:
+            part.committed_with_first()
 
     def _stage(
         self,
@@ -294,11 +327,30 @@ class _StagedDeltaFiles:
         self._partition = dict(partition) if partition else None
         self._committed = False
 
+    def contents(self) -> tuple[Any, list[Any]]:
+        """The schema and add actions this staging commits."""
+        if self._files is None:
+            self._files = self._staged_table()
+        return self._files
+
     def commit(self) -> None:
+        schema, actions = self.contents()
+        filters = (
+            [(name, "=", key) for name, key in self._partition.items()] if self._partition else None
+        )
+        self.commit_with(schema, actions, filters)
+
+    def committed_with_first(self) -> None:
+        """Committed by another staging's transaction (`commit_partitions`)."""
+        self._committed = True
+        self._drop_staged_log()
+
+    def commit_with(self, schema: Any, actions: list[Any], filters: list[Any] | None) -> None:
+        """Commit `actions` (this staging's, or several partitions' together), replacing
+        the files `filters` match (None: the whole table's)."""
         from deltalake.transaction import create_table_with_add_actions
 
         options = self._table.storage_options or None
-        schema, actions = self._files if self._files is not None else self._staged_table()
         partition_by = list(self._partition) if self._partition else None
         with _TABLES.current(self._deltalake, self._table) as table:
             if table is None:
@@ -319,17 +371,20 @@ class _StagedDeltaFiles:
                     mode="overwrite",
                     schema=schema,
                     partition_by=partition_by,
-                    partition_filters=(
-                        [(name, "=", key) for name, key in self._partition.items()]
-                        if self._partition
-                        else None
-                    ),
+                    partition_filters=filters,
                 )
         self._committed = True
+        self._drop_staged_log()
+
+    def _drop_staged_log(self) -> None:
         # The files stay where they are, now the table's; the staging table's log goes (if it
         # cannot, it is harmless: readers of the table never look in there).
         with contextlib.suppress(OSError):
             self._staged.fs.rm(posixpath.join(self._staged.path, "_delta_log"), recursive=True)
+
+    @property
+    def bytes_written(self) -> int:
+        return sum(int(action.size) for action in self.contents()[1])
 
     def _staged_table(self) -> tuple[Any, list[Any]]:
         """The schema and data files of the staged table: its first commit (no need to open
@@ -423,6 +478,23 @@ def _arrow(value: Any) -> Any:
     import pyarrow as pa
 
     return value if isinstance(value, pa.Table) else with_index_columns(value)
+
+
+def _batch_filters(partitions: list[Mapping[str, str]]) -> list[Any] | None:
+    """One conjunction of partition filters naming exactly these partitions (each dimension
+    `in` its keys), or None when no conjunction does (keys over several dimensions that are
+    not every combination of their values)."""
+    if not partitions or not partitions[0]:
+        return None
+    names = list(partitions[0])
+    values = {name: sorted({part[name] for part in partitions}) for name in names}
+    combinations = 1
+    for keys in values.values():
+        combinations *= len(keys)
+    distinct = {tuple(part[name] for name in names) for part in partitions}
+    if len(distinct) != combinations:
+        return None
+    return [(name, "in", keys) for name, keys in values.items()]
 
 
 def _in_table_types(table: Any, data: Any, partition: Mapping[str, str]) -> Any:

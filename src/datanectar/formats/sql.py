@@ -71,23 +71,40 @@ class SqlFormat(Format):
     ) -> None:
         """Delete the partition's rows and insert the new ones in one transaction, keys bound
         as parameters, never pasted into SQL."""
-        partition = part.keys
-        schema, table = table_name(location)
-        frame = value.assign(**dict(partition))
+        self.commit_partitions(
+            location, [self.stage_partition(value, location, part, options=options)]
+        )
+
+    def stage_partition(
+        self, value: Any, location: Location, part: Slice, *, options: Mapping[str, Any]
+    ) -> _PendingRows:
+        """A namespace's rows, kept until `commit_partitions` writes them: a database has no
+        place where rows wait unseen outside the transaction that writes them."""
         settings = {"index": False, **{k: v for k, v in options.items() if k != "if_exists"}}
-        engine = self._engine(location)
-        with engine.begin() as connection:
-            if self._sa.inspect(connection).has_table(table, schema=schema):
-                reflected = self._reflect(connection, table, schema)
-                connection.execute(reflected.delete().where(self._matches(reflected, partition)))
-            frame.to_sql(table, connection, schema=schema, if_exists="append", **settings)
-            # Without an index on the keys, replacing or reading one partition scans them all.
+        return _PendingRows(value.assign(**dict(part.keys)), dict(part.keys), settings)
+
+    def commit_partitions(self, location: Location, pending: Sequence[Any]) -> None:
+        """Every namespace's delete and insert in one transaction: all are replaced, or none."""
+        schema, table = table_name(location)
+        with self._engine(location).begin() as connection:
+            for rows in pending:
+                self._replace_rows(connection, schema, table, rows)
+        for rows in pending:
+            rows.committed = True
+
+    def _replace_rows(self, connection: Any, schema: str | None, table: str, rows: Any) -> None:
+        partition = rows.partition
+        if self._sa.inspect(connection).has_table(table, schema=schema):
             reflected = self._reflect(connection, table, schema)
-            index = self._sa.Index(
-                f"ix_{table}_namespaces"[:63], *(reflected.c[name] for name in partition)
-            )
-            index.create(connection, checkfirst=True)
-            sql_versions.stamp(self._sa, connection, schema, table, partition)
+            connection.execute(reflected.delete().where(self._matches(reflected, partition)))
+        rows.frame.to_sql(table, connection, schema=schema, if_exists="append", **rows.settings)
+        # Without an index on the keys, replacing or reading one partition scans them all.
+        reflected = self._reflect(connection, table, schema)
+        index = self._sa.Index(
+            f"ix_{table}_namespaces"[:63], *(reflected.c[name] for name in partition)
+        )
+        index.create(connection, checkfirst=True)
+        sql_versions.stamp(self._sa, connection, schema, table, partition)
 
     def read_partition(
         self, location: Location, part: Slice, *, options: Mapping[str, Any], as_type: Any
@@ -183,6 +200,24 @@ class SqlFormat(Format):
                 _make_sqlite_ddl_transactional(self._sa, engine)
             self._engines[url] = engine
         return self._engines[url]
+
+
+class _PendingRows:
+    """One namespace's rows, staged for `SqlFormat.commit_partitions`."""
+
+    bytes_written = None
+
+    def __init__(self, frame: Any, partition: dict[str, str], settings: dict[str, Any]) -> None:
+        self.frame = frame
+        self.partition = partition
+        self.settings = settings
+        self.committed = False
+
+    def commit(self) -> None:
+        raise NotImplementedError("committed by SqlFormat.commit_partitions")
+
+    def discard(self) -> None:
+        self.frame = None
 
 
 def _make_sqlite_ddl_transactional(sa: Any, engine: Any) -> None:
