@@ -690,3 +690,203 @@ def test_format_io_manager_serves_a_plug_in_format(tmp_path, instance):
         assert (tmp_path / "names" / "lyon.txt").read_text() == "lyon\ncentre"
     finally:
         FORMATS.refresh()
+
+
+# -- what an audit of the IO managers found, each refused before anything is written ---------
+
+
+def test_a_partition_write_into_a_table_partitioned_otherwise_is_refused(tmp_path, instance):
+    """An unpartitioned table with a `city` column, then the asset becomes partitioned by
+    city: replacing partition paris must not replace the whole table."""
+    root = tmp_path / "lake"
+    deltalake.write_deltalake(
+        str(root / "events"), pd.DataFrame({"v": [1, 2, 3], "city": ["paris", "lyon", "oslo"]})
+    )
+
+    @dg.asset(io_manager_key="lake", partitions_def=CITIES, metadata={"partition_expr": "city"})
+    def events() -> pd.DataFrame:
+        return pd.DataFrame({"v": [100]})
+
+    resources = {"lake": datanectar.DeltaIOManager(root=str(root))}
+    with pytest.raises(datanectar.FormatTypeError, match="not partitioned"):
+        dg.materialize([events], resources=resources, instance=instance, partition_key="paris")
+    stored = deltalake.DeltaTable(str(root / "events")).to_pandas()
+    assert sorted(stored["v"]) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("format_name", ["delta", "sql"])
+def test_two_dimensions_cannot_share_a_partition_column(tmp_path, instance, format_name):
+    @dg.asset(
+        io_manager_key="store",
+        partitions_def=MULTI,
+        metadata={"partition_expr": {"city": "x", "date": "x"}},
+    )
+    def observations() -> pd.DataFrame:
+        return frame()
+
+    resources = {"store": io_manager(format_name, tmp_path / "store")}
+    key = dg.MultiPartitionKey({"city": "lyon", "date": "2024-01-02"})
+    with pytest.raises(DatanectarError, match=r"two dimensions the column 'x'.*Fix:"):
+        dg.materialize([observations], resources=resources, instance=instance, partition_key=key)
+
+
+def test_sql_refuses_a_value_column_named_like_the_partition_column(tmp_path, instance):
+    @dg.asset(io_manager_key="store", partitions_def=CITIES, metadata={"partition_expr": "v"})
+    def readings() -> pd.DataFrame:
+        return pd.DataFrame({"v": [1, 2], "w": ["a", "b"]})
+
+    resources = {"store": datanectar.SqlIOManager(root=str(tmp_path))}
+    with pytest.raises(datanectar.FormatTypeError, match=r"column 'v' of the value"):
+        dg.materialize([readings], resources=resources, instance=instance, partition_key="paris")
+
+
+def test_sql_refuses_a_partition_whose_types_the_table_does_not_hold(tmp_path, instance):
+    state = {"v": [1, 2]}
+
+    @dg.asset(io_manager_key="store", partitions_def=CITIES, metadata={"partition_expr": "city"})
+    def readings() -> pd.DataFrame:
+        return pd.DataFrame({"v": state["v"]})
+
+    resources = {"store": datanectar.SqlIOManager(root=str(tmp_path))}
+    dg.materialize([readings], resources=resources, instance=instance, partition_key="paris")
+    state["v"] = ["text"]
+    with pytest.raises(datanectar.FormatTypeError, match=r"column 'v' is BIGINT in the table"):
+        dg.materialize([readings], resources=resources, instance=instance, partition_key="lyon")
+    stored = _read_sql(tmp_path, "readings")  # still readable by pandas, as a whole
+    assert stored["v"].tolist() == [1, 2]
+
+
+def test_sql_table_names_never_collide(tmp_path, instance):
+    @dg.asset(io_manager_key="store", key=["weather__stations"])
+    def joined() -> pd.DataFrame:
+        return frame()
+
+    resources = {"store": datanectar.SqlIOManager(root=str(tmp_path))}
+    with pytest.raises(DatanectarError, match=r"asset 'weather__stations'.*datanectar/path"):
+        dg.materialize([joined], resources=resources, instance=instance)
+
+
+@pytest.mark.parametrize(
+    ("value", "options", "expected"),
+    [
+        ({"a": 1}, {"indent": "x"}, "indent='x'"),
+        ({"a": 1}, {"separators": [";", "="]}, "separators"),
+        ({1: "a", "1": "b"}, {}, r"the key 1 \(int\)"),
+    ],
+)
+def test_json_refuses_what_would_not_read_back(tmp_path, instance, value, options, expected):
+    state = {"value": {"first": True}}
+
+    @dg.asset(io_manager_key="store")
+    def document_() -> dict:
+        return state["value"]
+
+    root = tmp_path / "store"
+    resources = {"store": datanectar.JsonIOManager(root=str(root), save_options=options)}
+    if not options:
+        dg.materialize([document_], resources=resources, instance=instance)
+    state["value"] = value
+    with pytest.raises(datanectar.FormatTypeError, match=expected):
+        dg.materialize([document_], resources=resources, instance=instance)
+    if not options:
+        assert json.loads((root / "document_.json").read_text()) == {"first": True}
+
+
+def test_a_placeholder_in_an_unpartitioned_assets_path_is_refused(tmp_path, instance):
+    @dg.asset(io_manager_key="store", metadata={"datanectar/path": "x/{partition}.parquet"})
+    def flat() -> pd.DataFrame:
+        return frame()
+
+    resources = {"store": datanectar.ParquetIOManager(root=str(tmp_path))}
+    with pytest.raises(DatanectarError, match=r"not partitioned.*Fix:"):
+        dg.materialize([flat], resources=resources, instance=instance)
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    ("root", "expected"),
+    [
+        ("", "the root is empty"),
+        ("file:relative", "not a file URI of an absolute folder"),
+        ("FILE", "is a file, not a folder"),
+    ],
+)
+def test_roots_that_cannot_be_a_store_are_named(tmp_path, instance, monkeypatch, root, expected):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "FILE").write_text("not a folder")
+
+    @dg.asset(io_manager_key="store")
+    def observations() -> pd.DataFrame:
+        return frame()
+
+    resources = {"store": datanectar.ParquetIOManager(root=root)}
+    with pytest.raises(DatanectarError, match=expected):
+        dg.materialize([observations], resources=resources, instance=instance)
+
+
+def test_a_mistyped_format_gets_a_suggestion(tmp_path, instance):
+    @dg.asset(io_manager_key="store")
+    def observations() -> pd.DataFrame:
+        return frame()
+
+    resources = {"store": datanectar.FormatIOManager(format="parqet", root=str(tmp_path))}
+    with pytest.raises(DatanectarError, match=r"unknown format 'parqet'.*parquet"):
+        dg.materialize([observations], resources=resources, instance=instance)
+
+
+def test_a_file_format_in_a_database_store_is_a_configuration_error(make_project, instance):
+    project = make_project(
+        "",
+        stores=(
+            '[tool.datanectar.stores.local]\ntype = "local"\nroot = "data"\n'
+            '[tool.datanectar.stores.warehouse]\ntype = "sql"\nurl_env = "NOT_USED_URL"\n'
+        ),
+    )
+
+    @dg.asset(io_manager_key="store")
+    def observations() -> pd.DataFrame:
+        return frame()
+
+    manager = datanectar.DeltaIOManager(store="warehouse", project_dir=str(project))
+    with pytest.raises(DatanectarError, match=r"store 'warehouse' is a database.*Fix:"):
+        dg.materialize([observations], resources={"store": manager}, instance=instance)
+
+
+def test_a_missing_partition_says_which_partition_to_materialize(tmp_path, instance):
+    @dg.asset(io_manager_key="store", partitions_def=CITIES)
+    def observations() -> pd.DataFrame:
+        return frame()
+
+    @dg.asset(io_manager_key="store", partitions_def=CITIES)
+    def cleaned(observations: pd.DataFrame) -> pd.DataFrame:
+        return observations
+
+    resources = {"store": datanectar.ParquetIOManager(root=str(tmp_path))}
+    with pytest.raises(
+        datanectar.DataNotFoundError, match=r"--select observations --partition lyon\)"
+    ):
+        dg.materialize(
+            [observations.to_source_asset(), cleaned],
+            resources=resources,
+            instance=instance,
+            partition_key="lyon",
+        )
+
+
+def test_an_unreachable_database_is_not_said_to_have_changed(tmp_path, instance, monkeypatch):
+    monkeypatch.setenv("WAREHOUSE_URL", "postgresql+psycopg2://u:s3cr3t@127.0.0.1:1/none")
+
+    @dg.asset(io_manager_key="warehouse")
+    def observations() -> pd.DataFrame:
+        return frame()
+
+    resources = {"warehouse": datanectar.SqlIOManager(url_env="WAREHOUSE_URL")}
+    with pytest.raises(StorageIOError) as info:
+        dg.materialize([observations], resources=resources, instance=instance)
+    assert "already changed" not in str(info.value)
+    assert "s3cr3t" not in str(info.value)
+
+    monkeypatch.setenv("WAREHOUSE_URL", "not a url s3cr3tpw")
+    with pytest.raises(DatanectarError) as info:
+        dg.materialize([observations], resources=resources, instance=instance)
+    assert "s3cr3tpw" not in str(info.value)

@@ -67,6 +67,10 @@ class EntryStorage:
         self._stores = dict(stores)
         self._swept: dict[tuple[str, str], float] = {}
 
+    def store(self, name: str) -> Store:
+        """The store named `name` (KeyError if it is not one of these)."""
+        return self._stores[name]
+
     def location(self, target: Target) -> Location:
         entry = target.entry
         if target.store not in self._stores:
@@ -261,7 +265,9 @@ class EntryStorage:
             f"{_where(entry)}: no data at {_describe(fmt, location)}"
             f"{_partition_note(target)} (format {fmt.name}). "
             + (
-                f"Fix: materialize it first (dagster asset materialize --select {entry.asset})."
+                f"Fix: materialize it first (dagster asset materialize --select {entry.asset}"
+                + (f" --partition {_label(target.keys)}" if target.keys else "")
+                + ")."
                 if entry.asset is not None
                 else f"Fix: materialize it first (dagster asset materialize --select "
                 f"{entry.name}), or save a value with datanectar.catalog().save('{entry.name}', "
@@ -316,16 +322,21 @@ def _unless_committed(fmt: Format, location: Location) -> Callable[[], str]:
     said to be untouched only if what is stored is still what was there before (a library may
     commit, then fail)."""
 
+    unknown = object()
+
     def stored() -> object:
         try:
             return fmt.fingerprint(location)
-        except Exception:  # unreadable: nothing can be promised about it
-            return object()
+        except Exception:  # unreadable (or unreachable): nothing can be said of it
+            return unknown
 
     before = stored()
 
     def note() -> str:
-        if stored() == before:
+        after = stored()
+        if before is unknown or after is unknown:
+            return "(what is stored there could not be read, before or after, to tell whether it changed)"
+        if after == before:
             return _UNTOUCHED
         return (
             "after its library had already changed what is stored there (the previous value "
@@ -465,6 +476,11 @@ def _type_mismatch(entry: Entry, fmt: Format, value: Any) -> str:
             else "Fix: return a supported type, or change the entry's format."
         )
     )
+
+
+def _label(keys: Mapping[str, str]) -> str:
+    """Keys as Dagster's partition key: `a|b` for two dimensions, in name order."""
+    return "|".join(keys[name] for name in sorted(keys))
 
 
 def _partition_note(target: Target) -> str:

@@ -12,7 +12,7 @@ from pydantic import Field, PrivateAttr
 from ..cache.records import RecordBook
 from ..catalog import Entry
 from ..config import ProjectConfig, ProjectNotFoundError, load_project
-from ..errors import DatanectarError, DataNotFoundError
+from ..errors import DatanectarError, DataNotFoundError, did_you_mean
 from ..formats import get_format
 from ..formats.base import wants
 from ..partitions import (
@@ -175,7 +175,7 @@ class FormatIOManager(dg.ConfigurableIOManager):
         storage, store = self._storage_for_assets()
         entry = self._asset_entry(context.asset_key, context.definition_metadata, store)
         if not context.has_asset_partitions:
-            return storage, Target.of(entry)
+            return storage, asset_target(entry, None, None, context.definition_metadata)
         keys = context.asset_partition_keys
         if len(keys) != 1:
             raise _one_partition_per_run(entry.subject, entry.format, len(keys))
@@ -191,7 +191,7 @@ class FormatIOManager(dg.ConfigurableIOManager):
         entry = self._asset_entry(upstream.asset_key, metadata, store)
         as_type = _input_type(context)
         if not context.has_asset_partitions:
-            return storage.load(Target.of(entry), as_type=as_type)
+            return storage.load(asset_target(entry, None, None, metadata), as_type=as_type)
         partitions_def = context.asset_partitions_def
         targets = {
             str(key): asset_target(entry, partitions_def, key, metadata)
@@ -240,11 +240,21 @@ class FormatIOManager(dg.ConfigurableIOManager):
                         f"add [tool.datanectar.stores.{name}], or name a configured store",
                     )
                 self._asset_storage = (self._entry_storage(), name)
+            self._check_medium(*self._asset_storage)
         return self._asset_storage
+
+    def _check_medium(self, storage: EntryStorage, name: str) -> None:
+        """A file format in a database store is a configuration mistake, said before anything
+        is written."""
+        if get_format(self.format).medium == "filesystem" and not storage.store(name).holds_files:
+            raise self._config_error(
+                f"store '{name}' is a database and cannot hold {self.format} files",
+                "give a store of files (or a root folder), or use SqlIOManager for tables",
+            )
 
     def _own_store(self) -> Store | None:
         """The store this IO manager's own settings name (`root`), if they name one."""
-        return store_for_root(self.root, name="root") if self.root is not None else None
+        return store_for_root(self.root, name=self.root) if self.root is not None else None
 
     def _project(self) -> ProjectConfig:
         try:
@@ -263,7 +273,8 @@ class FormatIOManager(dg.ConfigurableIOManager):
 
         if self.format not in format_names():
             raise self._config_error(
-                f"unknown format '{self.format}'", f"use one of {', '.join(format_names())}"
+                f"unknown format '{self.format}'.{did_you_mean(self.format, format_names())}",
+                f"use one of {', '.join(format_names())}",
             )
         fmt = get_format(self.format)
         for field, given, allowed in (

@@ -57,7 +57,7 @@ def asset_entry(
     if given is not None:
         path = given
     elif fmt.medium == "database":  # a table name: identifiers only
-        path = "__".join(_NOT_NAME.sub("_", part) for part in asset_key.path)
+        path = _table_name(asset_key, format_name)
     else:
         path = "/".join(asset_key.path) + fmt.suffix
     name = "__".join(_NOT_NAME.sub("_", part) for part in asset_key.path)
@@ -86,6 +86,30 @@ def asset_entry(
         ) from None
 
 
+_TABLE_PART = re.compile(r"[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*")
+
+
+def _table_name(asset_key: dg.AssetKey, format_name: str) -> str:
+    """The table of an asset stored in a database: its key's parts joined by `__`. Only keys
+    whose parts hold no `__` of their own (nor start or end with `_`) are joined, so that two
+    keys never name one table (`weather/stations` and `weather__stations` would)."""
+    parts = asset_key.path
+    if len(parts) == 1 and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", parts[0]):
+        if len(parts[0]) <= 63 and "__" not in parts[0]:
+            return parts[0]
+    if all(_TABLE_PART.fullmatch(part) for part in parts) and not parts[0][:1].isdigit():
+        joined = "__".join(parts)
+        if len(joined) <= 63:
+            return joined
+    raise DatanectarError(
+        f"asset '{asset_key.to_user_string()}': its key cannot name a {format_name} table by "
+        "itself: a table name joins the key's parts with '__', and needs parts of letters and "
+        "digits separated by single '_' (at most 63 characters, not starting with a digit), "
+        "so that no two keys name one table. Fix: set metadata "
+        f"{{'{PATH_METADATA}': 'TABLE'}} (or 'SCHEMA.TABLE') on the asset."
+    )
+
+
 def asset_target(
     entry: Entry,
     partitions_def: dg.PartitionsDefinition | None,
@@ -96,6 +120,12 @@ def asset_target(
     object when it is not partitioned."""
     whole = Target.of(entry)
     if partitions_def is None or partition_key is None:
+        if placeholders(whole.path):
+            raise DatanectarError(
+                f"asset '{entry.asset}': metadata '{PATH_METADATA}' ({whole.path!r}) has "
+                f"placeholders ({', '.join(placeholders(whole.path))}), but the asset is not "
+                "partitioned. Fix: drop them, or give the asset a partitions_def."
+            )
         return whole
     fmt = get_format(str(entry.format))
     in_place = keeps_in_place(fmt, [], whole.path)
@@ -162,22 +192,37 @@ def _dimension_columns(
     if isinstance(expr, str) and not multi:
         columns = {SINGLE_DIMENSION: expr}
     elif isinstance(expr, Mapping) and multi and set(expr) <= set(dimensions):
-        columns = {str(name): str(column) for name, column in expr.items()}
+        columns = {name: str(expr.get(name, name)) for name in dimensions}
     else:
         wanted = (
             f"a mapping of its dimensions ({', '.join(dimensions)}) to columns"
             if multi
             else "a column name"
         )
+        example = (
+            "{" + ", ".join(f"'{name}': '{name}'" for name in dimensions) + "}"
+            if multi
+            else "'COLUMN'"
+        )
         raise DatanectarError(
-            f"asset '{entry.asset}': metadata '{PARTITION_EXPR}' is {expr!r}; it must be {wanted}."
+            f"asset '{entry.asset}': metadata '{PARTITION_EXPR}' is {expr!r}; it must be "
+            f"{wanted}. Fix: metadata={{'{PARTITION_EXPR}': {example}}}."
         )
     for column in columns.values():
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", column):
             raise DatanectarError(
                 f"asset '{entry.asset}': metadata '{PARTITION_EXPR}' names column {column!r}; "
-                "a partition column uses letters, digits and '_', starting with a letter or '_'."
+                "a partition column uses letters, digits and '_', starting with a letter or "
+                "'_'. Fix: name another column."
             )
+    named = list(columns.values())
+    if len(set(named)) != len(named):
+        repeated = next(column for column in named if named.count(column) > 1)
+        raise DatanectarError(
+            f"asset '{entry.asset}': metadata '{PARTITION_EXPR}' ({expr!r}) gives two "
+            f"dimensions the column '{repeated}': their keys would overwrite each other. Fix: "
+            "one column per dimension."
+        )
     return columns
 
 

@@ -77,8 +77,9 @@ def check_key(key: str, *, where: str) -> str:
     if not isinstance(key, str) or not KEY.fullmatch(key) or ".." in key:
         raise NamespaceKeyError(
             f"{where}: namespace key {key!r} is not allowed; a key is 1 to 128 characters, "
-            "letters, digits, '_', '-', '.', ':' and '+', starting with a letter, a digit or "
-            "'_', without '..' (so it can never leave a store's root nor break a predicate)"
+            "ASCII letters, digits, '_', '-', '.', ':' and '+', starting with a letter, a digit "
+            "or '_' (not '-', '+' or '.'), without '..' (so it can never leave a store's root "
+            "nor break a predicate)"
         )
     if _DRIVE_LIKE.match(key):
         raise NamespaceKeyError(

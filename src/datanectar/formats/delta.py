@@ -198,8 +198,8 @@ class DeltaFormat(Format):
         settings = dict(options)
         pruning = [(name, "=", key) for name, key in partition.items()]
         with self._current(location, settings.pop("version", None)) as table:
-            if table is None:
-                raise Absent(location.uri)
+            if table is None or not set(partition) <= set(table.metadata().partition_columns):
+                raise Absent(location.uri)  # no table, or none partitioned this way
             # The partition's files are chosen from the table's state: the others are never
             # opened, nor even listed as dataset fragments. The entry's filters apply to rows.
             extra = [tuple(item) for item in settings.pop("partitions", None) or []]
@@ -518,6 +518,14 @@ def _in_table_types(table: Any, data: Any, partition: Mapping[str, str]) -> Any:
 def _require_table_columns(table: Any, data: Any, partition: Mapping[str, str]) -> None:
     """A partition is written with the columns, index levels and types of the table's other
     partitions (or types whose values those keep exactly)."""
+    partitioned_by = list(table.metadata().partition_columns)
+    if sorted(partitioned_by) != sorted(partition):
+        raise Refused(
+            f"the table there is {'partitioned by ' + ', '.join(partitioned_by) if partitioned_by else 'not partitioned'}"
+            f", and this writes one partition by {', '.join(partition)}: replacing it would "
+            "replace other rows too. Fix: store the partitioned asset at another path, or "
+            "remove the table first (it was written another way)"
+        )
     stored = [field.name for field in table.schema().fields]
     given = list(data.column_names)
     kept, offered = index_columns(table.schema()), index_columns(data.schema)

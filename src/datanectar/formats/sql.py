@@ -14,7 +14,7 @@ from ..errors import StoreError
 from ..stores import Location
 from ..stores.base import safe_url
 from . import sql_versions
-from .base import Format, require
+from .base import Format, Refused, require
 
 if TYPE_CHECKING:
     from ..targets import Slice
@@ -81,6 +81,13 @@ class SqlFormat(Format):
         """A namespace's rows, kept until `commit_partitions` writes them: a database has no
         place where rows wait unseen outside the transaction that writes them."""
         settings = {"index": False, **{k: v for k, v in options.items() if k != "if_exists"}}
+        for name, key in part.keys.items():
+            if name in value.columns and not (value[name].astype(str) == key).all():
+                raise Refused(
+                    f"column '{name}' of the value holds values other than its partition key "
+                    f"{key!r}, and the table keeps that partition's key in column '{name}'. "
+                    "Fix: rename the column, or keep only that partition's rows in it"
+                )
         return _PendingRows(value.assign(**dict(part.keys)), dict(part.keys), settings)
 
     def commit_partitions(self, location: Location, pending: Sequence[Any]) -> None:
@@ -96,6 +103,7 @@ class SqlFormat(Format):
         partition = rows.partition
         if self._sa.inspect(connection).has_table(table, schema=schema):
             reflected = self._reflect(connection, table, schema)
+            _require_table_columns(reflected, rows.frame, partition)
             connection.execute(reflected.delete().where(self._matches(reflected, partition)))
         rows.frame.to_sql(table, connection, schema=schema, if_exists="append", **rows.settings)
         # Without an index on the keys, replacing or reading one partition scans them all.
@@ -200,6 +208,69 @@ class SqlFormat(Format):
                 _make_sqlite_ddl_transactional(self._sa, engine)
             self._engines[url] = engine
         return self._engines[url]
+
+
+def _require_table_columns(reflected: Any, frame: Any, partition: Mapping[str, str]) -> None:
+    """A namespace's rows have the table's columns, in types its columns hold: a database
+    that does not enforce types (sqlite) would take text into an integer column, and the
+    table could no longer be read back as a whole."""
+    import pandas as pd
+
+    stored = list(reflected.c.keys())
+    if not set(partition) <= set(stored):
+        raise Refused(
+            f"the table there has no column {', '.join(sorted(set(partition) - set(stored)))} "
+            "for the partition key: it was written another way. Fix: store the partitioned "
+            "asset in another table, or drop that one first"
+        )
+    missing = [name for name in stored if name not in frame.columns]
+    extra = [name for name in frame.columns if name not in stored]
+    if missing or extra:
+        raise Refused(
+            "a partition has the columns of the table's other partitions, and this value "
+            + (f"lacks {', '.join(map(str, missing))}" if missing else "")
+            + (" and " if missing and extra else "")
+            + (f"adds {', '.join(map(str, extra))}" if extra else "")
+            + ". Fix: return those columns, or remove the table's other partitions first"
+        )
+    for column in reflected.c:
+        if column.name in partition:
+            continue
+        try:
+            wanted = column.type.python_type
+        except NotImplementedError:
+            continue
+        series = frame[column.name]
+        kind = pd.api.types.infer_dtype(series, skipna=True)
+        if kind == "empty" or _holds(wanted, kind):
+            continue
+        raise Refused(
+            f"column '{column.name}' is {column.type} in the table and holds {kind} values in "
+            f"this value. Fix: return the column as {wanted.__name__}, or rewrite every "
+            "partition with the new type"
+        )
+
+
+_KINDS = {
+    int: {"integer"},
+    float: {"integer", "floating", "mixed-integer-float", "decimal"},
+    str: {"string"},
+    bool: {"boolean"},
+    bytes: {"bytes"},
+}
+
+
+def _holds(wanted: type, kind: str) -> bool:
+    """Whether a column of Python type `wanted` takes values pandas infers as `kind`."""
+    import datetime as dt
+    import decimal
+
+    if wanted in (dt.datetime, dt.date):
+        return kind in ("datetime64", "datetime", "date")
+    if wanted is decimal.Decimal:
+        return kind in ("integer", "floating", "decimal", "mixed-integer-float")
+    accepted = _KINDS.get(wanted)
+    return accepted is None or kind in accepted
 
 
 class _PendingRows:

@@ -143,8 +143,11 @@ def raise_scrubbed(store: Store, exc: Exception, describe: Callable[[str], str])
     from the library's message; chained to `exc` only when that message held none (a
     suppressed context is left out of tracebacks and of Dagster's error records)."""
     told = f"{type(exc).__name__}: {exc}"
-    shown = scrub(told, store.secrets())
-    error = StorageIOError(describe(shown))
+    secrets = store.secrets()
+    shown = scrub(told, secrets)
+    # Scrubbed as a whole too: where it failed may show a secret as well (a database URL that
+    # did not parse cannot be masked, only removed).
+    error = StorageIOError(scrub(describe(shown), secrets))
     if shown == told:
         raise error from exc
     raise error from None

@@ -45,6 +45,11 @@ class LocalStore(Store):
     @classmethod
     def config_for_uri(cls, uri: str) -> LocalStoreConfig:
         parts = urlsplit(uri)
+        if not uri.lower().startswith("file:/") or not parts.path.startswith("/"):
+            raise StoreError(
+                f"'{uri}' is not a file URI of an absolute folder. Fix: file:///absolute/folder, "
+                "or the folder's path (relative to the working directory)."
+            )
         if parts.netloc not in ("", "localhost"):
             raise StoreError(
                 f"'{uri}' names a file on host '{parts.netloc}'; a local store is a folder on "

@@ -5,6 +5,7 @@ class names its config model (`Store.config_model`). See "Writing a store" in th
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Iterable
 from functools import reduce
 from pathlib import Path
@@ -91,12 +92,20 @@ def default_store_table() -> dict[str, str]:
     return {"type": "local"}
 
 
+_URI_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")  # two letters at least: not a drive
+
+
 def store_for_root(root: str, *, name: str) -> Store:
     """A store over `root`: a folder (relative to the working directory) or a URI whose scheme
     a store type serves (`Store.uri_schemes`: file:// for the local store)."""
-    if "://" not in root:
-        return folder_store(name, Path(root).expanduser().resolve())
-    scheme = urlsplit(root).scheme.lower()
+    if not root.strip():
+        raise StoreError("the root is empty. Fix: give a folder (such as 'data') or a URI.")
+    scheme = urlsplit(root).scheme.lower() if _URI_START.match(root) else ""
+    if not scheme:
+        folder = Path(root).expanduser().resolve()
+        if folder.exists() and not folder.is_dir():
+            raise StoreError(f"the root {root!r} is a file, not a folder. Fix: give a folder.")
+        return folder_store(name, folder)
     served: dict[str, str] = {}
     for type_name in store_type_names():
         found = store_class(type_name)

@@ -45,7 +45,10 @@ class SqlStore(Store):
 
     def secrets(self) -> tuple[str, ...]:
         url = os.environ.get(self.config.url_env)
-        return url_secrets(url) if url else ()
+        if not url:
+            return ()
+        # Not a URL at all (a paste gone wrong): all of it may be a secret.
+        return url_secrets(url) if "://" in url else (url,)
 
     @property
     def filesystem(self) -> Any:
