@@ -91,7 +91,7 @@ class DeltaFormat(Format):
         data = _with_partition_columns(_arrow(value), partition)
         with self._current(location) as table:
             if table is not None:
-                _require_table_columns(table, data, partition)
+                data = _in_table_types(table, data, partition)
         settings = {
             key: option
             for key, option in options.items()
@@ -114,6 +114,8 @@ class DeltaFormat(Format):
     ) -> _StagedDeltaFiles:
         folder = f"{STAGED_PREFIX}{uuid.uuid4().hex}"
         staged = Location(location.store, f"{location.relative}/{folder}")
+        if partition and data.num_rows == 0:
+            return self._stage_empty(data, location, staged, folder, partition)
         self._deltalake.write_deltalake(
             staged.uri,
             data,
@@ -123,6 +125,38 @@ class DeltaFormat(Format):
             **{key: option for key, option in (options or {}).items() if key != "configuration"},
         )
         return _StagedDeltaFiles(self._deltalake, location, staged, folder, partition)
+
+    def _stage_empty(
+        self,
+        data: Any,
+        location: Location,
+        staged: Location,
+        folder: str,
+        partition: Mapping[str, str],
+    ) -> _StagedDeltaFiles:
+        """An empty partition is a value too: deltalake writes no file for no rows (so the
+        partition would read as missing), so one data file of no rows is written for it, and
+        committed as deltalake's own files are."""
+        import time
+
+        import pyarrow.parquet as pq
+        from deltalake.transaction import AddAction
+
+        name = f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+        path = posixpath.join(staged.path, name)
+        staged.fs.makedirs(staged.path, exist_ok=True)
+        with staged.fs.open(path, "wb") as handle:
+            pq.write_table(data.drop_columns(list(partition)), handle)
+        action = AddAction(
+            path=f"{folder}/{name}",
+            size=int(staged.fs.size(path)),
+            partition_values=dict(partition),
+            modification_time=int(time.time() * 1000),
+            data_change=True,
+            stats=json.dumps({"numRecords": 0}),
+        )
+        files = (self._deltalake.Schema.from_arrow(data.schema), [action])
+        return _StagedDeltaFiles(self._deltalake, location, staged, folder, partition, files)
 
     def read_partition(
         self, location: Location, part: Slice, *, options: Mapping[str, Any], as_type: Any
@@ -249,8 +283,11 @@ class _StagedDeltaFiles:
         staged: Location,
         folder: str,
         partition: Mapping[str, str] | None = None,
+        files: tuple[Any, list[Any]] | None = None,
     ) -> None:
         self._deltalake = deltalake
+        self._files = files
+        """The schema and add actions to commit, when they are not a staged table's own."""
         self._table = table
         self._staged = staged
         self._folder = folder
@@ -258,26 +295,10 @@ class _StagedDeltaFiles:
         self._committed = False
 
     def commit(self) -> None:
-        from deltalake.transaction import AddAction, create_table_with_add_actions
+        from deltalake.transaction import create_table_with_add_actions
 
         options = self._table.storage_options or None
-        # A new staged table: its data and schema are its first commit (no need to open it).
-        first = _commit_actions(self._staged, 0, None)
-        schema = self._deltalake.Schema.from_json(
-            next(action["metaData"] for action in first if "metaData" in action)["schemaString"]
-        )
-        actions = [
-            AddAction(
-                # The log holds paths percent-encoded; an action takes them as they are.
-                path=f"{self._folder}/{unquote(add['path'])}",
-                size=int(add["size"]),
-                partition_values=add.get("partitionValues") or {},
-                modification_time=int(add["modificationTime"]),
-                data_change=True,
-                stats=add.get("stats") or "",
-            )
-            for add in (action["add"] for action in first if "add" in action)
-        ]
+        schema, actions = self._files if self._files is not None else self._staged_table()
         partition_by = list(self._partition) if self._partition else None
         with _TABLES.current(self._deltalake, self._table) as table:
             if table is None:
@@ -309,6 +330,29 @@ class _StagedDeltaFiles:
         # cannot, it is harmless: readers of the table never look in there).
         with contextlib.suppress(OSError):
             self._staged.fs.rm(posixpath.join(self._staged.path, "_delta_log"), recursive=True)
+
+    def _staged_table(self) -> tuple[Any, list[Any]]:
+        """The schema and data files of the staged table: its first commit (no need to open
+        it)."""
+        from deltalake.transaction import AddAction
+
+        first = _commit_actions(self._staged, 0, None)
+        schema = self._deltalake.Schema.from_json(
+            next(action["metaData"] for action in first if "metaData" in action)["schemaString"]
+        )
+        actions = [
+            AddAction(
+                # The log holds paths percent-encoded; an action takes them as they are.
+                path=f"{self._folder}/{unquote(add['path'])}",
+                size=int(add["size"]),
+                partition_values=add.get("partitionValues") or {},
+                modification_time=int(add["modificationTime"]),
+                data_change=True,
+                stats=add.get("stats") or "",
+            )
+            for add in (action["add"] for action in first if "add" in action)
+        ]
+        return schema, actions
 
     def discard(self) -> None:
         if not self._committed and self._staged.fs.exists(self._staged.path):
@@ -381,10 +425,27 @@ def _arrow(value: Any) -> Any:
     return value if isinstance(value, pa.Table) else with_index_columns(value)
 
 
+def _in_table_types(table: Any, data: Any, partition: Mapping[str, str]) -> Any:
+    """`data` (one partition's rows) in the table's own schema: a partition write commits the
+    schema it is written with, so any other schema would change the table under its other
+    partitions (dropping their columns, or narrowing their types)."""
+    import pyarrow as pa
+
+    _require_table_columns(table, data, partition)
+    table_schema = pa.schema(table.schema().to_arrow())
+    target = pa.schema([table_schema.field(name) for name in data.column_names])
+    try:
+        return data.cast(target, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise Refused(
+            f"its values do not fit the table's column types exactly ({exc}). Fix: return the "
+            "columns in the table's types, or rewrite every partition"
+        ) from None
+
+
 def _require_table_columns(table: Any, data: Any, partition: Mapping[str, str]) -> None:
-    """A partition is written with the columns and index levels of the table's other
-    partitions: a partition write commits its own schema, which would silently drop the
-    columns the others have (or give them columns they never had)."""
+    """A partition is written with the columns, index levels and types of the table's other
+    partitions (or types whose values those keep exactly)."""
     stored = [field.name for field in table.schema().fields]
     given = list(data.column_names)
     kept, offered = index_columns(table.schema()), index_columns(data.schema)
@@ -405,6 +466,54 @@ def _require_table_columns(table: Any, data: Any, partition: Mapping[str, str]) 
             + (f"adds {', '.join(extra)}" if extra else "")
             + ". Fix: return those columns, or remove the table's other partitions first"
         )
+    import pyarrow as pa
+
+    table_types = pa.schema(table.schema().to_arrow())
+    for name in given:
+        if name in partition:
+            continue
+        wanted, offered = table_types.field(name).type, data.schema.field(name).type
+        if not _fits(offered, wanted):
+            raise Refused(
+                f"column '{name}' is {wanted} in the table and {offered} in this value: "
+                "storing it in the table's type could change its values (a partition write "
+                "casts into the table's schema). Fix: return the column as "
+                f"{wanted}, or rewrite every partition with the new type"
+            )
+
+
+def _fits(offered: Any, wanted: Any) -> bool:
+    """Whether values of Arrow type `offered` are kept exactly in a table column of `wanted`:
+    the same type (string and large_string alike), a wider integer or float, a timestamp of
+    the same time zone (Delta keeps microseconds), or a column of nulls only."""
+    import pyarrow as pa
+
+    types = pa.types
+    if offered == wanted or types.is_null(offered):
+        return True
+    if types.is_dictionary(offered):  # a pandas categorical: its values are stored
+        return _fits(offered.value_type, wanted)
+    for family in (
+        (types.is_string, types.is_large_string, types.is_string_view),
+        (types.is_binary, types.is_large_binary),
+    ):
+        if any(test(offered) for test in family) and any(test(wanted) for test in family):
+            return True
+    if types.is_integer(offered) and types.is_integer(wanted):
+        same_sign = types.is_signed_integer(offered) == types.is_signed_integer(wanted)
+        unsigned_into_wider = types.is_unsigned_integer(offered) and types.is_signed_integer(wanted)
+        return (same_sign and offered.bit_width <= wanted.bit_width) or (
+            unsigned_into_wider and offered.bit_width < wanted.bit_width
+        )
+    if types.is_floating(offered) and types.is_floating(wanted):
+        return offered.bit_width <= wanted.bit_width
+    if types.is_timestamp(offered) and types.is_timestamp(wanted):
+        return (offered.tz is None) == (wanted.tz is None)
+    if types.is_list(offered) or types.is_large_list(offered):
+        return (types.is_list(wanted) or types.is_large_list(wanted)) and _fits(
+            offered.value_type, wanted.value_type
+        )
+    return False
 
 
 def _with_partition_columns(table: Any, partition: Mapping[str, str]) -> Any:

@@ -118,7 +118,10 @@ class SqlFormat(Format):
                 .where(self._matches(reflected, partition))
                 .limit(1)
             )
-            return connection.execute(query).first() is not None
+            if connection.execute(query).first() is not None:
+                return True
+            # A namespace written with no rows is there too: its write left a token.
+            return sql_versions.token(self._sa, connection, schema, table, partition) is not None
 
     def remove_partition(self, location: Location, part: Slice) -> None:
         schema, table = table_name(location)
@@ -128,7 +131,7 @@ class SqlFormat(Format):
             reflected = self._reflect(connection, table, schema)
             if set(part.keys) <= set(reflected.c.keys()):
                 connection.execute(reflected.delete().where(self._matches(reflected, part.keys)))
-                sql_versions.stamp(self._sa, connection, schema, table, part.keys)
+                sql_versions.unstamp(self._sa, connection, schema, table, part.keys)
 
     def _reflect(self, connection: Any, table: str, schema: str | None) -> Any:
         return self._sa.Table(table, self._sa.MetaData(), schema=schema, autoload_with=connection)

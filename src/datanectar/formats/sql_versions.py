@@ -42,6 +42,20 @@ def stamp(
     )
 
 
+def unstamp(
+    sa: Any, connection: Any, schema: str | None, table: str, keys: Mapping[str, str]
+) -> None:
+    """Record that namespace `keys` of `table` was removed (inside the caller's transaction):
+    it has no token any more, and the table a new one."""
+    stamp(sa, connection, schema, table, keys)  # the table's token and the namespace's ...
+    versions = _versions(sa, schema)
+    connection.execute(  # ... which then goes
+        versions.delete().where(
+            versions.c.table_name == table, versions.c.namespace == namespace_label(keys)
+        )
+    )
+
+
 def forget(sa: Any, connection: Any, schema: str | None, table: str) -> None:
     """Drop a removed table's tokens (inside the transaction that drops it)."""
     if sa.inspect(connection).has_table(VERSIONS_TABLE, schema=schema):
