@@ -15,6 +15,7 @@ from datanectar.catalog.namespaces import parse_namespaces
 from datanectar.errors import DatanectarError
 from datanectar.partition_mappings import upstream_partitions
 from datanectar.partitions import partition_label
+from runs import materialize_project
 
 
 def span(cadence: str, start: str, timezone: str | None = None) -> dict:
@@ -42,7 +43,12 @@ MULTI = dg.MultiToSingleDimensionPartitionMapping()
 CASES = [
     (DAYS, HOURS, TIME, ["2024-01-02", "2024-02-29", "2024-03-31"]),
     (PARIS_DAYS, PARIS_HOURS, TIME, ["2024-01-02", "2024-03-31", "2024-10-27"]),
-    (NEW_YORK_DAYS, span("hourly", "2023-12-01-00:00", "America/New_York"), TIME, ["2024-03-10", "2024-11-03"]),
+    (
+        NEW_YORK_DAYS,
+        span("hourly", "2023-12-01-00:00", "America/New_York"),
+        TIME,
+        ["2024-03-10", "2024-11-03"],
+    ),
     (PARIS_HOURS, PARIS_HOURS, TIME, ["2024-10-27-02:00+0100"]),
     (
         PARIS_HOURS,
@@ -124,7 +130,9 @@ def test_a_period_the_upstream_does_not_have_is_refused_as_dagster_refuses_it():
         partitions_def(source),
     )
     assert result.required_but_nonexistent_subset.get_partition_keys()
-    with pytest.raises(DatanectarError, match="2023-11-30-00:00.*is before the first period"):
+    with pytest.raises(
+        DatanectarError, match=r"2023-11-30-00:00, which is before the first period"
+    ):
         upstream_partitions(source, reader.namespaces, {"date": "2023-11-30"})
 
 
@@ -174,7 +182,7 @@ def days(hours: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"n": [len(hours)], "total": [int(hours["v"].sum())],
                          "first": [hours["hour"].iloc[0]], "dates": [sorted(set(hours["date"]))[0]]})
 
-@datanectar.cache(namespaces={"city": CITIES, "date": DAYS["daily"]}, format="parquet")
+@datanectar.cache(namespaces={"city": CITIES, "date": DAYS}, format="parquet")
 def obs(city: str, date: str) -> pd.DataFrame:
     return pd.DataFrame({"station": [f"{city}-1"], "day": [date], "t": [len(city) + int(date[-1])]})
 
@@ -186,42 +194,43 @@ def per_city(obs: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(
-    ("selection", "upstream", "upstream_keys", "key"),
-    [
-        ("days", "hours", None, "2024-01-02"),
-        ("per_city", "obs", ["paris", "lyon"], "lyon"),
-    ],
+    ("selection", "upstream", "key", "upstream_runs"),
+    [("days", "hours", "2024-01-02", 24), ("per_city", "obs", "lyon", 4)],
 )
 def test_plain_calls_read_what_dagster_reads(
-    make_cache_project, hermetic_cache, instance, tmp_path, selection, upstream, upstream_keys, key
+    make_cache_project, hermetic_cache, instance, tmp_path, selection, upstream, key, upstream_runs
 ):
-    """The same project materialized by Dagster and computed by plain calls: the same value."""
-    project = make_cache_project("", modules={"flows": FLOWS})
-    import flows
+    """One project computed by plain calls, the same one materialized by Dagster (the
+    upstream namespaces the mapping names, then the reader's): the same stored value."""
+    plain = make_cache_project("", modules={"flows": FLOWS})
+    with datanectar.catalog(plain).activate():
+        import flows
 
-    catalog = datanectar.catalog(project)
+        by_plain_call = getattr(flows, selection)(namespace=key)
+
+    by_dagster = make_cache_project.at(
+        tmp_path / "dagster", local_cache=tmp_path / "dagster_cache"
+    )("", modules={"flows": FLOWS})
+    catalog = datanectar.catalog(by_dagster)
     reader = catalog.entry(selection)
-    source = catalog.entry(upstream)
-    needed = upstream_partitions(source, reader.namespaces, {reader.namespaces[0].name: key})
-    defs = datanectar.definitions(project)
-    assets = [*defs.assets]
+    needed = upstream_partitions(
+        catalog.entry(upstream), reader.namespaces, {reader.namespaces[0].name: key}
+    )
+    assert len(needed) == upstream_runs
     for keys in needed:
-        found = keys if len(keys) == 1 else dg.MultiPartitionKey(keys)
-        label = found if isinstance(found, dg.MultiPartitionKey) else next(iter(keys.values()))
-        dg.materialize(assets, resources=defs.resources, instance=instance, selection=[upstream],
-                       partition_key=label)
-    dg.materialize(assets, resources=defs.resources, instance=instance, selection=[selection],
-                   partition_key=key)
-    by_dagster = pd.read_parquet(catalog.storage.location(
-        catalog.storage.target_for(reader, {reader.namespaces[0].name: key})
-    ).path) if False else catalog.load(selection, namespace=key)
+        partition_key = dg.MultiPartitionKey(keys) if len(keys) > 1 else next(iter(keys.values()))
+        materialize_project(by_dagster, instance, [upstream], partition_key=partition_key)
+    materialize_project(by_dagster, instance, [selection], partition_key=key)
 
-    plain_project = make_cache_project.at(tmp_path / "plain")("", modules={"flows": FLOWS})
-    import flows as plain_flows
-
-    with datanectar.catalog(plain_project).activate():
-        by_plain_call = getattr(plain_flows, selection)(namespace=key)
-    stored = datanectar.catalog(plain_project).load(selection, namespace=key)
-    pd.testing.assert_frame_equal(by_plain_call, by_dagster)
-    pd.testing.assert_frame_equal(stored, by_dagster)
-    del flows
+    [plain_file] = (plain / "data").rglob(f"{selection}/{key}.parquet")
+    [dagster_file] = (by_dagster / "data").rglob(f"{selection}/{key}.parquet")
+    stored = pd.read_parquet(dagster_file)
+    pd.testing.assert_frame_equal(pd.read_parquet(plain_file), stored)
+    pd.testing.assert_frame_equal(by_plain_call, stored)
+    if selection == "days":  # a Paris day in UTC-stored hours: its 24 hours, from midnight
+        assert stored.to_dict("records") == [
+            {"n": 24, "total": 276, "first": "2024-01-02-00:00", "dates": "2024-01-02-00:00"}
+        ]
+    else:  # every day of Lyon, rows labelled with the dimensions
+        assert list(stored["city"]) == ["lyon"] * 4
+        assert list(stored["date"]) == ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]

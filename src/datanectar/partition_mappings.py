@@ -75,7 +75,10 @@ def upstream_partitions(
             )
         ]
     if len(ups) == 1:
-        return [{ups[0].name: key} for key in _mapped_keys(downs[0], partition[downs[0].name], ups[0], upstream)]
+        return [
+            {ups[0].name: key}
+            for key in _mapped_keys(downs[0], partition[downs[0].name], ups[0], upstream)
+        ]
     missing = [dimension.name for dimension in ups if dimension.name not in partition]
     if missing:
         raise DatanectarError(
