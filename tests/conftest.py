@@ -27,9 +27,10 @@ class ProjectFactory:
         self.root = root
         self.local_cache = local_cache
 
-    def at(self, root: Path) -> ProjectFactory:
-        """The same factory writing its project at `root`: a second project in one test."""
-        return ProjectFactory(root, local_cache=self.local_cache)
+    def at(self, root: Path, *, local_cache: Path | None = None) -> ProjectFactory:
+        """The same factory writing its project at `root`: a second project in one test (with
+        a local cache level of its own when `local_cache` is given)."""
+        return ProjectFactory(root, local_cache=local_cache or self.local_cache)
 
     def __call__(
         self,

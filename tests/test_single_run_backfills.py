@@ -203,7 +203,9 @@ def test_plain_call_reads_the_upstream_namespace_dagster_reads(make_project, ins
     assert oslo["city"].tolist() == ["oslo"]
 
 
-def test_plain_call_without_the_upstream_namespace_is_a_clear_error(make_project):
+def test_plain_call_without_namespaces_reads_every_upstream_namespace(make_project):
+    """Dagster's AllPartitionMapping: an unpartitioned call reads every namespace, and one with
+    no data is an error naming it."""
     project = make_project(f"raw:\n  format: parquet\n  namespaces: {CITIES}\n")
 
     @datanectar.cache(format="pickle")
@@ -211,11 +213,18 @@ def test_plain_call_without_the_upstream_namespace_is_a_clear_error(make_project
         return float(raw["temperature"].sum())
 
     catalog = datanectar.catalog(project, functions=[total])
+    for city in CITIES[:2]:
+        catalog.save("raw", readings(city), namespace=city)
     with catalog.activate(), pytest.raises(datanectar.DatanectarError) as error:
         total()
     message = str(error.value)
-    assert "catalog/main.yaml: entry 'raw' is partitioned by namespace" in message
+    assert "entry 'raw': namespaces oslo have no data" in message
     assert "Fix:" in message
+    catalog.save("raw", readings("oslo"), namespace="oslo")
+    with catalog.activate():
+        assert total() == pytest.approx(
+            sum(float(readings(city)["temperature"].sum()) for city in CITIES)
+        )
 
 
 def hourly(day: str, value: float) -> xr.Dataset:

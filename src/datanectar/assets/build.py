@@ -12,8 +12,10 @@ from ..cache.records import UpstreamRead
 from ..cache.upstream import read_of
 from ..catalog import Entry
 from ..checks.audit import check_names
+from ..errors import DatanectarError
 from ..formats import get_format
 from ..formats.base import qualified_type_name
+from ..partition_mappings import upstream_partitions
 from ..partitions import (
     NamespaceInputs,
     PartitionedOutput,
@@ -105,10 +107,16 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
                     inputs=inputs,
                     arguments=dict(context.op_execution_context.op_config or {}),
                     upstream=[
-                        _read(
-                            catalog, context, name, partition if name in partitioned_alike else None
-                        )
+                        read
                         for name in inputs
+                        for read in _reads(
+                            catalog,
+                            context,
+                            entry,
+                            name,
+                            partition,
+                            alike=name in partitioned_alike,
+                        )
                     ],
                     partition=partition,
                 )
@@ -197,6 +205,29 @@ def _cache_args_config(producer: Producer, hints: dict[str, Any]) -> dict[str, d
 
 
 _CONFIG_TYPES: dict[Any, Any] = {int: dg.Int, float: dg.Float, str: dg.String, bool: dg.Bool}
+
+
+def _reads(
+    catalog: Catalog,
+    context: dg.AssetExecutionContext,
+    reader: Entry,
+    name: str,
+    partition: dict[str, str] | None,
+    *,
+    alike: bool,
+) -> list[UpstreamRead]:
+    """What a step of `reader`'s namespace `partition` read for input `name`: the upstream
+    namespaces its partition mapping names (as a plain call records them), else the whole
+    upstream object."""
+    if alike or partition is None or not catalog.entries[name].namespaces:
+        return [_read(catalog, context, name, partition if alike else None)]
+    try:
+        mapped = upstream_partitions(catalog.entries[name], reader.namespaces, partition)
+    except DatanectarError:  # a mapping Dagster itself refused would not have loaded
+        mapped = None
+    if not mapped:
+        return [_read(catalog, context, name, None)]
+    return [_read(catalog, context, name, keys) for keys in mapped]
 
 
 def _read(
