@@ -890,3 +890,37 @@ def test_an_unreachable_database_is_not_said_to_have_changed(tmp_path, instance,
     with pytest.raises(DatanectarError) as info:
         dg.materialize([observations], resources=resources, instance=instance)
     assert "s3cr3tpw" not in str(info.value)
+
+
+@pytest.mark.parametrize("format_name", ["delta", "sql"])
+def test_a_single_run_backfill_of_a_table_asset(tmp_path, instance, format_name):
+    """As dagster-deltalake takes it: one frame holding every partition of the run, each row's
+    key in the partition column; all replaced in one transaction, or none."""
+    days = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-10")
+    state = {"broken": False}
+
+    @dg.asset(
+        io_manager_key="store",
+        partitions_def=days,
+        metadata={"partition_expr": "day"},
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def readings(context) -> pd.DataFrame:
+        keys = context.partition_keys
+        frame = pd.DataFrame({"day": keys, "value": [1.0] * len(keys)})
+        return frame.assign(value=["x"] * len(keys)) if state["broken"] else frame
+
+    resources = {"store": io_manager(format_name, tmp_path / "store")}
+    tags = {
+        "dagster/asset_partition_range_start": "2024-01-02",
+        "dagster/asset_partition_range_end": "2024-01-04",
+    }
+    assert dg.materialize([readings], resources=resources, instance=instance, tags=tags).success
+    stored = read_back(format_name, tmp_path / "store", "readings")
+    assert sorted(stored["day"]) == ["2024-01-02", "2024-01-03", "2024-01-04"]
+    state["broken"] = True
+    assert not dg.materialize(
+        [readings], resources=resources, instance=instance, tags=tags, raise_on_error=False
+    ).success
+    again = read_back(format_name, tmp_path / "store", "readings")
+    assert again["value"].tolist() == [1.0, 1.0, 1.0]

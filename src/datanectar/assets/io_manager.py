@@ -22,7 +22,7 @@ from ..partitions import (
     partition_label,
     target_for,
 )
-from ..storage import EntryStorage
+from ..storage import EntryStorage, published_together
 from ..stores import Store
 from ..stores.registry import store_for_root
 from ..targets import Target
@@ -117,6 +117,9 @@ class FormatIOManager(dg.ConfigurableIOManager):
             return
         metadata = context.definition_metadata
         if ENTRY_KEY not in (metadata or {}):
+            if context.has_asset_partitions and len(context.asset_partition_keys) > 1:
+                self._save_partition_range(context, obj)
+                return
             storage, target = self._asset_output(context)
             report = storage.save(target, obj)
             context.add_output_metadata(materialization_metadata(report))
@@ -181,6 +184,59 @@ class FormatIOManager(dg.ConfigurableIOManager):
             raise _one_partition_per_run(entry.subject, entry.format, len(keys))
         partitions_def = context.asset_partitions_def
         return storage, asset_target(entry, partitions_def, keys[0], context.definition_metadata)
+
+    def _save_partition_range(self, context: dg.OutputContext, obj: Any) -> None:
+        """A run over several partitions of a table asset (a single-run backfill): one frame
+        holding them all, each row's partition in its partition column, as
+        dagster-deltalake takes it. Each partition's rows replace that partition, all in one
+        transaction; a partition of the range with no rows is stored empty."""
+        storage, store = self._storage_for_assets()
+        metadata = context.definition_metadata
+        entry = self._asset_entry(context.asset_key, metadata, store)
+        partitions_def = context.asset_partitions_def
+        targets = {
+            str(key): asset_target(entry, partitions_def, key, metadata)
+            for key in context.asset_partition_keys
+        }
+        first = next(iter(targets.values()))
+        if not first.in_place or (not hasattr(obj, "columns") and not hasattr(obj, "column_names")):
+            raise _one_partition_per_run(entry.subject, entry.format, len(targets))
+        rows = obj.to_pandas() if hasattr(obj, "column_names") else obj
+        columns = list(first.keys or {})
+        missing = [column for column in columns if column not in rows.columns]
+        if missing:
+            raise DatanectarError(
+                f"{entry.subject}: one run writes {len(targets)} partitions, so its value holds "
+                f"them all, each row's partition key in its column; the value has no column "
+                f"{', '.join(missing)}. Fix: add it (the key of each row's partition), or run "
+                "one partition per run."
+            )
+        by_key = {
+            tuple(str(part) for part in (key if isinstance(key, tuple) else (key,))): group
+            for key, group in rows.groupby(columns, sort=False, dropna=False)
+        }
+        wanted = {tuple(target.keys[column] for column in columns) for target in targets.values()}
+        strays = sorted(set(by_key) - wanted)
+        if strays:
+            raise DatanectarError(
+                f"{entry.subject}: rows of the value belong to partitions this run does not "
+                f"write ({', '.join('|'.join(stray) for stray in strays[:5])}). Fix: return "
+                "only the run's partitions' rows."
+            )
+        with published_together():
+            for target in targets.values():
+                key = tuple(target.keys[column] for column in columns)
+                part = by_key.get(key, rows.iloc[0:0]).drop(columns=columns)
+                report = storage.save(target, part.reset_index(drop=True))
+        # Dagster records this metadata on each partition's materialization: what they share.
+        context.add_output_metadata(
+            {
+                "dagster/uri": dg.MetadataValue.text(report.uri),
+                "format": dg.MetadataValue.text(report.format),
+                "partitions_written": dg.MetadataValue.int(len(targets)),
+                "rows_written": dg.MetadataValue.int(len(rows)),
+            }
+        )
 
     def _load_asset(self, context: dg.InputContext, upstream: dg.OutputContext) -> Any:
         """An input whose upstream asset no catalog declares: its object, one partition's, or
