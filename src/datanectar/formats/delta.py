@@ -16,7 +16,12 @@ from ..stores import Location
 from .base import Absent, Format, PendingCommit, Refused, parameter_names, require, wants
 from .delta_leftovers import STAGED_PREFIX, remove_delta_leftovers
 from .delta_tables import OpenTables, commit_token
-from .table_values import index_columns, restore_index, with_index_columns
+from .table_values import (
+    index_columns,
+    require_same_columns,
+    restore_index,
+    with_index_columns,
+)
 
 if TYPE_CHECKING:
     from ..targets import Slice
@@ -536,16 +541,7 @@ def _require_table_columns(table: Any, data: Any, partition: Mapping[str, str]) 
             "the same index (value.reset_index(drop=True) when it holds row positions only, "
             "as after filtering), or rewrite every partition"
         )
-    missing = [name for name in stored if name not in given]
-    extra = [name for name in given if name not in stored]
-    if missing or extra:
-        raise Refused(
-            "a partition has the columns of the table's other partitions, and this value "
-            + (f"lacks {', '.join(missing)}" if missing else "")
-            + (" and " if missing and extra else "")
-            + (f"adds {', '.join(extra)}" if extra else "")
-            + ". Fix: return those columns, or remove the table's other partitions first"
-        )
+    require_same_columns(stored, given)
     import pyarrow as pa
 
     table_types = pa.schema(table.schema().to_arrow())

@@ -15,6 +15,7 @@ from ..stores import Location
 from ..stores.base import safe_url
 from . import sql_versions
 from .base import Format, Refused, require
+from .table_values import require_same_columns
 
 if TYPE_CHECKING:
     from ..targets import Slice
@@ -223,16 +224,7 @@ def _require_table_columns(reflected: Any, frame: Any, partition: Mapping[str, s
             "for the partition key: it was written another way. Fix: store the partitioned "
             "asset in another table, or drop that one first"
         )
-    missing = [name for name in stored if name not in frame.columns]
-    extra = [name for name in frame.columns if name not in stored]
-    if missing or extra:
-        raise Refused(
-            "a partition has the columns of the table's other partitions, and this value "
-            + (f"lacks {', '.join(map(str, missing))}" if missing else "")
-            + (" and " if missing and extra else "")
-            + (f"adds {', '.join(map(str, extra))}" if extra else "")
-            + ". Fix: return those columns, or remove the table's other partitions first"
-        )
+    require_same_columns(stored, list(frame.columns))
     for column in reflected.c:
         if column.name in partition:
             continue

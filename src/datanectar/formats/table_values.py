@@ -125,3 +125,20 @@ def _describe_index(index: Any) -> str:
         return f"named '{index.name}'"
     shown = ", ".join(repr(label) for label in index[:3])
     return f"labels {shown}{', …' if len(index) > 3 else ''}, not the positions 0..n-1"
+
+
+def require_same_columns(stored: list[str], given: list[Any]) -> None:
+    """A partition of a table has the columns of its other partitions: a `Refused` naming
+    the ones this value lacks or adds."""
+    from .base import Refused
+
+    missing = [name for name in stored if name not in given]
+    extra = [str(name) for name in given if name not in stored]
+    if missing or extra:
+        raise Refused(
+            "a partition has the columns of the table's other partitions, and this value "
+            + (f"lacks {', '.join(missing)}" if missing else "")
+            + (" and " if missing and extra else "")
+            + (f"adds {', '.join(extra)}" if extra else "")
+            + ". Fix: return those columns, or remove the table's other partitions first"
+        )
