@@ -13,7 +13,7 @@ For each entry partitioned by NAME (its only dimension, or one of two) it remove
   dimension's keys when the path gives it a level of its own, else by trying the other
   dimension's declared keys (static values, periods, the instance's dynamic keys).
 
-Mirrors are read only and are not touched. Nothing here imports Dagster: the caller gives the
+Mirrors, and entries in read-only stores, are not touched. Nothing here imports Dagster: the caller gives the
 keys of dynamic namespaces.
 """
 
@@ -47,10 +47,12 @@ class RemovedData:
     key: str
     entries: list[str] = field(default_factory=list)
     """The entries partitioned by the namespace, whether or not they held data of the key."""
-    objects: list[str] = field(default_factory=list)
-    """Each object (or set of namespaces inside a table) removed, as `entry: where`."""
+    objects: list[tuple[str, str]] = field(default_factory=list)
+    """Each object (or set of namespaces inside a table) removed, as (entry, where)."""
     records: int = 0
     """Records of cached results removed."""
+    read_only: list[str] = field(default_factory=list)
+    """Entries whose store is read only: their data of the key is left as it is."""
 
 
 def remove_key_data(
@@ -61,6 +63,10 @@ def remove_key_data(
     removed = RemovedData(key=key, entries=dynamic_namespaces(catalog).get(namespace, []))
     for name in removed.entries:
         entry = catalog.entries[name]
+        store = catalog.stores.get(str(entry.store))
+        if store is not None and store.read_only:  # not this project's to change
+            removed.read_only.append(name)
+            continue
         for dimension in entry.namespaces or []:
             if dimension.dynamic == namespace:
                 _cached_results(catalog, entry, dimension.name, key, removed)
@@ -105,7 +111,7 @@ def _own_objects(
         held = storage.remove_namespaces_with(whole, {dimension: key})
         if held is not None:
             if held:
-                removed.objects.append(f"{entry.name}: {whole.path} where {dimension}={key}")
+                removed.objects.append((entry.name, f"{whole.path} where {dimension}={key}"))
             return
     for keys in _namespaces_with(catalog, entry, dimension, key, dynamic_keys, in_place):
         target = target_for(entry, keys)
@@ -208,9 +214,21 @@ def _is_key_of(dimension: Dimension, candidate: str) -> bool:
     return True
 
 
-def _described(target: Target, level: str = "root") -> str:
+def _described(target: Target, level: str = "root") -> tuple[str, str]:
     where = target.path
     if target.in_place and target.keys:
         where += " where " + ", ".join(f"{name}={key}" for name, key in target.keys.items())
     note = "" if level == "root" else f" ({level} cache)"
-    return f"{target.entry.name}: {where}{note}"
+    return target.entry.name, f"{where}{note}"
+
+
+def objects_by_entry(removed: RemovedData, *, shown: int = 3) -> str:
+    """`entry: where, where; other: where` (the first `shown` of an entry, then how many more)."""
+    by_entry: dict[str, list[str]] = {}
+    for entry, where in removed.objects:
+        by_entry.setdefault(entry, []).append(where)
+    parts = []
+    for entry, places in by_entry.items():
+        more = f" and {len(places) - shown} more" if len(places) > shown else ""
+        parts.append(f"{entry}: {', '.join(places[:shown])}{more}")
+    return "; ".join(parts)

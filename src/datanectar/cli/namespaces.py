@@ -25,7 +25,7 @@ from ..discovery import (
     skipped_keys,
 )
 from ..errors import DatanectarError, did_you_mean
-from ..key_removal import RemovedData, remove_key_data
+from ..key_removal import RemovedData, objects_by_entry, remove_key_data
 from ..project import Catalog
 
 if TYPE_CHECKING:
@@ -270,13 +270,16 @@ def _removal_line(name: str, removal: RemovedData, *, kept: bool, absent: bool) 
             f"{head}; data kept and ignored (no Dagster key reads it, discovery does not add "
             f"it again) in entries {entries}"
         )
+    untouched = (
+        f"; kept, in read-only stores: {', '.join(removal.read_only)}" if removal.read_only else ""
+    )
     if not removal.objects and not removal.records:
-        return f"{head}; no stored data of it in entries {entries}"
+        return f"{head}; no stored data of it in entries {entries}{untouched}"
     objects = f"{len(removal.objects)} object(s)" + (
-        f" ({'; '.join(removal.objects)})" if removal.objects else ""
+        f" ({objects_by_entry(removal)})" if removal.objects else ""
     )
     records = f", {removal.records} cache record(s)" if removal.records else ""
-    return f"{head}; removed {objects}{records}"
+    return f"{head}; removed {objects}{records}{untouched}"
 
 
 @contextmanager
