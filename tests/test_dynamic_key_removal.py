@@ -322,4 +322,3 @@ def test_remove_without_dagster_home_is_a_clear_error(project, monkeypatch, caps
     assert cli(project, "remove", "scenarios", "base") == 2
     assert "DAGSTER_HOME is not set" in capsys.readouterr().err
     assert (project / "data" / "results" / "base.parquet").exists()
-
