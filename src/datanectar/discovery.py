@@ -45,10 +45,29 @@ class Discovered:
     rejected: list[str] = field(default_factory=list)
 
 
-def new_keys(discovered: Discovered, existing: Iterable[str]) -> list[str]:
-    """The discovered keys not already in `existing`, sorted."""
-    known = set(existing)
+def new_keys(
+    discovered: Discovered, existing: Iterable[str], *, removed: Iterable[str] = ()
+) -> list[str]:
+    """The discovered keys not already in `existing`, sorted; keys in `removed` (removed with
+    `datanectar namespaces remove`) are not new."""
+    known = {*existing, *removed}
     return [key for key in discovered.keys if key not in known]
+
+
+def skipped_keys(
+    discovered: Discovered, existing: Iterable[str], removed: Iterable[str]
+) -> list[str]:
+    """The discovered keys that would be new but were removed: discovery does not add them."""
+    known, gone = set(existing), set(removed)
+    return [key for key in discovered.keys if key in gone and key not in known]
+
+
+def removed_set(name: str) -> str:
+    """The name of the set, in the Dagster instance, of the keys removed from dynamic namespace
+    `name` (`name:removed`): kept beside the namespace's own keys, so the CLI, the sensor and
+    the daemon see one record of them. No catalog namespace can be named so (names are
+    letters, digits and '_')."""
+    return f"{name}:removed"
 
 
 def sorted_keys(values: Iterable[Any], *, where: str) -> Discovered:

@@ -21,6 +21,7 @@ from .formats import Format, formats_accepting, get_format
 from .formats.base import (
     Absent,
     PartitionBatches,
+    PartitionsByKey,
     PartitionsInPlace,
     Refused,
     SplitCommits,
@@ -290,6 +291,21 @@ class EntryStorage:
                     fmt.remove_partition(location, target.slice)
             else:
                 fmt.remove(location)
+
+    def remove_namespaces_with(self, target: Target, keys: Mapping[str, str]) -> bool | None:
+        """Delete, from the object at `target` that keeps every namespace in place, each
+        namespace whose keys include `keys` (one dimension's key of two), in one go: whether
+        there was any, or None when the format cannot (then remove them one by one)."""
+        entry = target.entry
+        fmt = _format(entry)
+        if not capable(fmt, PartitionsByKey):
+            return None
+        location = self.location(target.at(whole=True))
+        location.store.ensure_writable()
+        with _failures_named(
+            entry, fmt, location, "removing namespaces with " + repr(dict(keys)) + " from"
+        ):
+            return fmt.remove_partitions_with(location, keys)
 
     def fingerprint(self, target: Target) -> str | None:
         """Changes whenever a new value is published at `target` (its namespace only, for one

@@ -5,14 +5,22 @@ runs the configured discovery (`datanectar.discovery`); keys the instance does n
 are added (`AddDynamicPartitionsRequest`) and one run per new key materializes the produced
 assets partitioned by NAME alone. Entries with NAME as one of two dimensions gain the key but
 get no run: which keys of their other dimension to run is not the sensor's to decide. Values
-refused as keys are logged as warnings and never added.
+refused as keys are logged as warnings and never added; keys removed with `datanectar
+namespaces remove` (kept in the instance's set `NAME:removed`) are skipped, and said so.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from ..discovery import NamespaceDiscovery, configured_discoveries, dynamic_namespaces, new_keys
+from ..discovery import (
+    NamespaceDiscovery,
+    configured_discoveries,
+    dynamic_namespaces,
+    new_keys,
+    removed_set,
+    skipped_keys,
+)
 from ..project import Catalog
 
 
@@ -45,13 +53,27 @@ def _sensor(catalog: Catalog, discovery: NamespaceDiscovery) -> dg.SensorDefinit
                 f"dynamic namespace '{name}': refused {value!r}, not a valid namespace key "
                 "(letters, digits, '_', '-', '.', ':' and '+', without '..' or '/')"
             )
-        new = new_keys(discovered, context.instance.get_dynamic_partitions(name))
+        existing = context.instance.get_dynamic_partitions(name)
+        removed = context.instance.get_dynamic_partitions(removed_set(name))
+        new = new_keys(discovered, existing, removed=removed)
+        skipped = skipped_keys(discovered, existing, removed)
+        skipping = (
+            f"skipped {len(skipped)} removed key(s): {', '.join(skipped)} (datanectar "
+            f"namespaces add {name} KEY adds one again)"
+            if skipped
+            else ""
+        )
         if not new:
-            return dg.SkipReason(
-                f"no new keys for dynamic namespace '{name}' "
-                f"({len(discovered.keys)} found, all present"
-                + (f"; {len(discovered.rejected)} refused)" if discovered.rejected else ")")
-            )
+            notes = [
+                f"{len(discovered.keys)} found, all present" + (" or removed" if skipped else "")
+            ]
+            if discovered.rejected:
+                notes.append(f"{len(discovered.rejected)} refused")
+            if skipping:
+                notes.append(skipping)
+            return dg.SkipReason(f"no new keys for dynamic namespace '{name}' ({'; '.join(notes)})")
+        if skipping:
+            context.log.info(f"dynamic namespace '{name}': {skipping}")
         runs = (
             [
                 dg.RunRequest(run_key=f"{name}:{key}", partition_key=key, asset_selection=targets)

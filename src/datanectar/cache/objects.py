@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..catalog import Entry
+from ..errors import DatanectarError
 from ..formats import get_format
 from ..partitions import target_for
 from ..targets import Target
 from .keys import key_of_canonical
+from .records import Record
 
 
 def object_of(
@@ -66,3 +68,34 @@ def _object_path(target: Target, segment: str) -> str:
     if segment == "_":
         return target.path
     return get_format(str(target.format)).keyed_path(target.path, segment)
+
+
+def namespace_of_record(entry: Entry, label: str | None) -> dict[str, str] | None:
+    """The namespace keys a record's label names ('paris', or 'paris/2024-01-01' in the
+    entry's dimension order)."""
+    if not label or not entry.namespaces:
+        return None
+    return dict(
+        zip((dimension.name for dimension in entry.namespaces), label.split("/"), strict=True)
+    )
+
+
+def is_this_projects(entries: Mapping[str, Entry], record: Record) -> bool:
+    """Whether a record is of this project's result: a database (or a store root) that
+    several projects share holds their records side by side, and an entry of the same name
+    in another project keeps its objects elsewhere. The record's object must be where this
+    project's entry would store that call's result."""
+    entry = entries.get(record.entry)
+    if entry is None:
+        return False
+    try:
+        keys = namespace_of_record(entry, record.namespace)
+        _, target = object_of(
+            entry,
+            record.key if record.arguments else None,
+            namespace=record.namespace,
+            partition=keys,
+        )
+    except (DatanectarError, ValueError):
+        return False
+    return target.path == record.path

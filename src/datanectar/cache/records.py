@@ -150,9 +150,16 @@ class RecordBook:
 
     def all(self) -> list[Record]:
         """Every record in the store (for `datanectar cache ls`)."""
+        return self._under(RECORDS_FOLDER)
+
+    def of_entry(self, entry: str) -> list[Record]:
+        """The records kept under one entry (its folder, or its rows): not the whole book."""
+        return self._under(posixpath.join(RECORDS_FOLDER, entry))
+
+    def _under(self, folder: str) -> list[Record]:
         if not self.store.holds_files:
-            return [Record.model_validate_json(text) for text in self._all_rows()]
-        root = self.store.location(RECORDS_FOLDER)
+            return [Record.model_validate_json(text) for text in self._all_rows(folder)]
+        root = self.store.location(folder)
         if not root.exists():
             return []
         records = []
@@ -219,13 +226,16 @@ class RecordBook:
             with engine.begin() as connection:
                 connection.execute(table.delete().where(table.c.path == path))
 
-    def _all_rows(self) -> list[str]:
+    def _all_rows(self, folder: str) -> list[str]:
         import sqlalchemy as sa
 
         with self._failures_named("listing the records"):
             engine, table = self._engine()
+            query = sa.select(table.c.record)
+            if folder != RECORDS_FOLDER:  # one entry's rows, by a bound, escaped prefix
+                query = query.where(table.c.path.startswith(f"{folder}/", autoescape=True))
             with engine.connect() as connection:
-                return list(connection.execute(sa.select(table.c.record)).scalars())
+                return list(connection.execute(query).scalars())
 
 
 def as_json(record: Record) -> dict[str, Any]:

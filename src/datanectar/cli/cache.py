@@ -9,10 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..cache.levels import Level, levels_for
-from ..cache.objects import object_of
+from ..cache.objects import is_this_projects, namespace_of_record
 from ..cache.records import Record
-from ..catalog import Entry
-from ..errors import DatanectarError
 from ..partitions import target_for
 from ..project import Catalog
 from ..targets import Target
@@ -61,29 +59,10 @@ def stored_results(
                 continue
             seen.add(book)
             for record in level.records.all():
-                if (entry is None or record.entry == entry) and _is_this_projects(catalog, record):
+                if (entry is None or record.entry == entry) and is_this_projects(
+                    catalog.entries, record
+                ):
                     yield Stored(level, record)
-
-
-def _is_this_projects(catalog: Catalog, record: Record) -> bool:
-    """Whether a record is of this project's result: a database (or a store root) that
-    several projects share holds their records side by side, and an entry of the same name
-    in another project keeps its objects elsewhere. The record's object must be where this
-    project's entry would store that call's result."""
-    entry = catalog.entries.get(record.entry)
-    if entry is None:
-        return False
-    try:
-        keys = namespace_of_record(entry, record.namespace)
-        _, target = object_of(
-            entry,
-            record.key if record.arguments else None,
-            namespace=record.namespace,
-            partition=keys,
-        )
-    except (DatanectarError, ValueError):
-        return False
-    return target.path == record.path
 
 
 def list_results(arguments: argparse.Namespace) -> int:
@@ -182,13 +161,3 @@ def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
                 str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
             ).rstrip()
         )
-
-
-def namespace_of_record(entry: Entry, label: str | None) -> dict[str, str] | None:
-    """The namespace keys a record's label names ('paris', or 'paris/2024-01-01' in the
-    entry's dimension order)."""
-    if not label or not entry.namespaces:
-        return None
-    return dict(
-        zip((dimension.name for dimension in entry.namespaces), label.split("/"), strict=True)
-    )

@@ -1,7 +1,8 @@
-"""`datanectar namespaces add|list|discover`: the keys of dynamic namespaces.
+"""`datanectar namespaces add|list|discover|remove`: the keys of dynamic namespaces.
 
-They are kept by the Dagster instance at $DAGSTER_HOME, the one the Dagster UI and daemon use.
-Keys are untrusted: every key is checked before any is added.
+They are kept by the Dagster instance at $DAGSTER_HOME, the one the Dagster UI and daemon use,
+and so are the keys removed (the set `NAME:removed`, see `discovery.removed_set`), which
+discovery does not add again. Keys are untrusted: every key is checked before any is used.
 """
 
 from __future__ import annotations
@@ -15,8 +16,16 @@ from typing import TYPE_CHECKING
 
 from ..catalog.namespaces import check_key
 from ..catalog.time_keys import time_keys
-from ..discovery import check_dynamic_namespace, discovery_for, dynamic_namespaces, new_keys
+from ..discovery import (
+    check_dynamic_namespace,
+    discovery_for,
+    dynamic_namespaces,
+    new_keys,
+    removed_set,
+    skipped_keys,
+)
 from ..errors import DatanectarError, did_you_mean
+from ..key_removal import RemovedData, objects_by_entry, remove_key_data
 from ..project import Catalog
 
 if TYPE_CHECKING:
@@ -25,7 +34,7 @@ if TYPE_CHECKING:
 
 def register(commands: argparse._SubParsersAction) -> None:
     namespaces = commands.add_parser(
-        "namespaces", help="add, list or discover the keys of dynamic namespaces"
+        "namespaces", help="add, list, discover or remove the keys of dynamic namespaces"
     )
     actions = namespaces.add_subparsers(dest="action", required=True, metavar="ACTION")
     adding = actions.add_parser("add", help="add keys to a dynamic namespace")
@@ -47,7 +56,32 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     discovering.add_argument("name", metavar="NAME", help="the dynamic namespace")
     discovering.add_argument("--add", action="store_true", help="also add the new keys")
+    discovering.add_argument(
+        "--include-removed",
+        action="store_true",
+        help="also count keys removed with `namespaces remove` as new (with --add: add them "
+        "again, their removal forgotten)",
+    )
     discovering.set_defaults(run=discover_keys)
+    removing = actions.add_parser(
+        "remove",
+        help="remove keys of a dynamic namespace and their stored data; discovery does not "
+        "add them again",
+    )
+    removing.add_argument("name", metavar="NAME", help="the dynamic namespace")
+    removing.add_argument("keys", metavar="KEY", nargs="+", help="keys to remove")
+    removing.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="leave the keys' data where it is (ignored: no Dagster key reads it)",
+    )
+    removing.add_argument(
+        "--absent-ok",
+        action="store_true",
+        help="also remove the data of keys the Dagster instance does not have (deleted in "
+        "the Dagster UI, say)",
+    )
+    removing.set_defaults(run=remove_keys)
 
 
 def add_keys(arguments: argparse.Namespace) -> int:
@@ -61,13 +95,24 @@ def add_keys(arguments: argparse.Namespace) -> int:
         added = [key for key in keys if key not in existing]
         if added:
             instance.add_dynamic_partitions(arguments.name, added)
+        forgotten = _forget_removal(instance, arguments.name, keys)
     present = [key for key in keys if key in existing]
     print(
         f"added {len(added)} key(s) to '{arguments.name}'"
         + (f": {', '.join(added)}" if added else "")
         + (f" (already present: {', '.join(present)})" if present else "")
+        + (f" (removed before, removal forgotten: {', '.join(forgotten)})" if forgotten else "")
     )
     return 0
+
+
+def _forget_removal(instance: dg.DagsterInstance, name: str, keys: list[str]) -> list[str]:
+    """Forget that these keys were removed (those that were): discovery may add them again."""
+    removed = set(instance.get_dynamic_partitions(removed_set(name)))
+    forgotten = [key for key in keys if key in removed]
+    for key in forgotten:
+        instance.delete_dynamic_partition(removed_set(name), key)
+    return forgotten
 
 
 def list_keys(arguments: argparse.Namespace) -> int:
@@ -121,15 +166,120 @@ def discover_keys(arguments: argparse.Namespace) -> int:
     discovered = discovery.discover(catalog)
     for key in discovered.rejected:
         print(f"datanectar: refused key {key!r} (not a valid namespace key)", file=sys.stderr)
+    name = arguments.name
     with _instance() as instance:
-        new = new_keys(discovered, instance.get_dynamic_partitions(arguments.name))
+        existing = instance.get_dynamic_partitions(name)
+        removed = instance.get_dynamic_partitions(removed_set(name))
+        skipped = skipped_keys(discovered, existing, removed)
+        if arguments.include_removed:
+            new = new_keys(discovered, existing)
+        else:
+            new = new_keys(discovered, existing, removed=removed)
         if arguments.add and new:
-            instance.add_dynamic_partitions(arguments.name, new)
+            instance.add_dynamic_partitions(name, new)
+            _forget_removal(instance, name, new)
     for key in new:
         print(key)
+    if skipped and arguments.include_removed:
+        print(
+            f"included {len(skipped)} removed key(s): {', '.join(skipped)}"
+            + (" (added again, their removal forgotten)" if arguments.add else ""),
+            file=sys.stderr,
+        )
+    elif skipped:
+        print(
+            f"skipped {len(skipped)} removed key(s): {', '.join(skipped)} (removed with "
+            f"`datanectar namespaces remove`; --include-removed counts them, and `datanectar "
+            f"namespaces add {name} KEY` adds one again)",
+            file=sys.stderr,
+        )
     if arguments.add:
-        print(f"added {len(new)} key(s) to '{arguments.name}'", file=sys.stderr)
+        print(f"added {len(new)} key(s) to '{name}'", file=sys.stderr)
     return 0
+
+
+def remove_keys(arguments: argparse.Namespace) -> int:
+    """Each key, in turn: recorded as removed (so that a discovery running meanwhile does not
+    add it back), its data removed (unless --keep-data), then deleted from the instance. All
+    keys are checked before anything is touched."""
+    catalog = Catalog.open(arguments.project)
+    name = arguments.name
+    entries = check_dynamic_namespace(catalog, name)
+    keys = list(dict.fromkeys(arguments.keys))
+    for key in keys:
+        check_key(key, where=f"dynamic namespace '{name}'")
+    with _instance() as instance:
+        existing = set(instance.get_dynamic_partitions(name))
+        removed_before = set(instance.get_dynamic_partitions(removed_set(name)))
+        unknown = [key for key in keys if key not in existing | removed_before]
+        if unknown and not arguments.absent_ok:
+            raise DatanectarError(_not_keys(name, unknown, sorted(existing)))
+        done: list[str] = []
+        for key in keys:
+            if key not in removed_before:
+                instance.add_dynamic_partitions(removed_set(name), [key])
+            try:
+                removal = (
+                    RemovedData(key=key, entries=entries)
+                    if arguments.keep_data
+                    else remove_key_data(
+                        catalog,
+                        name,
+                        key,
+                        dynamic_keys=lambda other: instance.get_dynamic_partitions(other),
+                    )
+                )
+            except DatanectarError as exc:
+                raise DatanectarError(_stopped(name, key, done, keys, exc)) from exc
+            instance.delete_dynamic_partition(name, key)
+            done.append(key)
+            print(_removal_line(name, removal, kept=arguments.keep_data, absent=key in unknown))
+    return 0
+
+
+def _not_keys(name: str, unknown: list[str], existing: list[str]) -> str:
+    hint = did_you_mean(unknown[0], existing) if len(unknown) == 1 else ""
+    return (
+        f"dynamic namespace '{name}' has no key {', '.join(repr(key) for key in unknown)} in "
+        f"the Dagster instance at DAGSTER_HOME={os.environ.get('DAGSTER_HOME')}.{hint} Its "
+        f"keys: {', '.join(existing) or '(none)'}. Nothing was removed. Fix: name keys "
+        f"`datanectar namespaces list {name}` shows, or pass --absent-ok to remove the data "
+        "of a key Dagster no longer has (deleted in the Dagster UI, say)."
+    )
+
+
+def _stopped(name: str, key: str, done: list[str], keys: list[str], exc: Exception) -> str:
+    left = keys[keys.index(key) :]
+    return (
+        f"removing key '{key}' of dynamic namespace '{name}' stopped: {exc} "
+        + (f"Removed already: {', '.join(done)}. " if done else "")
+        + f"Still in the Dagster instance: {', '.join(left)} ('{key}' is recorded as removed, "
+        "so discovery does not add it back meanwhile; its data may be partly removed). Fix: "
+        f"remove the cause and run `datanectar namespaces remove {name} {' '.join(left)}` "
+        f"again, or `datanectar namespaces add {name} {key}` to keep '{key}'."
+    )
+
+
+def _removal_line(name: str, removal: RemovedData, *, kept: bool, absent: bool) -> str:
+    head = f"removed key '{removal.key}' from dynamic namespace '{name}'"
+    if absent:
+        head += " (not in the Dagster instance)"
+    entries = ", ".join(removal.entries)
+    if kept:
+        return (
+            f"{head}; data kept and ignored (no Dagster key reads it, discovery does not add "
+            f"it again) in entries {entries}"
+        )
+    untouched = (
+        f"; kept, in read-only stores: {', '.join(removal.read_only)}" if removal.read_only else ""
+    )
+    if not removal.objects and not removal.records:
+        return f"{head}; no stored data of it in entries {entries}{untouched}"
+    objects = f"{len(removal.objects)} object(s)" + (
+        f" ({objects_by_entry(removal)})" if removal.objects else ""
+    )
+    records = f", {removal.records} cache record(s)" if removal.records else ""
+    return f"{head}; removed {objects}{records}{untouched}"
 
 
 @contextmanager

@@ -72,6 +72,18 @@ class PartitionsInPlace(Protocol):
 
 
 @runtime_checkable
+class PartitionsByKey(Protocol):
+    """A format keeping namespaces in place that removes, in one transaction, every namespace
+    whose keys include some (`{"scenario": "base"}` of a `scenario`, `date` table, whatever its
+    date): a key of a dynamic namespace goes without listing the other dimension's keys."""
+
+    def remove_partitions_with(self, location: Location, keys: Mapping[str, str]) -> bool:
+        """Delete every namespace whose keys include `keys`, the others untouched; whether
+        there was any (absent object: False, no error)."""
+        ...
+
+
+@runtime_checkable
 class PartitionBatches(Protocol):
     """A format keeping namespaces in place that can commit several namespaces' writes as one
     transaction: a run writing many namespaces publishes all of them or none."""

@@ -227,13 +227,20 @@ class DeltaFormat(Format):
     def remove_partition(self, location: Location, part: Slice) -> None:
         """One transaction removing that partition's files (its predicate names partition
         columns only, so no data file is read or rewritten)."""
+        self.remove_partitions_with(location, part.keys)
+
+    def remove_partitions_with(self, location: Location, keys: Mapping[str, str]) -> bool:
+        """One transaction removing the files of every partition whose columns hold `keys`
+        (one dimension of two: each of its namespaces, whatever the other key), found from
+        the table's state and deleted by a predicate on partition columns only."""
         with self._current(location) as table:
-            if table is None or not _holds(table, part.keys):
-                return
-            table.delete(partition_predicate(part.keys))
+            if table is None or not _holds(table, keys):
+                return False
+            table.delete(partition_predicate(keys))
             emptied = not table.file_uris()
         if emptied:  # the last namespace gone: no empty table left behind, as for a file
             self.remove(location)
+        return True
 
     def exists(self, location: Location) -> bool:
         with self._current(location) as table:

@@ -150,14 +150,22 @@ class SqlFormat(Format):
             return sql_versions.token(self._sa, connection, schema, table, partition) is not None
 
     def remove_partition(self, location: Location, part: Slice) -> None:
+        self.remove_partitions_with(location, part.keys)
+
+    def remove_partitions_with(self, location: Location, keys: Mapping[str, str]) -> bool:
+        """Delete the rows (and write tokens) of every namespace whose columns hold `keys` in
+        one transaction, keys bound as parameters; one key of two dimensions takes each of
+        its namespaces, whatever the other key."""
         schema, table = table_name(location)
         with self._engine(location).begin() as connection:
             if not self._sa.inspect(connection).has_table(table, schema=schema):
-                return
+                return False
             reflected = self._reflect(connection, table, schema)
-            if set(part.keys) <= set(reflected.c.keys()):
-                connection.execute(reflected.delete().where(self._matches(reflected, part.keys)))
-                sql_versions.unstamp(self._sa, connection, schema, table, part.keys)
+            if not set(keys) <= set(reflected.c.keys()):
+                return False
+            deleted = connection.execute(reflected.delete().where(self._matches(reflected, keys)))
+            tokens = sql_versions.unstamp(self._sa, connection, schema, table, keys)
+            return bool(deleted.rowcount) or tokens > 0
 
     def _reflect(self, connection: Any, table: str, schema: str | None) -> Any:
         return self._sa.Table(table, self._sa.MetaData(), schema=schema, autoload_with=connection)

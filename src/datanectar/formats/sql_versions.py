@@ -44,16 +44,31 @@ def stamp(
 
 def unstamp(
     sa: Any, connection: Any, schema: str | None, table: str, keys: Mapping[str, str]
-) -> None:
+) -> int:
     """Record that namespace `keys` of `table` was removed (inside the caller's transaction):
-    it has no token any more, and the table a new one."""
-    stamp(sa, connection, schema, table, keys)  # the table's token and the namespace's ...
+    it has no token any more, and the table a new one. One key of a two-dimensional table
+    (`city=paris`) removes the token of each namespace with that key (`city=paris/date=...`),
+    matched by bound patterns on the label's parts. How many namespace tokens went."""
     versions = _versions(sa, schema)
-    connection.execute(  # ... which then goes
-        versions.delete().where(
-            versions.c.table_name == table, versions.c.namespace == namespace_label(keys)
+    label = namespace_label(keys)
+    column = versions.c.namespace
+    matching = column == label
+    if len(keys) == 1:  # the part `name=key` anywhere in a label of two parts
+        matching = sa.or_(
+            matching,
+            column.startswith(f"{label}/", autoescape=True),
+            column.endswith(f"/{label}", autoescape=True),
         )
+    removed = 0
+    if sa.inspect(connection).has_table(VERSIONS_TABLE, schema=schema):
+        removed = connection.execute(
+            versions.delete().where(versions.c.table_name == table, matching)
+        ).rowcount
+    stamp(sa, connection, schema, table, keys)  # the table's token and the namespace's ...
+    connection.execute(  # ... which then goes
+        versions.delete().where(versions.c.table_name == table, column == label)
     )
+    return removed
 
 
 def forget(sa: Any, connection: Any, schema: str | None, table: str) -> None:
