@@ -153,7 +153,7 @@ def test_remove_takes_the_keys_data_from_every_entry_and_the_key_from_dagster(pr
     summaries_before = files(data / "summary")
     assert len(summaries_before) == 6  # a result per key, and one keyed by factor=3
 
-    assert cli(project, "remove", "scenarios", "high") == 0
+    assert cli(project, "remove", "scenarios", "high", "--include-sources") == 0
 
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1  # one line per key, as a CI log reads it
@@ -233,7 +233,7 @@ def test_keep_data_leaves_the_data_and_forgets_the_key(project, capsys):
     assert instance_keys("scenarios:removed") == ["low"]
 
     # The data can still be removed later, although Dagster no longer has the key.
-    assert cli(project, "remove", "scenarios", "low") == 0
+    assert cli(project, "remove", "scenarios", "low", "--include-sources") == 0
     assert "results/low.parquet" in capsys.readouterr().out
     assert files(data / "results") == ["base.parquet", "high.parquet"]
 
@@ -274,7 +274,20 @@ def test_the_sensor_does_not_add_a_removed_key_again(project):
         assert [request.partition_key for request in readded.run_requests] == ["base"]
         instance.add_dynamic_partitions("scenarios", ["base"])
 
-    assert main(["--project", str(project), "namespaces", "remove", "scenarios", "base"]) == 0
+    assert (
+        main(
+            [
+                "--project",
+                str(project),
+                "namespaces",
+                "remove",
+                "scenarios",
+                "base",
+                "--include-sources",
+            ]
+        )
+        == 0
+    )
 
     with dg.DagsterInstance.get() as instance:
         assert sorted(instance.get_dynamic_partitions("scenarios")) == ["high", "low"]
@@ -322,3 +335,12 @@ def test_remove_without_dagster_home_is_a_clear_error(project, monkeypatch, caps
     assert cli(project, "remove", "scenarios", "base") == 2
     assert "DAGSTER_HOME is not set" in capsys.readouterr().err
     assert (project / "data" / "results" / "base.parquet").exists()
+
+
+def test_sources_keep_their_data_unless_asked(project, capsys):
+    """An entry nothing produces holds inputs: removing a key leaves their data (the key
+    stays recorded as removed, so discovery does not add it back), unless --include-sources."""
+    assert cli(project, "remove", "scenarios", "high") == 0
+    said = capsys.readouterr().out
+    assert "kept, sources (inputs; --include-sources removes them)" in said
+    assert (project / "data" / "results" / "high.parquet").exists()

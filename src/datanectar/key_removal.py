@@ -53,12 +53,21 @@ class RemovedData:
     """Records of cached results removed."""
     read_only: list[str] = field(default_factory=list)
     """Entries whose store is read only: their data of the key is left as it is."""
+    sources: list[str] = field(default_factory=list)
+    """Entries nothing produces (inputs): their data of the key is kept unless asked."""
 
 
 def remove_key_data(
-    catalog: Catalog, namespace: str, key: str, *, dynamic_keys: DynamicKeys
+    catalog: Catalog,
+    namespace: str,
+    key: str,
+    *,
+    dynamic_keys: DynamicKeys,
+    include_sources: bool = False,
 ) -> RemovedData:
-    """Remove every stored value of key `key` of dynamic namespace `namespace`."""
+    """Remove every stored value of key `key` of dynamic namespace `namespace` that the
+    project produced; `include_sources`: the inputs of the key too (a source's data is
+    nobody's output, so it is kept unless asked)."""
     check_key(key, where=f"dynamic namespace '{namespace}'")
     removed = RemovedData(key=key, entries=dynamic_namespaces(catalog).get(namespace, []))
     for name in removed.entries:
@@ -66,6 +75,9 @@ def remove_key_data(
         store = catalog.stores.get(str(entry.store))
         if store is not None and store.read_only:  # not this project's to change
             removed.read_only.append(name)
+            continue
+        if name not in catalog.producers and not include_sources:
+            removed.sources.append(name)
             continue
         for dimension in entry.namespaces or []:
             if dimension.dynamic == namespace:

@@ -81,6 +81,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="also remove the data of keys the Dagster instance does not have (deleted in "
         "the Dagster UI, say)",
     )
+    removing.add_argument(
+        "--include-sources",
+        action="store_true",
+        help="also remove the key's data from source entries (inputs nothing produces), "
+        "which are kept otherwise",
+    )
     removing.set_defaults(run=remove_keys)
 
 
@@ -227,6 +233,7 @@ def remove_keys(arguments: argparse.Namespace) -> int:
                         name,
                         key,
                         dynamic_keys=lambda other: instance.get_dynamic_partitions(other),
+                        include_sources=arguments.include_sources,
                     )
                 )
             except DatanectarError as exc:
@@ -272,6 +279,10 @@ def _removal_line(name: str, removal: RemovedData, *, kept: bool, absent: bool) 
         )
     untouched = (
         f"; kept, in read-only stores: {', '.join(removal.read_only)}" if removal.read_only else ""
+    ) + (
+        f"; kept, sources (inputs; --include-sources removes them): {', '.join(removal.sources)}"
+        if removal.sources
+        else ""
     )
     if not removal.objects and not removal.records:
         return f"{head}; no stored data of it in entries {entries}{untouched}"
