@@ -8,6 +8,7 @@ partition in place, with the keys as partition columns.
 
 from __future__ import annotations
 
+import datetime as dt
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -15,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .catalog import Entry
-from .catalog.namespaces import check_key
+from .catalog.namespaces import Dimension, check_key
 from .catalog.time_keys import period_index, period_window
 from .errors import DatanectarError, DataNotFoundError
 from .formats import Format, get_format
@@ -131,13 +132,13 @@ def time_window(cadence: str | None, key: str, *, timezone: str | None = None) -
     return start.isoformat(), end.isoformat()
 
 
-def time_period(dimension: Any, key: str) -> tuple[tuple[str, str], Period]:
+def time_period(dimension: Dimension, key: str) -> tuple[tuple[str, str], Period]:
     """A time namespace's window and its place among the dimension's periods."""
     span = dimension.span
     timezone = span.timezone if span is not None else None
-    window = time_window(dimension.cadence, key, timezone=timezone)
-    start = period_window(str(dimension.cadence), key, timezone=timezone)[0]  # type: ignore[index]
-    return window, Period(period_index(dimension, start), dimension)
+    start, end = time_window(dimension.cadence, key, timezone=timezone)
+    index = period_index(dimension, dt.datetime.fromisoformat(start))
+    return (start, end), Period(index, dimension)
 
 
 def partition_path(path: str, keys: Mapping[str, str]) -> str:

@@ -123,7 +123,8 @@ class ZarrFormat(XarrayFormat):
             begun = axis.begun(part)
             self._record(location, begun, options)
             if region.stop > stored.sizes[TIME]:
-                self._extend(dataset, location, axis, range(stored.sizes[TIME], region.stop), part)
+                slots = range(stored.sizes[TIME], region.stop)
+                self._extend(dataset, location, axis, slots, part, attrs=stored.attrs)
         self._write_region(dataset, location, region)
         self._record(location, begun.finished(part), options)
 
@@ -148,23 +149,29 @@ class ZarrFormat(XarrayFormat):
         chunk = _time_chunk(dataset)
         template = _template(dataset, axis.times(range(0, region.stop), part), chunk)
         template.attrs = {**dataset.attrs, **axis.begun(part).attrs()}
-        template.to_zarr(
+        template.to_zarr(  # the data is written region by region, never from the template
             location.uri,
             mode="w",
-            compute=False,
             storage_options=location.storage_options or None,
-            **{**_DEFAULT_SAVE, **options, "encoding": encoding},
+            **{**_DEFAULT_SAVE, **options, "encoding": encoding, "compute": False},
         )
 
     def _extend(
-        self, dataset: Any, location: Location, axis: Axis, slots: range, part: Slice
+        self,
+        dataset: Any,
+        location: Location,
+        axis: Axis,
+        slots: range,
+        part: Slice,
+        *,
+        attrs: Mapping[str, Any],
     ) -> None:
         """Lengthen the time axis to the period's end: the arrays' shapes and the new times
         are written; the new slots' data chunks stay unwritten (they read as fill values)."""
         template = _template(
             dataset.drop_vars(_outside(dataset)), axis.times(slots, part), _time_chunk(dataset)
         )
-        template.attrs = dict(self._open_lazily(location).attrs)  # an append replaces them
+        template.attrs = {**attrs, **axis.begun(part).attrs()}  # an append replaces them
         for variable in template.variables.values():
             variable.encoding = {}
         template.to_zarr(
@@ -312,8 +319,10 @@ def _outside(dataset: Any) -> list[str]:
 
 def _time_chunk(dataset: Any) -> int:
     """A period's chunk along time: its dask chunk, else the whole period."""
-    chunks = dataset.chunks.get(TIME) if dataset.chunks else None
-    return int(chunks[0]) if chunks else int(dataset.sizes[TIME])
+    for variable in dataset.variables.values():
+        if variable.chunks is not None and TIME in variable.dims:
+            return int(variable.chunks[variable.dims.index(TIME)][0])
+    return int(dataset.sizes[TIME])
 
 
 def _template(dataset: Any, times: Any, chunk: int) -> Any:
