@@ -110,6 +110,27 @@ def test_a_dst_day_loads_exactly_its_own_hours(make_project):
     assert stored.sel(time="2024-03-31T22:00")["v"].values.tolist() == [1.0, 1.0]
 
 
+def test_the_two_repeated_hours_are_two_periods(make_project):
+    project = make_project(
+        "grid:\n  format: zarr\n  path: grid.zarr\n"
+        f"  namespaces: {{hourly: {{start: '2024-10-26-00:00', end: '2024-10-28-00:00', "
+        f"timezone: {PARIS}}}}}\n"
+    )
+    catalog = datanectar.catalog(project)
+    first, second = "2024-10-27-02:00", "2024-10-27-02:00+0100"
+    for key, value, offset in ((second, 2.0, "+01:00"), (first, 1.0, "+02:00")):
+        moment = pd.Timestamp(f"2024-10-27T02:30{offset}").tz_convert(PARIS)
+        catalog.save(
+            "grid", xr.Dataset({"v": ("time", [value])}, coords={"time": [moment]}), namespace=key
+        )
+
+    assert catalog.load("grid", namespace=first)["v"].values.tolist() == [1.0]
+    assert catalog.load("grid", namespace=second)["v"].values.tolist() == [2.0]
+    stored = xr.open_zarr(store_of(project)).load()
+    assert stored.sel(time="2024-10-27T00:30")["v"].item() == 1.0  # 02:30+02:00, in UTC
+    assert stored.sel(time="2024-10-27T01:30")["v"].item() == 2.0  # 02:30+01:00, in UTC
+
+
 def test_local_times_given_as_naive_times_are_refused_naming_the_convention(make_project):
     project = make_project(PARIS_DAYS)
     catalog = datanectar.catalog(project)

@@ -125,7 +125,7 @@ class ZarrFormat(XarrayFormat):
             if region.stop > stored.sizes[TIME]:
                 slots = range(stored.sizes[TIME], region.stop)
                 self._extend(dataset, location, axis, slots, part, attrs=stored.attrs)
-        self._write_region(dataset, location, region)
+        self._write_region(dataset, location, region, with_times=axis.layout == "period")
         self._record(location, begun.finished(part), options)
 
     def _create(
@@ -182,11 +182,21 @@ class ZarrFormat(XarrayFormat):
             storage_options=location.storage_options or None,
         )
 
-    @staticmethod
-    def _write_region(dataset: Any, location: Location, region: slice) -> None:
-        # An explicit region: xarray need not read the time index to find it.
+    def _write_region(
+        self, dataset: Any, location: Location, region: slice, *, with_times: bool
+    ) -> None:
+        """The period's variables into its region (an explicit one: xarray need not read the
+        time index to find it); `with_times`: its times too (xarray leaves an index out of a
+        region write, so they go as a coordinate without one), where the grid does not fix
+        them already."""
         lazy = any(variable.chunks is not None for variable in dataset.variables.values())
-        dataset.drop_vars(_outside(dataset)).to_zarr(
+        period = dataset.drop_vars(_outside(dataset))
+        if with_times:
+            times = self._xr.Variable(TIME, dataset[TIME].values)
+            period = period.drop_vars(TIME).assign_coords(
+                self._xr.Coordinates({TIME: times}, indexes={})
+            )
+        period.to_zarr(
             location.uri,
             region={TIME: region},
             mode="r+",

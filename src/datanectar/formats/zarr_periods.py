@@ -60,6 +60,8 @@ def in_utc(dataset: Any, part: Slice) -> Any:
     import pandas as pd
 
     index = dataset.indexes.get(TIME)
+    if index is not None and index.inferred_type in ("datetime", "datetime64"):
+        index = pd.DatetimeIndex(pd.to_datetime(index, utc=True))  # datetimes as objects
     if not isinstance(index, pd.DatetimeIndex):
         kind = type(index).__name__ if index is not None else "no index"
         raise Refused(
@@ -68,8 +70,8 @@ def in_utc(dataset: Any, part: Slice) -> Any:
             "times; naive ones are taken as UTC). Fix: give it datetimes."
         )
     if index.tz is not None:
-        dataset = dataset.assign_coords({TIME: index.tz_convert("UTC").tz_localize(None)})
-    return dataset
+        index = index.tz_convert("UTC").tz_localize(None)
+    return dataset.assign_coords({TIME: index})
 
 
 def _iso(moment: Any) -> str:
