@@ -260,9 +260,14 @@ def test_zarr_time_regions_backfill_in_one_run(make_project, instance):
 
     assert result.success
     stored = xr.open_zarr(project / "data" / "grid.zarr").load()
-    assert stored.sizes["time"] == 3 * 24
-    daily_values = stored["air"].resample(time="1D").mean().values[:, 0].tolist()
+    # the time axis starts at the first namespace, 2024-01-01, which this run did not write
+    assert stored.sizes["time"] == 4 * 24
+    written = stored.sel(time=slice("2024-01-02", None))
+    daily_values = written["air"].resample(time="1D").mean().values[:, 0].tolist()
     assert daily_values == [2.0, 3.0, 4.0]
+    assert stored.attrs["datanectar_time_axis"]["complete"] == [
+        ["2024-01-02T00:00:00", "2024-01-05T00:00:00"]
+    ]
 
 
 @pytest.mark.parametrize("cached", [False, True])

@@ -8,6 +8,7 @@ partition in place, with the keys as partition columns.
 
 from __future__ import annotations
 
+import datetime as dt
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -15,12 +16,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .catalog import Entry
-from .catalog.namespaces import check_key
-from .catalog.time_keys import parse_time_key
+from .catalog.namespaces import Dimension, check_key
+from .catalog.time_keys import period_index, period_window
 from .errors import DatanectarError, DataNotFoundError
 from .formats import Format, get_format
 from .formats.base import PartitionsInPlace, capable, wants
-from .targets import Slice, Target
+from .targets import Period, Slice, Target
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 Partition = Mapping[str, str]
@@ -102,13 +103,13 @@ def target_for(entry: Entry, partition: Partition | None) -> Target:
         check_key(key, where=f"entry '{entry.name}', dimension '{name}'")
     keys = {name: partition[name] for name in expected}
     dimensions = list(entry.namespaces or [])
-    window = None
+    window = period = None
     if len(dimensions) == 1 and dimensions[0].is_time:
-        window = time_window(dimensions[0].cadence, keys[dimensions[0].name])
+        window, period = time_period(dimensions[0], keys[dimensions[0].name])
     whole = Target.of(entry)
     if keeps_in_place(get_format(str(entry.format)), dimensions, whole.path):
-        return replace(whole, slice=Slice(keys, window, in_place=True))
-    return replace(whole, path=partition_path(whole.path, keys), slice=Slice(keys, window))
+        return replace(whole, slice=Slice(keys, window, period, in_place=True))
+    return replace(whole, path=partition_path(whole.path, keys), slice=Slice(keys, window, period))
 
 
 def keeps_in_place(fmt: Format, dimensions: Sequence[Any], path: str) -> bool:
@@ -117,21 +118,27 @@ def keeps_in_place(fmt: Format, dimensions: Sequence[Any], path: str) -> bool:
     return capable(fmt, PartitionsInPlace) and fmt.keeps_partitions_in_place(dimensions, path)
 
 
-def time_window(cadence: str | None, key: str) -> tuple[str, str]:
-    """The [start, end) of a time partition, from its key as Dagster formats it."""
-    import pandas as pd
+def time_window(cadence: str | None, key: str, *, timezone: str | None = None) -> tuple[str, str]:
+    """The [start, end) of a time partition, from its key as Dagster formats it: the window
+    Dagster computes for that key, in the dimension's timezone (UTC unless it names one), as
+    ISO strings with their offsets (a day the clocks change lasts 23 or 25 hours)."""
+    window = period_window(str(cadence), key, timezone=timezone)
+    if window is None:
+        raise DatanectarError(
+            f"namespace key {key!r} is not a {cadence} partition key"
+            + (f" in {timezone}" if timezone else "")
+        )
+    start, end = window
+    return start.isoformat(), end.isoformat()
 
-    parsed = parse_time_key(str(cadence), key)
-    if parsed is None:
-        raise DatanectarError(f"namespace key {key!r} is not a {cadence} partition key")
-    start = pd.Timestamp(parsed)
-    steps = {
-        "hourly": pd.Timedelta(hours=1),
-        "daily": pd.Timedelta(days=1),
-        "weekly": pd.Timedelta(days=7),
-        "monthly": pd.DateOffset(months=1),
-    }
-    return start.isoformat(), (start + steps[str(cadence)]).isoformat()
+
+def time_period(dimension: Dimension, key: str) -> tuple[tuple[str, str], Period]:
+    """A time namespace's window and its place among the dimension's periods."""
+    span = dimension.span
+    timezone = span.timezone if span is not None else None
+    start, end = time_window(dimension.cadence, key, timezone=timezone)
+    index = period_index(dimension, dt.datetime.fromisoformat(start))
+    return (start, end), Period(index, dimension)
 
 
 def partition_path(path: str, keys: Mapping[str, str]) -> str:

@@ -26,6 +26,7 @@ from .formats.base import (
     Refused,
     SplitCommits,
     TextCells,
+    Unfinished,
     capable,
     qualified_type_name,
 )
@@ -217,6 +218,8 @@ class EntryStorage:
                         location, target.slice, options=entry.load_options, as_type=as_type
                     )
                 return fmt.read(location, options=entry.load_options, as_type=as_type)
+        except Unfinished as unfinished:
+            raise self._missing(fmt, target, location, why=str(unfinished)) from None
         except Absent:
             raise self._missing(fmt, target, location) from None
 
@@ -260,11 +263,15 @@ class EntryStorage:
             raise self._missing(fmt, target, location)
 
     @staticmethod
-    def _missing(fmt: Format, target: Target, location: Location) -> DataNotFoundError:
+    def _missing(
+        fmt: Format, target: Target, location: Location, *, why: str = ""
+    ) -> DataNotFoundError:
         entry = target.entry
         return DataNotFoundError(
             f"{_where(entry)}: no data at {_describe(fmt, location)}"
-            f"{_partition_note(target)} (format {fmt.name}). "
+            f"{_partition_note(target)} (format {fmt.name})"
+            + (f": {why}" if why else "")
+            + ". "
             + (
                 f"Fix: materialize it first (dagster asset materialize --select {entry.asset}"
                 + (f" --partition {_label(target.keys)}" if target.keys else "")

@@ -18,6 +18,24 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # formats name `Slice` and the catalog imports formats: no cycle at runtime
     from .catalog import Entry
+    from .catalog.namespaces import Dimension
+
+
+@dataclass(frozen=True)
+class Period:
+    """Where a time namespace lies among its dimension's periods: what a format that keeps
+    every period along one time axis (a zarr store) needs to place a period there."""
+
+    index: int
+    """Its position among the dimension's periods, 0 for the first."""
+    dimension: Dimension = field(compare=False, repr=False)
+    """The time dimension (cadence, start, timezone): any other period's start, from it."""
+
+    def start_of(self, index: int) -> str:
+        """The start of the dimension's period at position `index` (ISO, with its offset)."""
+        from .catalog.time_keys import period_start
+
+        return period_start(self.dimension, index).isoformat()
 
 
 @dataclass(frozen=True)
@@ -27,7 +45,10 @@ class Slice:
     keys: Mapping[str, str] = field(hash=False)
     """Dimension name -> key, in the entry's dimension order."""
     window: tuple[str, str] | None = None
-    """The [start, end) of a time namespace, ISO format."""
+    """The [start, end) of a time namespace as Dagster computes it: ISO format with the offset
+    of the dimension's timezone (UTC unless it names one)."""
+    period: Period | None = None
+    """For a time namespace of a catalog entry: its place among the dimension's periods."""
     in_place: bool = False
     """True when the namespace lives inside an object shared by all namespaces (a delta or sql
     table's partition, a period of one zarr store): the format reads and writes that part.

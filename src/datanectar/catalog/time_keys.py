@@ -264,3 +264,50 @@ def _next_boundary(cadence: str, moment: dt.datetime) -> dt.datetime:
     if cadence == "weekly":
         return day + dt.timedelta(days=(6 - day.weekday()) % 7 or 7)
     return period_end("monthly", day.replace(day=1))
+
+
+def _zone_of(timezone: str | None) -> dt.tzinfo:
+    return ZoneInfo(timezone) if timezone else dt.UTC
+
+
+def period_window(
+    cadence: str, key: str, *, timezone: str | None = None
+) -> tuple[dt.datetime, dt.datetime] | None:
+    """The [start, end) of the period a key names, as Dagster computes it: aware datetimes in
+    the timezone (UTC when none is given), so a day the clocks change lasts 23 or 25 hours and
+    the second of a repeated hour (`2024-10-27-02:00+0100`) is the hour after the first. None
+    when `key` names no period of the cadence there."""
+    wall = parse_time_key(cadence, key)
+    if wall is None:
+        return None
+    zone = _zone_of(timezone)
+    if cadence == "hourly":
+        instant = wall.replace(tzinfo=zone, fold=1 if _OFFSET.search(key) else 0)
+        hour = instant.astimezone(dt.UTC)
+        if _hour_key(hour, zone) != key:  # skipped by the clocks, or a wrong offset
+            return None
+        return hour.astimezone(zone), (hour + _STEPS["hourly"]).astimezone(zone)
+    return wall.replace(tzinfo=zone), period_end(cadence, wall).replace(tzinfo=zone)
+
+
+def period_index(dimension: Dimension, start: dt.datetime) -> int:
+    """The position among the dimension's periods (0 for the first) of the one starting at
+    `start` (aware, as `period_window` gives it)."""
+    cadence = str(dimension.cadence)
+    zone = _zone_of(dimension.span.timezone if dimension.span else None)
+    first = first_period(dimension)
+    if cadence == "hourly":
+        origin = first.replace(tzinfo=zone).astimezone(dt.UTC)
+        return int((start.astimezone(dt.UTC) - origin) // _STEPS["hourly"])
+    return _whole_periods(cadence, first, start.astimezone(zone).replace(tzinfo=None))
+
+
+def period_start(dimension: Dimension, index: int) -> dt.datetime:
+    """The start (aware, in the dimension's timezone) of its period at position `index`."""
+    cadence = str(dimension.cadence)
+    zone = _zone_of(dimension.span.timezone if dimension.span else None)
+    first = first_period(dimension)
+    if cadence == "hourly":
+        origin = first.replace(tzinfo=zone).astimezone(dt.UTC)
+        return (origin + index * _STEPS["hourly"]).astimezone(zone)
+    return _advance(cadence, first, index).replace(tzinfo=zone)

@@ -28,6 +28,11 @@ class Absent(LookupError):
     there raises when it is not (`Format.reports_absence`)."""
 
 
+class Unfinished(Absent):
+    """A partition whose write began and never finished (a killed write): it is absent, and
+    the message says so (the storage layer names the entry)."""
+
+
 class Refused(ValueError):
     """A value a format cannot store without losing part of it, found while writing (against
     what is stored already); nothing is written. The storage layer names the entry."""
