@@ -246,3 +246,43 @@ def test_a_cached_backfill_that_fails_to_write_keeps_its_records(make_cache_proj
     assert DeltaTable(project / "data" / "readings").to_pandas()["temperature"].tolist() == (
         [20.0] * len(CITIES)
     )
+
+
+def test_a_zarr_backfill_whose_third_period_is_refused_writes_none(make_project, instance):
+    import numpy as np
+    import xarray as xr
+
+    project = make_project(
+        "grid:\n  format: zarr\n  path: grid.zarr\n"
+        "  namespaces:\n    daily: {start: '2024-01-01', end: '2024-01-10'}\n"
+    )
+    state = {"scale": 1.0, "broken": None}
+
+    @datanectar.asset(entry="grid")
+    def grid(context) -> xr.Dataset:
+        day = context.partition_key
+        times = pd.date_range(day, periods=24, freq="h")
+        dataset = xr.Dataset({"t2m": ("time", np.full(24, state["scale"]))}, coords={"time": times})
+        return dataset.assign(extra=dataset["t2m"]) if day == state["broken"] else dataset
+
+    tags = {
+        "dagster/asset_partition_range_start": "2024-01-02",
+        "dagster/asset_partition_range_end": "2024-01-04",
+    }
+    state["broken"] = "2024-01-04"
+    assert not materialize_project(
+        project, instance, functions=[grid], tags=tags, raise_on_error=False
+    ).success
+    assert not (project / "data" / "grid.zarr").exists()  # a first run: nothing stays
+
+    state["broken"] = None
+    first = materialize_project(project, instance, functions=[grid], tags=tags)
+    assert first.success
+    state.update(scale=2.0, broken="2024-01-04")
+    assert not materialize_project(
+        project, instance, functions=[grid], tags=tags, raise_on_error=False
+    ).success
+    stored = xr.open_zarr(project / "data" / "grid.zarr").load()
+    assert set(stored["t2m"].values[~np.isnan(stored["t2m"].values)]) == {1.0}
+    for day in ("2024-01-02", "2024-01-03", "2024-01-04"):
+        assert latest_run_of(instance, "grid", day) == first.run_id

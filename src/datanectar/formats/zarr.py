@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..stores import Location
 from .base import Absent, Refused, Unfinished
 from .xarray_base import XarrayFormat
+from .zarr_batches import StagedPeriod, commit_periods, stage_period
 from .zarr_periods import RECORD, TIME, Axis, in_utc, utc_window
 
 if TYPE_CHECKING:
@@ -94,12 +95,7 @@ class ZarrFormat(XarrayFormat):
         axis is extended first when the region lies past its end (metadata and the time
         coordinate only), then only that region's chunks are written; the period is marked
         as being written before and complete after."""
-        dataset = _uniform_chunks(self.as_dataset(value))
-        if TIME not in dataset.dims:
-            raise ValueError(f"a time partition of a zarr store needs a '{TIME}' dimension")
-        dataset = in_utc(dataset, part)
-        times = dataset.indexes[TIME].values.astype("datetime64[us]")
-        dataset = dataset.assign_coords({TIME: times})
+        dataset, times = self.period_dataset(value, part)
         if not location.exists():
             axis = Axis.for_first(times, part)
             region = axis.region(part)
@@ -119,7 +115,7 @@ class ZarrFormat(XarrayFormat):
                 )
             region = axis.region(part)
             axis.check_fits(times, region, part)
-            _check_same_variables(dataset, stored, part)
+            check_same_variables(dataset, stored, part)
             begun = axis.begun(part)
             self._record(location, begun, options)
             if region.stop > stored.sizes[TIME]:
@@ -127,6 +123,34 @@ class ZarrFormat(XarrayFormat):
                 self._extend(dataset, location, axis, slots, part, attrs=stored.attrs)
         self._write_region(dataset, location, region, with_times=axis.layout == "period")
         self._record(location, begun.finished(part), options)
+
+    def period_dataset(self, value: Any, part: Slice) -> tuple[Any, Any]:
+        """A period's value as the Dataset its region gets, and its times (UTC)."""
+        dataset = _uniform_chunks(self.as_dataset(value))
+        if TIME not in dataset.dims:
+            raise ValueError(f"a time partition of a zarr store needs a '{TIME}' dimension")
+        dataset = in_utc(dataset, part)
+        times = dataset.indexes[TIME].values.astype("datetime64[us]")
+        return dataset.assign_coords({TIME: times}), times
+
+    def check_period(self, dataset: Any, times: Any, location: Location, part: Slice) -> None:
+        """What `write_partition` would refuse of a period, found before anything is written:
+        times off its region of the store's grid, variables other than the store's."""
+        if not location.exists():
+            return
+        stored = self._open_lazily(location)
+        axis = Axis.from_attrs(stored.attrs)
+        if axis is not None:
+            axis.check_fits(times, axis.region(part), part)
+        check_same_variables(dataset, stored, part)
+
+    def stage_partition(
+        self, value: Any, location: Location, part: Slice, *, options: Mapping[str, Any]
+    ) -> StagedPeriod:
+        return stage_period(self, value, location, part, options=options)
+
+    def commit_partitions(self, location: Location, pending: Sequence[Any]) -> None:
+        commit_periods(self, location, pending)
 
     def _create(
         self,
@@ -366,7 +390,7 @@ def _template(dataset: Any, times: Any, chunk: int) -> Any:
     return template.assign_coords({TIME: (TIME, times, dataset[TIME].attrs)})
 
 
-def _check_same_variables(dataset: Any, stored: Any, part: Slice) -> None:
+def check_same_variables(dataset: Any, stored: Any, part: Slice) -> None:
     """Refuse a period whose variables, their dimensions and types, or the coordinates of its
     other dimensions differ from the store's: its region would mix them with other runs'."""
     import numpy as np
