@@ -286,3 +286,97 @@ def test_a_zarr_backfill_whose_third_period_is_refused_writes_none(make_project,
     assert set(stored["t2m"].values[~np.isnan(stored["t2m"].values)]) == {1.0}
     for day in ("2024-01-02", "2024-01-03", "2024-01-04"):
         assert latest_run_of(instance, "grid", day) == first.run_id
+
+
+def test_a_zarr_backfill_whose_third_period_fails_to_compute_publishes_none(make_project, instance):
+    """A dask-backed value failing while it is written (the commonest late failure): every
+    period is staged before any region is written, so none is published."""
+    import dask.array as da
+    import xarray as xr
+
+    project = make_project(
+        "grid:\n  format: zarr\n  path: grid.zarr\n"
+        "  namespaces:\n    daily: {start: '2024-01-01', end: '2024-01-10'}\n"
+    )
+    state = {"scale": 1.0, "broken": None}
+
+    def explode(block):
+        raise RuntimeError("the computation failed")
+
+    @datanectar.asset(entry="grid")
+    def grid(context) -> xr.Dataset:
+        day = context.partition_key
+        values = da.full(24, state["scale"], chunks=12)
+        if day == state["broken"]:
+            values = values.map_blocks(explode, dtype=float)
+        times = pd.date_range(day, periods=24, freq="h")
+        return xr.Dataset({"t2m": ("time", values)}, coords={"time": times})
+
+    tags = {
+        "dagster/asset_partition_range_start": "2024-01-02",
+        "dagster/asset_partition_range_end": "2024-01-05",
+    }
+    first = materialize_project(project, instance, functions=[grid], tags=tags)
+    assert first.success
+    state.update(scale=2.0, broken="2024-01-04")
+    assert not materialize_project(
+        project, instance, functions=[grid], tags=tags, raise_on_error=False
+    ).success
+    cat = datanectar.catalog(project)
+    for day in ("2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"):
+        assert set(cat.load("grid", namespace=day)["t2m"].values) == {1.0}
+        assert latest_run_of(instance, "grid", day) == first.run_id
+    leftovers = [p.name for p in (project / "data").iterdir() if "grid.zarr" in p.name]
+    assert sorted(leftovers) == [".grid.zarr.lock", "grid.zarr"]  # no staged copy is left
+
+
+CONCURRENT_WRITER = """
+import sys
+import numpy as np, pandas as pd, xarray as xr
+import datanectar
+
+day = sys.argv[2]
+times = pd.date_range(day, periods=24, freq="h")
+value = xr.Dataset({"t2m": ("time", np.full(24, 1.0))}, coords={"time": times})
+datanectar.catalog(sys.argv[1]).save("grid", value, namespace=day)
+"""
+
+
+def test_concurrent_writers_of_one_zarr_store_keep_every_period(make_project, tmp_path):
+    import subprocess
+    import sys
+
+    import xarray as xr
+
+    project = make_project(
+        "grid:\n  format: zarr\n  path: grid.zarr\n"
+        "  namespaces:\n    daily: {start: '2024-01-01', end: '2024-01-20'}\n"
+    )
+    datanectar.catalog(project).save(  # the store exists: the writers extend and fill it
+        "grid",
+        xr.Dataset(
+            {"t2m": ("time", [1.0] * 24)},
+            coords={"time": pd.date_range("2024-01-01", periods=24, freq="h")},
+        ),
+        namespace="2024-01-01",
+    )
+    script = tmp_path / "writer.py"
+    script.write_text(CONCURRENT_WRITER)
+    days = [f"2024-01-{day:02d}" for day in range(2, 8)]
+    writers = [subprocess.Popen([sys.executable, str(script), str(project), day]) for day in days]
+    assert all(writer.wait(timeout=300) == 0 for writer in writers)
+    cat = datanectar.catalog(project)
+    for day in days:
+        assert cat.exists("grid", namespace=day), day
+    stored = xr.open_zarr(project / "data" / "grid.zarr").load()
+    assert int((stored["t2m"] == 1.0).sum()) == 24 * 7
+
+
+def test_an_hourly_span_may_start_on_a_day(make_project):
+    project = make_project(
+        "hours:\n  format: parquet\n"
+        "  namespaces:\n    hourly: {start: '2024-03-29', end: '2024-03-30', timezone: Europe/Paris}\n"
+    )
+    defs = datanectar.definitions(project)
+    keys = defs.resolve_assets_def("hours").partitions_def.get_partition_keys()
+    assert keys[0] == "2024-03-29-00:00" and len(keys) == 24

@@ -382,7 +382,8 @@ class _Batch:
 
     def commit(self) -> None:
         for entry, fmt, location, pending in self.staged.values():
-            with _failures_named(entry, fmt, location, "committing the namespaces of", _NONE):
+            note = _NONE if getattr(fmt, "commits_together", True) else _SOME
+            with _failures_named(entry, fmt, location, "committing the namespaces of", note):
                 fmt.commit_partitions(location, pending)
             self.staged[location.uri] = (entry, fmt, location, [])
 
@@ -397,6 +398,10 @@ class _Batch:
 
 _BATCH: ContextVar[_Batch | None] = ContextVar("datanectar_batch", default=None)
 _NONE = "(none of them was published)"
+_SOME = (
+    "(after every one was checked and staged: those written before it are published, it "
+    "reads as unfinished, the others are as they were)"
+)
 
 
 @contextmanager

@@ -34,9 +34,12 @@ def _dimension_def(dimension: Dimension) -> dg.PartitionsDefinition:
     span = dimension.span
     if span is None:  # a validated time dimension always has one
         raise ValueError(f"time dimension '{dimension.name}' has no start")
-    options: dict[str, Any] = {"start_date": span.start, "end_offset": span.end_offset}
+    options: dict[str, Any] = {
+        "start_date": _as_dagster_writes(dimension, span.start),
+        "end_offset": span.end_offset,
+    }
     if span.end is not None:
-        options["end_date"] = span.end
+        options["end_date"] = _as_dagster_writes(dimension, span.end)
     if span.timezone is not None:
         options["timezone"] = span.timezone
     return _TIME[str(dimension.cadence)](**options)
@@ -52,3 +55,12 @@ def keys_of(entry: Entry, partition_key: str | dg.MultiPartitionKey) -> dict[str
         names = sorted(dimensions)  # Dagster orders multi-partition dimensions by name
         return dict(zip(names, parts, strict=True))
     return {dimensions[0]: str(partition_key)}
+
+
+def _as_dagster_writes(dimension: Dimension, bound: Any) -> Any:
+    """A bound of an hourly span given as a day (the catalog takes it) as its first hour, in
+    the form Dagster's hourly partitions parse."""
+    text = str(bound)
+    if dimension.cadence == "hourly" and len(text) == len("2024-01-01"):
+        return f"{text}-00:00"
+    return bound

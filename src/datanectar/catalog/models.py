@@ -168,7 +168,9 @@ class Entry(EntryFields):
         """How errors name it: its catalog file and entry name, or the Dagster asset."""
         if self.asset is not None:
             return f"asset '{self.asset}'"
-        return f"{self.source or '<no catalog file>'}: entry '{self.name}'"
+        if self.source is None:  # declared by its function, in no catalog file
+            return f"entry '{self.name}'"
+        return f"{self.source}: entry '{self.name}'"
 
     @field_validator("name")
     @classmethod

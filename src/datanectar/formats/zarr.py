@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..stores import Location
 from .base import Absent, Refused, Unfinished
+from .object_locks import one_writer
 from .xarray_base import XarrayFormat
 from .zarr_batches import StagedPeriod, commit_periods, stage_period
 from .zarr_periods import RECORD, TIME, Axis, in_utc, utc_window
@@ -95,6 +96,12 @@ class ZarrFormat(XarrayFormat):
         axis is extended first when the region lies past its end (metadata and the time
         coordinate only), then only that region's chunks are written; the period is marked
         as being written before and complete after."""
+        with one_writer(location):
+            self._write_period(value, location, part, options=options)
+
+    def _write_period(
+        self, value: Any, location: Location, part: Slice, *, options: Mapping[str, Any]
+    ) -> None:
         dataset, times = self.period_dataset(value, part)
         if not location.exists():
             axis = Axis.for_first(times, part)
@@ -143,6 +150,9 @@ class ZarrFormat(XarrayFormat):
         if axis is not None:
             axis.check_fits(times, axis.region(part), part)
         check_same_variables(dataset, stored, part)
+
+    commits_together = False
+    """Its periods are written region by region (see `zarr_batches`)."""
 
     def stage_partition(
         self, value: Any, location: Location, part: Slice, *, options: Mapping[str, Any]
@@ -267,6 +277,10 @@ class ZarrFormat(XarrayFormat):
         chunks stay until the period is written again)."""
         if not self.exists(location):
             return
+        with one_writer(location):
+            self._remove_period(location, part)
+
+    def _remove_period(self, location: Location, part: Slice) -> None:
         axis = Axis.from_attrs(self._open_lazily(location).attrs)
         if axis is None:
             if self.partition_exists(location, part):
