@@ -85,6 +85,7 @@ def test_an_empty_partition_is_a_value_not_a_missing_one(make_project, format_na
 
     empty = cat.load("item", namespace="q")
     assert list(empty.columns) == ["v"] and len(empty) == 0
+    assert str(empty["v"].dtype) == "int64"  # the table's type, with no row to infer it from
     assert cat.load("item", namespace="p")["v"].tolist() == [1, 2]
     if format_name == "delta":
         stored = DeltaTable(project / "data" / "item").to_pandas()

@@ -399,8 +399,9 @@ class _Batch:
 _BATCH: ContextVar[_Batch | None] = ContextVar("datanectar_batch", default=None)
 _NONE = "(none of them was published)"
 _SOME = (
-    "(after every one was checked and staged: those written before it are published, it "
-    "reads as unfinished, the others are as they were)"
+    "(after every one was checked and staged: a store the run created is gone; in one that "
+    "was there, those written before it are published, it reads as unfinished, the others "
+    "are as they were)"
 )
 
 

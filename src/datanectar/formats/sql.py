@@ -126,7 +126,8 @@ class SqlFormat(Format):
             reflected = self._reflect(connection, table, schema)
             query = self._sa.select(reflected).where(self._matches(reflected, partition))
             frame = pd.read_sql(query, connection, **options)
-        return frame.drop(columns=list(partition))
+        frame = frame.drop(columns=list(partition))
+        return _typed_when_empty(frame, reflected) if frame.empty else frame
 
     def partition_fingerprint(self, location: Location, part: Slice) -> str | None:
         return self._token(location, part.keys)
@@ -271,6 +272,24 @@ def _holds(wanted: type, kind: str) -> bool:
         return kind in ("integer", "floating", "decimal", "mixed-integer-float")
     accepted = _KINDS.get(wanted)
     return accepted is None or kind in accepted
+
+
+def _typed_when_empty(frame: Any, reflected: Any) -> Any:
+    """An empty partition's columns in the types the table declares: with no rows, pandas
+    has no values to infer them from (every column would read as object)."""
+    import datetime as dt
+
+    dtypes = {int: "int64", float: "float64", bool: "bool", dt.datetime: "datetime64[us]"}
+    for column in reflected.c:
+        if column.name not in frame.columns:
+            continue
+        try:
+            wanted = dtypes.get(column.type.python_type)
+        except NotImplementedError:
+            continue
+        if wanted is not None:
+            frame[column.name] = frame[column.name].astype(wanted)
+    return frame
 
 
 class _PendingRows:
