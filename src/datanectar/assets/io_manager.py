@@ -14,7 +14,7 @@ from ..catalog import Entry
 from ..config import ProjectConfig, ProjectNotFoundError, load_project
 from ..errors import DatanectarError, DataNotFoundError, did_you_mean
 from ..formats import get_format
-from ..formats.base import wants
+from ..formats.base import unknown_option, wants
 from ..partitions import (
     NamespaceInputs,
     combine,
@@ -333,16 +333,15 @@ class FormatIOManager(dg.ConfigurableIOManager):
                 f"use one of {', '.join(format_names())}",
             )
         fmt = get_format(self.format)
-        for field, given, allowed in (
-            ("load_options", self.load_options, fmt.load_option_names()),
-            ("save_options", self.save_options, fmt.save_option_names()),
-        ):
-            unknown = sorted(set(given) - allowed) if allowed is not None else []
-            if unknown:
-                raise self._config_error(
-                    f"{field} has '{unknown[0]}', which format '{self.format}' does not take",
-                    f"use one of: {', '.join(sorted(allowed)) or '(none)'}",
-                )
+        refused = unknown_option(
+            fmt, load_options=self.load_options, save_options=self.save_options
+        )
+        if refused is not None:
+            field, name, allowed = refused
+            raise self._config_error(
+                f"{field} has '{name}', which format '{self.format}' does not take",
+                f"use one of: {', '.join(sorted(allowed)) or '(none)'}",
+            )
 
     def _config_error(self, problem: str, fix: str) -> DatanectarError:
         return DatanectarError(f"{type(self).__name__}: {problem}. Fix: {fix}.")

@@ -23,6 +23,7 @@ from ..errors import DatanectarError
 from ..formats import get_format
 from ..partitions import keeps_in_place, partition_path, placeholders
 from ..targets import Slice, Target
+from .metadata import raw_value
 
 PATH_METADATA = "datanectar/path"
 """Definition metadata of an asset: its path in the IO manager's store, instead of the key's."""
@@ -227,6 +228,6 @@ def _dimension_columns(
 
 
 def _raw(value: Any) -> Any:
-    """A definition metadata value as given (Dagster may wrap it in a MetadataValue)."""
-    value = getattr(value, "value", value)
+    """A definition metadata value as given, a JSON one's data included."""
+    value = raw_value(value)
     return getattr(value, "data", value)

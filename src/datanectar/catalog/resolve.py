@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from ..config import ProjectConfig
 from ..errors import CatalogError, CatalogErrors, DatanectarError, did_you_mean
 from ..formats import default_format_for, format_class, format_names, get_format
+from ..formats.base import unknown_option
 from ..partitions import keeps_in_place, placeholders
 from ..producers import Producer, ProducerSignature
 from ..stores import Store
@@ -141,17 +142,16 @@ def complete_entry(
         format_.check_path(path)
     except ValueError as exc:
         raise error("path", f"{exc}.") from None
-    for field, given, allowed in (
-        ("load_options", entry.load_options, format_.load_option_names()),
-        ("save_options", entry.save_options, format_.save_option_names()),
-    ):
-        unknown = sorted(set(given) - allowed) if allowed is not None else []
-        if unknown:
-            raise error(
-                f"{field}.{unknown[0]}",
-                f"format '{fmt}' has no option '{unknown[0]}'.{did_you_mean(unknown[0], allowed)}",
-                f"use one of: {', '.join(sorted(allowed)) or '(none)'}.",
-            )
+    refused = unknown_option(
+        format_, load_options=entry.load_options, save_options=entry.save_options
+    )
+    if refused is not None:
+        field, name, allowed = refused
+        raise error(
+            f"{field}.{name}",
+            f"format '{fmt}' has no option '{name}'.{did_you_mean(name, allowed)}",
+            f"use one of: {', '.join(sorted(allowed)) or '(none)'}.",
+        )
     if producer is not None and (producer.checks or producer.schema is not None):
         if producer.schema is not None and entry.schema_ is not None:
             raise error(

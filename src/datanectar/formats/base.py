@@ -240,6 +240,22 @@ class Format(ABC):
         return None
 
 
+def unknown_option(
+    fmt: Format, *, load_options: Mapping[str, Any], save_options: Mapping[str, Any]
+) -> tuple[str, str, frozenset[str]] | None:
+    """The first option `fmt` does not take, as (`load_options` or `save_options`, its name,
+    the names the format takes), or None: checked wherever options are given (an entry, an
+    IO manager)."""
+    for field, given, allowed in (
+        ("load_options", load_options, fmt.load_option_names()),
+        ("save_options", save_options, fmt.save_option_names()),
+    ):
+        unknown = sorted(set(given) - allowed) if allowed is not None else []
+        if unknown:
+            return field, unknown[0], allowed
+    return None
+
+
 def require(module: str, *, extra: str | None, purpose: str) -> Any:
     """Import an optional library, or say which pip extra installs it."""
     try:
