@@ -19,7 +19,8 @@ def frictionless_errors(report: fl.Report) -> tuple[bool, list[Error]]:
         (
             error.type,
             getattr(error, "row_number", None),
-            getattr(error, "field_name", None) or None,
+            # as frictionless names it: "" for an extra cell or label
+            getattr(error, "field_name", None),
             error.message,
         )
         for error in found

@@ -561,7 +561,7 @@ def reported(evaluation: dg.AssetCheckEvaluation) -> tuple[bool, list[Error]]:
         (
             record.data["error_type"],
             record.data["row_number"],
-            record.data["field_name"] or None,
+            record.data["field_name"],
             record.data["message"],
         )
         for record in records
@@ -800,7 +800,7 @@ def test_table_schema_check_equals_frictionless_on_the_stored_data(
         # report: full also stores every failure as JSON
         stored_report = json.loads(Path(metadata["report"].value).read_text())
         assert [
-            (e["error_type"], e["row_number"], e["field_name"] or None, e["message"])
+            (e["error_type"], e["row_number"], e["field_name"], e["message"])
             for e in stored_report["errors"]
         ] == actual[1]
 

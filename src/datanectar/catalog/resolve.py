@@ -81,6 +81,7 @@ def resolve_catalog(
         signatures[producer.entry] = signature
         errors.extend(_parameter_errors(signature, entries, declared_in))
         errors.extend(_uses_errors(producer, entries, declared_in, known=broken))
+    errors.extend(_foreign_key_errors(config, entries, known=broken))
     if errors:
         raise errors[0] if len(errors) == 1 else CatalogErrors(errors)
     return Resolved(entries, bound, signatures)
@@ -245,6 +246,50 @@ def _check_rules(
             raise CatalogError(
                 file=entry.source, entry=entry.name, field="schema", problem=str(exc)
             ) from None
+
+
+def _foreign_key_errors(
+    config: ProjectConfig, entries: Mapping[str, Entry], *, known: Collection[str]
+) -> list[CatalogError]:
+    """A Table Schema's foreign keys name catalog entries holding tables (or '', the table
+    itself): found at load, not when the check first runs."""
+    from ..checks.tableschema import load_schema
+
+    errors = []
+    for entry in entries.values():
+        if entry.schema_ is None or (
+            isinstance(entry.schema_, Mapping) and "foreignKeys" not in entry.schema_
+        ):
+            continue  # an inline schema without foreign keys is not parsed a second time
+        for index, key in enumerate(load_schema(entry.schema_, basepath=config.root).foreign_keys):
+            resource = key.get("reference", {}).get("resource", "")
+            if not resource or resource in known:
+                continue
+            field = f"schema.foreignKeys[{index}].reference.resource"
+            other = entries.get(resource)
+            if other is None:
+                problem = (
+                    f"the foreign key names '{resource}', which is not an entry of the "
+                    f"catalog.{did_you_mean(resource, entries)}"
+                )
+            elif format_class(str(other.format)).data_kind != "table":
+                problem = (
+                    f"the foreign key names '{resource}', a '{other.format}' entry, which "
+                    "holds no table."
+                )
+            else:
+                continue
+            errors.append(
+                CatalogError(
+                    file=entry.source,
+                    entry=entry.name,
+                    field=field,
+                    problem=problem,
+                    fix="name a catalog entry holding the referenced table, or '' for a key "
+                    "into this table itself.",
+                )
+            )
+    return errors
 
 
 def _resolve_custom_rule(entry: Entry, index: int, target: str) -> None:

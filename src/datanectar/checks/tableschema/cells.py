@@ -175,6 +175,10 @@ def _python(value: Any) -> Any:
         return value.to_pydatetime()
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, np.ndarray):
+        # A list cell as pandas reads it from parquet or delta: judged as the list it holds,
+        # as frictionless judges the value produced (see the validator's differences).
+        return [_python(item) for item in value.tolist()]
     return value
 
 

@@ -14,12 +14,14 @@ import operator
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from frictionless import Field
 
 from .byte_pattern import byte_classes, fixed_width_matches
 from .cells import text_in
@@ -59,7 +61,53 @@ def constraint_failures(parsed: ParsedColumn) -> list[tuple[str, np.ndarray]]:
             failing = _fast_failures(parsed, name, constraint, reader) & parsed.fast
         failing[slow_failures.get(name, [])] = True
         failures.append((name, failing))
+    for name in _item_constraints(field):
+        # Only frictionless's reader reads array cells, so its notes hold every item failure.
+        failing = np.zeros(parsed.size, bool)
+        failing[slow_failures.get(name, [])] = True
+        failures.append((ITEM_PREFIX + name, failing))
     return failures
+
+
+ITEM_PREFIX = "arrayItem."
+"""Names the constraints of an array field's items: frictionless reports an item breaking its
+constraint as a constraint-error of the array's cell, after the array's own constraints."""
+
+
+def constraint_order(field: Field) -> list[str]:
+    """The constraints a field's cells are checked against, in frictionless's order."""
+    item = _item_field(field)
+    return list(field.supported_constraints) + (
+        [ITEM_PREFIX + name for name in item.supported_constraints] if item else []
+    )
+
+
+def constraint_note(field: Field, name: str) -> str:
+    """frictionless's note for a cell breaking constraint `name` (see `constraint_order`)."""
+    if name.startswith(ITEM_PREFIX):
+        name = name.removeprefix(ITEM_PREFIX)
+        item = cast(Field, _item_field(field))
+        return f'array item constraint "{name}" is "{item.constraints[name]}"'
+    return f'constraint "{name}" is "{field.constraints[name]}"'
+
+
+def _item_constraints(field: Field) -> list[str]:
+    item = _item_field(field)
+    if item is None:
+        return []
+    return [name for name in item.supported_constraints if name in item.constraints]
+
+
+def _item_field(field: Field) -> Field | None:
+    """The field an array's items are read with (none but for arrays with `arrayItem`),
+    built as frictionless's ArrayField builds it."""
+    descriptor = dict(getattr(field, "array_item", None) or {})
+    if not descriptor:
+        return None
+    descriptor.pop("arrayItem", None)
+    descriptor.setdefault("name", field.name)
+    descriptor.setdefault("type", "any")
+    return Field.from_descriptor(descriptor)
 
 
 def _fast_failures(parsed: ParsedColumn, name: str, constraint: Any, reader: Callable) -> Any:

@@ -16,6 +16,7 @@ import frictionless
 import numpy as np
 from frictionless import Schema, errors
 
+from .constraints import constraint_note, constraint_order
 from .field_types import ParsedColumn, absent_column, read_column
 from .integrity import Duplicates, foreign_key_failures, primary_key_errors
 from .report import FIRST_DATA_ROW, ErrorGroup
@@ -42,8 +43,9 @@ def cell_groups(
         parsed = verdict.parsed
         key = ("cell", position, 0)
         groups.append(_cell_group(table, parsed, position, "type-error", key, parsed.type_error))
+        order = constraint_order(parsed.field)
         for name, failing in verdict.constraints:
-            key = ("cell", position, 1 + parsed.field.supported_constraints.index(name))
+            key = ("cell", position, 1 + order.index(name))
             groups.append(_cell_group(table, parsed, position, "constraint-error", key, failing))
     missing = [verdict.parsed.missing for verdict in verdicts]
     blank = np.logical_and.reduce(missing) if missing else np.zeros(table.rows, bool)
@@ -109,10 +111,9 @@ def _cell_group(
 
     def build(row: int) -> frictionless.Error:
         if kind == "type-error":
-            note = f'type is "{field.type}/{field.format}"'
+            note = _read_type_note(parsed, row) or f'type is "{field.type}/{field.format}"'
         else:
-            name = field.supported_constraints[key[2] - 1]
-            note = f'constraint "{name}" is "{field.constraints[name]}"'
+            note = constraint_note(field, constraint_order(field)[key[2] - 1])
         return error_class(
             note=note,
             cells=table.row_cells(row),
@@ -123,6 +124,17 @@ def _cell_group(
         )
 
     return ErrorGroup(kind, key, np.flatnonzero(mask), build)
+
+
+def _read_type_note(parsed: ParsedColumn, row: int) -> str | None:
+    """frictionless's own note on a cell it read itself (an array's item of the wrong type
+    says so), for the failures kept only."""
+    if parsed.field.type != "array":
+        return None
+    at = np.searchsorted(parsed.slow_rows, row)
+    if at < len(parsed.slow_rows) and parsed.slow_rows[at] == row:
+        return (parsed.slow_notes[at] or {}).get("type")
+    return None
 
 
 def without_rows(group: ErrorGroup, rows: np.ndarray) -> ErrorGroup:

@@ -82,7 +82,8 @@ def to_failure(error: Error) -> CheckFailure:
         type=error.type,
         message=error.message,
         row_number=getattr(error, "row_number", None),
-        field_name=getattr(error, "field_name", None) or None,
+        # "" where frictionless names no field of the schema (an extra cell or label)
+        field_name=getattr(error, "field_name", None),
         field_number=getattr(error, "field_number", None),
         cell=getattr(error, "cell", None),
     )

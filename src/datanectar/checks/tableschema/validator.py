@@ -32,6 +32,10 @@ Where the result can differ from frictionless, on purpose:
   verdict is frictionless's on the file; other formats give their typed columns.
   CSV dialect options frictionless applies while reading (its
   delimiter sniffer, `headerCase`, comment rows, several header rows) are not modelled.
+- A list cell of a parquet or delta column (pandas hands it over as a numpy array) is read as
+  the list it is, for `array`, `yearmonth` and `geopoint` fields: frictionless reading the
+  parquet file through pandas reports a type error for every such cell, and none for the same
+  lists in the DataFrame that was written. One value gets one verdict, the one of the lists.
 - A foreign table given without a schema has its key columns read with the referencing
   fields' definitions; frictionless would infer the types of a schema-less resource.
 - frictionless stops at 1000 errors by default (`limit_errors`); `error_count` counts all.
