@@ -37,7 +37,7 @@ SPEC_FILES = [
     "frictionless/resource/__spec__/test_validate_dialect.py",
     "frictionless/resource/__spec__/test_validate_schema.py",
 ]
-RECORDER = '''
+RECORDER = """
 import json, os
 from frictionless import Resource
 
@@ -65,7 +65,7 @@ def _recording(self, *args, **kwargs):
 
 
 Resource.validate = _recording
-'''
+"""
 
 
 def main(checkout: Path) -> None:

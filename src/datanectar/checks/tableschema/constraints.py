@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from frictionless import Field
 
 from .byte_pattern import byte_classes, fixed_width_matches
