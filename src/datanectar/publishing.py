@@ -159,7 +159,7 @@ def _write_while_auditing(
     lets it: write-audit-publish without paying for the audit and the write one after the
     other."""
     staged = storage.stages(target)
-    if staged and entry.schema_ is not None and storage.stores_text(target):
+    if staged and storage.stores_text(target):
         return _write_then_audit(catalog, entry, target, storage, value)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="datanectar-audit") as pool:
         # While the value is written to staging the audit keeps to one core; when nothing is
@@ -190,9 +190,11 @@ def _write_while_auditing(
 def _write_then_audit(
     catalog: Catalog, entry: Entry, target: Target, storage: EntryStorage, value: Any
 ) -> tuple[WriteReport | None, list[Verdict]]:
-    """A text format's Table Schema judges the staged file itself, once written: reading it
-    back costs a fraction of rendering the value to text a second time (and then parsing it),
-    which is what auditing meanwhile would take, and the file is exactly what gets published."""
+    """A text format's checks judge the staged file itself, once written: its Table Schema
+    the cells (reading them back costs a fraction of rendering the value to text a second
+    time, and then parsing it, which is what auditing meanwhile would take), its rules the
+    value its reader types anew from them. Both are exactly what gets published, and what
+    the same checks find when they judge the file as a source."""
     verdicts: list[Verdict] = []
 
     def audit_staged(staged: Location | None) -> None:
@@ -201,8 +203,19 @@ def _write_then_audit(
                 return storage.written_text(target, value)
             return storage.staged_text(target, staged)
 
+        def read_back() -> Any:
+            return value if staged is None else storage.staged_value(target, staged)
+
         verdicts.extend(
-            audit_value(catalog, entry, value, target=target, storage=storage, as_text=text)
+            audit_value(
+                catalog,
+                entry,
+                value,
+                target=target,
+                storage=storage,
+                as_text=text,
+                read_back=read_back,
+            )
         )
         if blocking_failures(verdicts):
             raise _Rejected
@@ -223,9 +236,11 @@ def audit_value(
     storage: EntryStorage | None = None,
     threads: int | None = None,
     as_text: Callable[[], TextTable | None] | None = None,
+    read_back: Callable[[], Any] | None = None,
 ) -> list[Verdict]:
     """A produced value's checks; its Table Schema judges the cells as they will be stored
-    (`as_text`; by default the value rendered as its format writes it)."""
+    (`as_text`; by default the value rendered as its format writes it), its rules the value
+    as it will be read back (`read_back`, for formats that type it anew)."""
     target = target or Target.of(entry)
     storage = storage or catalog.storage
     return audit(
@@ -235,6 +250,7 @@ def audit_value(
         load_entry=catalog.load,
         threads=threads,
         as_text=as_text or (lambda: storage.written_text(target, value)),
+        read_back=read_back or (lambda: storage.written_value(target, value)),
     )
 
 

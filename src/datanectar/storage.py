@@ -237,6 +237,26 @@ class EntryStorage:
         with _failures_named(entry, fmt, staged, "reading back as text"):
             return fmt.read_text(staged, options=entry.save_options)
 
+    def staged_value(self, target: Target, staged: Location) -> Any:
+        """A value written to `staged` read back as readers of the published one will read
+        it (the load options): what a format storing text gives back, typed anew."""
+        entry = target.entry
+        fmt = _format(entry)
+        with _failures_named(entry, fmt, staged, "reading back"):
+            return fmt.read(staged, options=entry.load_options)
+
+    def written_value(self, target: Target, value: Any) -> Any:
+        """`value` as readers will read it once written, for a format storing text (csv),
+        which types its cells anew; `value` itself for the others."""
+        entry = target.entry
+        fmt = _format(entry)
+        if not capable(fmt, TextCells):
+            return value
+        with _failures_named(entry, fmt, self.location(target), "reading back"):
+            return fmt.written_value(
+                value, save_options=entry.save_options, load_options=entry.load_options
+            )
+
     def written_text(self, target: Target, value: Any) -> TextTable | None:
         """`value`'s cells as the entry's format will store them, when it stores text (csv),
         with the header row: what frictionless would read back. None for typed formats."""

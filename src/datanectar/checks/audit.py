@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import Entry
+from .read_only import read_only
 from .results import DEFAULT_FAILURE_LIMIT, CheckResult, failure_cap
 from .rules import evaluate_custom_rule, evaluate_grid_rule, evaluate_table_rule
 from .tableschema.text_table import TextTable
@@ -40,11 +41,16 @@ def audit(
     load_entry: Callable[[str], Any],
     threads: int | None = None,
     as_text: Callable[[], TextTable | None] | None = None,
+    read_back: Callable[[], Any] | None = None,
 ) -> list[Verdict]:
     """Evaluate every check of `entry` on `value`. `load_entry` loads another entry (the
     tables foreign keys point to); `threads` caps the Table Schema check's threads; `as_text`
     gives the table as its stored cells read, with the header row, when they are text (a CSV):
-    the Table Schema check judges those, as frictionless reading the file would."""
+    the Table Schema check judges those, as frictionless reading the file would. `read_back`
+    gives the value as its store will give it back when that differs from `value` (a CSV's
+    cells typed anew by its reader): the rules judge that, so a value checked when produced
+    and checked again as a source gets one verdict. Each custom check gets a view it cannot
+    change anything through (`read_only`)."""
     cap = failure_cap(entry.report, DEFAULT_FAILURE_LIMIT)
     verdicts = []
     if entry.schema_ is not None:
@@ -68,13 +74,14 @@ def audit(
                 ),
             )
         )
+    judged = read_back() if read_back is not None and entry.checks else value
     for rule in entry.checks:
         if rule.custom is not None:
-            result = evaluate_custom_rule(rule, value)
-        elif "table" in rule.applies_to and _is_table(value):
-            result = evaluate_table_rule(rule, _frame(value), cap=cap)
+            result = evaluate_custom_rule(rule, read_only(judged))
+        elif "table" in rule.applies_to and _is_table(judged):
+            result = evaluate_table_rule(rule, _frame(judged), cap=cap)
         else:
-            result = evaluate_grid_rule(rule, value, cap=cap)
+            result = evaluate_grid_rule(rule, judged, cap=cap)
         verdicts.append(Verdict(rule.check_name, rule.blocking, result))
     return verdicts
 

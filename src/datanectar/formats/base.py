@@ -135,6 +135,12 @@ class TextCells(Protocol):
         """The stored table's cells as text, with its header row verbatim."""
         ...
 
+    def written_value(
+        self, value: Any, *, save_options: Mapping[str, Any], load_options: Mapping[str, Any]
+    ) -> Any:
+        """The value as `read` will give it back once written: its cells typed anew."""
+        ...
+
 
 def capable(fmt: Format, protocol: type) -> bool:
     """Whether a format has a capability (one of the protocols above), asked of its class once:

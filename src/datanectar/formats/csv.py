@@ -3,6 +3,7 @@ the file, are read by the validator (`checks.tableschema.csv_text`)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +39,14 @@ class CsvFormat(Format):
     def read_text(self, location: Location, *, options: Mapping[str, Any]) -> TextTable:
         with location.open("rb") as stored:
             return stored_csv_text(stored, load_options=options)
+
+    def written_value(
+        self, value: Any, *, save_options: Mapping[str, Any], load_options: Mapping[str, Any]
+    ) -> Any:
+        buffer = io.BytesIO()
+        value.to_csv(buffer, **{"index": False, **save_options})
+        buffer.seek(0)
+        return pd.read_csv(buffer, **load_options)
 
     def load_option_names(self) -> frozenset[str]:
         return parameter_names(pd.read_csv, exclude={"filepath_or_buffer"})

@@ -1,0 +1,225 @@
+"""Checks judge and publish exactly what the function returned: a custom check that changes
+its argument changes neither what is published, nor what later checks judge, nor what goes
+to quarantine; and a value checked when produced and checked again as a source (the same
+stored files, another entry) gets one verdict, for every table format."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import deltalake
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import xarray as xr
+
+from runs import materialize_project
+
+SQL_STORE = '[tool.datanectar.stores.db]\ntype = "sql"\nurl_env = "JUDGED_DB_URL"\n'
+LOCAL_STORE = '[tool.datanectar.stores.local]\ntype = "local"\nroot = "data"\n'
+SUFFIX = {"csv": ".csv", "parquet": ".parquet", "delta": "", "sql": ""}
+FRAME = {"id": [1, 2, 3], "x": [1.0, 2.0, 3.0], "code": ["1", "2", "x"]}
+
+MUTATING = """
+import numpy as np
+
+def mutate(value):
+    value["x"] = 999.0
+    value["added"] = "by-check"
+    return True
+
+def zero_the_grid(value):
+    value["air"] = value["air"] * 0
+    value.attrs["touched"] = "yes"
+    try:
+        value["air"].values[0] = -1.0  # read-only: refused without changing anything
+    except ValueError:
+        pass
+    return True
+
+def grow_the_document(value):
+    value["added"] = "by-check"
+    value["items"].append(4)
+    return True
+"""
+
+
+def evaluation(instance: dg.DagsterInstance, entry: str, check: str) -> Any:
+    records = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey(entry), check), limit=1
+    )
+    return records[0].event.dagster_event.event_specific_data if records else None
+
+
+def read_table(project: Path, fmt: str, name: str, *, uri: str | None = None) -> pd.DataFrame:
+    if fmt == "sql":
+        with sqlite3.connect(project / "judged.db") as connection:
+            return pd.read_sql(f'SELECT * FROM "{uri or name}"', connection)
+    path = uri or str(project / "data" / f"{name}{SUFFIX[fmt]}")
+    if fmt == "csv":
+        return pd.read_csv(path)
+    if fmt == "parquet":
+        return pq.read_table(path).to_pandas()
+    return deltalake.DeltaTable(path).to_pandas()
+
+
+def table_project(make_project, monkeypatch, fmt: str, entries: str, functions: str) -> Path:
+    project = make_project.root
+    monkeypatch.setenv("JUDGED_DB_URL", f"sqlite:///{project / 'judged.db'}")
+    store = "  store: db\n" if fmt == "sql" else ""
+    text = entries.replace("{fmt}", fmt).replace("{store}", store)
+    for name in ("kept", "rejected", "produced", "source"):
+        text = text.replace(f"{{path:{name}}}", f"{name}{SUFFIX[fmt]}")
+    return make_project(
+        text,
+        stores=LOCAL_STORE + SQL_STORE,
+        modules={"judged_checks": MUTATING, "judged_functions": functions},
+    )
+
+
+FUNCTIONS = f"""
+import pandas as pd
+import datanectar
+
+@datanectar.asset(entry="kept")
+def kept() -> pd.DataFrame:
+    return pd.DataFrame({FRAME!r})
+
+@datanectar.asset(entry="rejected")
+def rejected() -> pd.DataFrame:
+    return pd.DataFrame({FRAME!r})
+"""
+ENTRIES = """\
+kept:
+  format: {fmt}
+{store}  path: {path:kept}
+  checks:
+    - custom: judged_checks:mutate
+    - range: {x: [0, 10]}
+    - {custom: judged_checks:mutate, name: mutate_again}
+    - {not_null: [x], name: x_not_null}
+rejected:
+  format: {fmt}
+{store}  path: {path:rejected}
+  checks:
+    - custom: judged_checks:mutate
+    - row_count: {min: 10}
+"""
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "delta", "sql"])
+def test_a_mutating_check_changes_nothing_published_or_judged(
+    make_project, instance, monkeypatch, fmt: str
+) -> None:
+    project = table_project(make_project, monkeypatch, fmt, ENTRIES, FUNCTIONS)
+    materialize_project(project, instance, ["kept", "rejected"], raise_on_error=False)
+
+    expected = pd.DataFrame(FRAME)
+    if fmt == "csv":  # the csv reader types the text anew, as it does for any reader
+        expected["code"] = expected["code"].astype(object)
+    published = read_table(project, fmt, "kept")
+    pd.testing.assert_frame_equal(
+        published.sort_values("id").reset_index(drop=True), expected, check_dtype=False
+    )
+    assert "added" not in published.columns
+    # the range after the mutating check judged 1..3, not 999
+    assert evaluation(instance, "kept", "range").passed
+    assert evaluation(instance, "kept", "mutate_again").passed
+
+    assert not evaluation(instance, "rejected", "row_count").passed
+    quarantine = evaluation(instance, "rejected", "row_count").metadata["quarantine"].value
+    kept = read_table(
+        project, fmt, "rejected", uri=quarantine.rpartition("#")[2] if fmt == "sql" else quarantine
+    )
+    assert "added" not in kept.columns and kept["x"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_a_mutating_check_on_a_grid_changes_nothing_published(make_project, instance) -> None:
+    modules = {
+        "judged_checks": MUTATING,
+        "grid_functions": """
+            import numpy as np
+            import xarray as xr
+            import datanectar
+
+            @datanectar.asset(entry="grid")
+            def grid() -> xr.Dataset:
+                return xr.Dataset({"air": (("t",), np.arange(1.0, 4.0))}, coords={"t": [1, 2, 3]})
+
+            @datanectar.asset(entry="document")
+            def document() -> dict:
+                return {"items": [1, 2, 3]}
+        """,
+    }
+    project = make_project(
+        "grid:\n  format: zarr\n  checks:\n    - custom: judged_checks:zero_the_grid\n"
+        "    - range: {air: [1, 3]}\n"
+        "document:\n  format: json\n  checks:\n    - custom: judged_checks:grow_the_document\n",
+        modules=modules,
+    )
+    materialize_project(project, instance, ["grid", "document"])
+
+    with xr.open_zarr(project / "data" / "grid.zarr") as stored:
+        assert stored["air"].values.tolist() == [1.0, 2.0, 3.0]
+        assert "touched" not in stored.attrs
+    assert evaluation(instance, "grid", "range").passed
+    assert json.loads((project / "data" / "document.json").read_text()) == {"items": [1, 2, 3]}
+
+
+SOURCE_FUNCTIONS = """
+import datetime as dt
+import pandas as pd
+import datanectar
+
+@datanectar.asset(entry="produced")
+def produced() -> pd.DataFrame:
+    return pd.DataFrame({
+        "code": ["1", "2", "3", "x"],
+        "n": [1, 5, 12, None],
+        "flag": [True, False, True, True],
+    })
+"""
+SOURCE_ENTRIES = """\
+produced:
+  format: {fmt}
+{store}  path: {path:produced}
+  checks: &rules
+    - {values_in: {code: ["1", "2"]}, severity: warn, name: codes}
+    - {values_in: {code: [1, 2]}, severity: warn, name: codes_as_numbers}
+    - {range: {n: [0, 10]}, severity: warn, name: n_range}
+    - {not_null: [n], severity: warn, name: n_present}
+    - {values_in: {flag: [true]}, severity: warn, name: flags}
+source:
+  format: {fmt}
+{store}  path: {path:produced}
+  checks: *rules
+"""
+SOURCE_CHECKS = ["codes", "codes_as_numbers", "n_range", "n_present", "flags"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "delta", "sql"])
+def test_a_value_checked_when_produced_and_as_a_source_gets_one_verdict(
+    make_project, instance, monkeypatch, fmt: str
+) -> None:
+    project = table_project(make_project, monkeypatch, fmt, SOURCE_ENTRIES, SOURCE_FUNCTIONS)
+    materialize_project(project, instance, ["produced"])
+    materialize_project(
+        project, instance, dg.AssetSelection.checks_for_assets("source"), raise_on_error=False
+    )
+
+    def verdicts(entry: str) -> dict[str, tuple[bool, int]]:
+        found = {name: evaluation(instance, entry, name) for name in SOURCE_CHECKS}
+        return {
+            name: (result.passed, result.metadata["error_count"].value)
+            for name, result in found.items()
+        }
+
+    produced, source = verdicts("produced"), verdicts("source")
+    assert produced == source
+    assert produced["n_range"] == (False, 1) and produced["n_present"] == (False, 1)
+    assert np.isclose(read_table(project, fmt, "produced")["n"].max(), 12)
