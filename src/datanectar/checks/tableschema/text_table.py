@@ -35,9 +35,7 @@ class RaggedRecords:
     """The row numbers of the header rows (none for a file without header)."""
 
 
-class TextTable(NamedTuple):
-    """A table as its stored cells read, every cell a string, one row per record."""
-
+class _Cells(NamedTuple):
     frame: Any
     """pandas DataFrame, one column per header label; a cell a short record lacks is null."""
     header: list[str]
@@ -46,5 +44,22 @@ class TextTable(NamedTuple):
     ragged: RaggedRecords | None = None
     """Set when some record holds more or fewer cells than the header, or rows are not
     numbered from 2."""
-    reading: CsvReading | None = None
+
+
+class TextTable(_Cells):
+    """A table as its stored cells read, every cell a string, one row per record; unpacks
+    as (frame, header, ragged)."""
+
+    reading: CsvReading | None
     """The dialect and encoding the file was read with (pinned or detected)."""
+
+    def __new__(
+        cls,
+        frame: Any,
+        header: list[str],
+        ragged: RaggedRecords | None = None,
+        reading: CsvReading | None = None,
+    ) -> TextTable:
+        table = super().__new__(cls, frame, header, ragged)
+        table.reading = reading
+        return table
