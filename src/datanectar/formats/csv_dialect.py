@@ -274,6 +274,12 @@ def pinned_reading(
     return CsvReading(**chosen, detected=tuple(_standard_name(name) for name in detected))
 
 
+def written_reading(dialect: CsvDialect | None, save_options: Mapping[str, Any]) -> CsvReading:
+    """How a file written with `to_csv(**save_options)` in `dialect` reads back."""
+    written = {**(dialect.to_csv_options() if dialect else {}), **save_options}
+    return pinned_reading(dialect, written)
+
+
 def _first(*values: Any) -> Any:
     return next((value for value in values if value is not None), None)
 
