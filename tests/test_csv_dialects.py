@@ -122,7 +122,7 @@ def _verdict(project: Path) -> Any:
 @pytest.mark.parametrize("name", list(CASES))
 def test_the_check_gives_frictionless_verdict(make_project, name):
     project = _project(make_project, name)
-    result, text, _ = _verdict(project)
+    result, _, _ = _verdict(project)
     valid, expected = _oracle(project, name)
     got = [(f.type, f.row_number, f.field_name) for f in result.failures]
     assert (result.passed, Counter(got)) == (valid, Counter(e[:3] for e in expected))

@@ -13,8 +13,8 @@ import pytest
 import datanectar
 from datanectar.checks.tableschema import csv_text
 from datanectar.checks.tableschema.csv_records import records_table
-from datanectar.formats.csv_dialect import CsvReading
 from datanectar.formats import csv as csv_format
+from datanectar.formats.csv_dialect import CsvReading
 from datanectar.targets import Target
 
 CASES = {
@@ -143,7 +143,9 @@ def test_quoted_newlines_are_found_before_choosing_how_to_split(tmp_path, text):
     path.write_bytes(text.encode())
     with path.open("rb") as raw:
         encoding = csv_text._without_byte_order_mark(raw, "utf-8")  # as read_text does
-        assert csv_text._may_hold_quoted_newlines(raw, CsvReading(encoding=encoding)) == QUOTINGS[text]
+        assert (
+            csv_text._may_hold_quoted_newlines(raw, CsvReading(encoding=encoding)) == QUOTINGS[text]
+        )
     if text.count('"') % 2:
         return  # never closed: no reader makes records of it
     # and whichever way pyarrow splits the file, the records are Python csv's (as
