@@ -5,7 +5,10 @@ The csv format asks this module for its `written_text` and `read_text`, so a Tab
 check of a csv entry judges the file's cells, not pandas' typed reading of them. Two readers
 share the work: pyarrow's multithreaded parser for files whose every record has the header's
 number of cells, and Python's csv module (frictionless's own reader) record by record for the
-others (a blank line, a short or long record) and for what pyarrow cannot read.
+others (a blank line, a short or long record, header rows lower down, comment rows, initial
+spaces: `csv_records`) and for what pyarrow cannot read. Both read in the entry's Table
+Dialect, what it leaves out detected in a source as frictionless detects it
+(`formats.csv_detect`); the `TextTable` says which reading it was.
 """
 
 from __future__ import annotations
