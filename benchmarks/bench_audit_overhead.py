@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 import datanectar
-import datanectar.assets.checks as asset_checks
+import datanectar.publishing as publishing
 from bench_table_schema import CATEGORIES, DESCRIPTOR
 from datanectar.checks import load_schema, validate_table
 from throwaway import make_project
@@ -106,10 +106,10 @@ def producer(entry: str, frame: pd.DataFrame) -> Callable[[], pd.DataFrame]:
 
 
 class AuditTimer:
-    """Wraps the `audit` that datanectar/assets/checks.py calls, to time it inside the step."""
+    """Wraps the `audit` that datanectar/publishing.py calls, to time it inside the step."""
 
     def __init__(self) -> None:
-        self.original = asset_checks.audit
+        self.original = publishing.audit
         self.seconds: list[float] = []
 
     def __call__(self, entry: Any, *args: Any, **kwargs: Any) -> Any:
@@ -274,7 +274,7 @@ def main() -> None:
 
     root = Path(tempfile.mkdtemp(prefix="datanectar-bench-audit-"))
     timer = AuditTimer()
-    asset_checks.audit = timer
+    publishing.audit = timer
     try:
         project = make_project(root / "project", catalog_yaml(formats))
         (project / "schemas").mkdir()
@@ -292,7 +292,7 @@ def main() -> None:
                 bench(case, defs, instance, timer, repeats)
         report(cases, rows, repeats, validate)
     finally:
-        asset_checks.audit = timer.original
+        publishing.audit = timer.original
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -35,6 +35,7 @@ from frictionless.formats import CsvControl
 import datanectar
 from datanectar.checks import load_schema, validate_table
 from datanectar.checks.tableschema.text_table import TextTable
+from datanectar.targets import Target
 from throwaway import make_project
 
 TARGET_RATIO = 100.0
@@ -121,8 +122,9 @@ def text_reader(path: Path, read: str) -> Callable[[], TextTable]:
     with (project / "pyproject.toml").open("a") as handle:
         handle.write(f'\n[tool.datanectar.stores.here]\ntype = "local"\nroot = "{path.parent}"\n')
     catalog = datanectar.catalog(project)
-    entry = catalog.entry("table")
-    return lambda: catalog.storage.stored_text(entry)
+    # A source: its dialect and encoding are detected (sniffed on a bounded sample).
+    target = Target.of(catalog.entry("table"))
+    return lambda: catalog.storage.stored_text(target)
 
 
 def datanectar_run(path: Path, read: str, repeats: int) -> tuple[list, list, bool, Counter]:

@@ -54,3 +54,18 @@ def frictionless_csv(
         ]
         fl.Package(resources=resources, basepath=str(path.parent))
     return frictionless_errors(resource.validate(limit_errors=10**6))
+
+
+def frictionless_detected_csv(
+    path: Path, schema: Mapping[str, Any], *, dialect: Mapping[str, Any] | None = None
+) -> tuple[bool, list[Error]]:
+    """frictionless on a CSV file as `frictionless validate` reads it: the encoding and the
+    dialect detected, save what `dialect` (a Table Dialect descriptor) pins."""
+    resource = fl.Resource(
+        path=path.name,
+        basepath=str(path.parent),
+        name="main",
+        schema=fl.Schema.from_descriptor(dict(schema)),
+        **({"dialect": fl.Dialect.from_descriptor(dict(dialect))} if dialect else {}),
+    )
+    return frictionless_errors(resource.validate(limit_errors=10**6))

@@ -12,7 +12,9 @@ import pytest
 
 import datanectar
 from datanectar.checks.tableschema import csv_text
+from datanectar.checks.tableschema.csv_records import records_table
 from datanectar.formats import csv as csv_format
+from datanectar.formats.csv_dialect import CsvReading
 from datanectar.targets import Target
 
 CASES = {
@@ -61,12 +63,12 @@ def test_both_readers_agree(name):
     """pyarrow's reader, or Python's csv module for the files it hands on (a blank line, a
     row of empty cells), and pandas' agree on the files of even records."""
     text = CASES[name]
-    fast = csv_text._arrow_text_table(io.BytesIO(text.encode()), {}, "utf-8")
-    careful = csv_text._text_table(io.StringIO(text, newline=""), {})
+    fast = csv_text._arrow_text_table(io.BytesIO(text.encode()), CsvReading())
+    careful = csv_text._text_table(io.StringIO(text, newline=""), CsvReading())
     handed_on = fast is csv_text._BY_RECORD
     assert handed_on == (name in ("blank line", "empty cells"))
     if handed_on:
-        fast = csv_text._records_table(io.StringIO(text, newline=""), {})
+        fast = records_table(io.StringIO(text, newline=""), CsvReading())
     assert isinstance(fast, csv_text.TextTable)
     assert fast.header == careful.header  # the header row; the frames' own labels do not count
     fast_cells = fast.frame.astype(object).where(fast.frame.notna(), "").values.tolist()
@@ -113,7 +115,7 @@ def test_a_long_file_is_read_record_by_record(make_project, quoting):
     assert frame.shape == (200_000, 2)
     assert frame.astype(object).values.tolist() == rows
     with (project / "data" / "t.csv").open("rb") as raw:
-        split_anywhere = not csv_text._may_hold_quoted_newlines(raw, {}, "utf-8")
+        split_anywhere = not csv_text._may_hold_quoted_newlines(raw, CsvReading())
     assert split_anywhere == (quoting != "quoted newline")
 
 
@@ -141,7 +143,9 @@ def test_quoted_newlines_are_found_before_choosing_how_to_split(tmp_path, text):
     path.write_bytes(text.encode())
     with path.open("rb") as raw:
         encoding = csv_text._without_byte_order_mark(raw, "utf-8")  # as read_text does
-        assert csv_text._may_hold_quoted_newlines(raw, {}, encoding) == QUOTINGS[text]
+        assert (
+            csv_text._may_hold_quoted_newlines(raw, CsvReading(encoding=encoding)) == QUOTINGS[text]
+        )
     if text.count('"') % 2:
         return  # never closed: no reader makes records of it
     # and whichever way pyarrow splits the file, the records are Python csv's (as
@@ -228,7 +232,7 @@ def test_a_file_of_many_quoted_fields_is_split_with_care(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text(text)
     with path.open("rb") as raw:
-        assert csv_text._may_hold_quoted_newlines(raw, {}, "utf-8")
+        assert csv_text._may_hold_quoted_newlines(raw, CsvReading())
     with path.open("rb") as raw:
         frame, header, _ = csv_format.CsvFormat().read_text(_Opened(raw), options={})
     expected = list(csv.reader(io.StringIO(text, newline="")))

@@ -25,6 +25,7 @@ from .formats.base import (
     PartitionsInPlace,
     Refused,
     SplitCommits,
+    TableDialects,
     TextCells,
     Unfinished,
     capable,
@@ -231,7 +232,7 @@ class EntryStorage:
         """The cells of a value written to `staged` (see `save`'s gate) as text, read back in
         the dialect it was written in (the save options): what will be published."""
         entry = target.entry
-        fmt = _format(entry)
+        fmt = _format(entry, as_written=True)
         if not capable(fmt, TextCells):
             return None
         with _failures_named(entry, fmt, staged, "reading back as text"):
@@ -504,12 +505,17 @@ def _describe(fmt: Format, location: Location) -> str:
         return f"'{location.relative}' in store '{location.store.name}'"
 
 
-def _format(entry: Entry) -> Format:
+def _format(entry: Entry, *, as_written: bool = False) -> Format:
+    """The entry's format, in its dialect; `as_written`: reading what it just wrote, whose
+    dialect is known (nothing to detect, even in a file nothing else produces)."""
     if entry.format is None:
         raise DatanectarError(
             f"{_where(entry)}, field 'format': no format was resolved for this entry."
         )
-    return get_format(entry.format)
+    fmt = get_format(entry.format)
+    if capable(fmt, TableDialects):
+        return fmt.with_dialect(entry.dialect, detect=entry.external and not as_written)
+    return fmt
 
 
 def _type_mismatch(entry: Entry, fmt: Format, value: Any) -> str:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import nullcontext
+from dataclasses import replace
 from typing import Any
 
 import dagster as dg
 
 from ..cache.decorator import CachedOutput
 from ..catalog import Entry
-from ..checks.audit import Verdict, audit, blocking_failures, check_names
+from ..checks.audit import SCHEMA_CHECK, Verdict, audit, blocking_failures, check_names
 from ..checks.results import CheckResult, failure_lines
+from ..checks.tableschema.text_table import TextTable
 from ..partitions import PartitionedOutput, target_for
 from ..project import Catalog
 from ..publishing import (
@@ -216,7 +218,7 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
             load_entry=catalog.load,
             as_text=lambda: text,
         )
-        verdicts = [verdict for verdict in verdicts if verdict.check in selected]
+        verdicts = [with_dialect(v, text) for v in verdicts if v.check in selected]
         outcome = Outcome(
             entry, target, None, verdicts, None, full_reports(catalog, entry, verdicts)
         )
@@ -227,6 +229,16 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
     return run_checks
 
 
+def with_dialect(verdict: Verdict, text: TextTable | None) -> Verdict:
+    """The Table Schema verdict on a csv file with the dialect and encoding it was read in
+    (`dialect` metadata, detected properties listed), which the entry's `dialect:` and
+    `load_options.encoding` can pin."""
+    if verdict.check != SCHEMA_CHECK or text is None or text.reading is None:
+        return verdict
+    metadata = {**verdict.result.metadata, "dialect": text.reading.descriptor()}
+    return replace(verdict, result=replace(verdict.result, metadata=metadata))
+
+
 def check_result(entry: Entry, verdict: Verdict, outcome: Outcome | None) -> dg.AssetCheckResult:
     result = verdict.result
     metadata: dict[str, Any] = {
@@ -234,6 +246,12 @@ def check_result(entry: Entry, verdict: Verdict, outcome: Outcome | None) -> dg.
         "errors_by_type": dg.MetadataValue.json(result.errors_by_type),
         **{key: _metadata_value(value) for key, value in result.metadata.items()},
     }
+    if verdict.check == SCHEMA_CHECK and entry.format == "csv" and "dialect" not in metadata:
+        # A produced file's dialect: the one it is written in.
+        from ..formats.csv_dialect import written_reading
+
+        reading = written_reading(entry.dialect, entry.save_options)
+        metadata["dialect"] = dg.MetadataValue.json(reading.descriptor())
     if result.failures:
         metadata["failures"] = failures_table(result)
     if result.truncated:

@@ -119,6 +119,19 @@ def _unknown_key(location: tuple[str | int, ...]) -> str:
             f"unknown rule '{given}'.{did_you_mean(given, [*RULES, *settings])} The rules are "
             f"{', '.join(RULES)}; a check may also set {', '.join(settings)}"
         )
+    if len(location) == 2 and location[0] == "dialect":
+        from ..formats.csv_dialect import dialect_names
+
+        if given == "encoding":
+            return (
+                "unknown key 'encoding': a Table Dialect has no encoding (frictionless keeps it "
+                "on the resource). Pin it with load_options.encoding (and save_options.encoding "
+                "for a produced entry)"
+            )
+        return (
+            f"unknown key '{given}'.{did_you_mean(given, dialect_names())} A Table Dialect's "
+            f"keys are {', '.join(dialect_names())}"
+        )
     if len(location) == 1:
         return (
             f"unknown field '{given}'.{did_you_mean(given, field_names())} An entry's fields "

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import StoreError, did_you_mean
 from ..formats import format_names
+from ..formats.csv_dialect import CsvDialect
 from ..formats.registry import BUILT_IN_FORMATS
 from ..stores import normalize_relative_path
 from .namespaces import Dimension, parse_namespaces
@@ -58,6 +59,13 @@ class EntryFields(BaseModel):
     )
     save_options: dict[str, Any] = Field(
         default_factory=dict, description="Keyword arguments for the format's write call."
+    )
+    dialect: CsvDialect | None = Field(
+        default=None,
+        description="For csv: the file's Table Dialect in the standard's names (delimiter, "
+        "header, headerRows, headerJoin, commentChar, commentRows, skipInitialSpace, "
+        "quoteChar, doubleQuote, escapeChar); what it leaves out is detected as frictionless "
+        "detects it in a file nothing produces.",
     )
     schema_: str | dict[str, Any] | None = Field(
         default=None,
@@ -161,6 +169,12 @@ class Entry(EntryFields):
         default=None,
         description="For a Dagster asset that no catalog declares, stored by one of "
         "datanectar's IO managers: its key as Dagster prints it, which errors name.",
+    )
+    external: bool = Field(
+        default=False,
+        description="Set when the catalog resolves: nothing produces it, its data comes from "
+        "elsewhere (a csv's dialect and encoding are then detected where `dialect` leaves them "
+        "out, as frictionless detects them).",
     )
 
     @property

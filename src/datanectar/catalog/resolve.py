@@ -153,6 +153,7 @@ def complete_entry(
             f"format '{fmt}' has no option '{name}'.{did_you_mean(name, allowed)}",
             f"use one of: {', '.join(sorted(allowed)) or '(none)'}.",
         )
+    _check_dialect(entry, fmt, producer)
     if producer is not None and (producer.checks or producer.schema is not None):
         if producer.schema is not None and entry.schema_ is not None:
             raise error(
@@ -176,7 +177,46 @@ def complete_entry(
         entry = entry.model_copy(update={"namespaces": list(producer.namespaces)})
     _check_rules(entry, fmt, config, from_function=_function_rules(producer, config))
     _check_namespaces(entry, format_, path)
-    return entry.model_copy(update={"format": fmt, "store": store, "path": path})
+    return entry.model_copy(
+        update={"format": fmt, "store": store, "path": path, "external": producer is None}
+    )
+
+
+def _check_dialect(entry: Entry, fmt: str, producer: Producer | None) -> None:
+    """A dialect describes a csv file, once: not another format's, not beside a read_csv or
+    to_csv option saying the same, not what pandas cannot write for a produced entry."""
+    dialect = entry.dialect
+    if dialect is None:
+        return
+
+    def error(field: str, problem: str, fix: str) -> CatalogError:
+        return CatalogError(
+            file=entry.source, entry=entry.name, field=field, problem=problem, fix=fix
+        )
+
+    if fmt != "csv":
+        raise error(
+            "dialect",
+            f"a Table Dialect describes csv files, and this entry's format is '{fmt}'.",
+            "remove 'dialect', or use format 'csv'.",
+        )
+    clash = dialect.conflict(load_options=entry.load_options, save_options=entry.save_options)
+    if clash is not None:
+        name, option = clash
+        raise error(
+            f"dialect.{name}",
+            f"both 'dialect.{name}' and '{option}' say how the file is {'written' if option.startswith('save') else 'read'}.",
+            f"state it in one place: keep 'dialect.{name}' (read and written alike) and "
+            f"remove '{option}'.",
+        )
+    unwritable = dialect.unwritable()
+    if producer is not None and unwritable is not None:
+        raise error(
+            f"dialect.{unwritable}",
+            f"{producer.qualified_name} produces this entry, and pandas writes one header "
+            f"row and no comment rows, so '{unwritable}' would not read back what it wrote.",
+            f"remove 'dialect.{unwritable}' (it is for reading files nothing produces).",
+        )
 
 
 # What kind of value each format holds, for the rules that apply to it.

@@ -142,6 +142,17 @@ class TextCells(Protocol):
         ...
 
 
+@runtime_checkable
+class TableDialects(Protocol):
+    """A format whose files carry a Table Dialect (csv): an entry's `dialect` pins how its
+    cells are delimited, quoted, headed and commented; what it leaves out is detected in a
+    file nothing produces, as frictionless detects it."""
+
+    def with_dialect(self, dialect: Any, *, detect: bool) -> Format:
+        """The format as one entry reads and writes it."""
+        ...
+
+
 def capable(fmt: Format, protocol: type) -> bool:
     """Whether a format has a capability (one of the protocols above), asked of its class once:
     an `isinstance` check against a runtime-checkable protocol walks its members each time."""

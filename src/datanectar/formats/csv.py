@@ -1,5 +1,10 @@
 """CSV through pandas. Its cells as text, which a Table Schema judges as frictionless judges
-the file, are read by the validator (`checks.tableschema.csv_text`)."""
+the file, are read by the validator (`checks.tableschema.csv_text`).
+
+An entry's Table Dialect (`dialect:`, `csv_dialect`) is honoured by every read and write;
+what it leaves unpinned in a file nothing produces is detected as frictionless detects it
+(`csv_detect`), by the pandas read and the text read alike.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from ..checks.tableschema.csv_text import stored_csv_text, written_csv_text
 from ..checks.tableschema.text_table import TextTable
 from ..stores import Location
 from .base import Format, parameter_names
+from .csv_dialect import CsvDialect
+from .csv_pandas import read_frame
 
 
 class CsvFormat(Format):
@@ -22,31 +29,47 @@ class CsvFormat(Format):
     suffix = ".csv"
     writes = ("pandas.DataFrame",)
 
+    def __init__(self, *, dialect: CsvDialect | None = None, detect: bool = False) -> None:
+        self.dialect = dialect
+        """The properties the entry pins."""
+        self.detect = detect
+        """Whether the others are detected in the stored file (a file nothing produces)."""
+
+    def with_dialect(self, dialect: CsvDialect | None, *, detect: bool) -> CsvFormat:
+        """This format for one entry: its dialect, and whether to detect the rest."""
+        if dialect is None and not detect:
+            return self
+        return type(self)(dialect=dialect, detect=detect)
+
     def accepts(self, value: Any) -> bool:
         return isinstance(value, pd.DataFrame)
 
     def write(self, value: pd.DataFrame, location: Location, *, options: Mapping[str, Any]) -> None:
+        written = self.dialect.to_csv_options() if self.dialect else {}
         with location.open("wb") as handle:
-            value.to_csv(handle, **{"index": False, **options})
+            value.to_csv(handle, **{"index": False, **written, **options})
 
     def read(self, location: Location, *, options: Mapping[str, Any], as_type: Any = None) -> Any:
         with location.open("rb") as handle:
-            return pd.read_csv(handle, **options)
+            return read_frame(handle, options=options, dialect=self.dialect, detect=self.detect)
 
     def written_text(self, value: Any, *, options: Mapping[str, Any]) -> TextTable:
-        return written_csv_text(value, save_options=options)
+        return written_csv_text(value, save_options=options, dialect=self.dialect)
 
     def read_text(self, location: Location, *, options: Mapping[str, Any]) -> TextTable:
         with location.open("rb") as stored:
-            return stored_csv_text(stored, load_options=options)
+            return stored_csv_text(
+                stored, load_options=options, dialect=self.dialect, detect=self.detect
+            )
 
     def written_value(
         self, value: Any, *, save_options: Mapping[str, Any], load_options: Mapping[str, Any]
     ) -> Any:
+        written = self.dialect.to_csv_options() if self.dialect else {}
         buffer = io.BytesIO()
-        value.to_csv(buffer, **{"index": False, **save_options})
+        value.to_csv(buffer, **{"index": False, **written, **save_options})
         buffer.seek(0)
-        return pd.read_csv(buffer, **load_options)
+        return read_frame(buffer, options=load_options, dialect=self.dialect, detect=False)
 
     def load_option_names(self) -> frozenset[str]:
         return parameter_names(pd.read_csv, exclude={"filepath_or_buffer"})

@@ -5,7 +5,10 @@ The csv format asks this module for its `written_text` and `read_text`, so a Tab
 check of a csv entry judges the file's cells, not pandas' typed reading of them. Two readers
 share the work: pyarrow's multithreaded parser for files whose every record has the header's
 number of cells, and Python's csv module (frictionless's own reader) record by record for the
-others (a blank line, a short or long record) and for what pyarrow cannot read.
+others (a blank line, a short or long record, header rows lower down, comment rows, initial
+spaces: `csv_records`) and for what pyarrow cannot read. Both read in the entry's Table
+Dialect, what it leaves out detected in a source as frictionless detects it
+(`formats.csv_detect`); the `TextTable` says which reading it was.
 """
 
 from __future__ import annotations
@@ -20,16 +23,17 @@ import mmap
 import os
 import zipfile
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import pandas as pd
 
-from .text_table import RaggedRecords, TextTable
+from ...formats.csv_detect import detected_reading
+from ...formats.csv_dialect import CsvDialect, CsvReading, pinned_reading
+from .csv_records import labels_of, records, records_table
+from .text_table import TextTable
 
-# read_csv options that describe the file's dialect; the others (dtype, na_values, ...) are
-# how pandas types the cells, which a text view leaves out.
-_DIALECT_OPTIONS = ("sep", "delimiter", "quotechar", "escapechar", "doublequote", "encoding")
 _ASCII_SUPERSETS = frozenset({"utf-8", "utf-8-sig", "ascii", "latin-1", "iso8859-1", "cp1252"})
 # index_col=False: a record longer than the header must not make pandas take the first
 # column for an index (which shifts every cell); such files are read record by record.
@@ -40,41 +44,56 @@ _AS_TEXT = {
     "index_col": False,
 }
 _BY_RECORD = object()  # the fast reader's word for a file to read record by record
-_FIELD_SIZE_LIMIT = 2**31 - 2  # frictionless's (formats/csv/settings.py)
 _QUOTES_WALKED = 2_000  # quoted fields walked one by one (about 2 µs each), at most
 
 
-def written_csv_text(frame: pd.DataFrame, *, save_options: Mapping[str, Any]) -> TextTable:
-    """The cells `frame` will have once written with `to_csv(**save_options)` and read back."""
-    settings = {"index": False, **save_options}
+def written_csv_text(
+    frame: pd.DataFrame, *, save_options: Mapping[str, Any], dialect: CsvDialect | None = None
+) -> TextTable:
+    """The cells `frame` will have once written with `to_csv(**save_options)` in `dialect`
+    and read back in it."""
+    settings = {"index": False, **(dialect.to_csv_options() if dialect else {}), **save_options}
     buffer = io.StringIO()
     # The cells as text: how the file's bytes are encoded or compressed does not change them.
     unbytes = {"encoding", "compression"}
     frame.to_csv(buffer, **{key: v for key, v in settings.items() if key not in unbytes})
-    dialect = {
-        "sep": settings.get("sep", ","),
-        "quotechar": settings.get("quotechar", '"'),
-        "escapechar": settings.get("escapechar"),
-        "doublequote": settings.get("doublequote", True),
-    }
-    return _text_table(io.StringIO(buffer.getvalue()), dialect)
+    reading = pinned_reading(dialect, {k: v for k, v in settings.items() if k != "encoding"})
+    text = io.StringIO(buffer.getvalue())
+    if reading.plain and not dialect_is_regex(reading):
+        return _text_table(text, reading)
+    return records_table(text, reading)
 
 
-def stored_csv_text(stored: BinaryIO, *, load_options: Mapping[str, Any]) -> TextTable:
+def stored_csv_text(
+    stored: BinaryIO,
+    *,
+    load_options: Mapping[str, Any],
+    dialect: CsvDialect | None = None,
+    detect: bool = False,
+) -> TextTable:
     """The cells of the CSV file open as `stored` (binary), read with the dialect, encoding
-    and compression its `read_csv(**load_options)` would use."""
-    dialect = {key: load_options[key] for key in _DIALECT_OPTIONS if key in load_options}
-    encoding = dialect.pop("encoding", "utf-8")
+    and compression its `read_csv(**load_options)` would use: what `dialect` and the options
+    pin, the rest detected as frictionless detects it (`detect`, a file nothing produces) or
+    pandas' defaults (a file written so)."""
     raw = _decompressed(stored, load_options.get("compression"))
-    encoding = _without_byte_order_mark(raw, encoding)
-    fast = _arrow_text_table(raw, dialect, encoding)
+    if detect:
+        reading = detected_reading(raw, dialect=dialect, options=load_options)
+    else:
+        reading = pinned_reading(dialect, load_options)
+    reading = replace(reading, encoding=_without_byte_order_mark(raw, reading.encoding))
+    if dialect_is_regex(reading):
+        text = io.TextIOWrapper(raw, encoding=reading.encoding, newline="")
+        return _text_table(text, reading)
+    fast = _arrow_text_table(raw, reading) if reading.plain else _BY_RECORD
     if isinstance(fast, TextTable):
         return fast
     raw.seek(0)
-    text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-    if fast is _BY_RECORD:
-        return _records_table(text, dialect)
-    return _text_table(text, dialect)
+    return records_table(io.TextIOWrapper(raw, encoding=reading.encoding, newline=""), reading)
+
+
+def dialect_is_regex(reading: CsvReading) -> bool:
+    """A separator of more than one character: a regex, which pandas' python engine reads."""
+    return len(reading.delimiter) != 1
 
 
 def read_csv_as_text(path: str | Path, **options: Any) -> tuple[pd.DataFrame, list[str]]:
@@ -117,26 +136,20 @@ def _decompressed(stored: Any, compression: Any) -> Any:
         return io.BytesIO(plain.read())  # in memory: a seekable file, never memory-mapped
 
 
-def _arrow_text_table(
-    raw: Any, dialect: Mapping[str, Any], encoding: str
-) -> TextTable | object | None:
+def _arrow_text_table(raw: Any, reading: CsvReading) -> TextTable | object:
     """The text table read by pyarrow's multithreaded parser, when every record has the
     header's number of cells; `_BY_RECORD` when one does not, when a row is empty cells only
     (it may have been a blank line) or when pyarrow cannot read the file, for Python's csv
-    module to read record by record as frictionless does; None for a separator of more than
-    one character (a regex: pandas' python engine)."""
+    module to read record by record as frictionless does."""
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
-    delimiter = dialect.get("delimiter") or dialect.get("sep") or ","
-    if len(delimiter) != 1:
-        return None  # a regex separator: pandas' python engine
-    wrapper = io.TextIOWrapper(raw, encoding=encoding, newline="")
-    header = _header(wrapper, dialect)
+    wrapper = io.TextIOWrapper(raw, encoding=reading.encoding, newline="")
+    written = next(records(wrapper, reading), [])  # the header row as pyarrow names columns
     wrapper.detach()  # leaves `raw` open, to be read again from the start
     raw.seek(0)
-    if not header:
-        return TextTable(pd.DataFrame(), [])
+    if not written:
+        return TextTable(pd.DataFrame(), [], reading=reading)
     uneven: list[Any] = []
 
     def keep_aside(row: Any) -> str:
@@ -146,34 +159,35 @@ def _arrow_text_table(
     try:
         table = pacsv.read_csv(
             raw,
-            read_options=pacsv.ReadOptions(encoding=encoding, column_names=None),
+            read_options=pacsv.ReadOptions(encoding=reading.encoding, column_names=None),
             parse_options=pacsv.ParseOptions(
-                delimiter=delimiter,
-                quote_char=dialect.get("quotechar") or '"',
-                double_quote=dialect.get("doublequote", True),
-                escape_char=dialect.get("escapechar") or False,
+                delimiter=reading.delimiter,
+                quote_char=reading.quote_char or False,
+                double_quote=reading.double_quote if reading.escape_char else True,
+                escape_char=reading.escape_char or False,
                 # Slower (blocks can't be split at any newline), so only where it can matter.
-                newlines_in_values=_may_hold_quoted_newlines(raw, dialect, encoding),
+                newlines_in_values=_may_hold_quoted_newlines(raw, reading),
                 ignore_empty_lines=False,
                 invalid_row_handler=keep_aside,
             ),
             convert_options=pacsv.ConvertOptions(
                 # large_string: what pandas keeps str columns as (no cast in to_pandas)
-                column_types={name: pa.large_string() for name in header},
+                column_types={name: pa.large_string() for name in written},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return _BY_RECORD  # a cell longer than a block, say
-    if uneven or _has_empty_records(table) or table.num_columns != len(header):
+    if uneven or _has_empty_records(table) or table.num_columns != len(written):
         return _BY_RECORD
     if any(kind != pa.large_string() for kind in table.schema.types):
         return _BY_RECORD  # pyarrow named a column otherwise than the header row: it typed it
     # Labels as positions: the header may repeat a label, which the frame must keep apart.
+    header = labels_of([written], reading.header_join)
     frame = table.rename_columns([str(i) for i in range(len(header))]).to_pandas()
     frame.columns = header
-    return TextTable(frame, header)
+    return TextTable(frame, header, reading=reading)
 
 
 def _has_empty_records(table: Any) -> bool:
@@ -191,16 +205,17 @@ def _has_empty_records(table: Any) -> bool:
     return empty is not None
 
 
-def _may_hold_quoted_newlines(raw: Any, dialect: Mapping[str, Any], encoding: str) -> bool:
+def _may_hold_quoted_newlines(raw: Any, reading: CsvReading) -> bool:
     """Whether a quoted value may hold a newline, which stops pyarrow from splitting the file
     into blocks at any newline (its parse is then much slower). False only for a local file,
     in an encoding that writes ASCII as itself, whose every quote character is seen (by
     memchr over the mapped file) to open or close a quoted field, none around a newline."""
-    quote = dialect.get("quotechar") or '"'
-    delimiter = dialect.get("delimiter") or dialect.get("sep") or ","
+    quote, delimiter, encoding = reading.quote_char, reading.delimiter, reading.encoding
+    if not quote:
+        return False  # nothing is quoted: a newline always ends a record
     if codecs.lookup(encoding).name not in _ASCII_SUPERSETS or not (quote + delimiter).isascii():
         return True
-    if dialect.get("escapechar") or len(quote) != 1:
+    if reading.escape_char or len(quote) != 1:
         return True  # escaped quotes: not worth modelling here
     try:
         descriptor = raw.fileno()
@@ -214,7 +229,7 @@ def _may_hold_quoted_newlines(raw: Any, dialect: Mapping[str, Any], encoding: st
             mapped,
             quote.encode(),
             delimiter.encode(),
-            dialect.get("doublequote", True),
+            True,
             start=len(codecs.BOM_UTF8) if marked else 0,
         )
 
@@ -247,60 +262,20 @@ def _quoted_newlines(
     return False
 
 
-def _header(handle: Any, dialect: Mapping[str, Any]) -> list[str]:
-    return next(_records(handle, dialect), [])
-
-
-def _records(handle: Any, dialect: Mapping[str, Any]) -> Any:
-    """Python's csv reader over the text, which is what frictionless reads a CSV with, taking
-    fields as long as frictionless does (it lifts the module's 128 KiB limit, process-wide,
-    when its own csv parser is imported)."""
-    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_SIZE_LIMIT))
-    return csv.reader(
-        handle,
-        delimiter=dialect.get("delimiter") or dialect.get("sep") or ",",
-        quotechar=dialect.get("quotechar") or '"',
-        escapechar=dialect.get("escapechar"),
-        doublequote=dialect.get("doublequote", True),
-    )
-
-
-def _text_table(handle: Any, dialect: Mapping[str, Any]) -> TextTable:
-    """Every record one row of str cells, and the header row verbatim (pandas renames
-    repeated labels), for files whose every record has the header's number of cells."""
-    header = _header(handle, dialect)
+def _text_table(handle: Any, reading: CsvReading) -> TextTable:
+    """Every record one row of str cells, and the header row as frictionless reads it
+    (pandas renames repeated labels), for files whose every record has the header's number
+    of cells."""
+    header = labels_of([next(records(handle, reading), [])], reading.header_join)
     if not header:
-        return TextTable(pd.DataFrame(), [])  # an empty file: frictionless's "source is empty"
+        return TextTable(pd.DataFrame(), [], reading=reading)  # frictionless: source is empty
     handle.seek(0)
-    frame = pd.read_csv(handle, **{**dialect, **_AS_TEXT})
-    return TextTable(frame, header)
-
-
-def _records_table(handle: Any, dialect: Mapping[str, Any]) -> TextTable:
-    """A file whose records differ in their number of cells (a blank line has none), read
-    record by record (slower than pandas, which cannot say which cells a record lacks): each
-    row holds its record's first cells, null where the record has none, and `ragged` what
-    differs from the header."""
-    import numpy as np
-
-    records = _records(handle, dialect)
-    header = next(records, [])
-    if not header:
-        return TextTable(pd.DataFrame(), [])
-    width = len(header)
-    columns: list[list[str | None]] = [[] for _ in range(width)]
-    counts: list[int] = []
-    extra: dict[int, list[str]] = {}
-    for position, record in enumerate(records):
-        counts.append(len(record))
-        if len(record) > width:
-            extra[position] = record[width:]
-        elif len(record) < width:
-            record = record + [None] * (width - len(record))
-        for cells, cell in zip(columns, record, strict=False):  # the header's cells only
-            cells.append(cell)
-    frame = pd.DataFrame({str(i): pd.array(cells, dtype="str") for i, cells in enumerate(columns)})
-    frame.columns = header
-    shapes = np.array(counts, dtype=np.int64)
-    uneven = bool((shapes != width).any())
-    return TextTable(frame, header, RaggedRecords(shapes, extra) if uneven else None)
+    options = {
+        "sep": reading.delimiter,
+        "quotechar": reading.quote_char or '"',
+        "quoting": csv.QUOTE_NONE if reading.quote_char == "" else csv.QUOTE_MINIMAL,
+        "escapechar": reading.escape_char,
+        "doublequote": reading.double_quote if reading.escape_char else True,
+    }
+    frame = pd.read_csv(handle, **options, **_AS_TEXT)
+    return TextTable(frame, header, reading=reading)

@@ -19,7 +19,7 @@ from frictionless import Schema, errors
 from .constraints import constraint_note, constraint_order
 from .field_types import ParsedColumn, absent_column, read_column
 from .integrity import Duplicates, foreign_key_failures, primary_key_errors
-from .report import FIRST_DATA_ROW, ErrorGroup
+from .report import ErrorGroup
 from .schema_error import TableSchemaError
 from .table_view import ForeignTable, TableView, expected_fields, match_header
 
@@ -53,7 +53,7 @@ def cell_groups(
 
     def blank_row(row: int) -> frictionless.Error:
         return errors.BlankRowError(
-            note="", cells=table.row_cells(row), row_number=row + FIRST_DATA_ROW
+            note="", cells=table.row_cells(row), row_number=table.row_number(row)
         )
 
     groups.append(ErrorGroup("blank-row", ("blank",), rows, blank_row))
@@ -64,7 +64,7 @@ def record_groups(table: TableView, verdicts: list[ColumnVerdict]) -> list[Error
     """For a CSV whose records differ in length: an `extra-cell` error for each cell past the
     header's, and a `missing-cell` error for each of the header's cells a record lacks."""
     ragged = table.ragged
-    if ragged is None:
+    if ragged is None or ragged.counts is None:
         return []
     counts = ragged.counts
     width = len(verdicts)
@@ -77,7 +77,7 @@ def record_groups(table: TableView, verdicts: list[ColumnVerdict]) -> list[Error
             return errors.ExtraCellError(
                 note="",
                 cells=table.row_cells(row),
-                row_number=row + FIRST_DATA_ROW,
+                row_number=table.row_number(row),
                 cell=str(ragged.extra[row][number - width - 1]),
                 field_name="",
                 field_number=number,
@@ -92,7 +92,7 @@ def record_groups(table: TableView, verdicts: list[ColumnVerdict]) -> list[Error
             return errors.MissingCellError(
                 note="",
                 cells=table.row_cells(row),
-                row_number=row + FIRST_DATA_ROW,
+                row_number=table.row_number(row),
                 cell="",
                 field_name=name,
                 field_number=number,
@@ -117,7 +117,7 @@ def _cell_group(
         return error_class(
             note=note,
             cells=table.row_cells(row),
-            row_number=row + FIRST_DATA_ROW,
+            row_number=table.row_number(row),
             cell=str(table.cell(row, position)),
             field_name=field.name,
             field_number=position + 1,
@@ -223,9 +223,9 @@ def _unique_group(
     def build(row: int) -> frictionless.Error:
         value = parsed.frictionless_values(np.array([row]))[0]
         return errors.UniqueError(
-            note=f"the same as in the row at position {previous[row] + FIRST_DATA_ROW}",
+            note=f"the same as in the row at position {table.row_number(previous[row])}",
             cells=table.row_cells(row),
-            row_number=row + FIRST_DATA_ROW,
+            row_number=table.row_number(row),
             cell=str(value),
             field_name=parsed.field.name,
             field_number=position + 1,
@@ -241,11 +241,11 @@ def _primary_key_group(table: TableView, parsed: list[ParsedColumn]) -> ErrorGro
 
     def build(row: int) -> frictionless.Error:
         if row in previous:
-            note = f"the same as in the row at position {previous[row] + FIRST_DATA_ROW}"
+            note = f"the same as in the row at position {table.row_number(previous[row])}"
         else:
             note = 'cells composing the primary keys are all "None"'
         return errors.PrimaryKeyError(
-            note=note, cells=table.row_cells(row), row_number=row + FIRST_DATA_ROW
+            note=note, cells=table.row_cells(row), row_number=table.row_number(row)
         )
 
     return ErrorGroup("primary-key", ("primary-key",), rows, build)
@@ -283,7 +283,7 @@ def _foreign_key_group(
         return errors.ForeignKeyError(
             note=note,
             cells=table.row_cells(row),
-            row_number=row + FIRST_DATA_ROW,
+            row_number=table.row_number(row),
             field_names=target_names,
             field_cells=["" if value is None else str(value) for value in values],
             reference_name=source_name,

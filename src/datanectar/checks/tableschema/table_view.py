@@ -19,6 +19,7 @@ from frictionless.table import Header
 from frictionless.table import fields_match as fields_match_module
 
 from .cells import Column, column
+from .report import FIRST_DATA_ROW
 from .schema_error import TableSchemaError
 from .text_table import RaggedRecords
 
@@ -67,29 +68,41 @@ class TableView:
         if any(level is not None for level in data.index.names):
             data = data.reset_index()  # frictionless reads named index levels as fields first
         labels = [str(label) for label in (data.columns if header is None else header)]
-        if len(labels) != data.shape[1]:
+        if header is not None and not labels and data.shape[1]:
+            pass  # a file without header: its columns match the fields by position
+        elif len(labels) != data.shape[1]:
             raise TableSchemaError(
                 source="<table>",
                 problem=f"the header has {len(labels)} labels but the table {data.shape[1]} "
                 "columns.",
                 fix="pass the header row of the same file the table was read from.",
             )
-        if ragged is not None and len(ragged.counts) != len(data):
+        covered = None if ragged is None else _covered(ragged)
+        if covered is not None and covered != len(data):
             raise TableSchemaError(
                 source="<table>",
-                problem=f"the record lengths cover {len(ragged.counts)} records but the "
+                problem=f"the record lengths cover {covered} records but the "
                 f"table has {len(data)} rows.",
                 fix="pass the record lengths read with the same table.",
             )
         columns = [column(data.iloc[:, index]) for index in range(data.shape[1])]
         return cls(frame=data, labels=labels, columns=columns, ragged=ragged)
 
+    def row_number(self, row: int) -> int:
+        """The row's number as frictionless counts it (the header is row 1, usually)."""
+        numbers = None if self.ragged is None else self.ragged.row_numbers
+        return row + FIRST_DATA_ROW if numbers is None else int(numbers[row])
+
+    @property
+    def header_rows(self) -> list[int]:
+        return [1] if self.ragged is None else list(self.ragged.header_rows)
+
     def row_cells(self, row: int) -> list[str]:
         """A row's cells as frictionless lists them in an error (None as ""): the record's
         own cells, as many as it holds."""
         cells = [col.python_cell(row) for col in self.columns]
         texts = ["" if cell is None else str(cell) for cell in cells]
-        if self.ragged is None:
+        if self.ragged is None or self.ragged.counts is None:
             return texts
         count = int(self.ragged.counts[row])
         return texts[:count] + list(self.ragged.extra.get(row, []))
@@ -98,12 +111,45 @@ class TableView:
         return self.columns[position].python_cell(row)
 
 
-def match_header(labels: list[str], schema: Schema) -> Header:
+def _covered(ragged: RaggedRecords) -> int | None:
+    for given in (ragged.counts, ragged.row_numbers):
+        if given is not None:
+            return len(given)
+    return None
+
+
+def fitted(
+    frame: pd.DataFrame, ragged: RaggedRecords | None, width: int
+) -> tuple[pd.DataFrame, RaggedRecords | None]:
+    """A table read without header, as frictionless judges it against `width` fields by
+    position: cells past the fields are extra cells, fields past a record's cells missing."""
+    import numpy as np
+
+    columns = frame.shape[1]
+    if columns == width:
+        return frame, ragged
+    counts = ragged.counts if ragged is not None and ragged.counts is not None else None
+    if counts is None:
+        counts = np.full(len(frame), columns, dtype=np.int64)
+    extra: dict[int, list[str]] = {}
+    if columns > width or (ragged is not None and ragged.extra):
+        for row in np.flatnonzero(counts > width):
+            own = [frame.iat[row, i] for i in range(width, min(columns, int(counts[row])))]
+            extra[int(row)] = [*own, *(ragged.extra.get(int(row), []) if ragged else [])]
+    kept = frame.iloc[:, :width].copy()
+    for position in range(columns, width):
+        kept[str(position + 1)] = pd.array([None] * len(frame), dtype="str")
+    numbers = None if ragged is None else ragged.row_numbers
+    header_rows = () if ragged is None else ragged.header_rows
+    return kept, RaggedRecords(counts, extra, row_numbers=numbers, header_rows=header_rows)
+
+
+def match_header(labels: list[str], schema: Schema, row_numbers: list[int] | None = None) -> Header:
     declared = schema.fields_match if schema.has_defined("fields_match") else None
     return Header(
         labels,
         fields=schema.fields,
-        row_numbers=[1],
+        row_numbers=row_numbers or [1],
         fields_match=fields_match_module.resolve(declared, schema_sync=False),
     )
 

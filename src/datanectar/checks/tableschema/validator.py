@@ -29,9 +29,11 @@ Where the result can differ from frictionless, on purpose:
   of the field's type is rejected by `load_schema` (frictionless fails mid-validation).
 - The frame is the source: the caller chooses what it holds. Catalog checks give a csv
   entry's cells as text with its header row (`Format.read_text` / `written_text`), so the
-  verdict is frictionless's on the file; other formats give their typed columns.
-  CSV dialect options frictionless applies while reading (its
-  delimiter sniffer, `headerCase`, comment rows, several header rows) are not modelled.
+  verdict is frictionless's on the file; other formats give their typed columns. The csv
+  reader applies the entry's Table Dialect (header rows, comment rows, delimiter...) and
+  detects what it leaves unpinned as frictionless does (`formats.csv_detect`); `ragged`
+  carries the row numbers frictionless gives when they do not follow from the position.
+  `headerCase` is not modelled.
 - A list cell of a parquet or delta column (pandas hands it over as a numpy array) is read as
   the list it is, for `array`, `yearmonth` and `geopoint` fields: frictionless reading the
   parquet file through pandas reports a type error for every such cell, and none for the same
@@ -72,7 +74,7 @@ from .field_types import compile_pattern, read_column
 from .integrity import unique_duplicates
 from .report import collect
 from .schema_error import TableSchemaError
-from .table_view import ForeignTable, TableView, expected_fields, match_header
+from .table_view import ForeignTable, TableView, expected_fields, fitted, match_header
 from .text_table import RaggedRecords
 
 __all__ = ["ForeignTable", "TableSchemaError", "load_schema", "validate_table"]
@@ -229,8 +231,10 @@ def validate_table(
     cap = failure_cap(report, limit)
     schema = schema if isinstance(schema, Schema) else load_schema(schema)
     foreign = {key: _foreign_table(given) for key, given in (foreign_tables or {}).items()}
+    if header is not None and not list(header) and len(data.columns):
+        data, ragged = fitted(_frame(data), ragged, len(schema.fields))
     table = TableView.build(data, header, ragged)
-    header_row = match_header(table.labels, schema)
+    header_row = match_header(table.labels, schema, table.header_rows)
     table_errors: list[frictionless.Error] = []
     if not table.labels and table.rows == 0:
         table_errors.append(errors.SourceError(note="the source is empty"))
@@ -277,6 +281,10 @@ def _read_columns(
         return [verdict(position) for position in positions]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="table-schema") as pool:
         return list(pool.map(verdict, positions))
+
+
+def _frame(data: pd.DataFrame | pa.Table) -> pd.DataFrame:
+    return data.to_pandas() if isinstance(data, pa.Table) else data
 
 
 def _foreign_table(given: pd.DataFrame | pa.Table | ForeignTable) -> ForeignTable:
