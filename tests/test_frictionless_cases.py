@@ -47,10 +47,10 @@ def entry_text(case: dict[str, Any]) -> str:
         "  report: full",
     ]
     dialect = catalog_dialect(case)
-    if case["encoding"]:
-        dialect = {**(dialect or {}), "encoding": case["encoding"]}
     if dialect:
         lines.append(f"  dialect: {json.dumps(dialect)}")
+    if case["encoding"]:  # the resource's, not the dialect's, as in frictionless
+        lines.append(f"  load_options: {json.dumps({'encoding': case['encoding']})}")
     return "\n".join(lines) + "\n"
 
 

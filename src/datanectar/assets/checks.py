@@ -21,7 +21,7 @@ from ..cache.decorator import CachedOutput
 from ..catalog import Entry
 from ..checks.audit import SCHEMA_CHECK, Verdict, audit, blocking_failures, check_names
 from ..checks.results import CheckResult, failure_lines
-from ..checks.tableschema.text_table import TextTable
+from ..checks.tableschema.text_table import TextTable, UnreadableTable
 from ..partitions import PartitionedOutput, target_for
 from ..project import Catalog
 from ..publishing import (
@@ -208,15 +208,27 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
         target = target_for(entry, keys)
         # A csv's Table Schema reads the file as text; the typed value is loaded only when
         # something else needs it (the rules, or a format that stores typed values).
-        text = catalog.storage.stored_text(target) if entry.schema_ is not None else None
-        value = catalog.storage.load(target) if text is None or entry.checks else None
+        text, unreadable = None, None
+        reads_text = entry.schema_ is not None and catalog.storage.stores_text(target)
+        if reads_text:
+            try:
+                text = catalog.storage.stored_text(target)
+            except UnreadableTable as exc:  # the Table Schema's verdict, not a failed step
+                unreadable = exc
+        value = catalog.storage.load(target) if not reads_text or entry.checks else None
+
+        def as_text() -> TextTable | None:
+            if unreadable is not None:
+                raise unreadable
+            return text
+
         selected = {key.name for key in context.selected_asset_check_keys}
         verdicts = audit(
             entry,
             value,
             project_root=catalog.config.root,
             load_entry=catalog.load,
-            as_text=lambda: text,
+            as_text=as_text,
         )
         verdicts = [with_dialect(v, text) for v in verdicts if v.check in selected]
         outcome = Outcome(

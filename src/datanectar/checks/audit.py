@@ -11,7 +11,7 @@ from ..catalog import Entry
 from .read_only import read_only
 from .results import DEFAULT_FAILURE_LIMIT, CheckResult, failure_cap
 from .rules import evaluate_custom_rule, evaluate_grid_rule, evaluate_table_rule
-from .tableschema.text_table import TextTable
+from .tableschema.text_table import TextTable, UnreadableTable
 
 SCHEMA_CHECK = "table_schema"
 
@@ -54,26 +54,25 @@ def audit(
     cap = failure_cap(entry.report, DEFAULT_FAILURE_LIMIT)
     verdicts = []
     if entry.schema_ is not None:
-        from .tableschema import load_schema, validate_table
+        from .tableschema.validator import load_schema, unreadable_result, validate_table
 
         schema = load_schema(entry.schema_, basepath=project_root)
         foreign = _foreign_tables(schema, load_entry)
-        text = as_text() if as_text is not None else None
-        verdicts.append(
-            Verdict(
-                SCHEMA_CHECK,
-                True,
-                validate_table(
-                    value if text is None else text.frame,
-                    schema,
-                    header=None if text is None else text.header,
-                    ragged=None if text is None else text.ragged,
-                    foreign_tables=foreign,
-                    report=entry.report,
-                    threads=threads,
-                ),
+        try:
+            text = as_text() if as_text is not None else None
+        except UnreadableTable as unreadable:
+            result = unreadable_result(unreadable.error_type, unreadable.note, report=entry.report)
+        else:
+            result = validate_table(
+                value if text is None else text.frame,
+                schema,
+                header=None if text is None else text.header,
+                ragged=None if text is None else text.ragged,
+                foreign_tables=foreign,
+                report=entry.report,
+                threads=threads,
             )
-        )
+        verdicts.append(Verdict(SCHEMA_CHECK, True, result))
     judged = read_back() if read_back is not None and entry.checks else value
     for rule in entry.checks:
         if rule.custom is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -28,6 +28,7 @@ _READ_EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "headerRows": ("header", "names", "skiprows"),
     "commentChar": ("comment",),
     "commentRows": ("skiprows",),
+    "lineTerminator": ("lineterminator",),
 }
 _WRITE_EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "delimiter": ("sep",),
@@ -35,6 +36,7 @@ _WRITE_EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "doubleQuote": ("doublequote",),
     "escapeChar": ("escapechar",),
     "header": ("header",),
+    "lineTerminator": ("lineterminator",),
 }
 # Read with a dialect that pandas cannot write: a produced entry may not pin them.
 _READ_ONLY = ("headerRows", "commentRows")
@@ -82,6 +84,12 @@ class CsvDialect(BaseModel):
     )
     escape_char: str | None = Field(
         default=None, alias="escapeChar", description="Escapes the next character (none)."
+    )
+    line_terminator: Literal["\n", "\r\n", "\r"] | None = Field(
+        default=None,
+        alias="lineTerminator",
+        description="Ends each written row ('\\n'); any of the three is read, as frictionless "
+        "reads them.",
     )
 
     @field_validator("delimiter", "escape_char")
@@ -156,6 +164,8 @@ class CsvDialect(BaseModel):
                 options["doublequote"] = self.double_quote
         if self.header is False:
             options["header"] = False
+        if self.line_terminator is not None:
+            options["lineterminator"] = self.line_terminator
         return options
 
 

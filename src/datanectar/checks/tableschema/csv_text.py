@@ -32,7 +32,7 @@ import pandas as pd
 from ...formats.csv_detect import detected_reading
 from ...formats.csv_dialect import CsvDialect, CsvReading, pinned_reading
 from .csv_records import labels_of, records, records_table
-from .text_table import TextTable
+from .text_table import TextTable, UnreadableTable
 
 _ASCII_SUPERSETS = frozenset({"utf-8", "utf-8-sig", "ascii", "latin-1", "iso8859-1", "cp1252"})
 # index_col=False: a record longer than the header must not make pandas take the first
@@ -74,7 +74,17 @@ def stored_csv_text(
     """The cells of the CSV file open as `stored` (binary), read with the dialect, encoding
     and compression its `read_csv(**load_options)` would use: what `dialect` and the options
     pin, the rest detected as frictionless detects it (`detect`, a file nothing produces) or
-    pandas' defaults (a file written so)."""
+    pandas' defaults (a file written so). Bytes that do not decode raise `UnreadableTable`
+    (frictionless's encoding-error)."""
+    try:
+        return _stored_csv_text(stored, load_options, dialect, detect)
+    except UnicodeError as exc:
+        raise UnreadableTable("encoding-error", str(exc)) from None
+
+
+def _stored_csv_text(
+    stored: BinaryIO, load_options: Mapping[str, Any], dialect: CsvDialect | None, detect: bool
+) -> TextTable:
     raw = _decompressed(stored, load_options.get("compression"))
     if detect:
         reading = detected_reading(raw, dialect=dialect, options=load_options)

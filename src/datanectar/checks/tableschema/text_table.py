@@ -11,8 +11,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ...errors import DatanectarError
+
 if TYPE_CHECKING:
     from ...formats.csv_dialect import CsvReading
+
+
+class UnreadableTable(DatanectarError):
+    """The stored cells cannot be read as a table at all (bytes that are not text in the
+    file's encoding): frictionless's table-level error for it, which the Table Schema check
+    reports as its verdict rather than failing."""
+
+    def __init__(self, error_type: str, note: str) -> None:
+        super().__init__(f"{error_type}: {note}")
+        self.error_type = error_type
+        self.note = note
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ from .error_groups import (
 )
 from .field_types import compile_pattern, read_column
 from .integrity import unique_duplicates
-from .report import collect
+from .report import collect, to_failure
 from .schema_error import TableSchemaError
 from .table_view import ForeignTable, TableView, expected_fields, fitted, match_header
 from .text_table import RaggedRecords
@@ -235,10 +235,12 @@ def validate_table(
         data, ragged = fitted(_frame(data), ragged, len(schema.fields))
     table = TableView.build(data, header, ragged)
     header_row = match_header(table.labels, schema, table.header_rows)
-    table_errors: list[frictionless.Error] = []
     if not table.labels and table.rows == 0:
-        table_errors.append(errors.SourceError(note="the source is empty"))
-    table_errors += header_row.errors
+        # frictionless stops there: no header, no rows to judge
+        return unreadable_result(
+            "source-error", "the source is empty", name=name, report=report, limit=limit
+        )
+    table_errors: list[frictionless.Error] = list(header_row.errors)
     verdicts = _read_columns(expected_fields(header_row), table, threads)
 
     groups, blank = cell_groups(table, verdicts)
@@ -257,6 +259,28 @@ def validate_table(
         errors_by_type=by_type,
         failures=failures,
         metadata={"rows": table.rows, "fields": len(schema.fields), "report": report},
+    )
+
+
+def unreadable_result(
+    error_type: str,
+    note: str,
+    *,
+    name: str = CHECK_NAME,
+    report: ReportMode = "partial",
+    limit: int = DEFAULT_FAILURE_LIMIT,
+) -> CheckResult:
+    """The verdict on a table frictionless cannot read at all: its one table-level error
+    (`source-error`, `encoding-error`), with frictionless's message."""
+    error_class = {"source-error": errors.SourceError, "encoding-error": errors.EncodingError}
+    failure = to_failure(error_class[error_type](note=note))
+    return CheckResult(
+        name=name,
+        passed=False,
+        error_count=1,
+        errors_by_type={error_type: 1},
+        failures=[failure][: failure_cap(report, limit)],
+        metadata={"rows": 0, "report": report},
     )
 
 
