@@ -294,7 +294,10 @@ class EntryStorage:
             + (f": {why}" if why else "")
             + ". "
             + (
-                f"Fix: materialize it first (dagster asset materialize --select {entry.asset}"
+                "Fix: nothing produces this entry: put its data at that location, or point "
+                "the entry's path (or store) at where the data is."
+                if entry.external
+                else f"Fix: materialize it first (dagster asset materialize --select {entry.asset}"
                 + (f" --partition {_label(target.keys)}" if target.keys else "")
                 + ")."
                 if entry.asset is not None

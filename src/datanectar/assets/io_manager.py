@@ -390,6 +390,8 @@ def _not_found(
     """The missing-data error with a hint that holds: materializing is the fix only when this
     instance records no materialization of it; when it records one, the data went missing."""
     problem = str(error).split(" Fix: ")[0].rstrip(".")
+    if entry.external:  # materializing cannot be the fix: nothing produces it
+        return error
     recorded = latest_materialization(entry, partition, instance)
     if recorded is None:
         home = (

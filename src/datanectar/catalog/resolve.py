@@ -281,11 +281,44 @@ def _check_rules(
         from ..checks.tableschema import load_schema
 
         try:
-            load_schema(entry.schema_, basepath=config.root)
+            schema = load_schema(entry.schema_, basepath=config.root)
         except DatanectarError as exc:
             raise CatalogError(
                 file=entry.source, entry=entry.name, field="schema", problem=str(exc)
             ) from None
+        _require_ranges_fit(entry, {field.name: field.type for field in schema.fields})
+
+
+# The Table Schema field types a range's bounds can judge: numbers, or dates and instants.
+_RANGE_FIELD_KINDS = {
+    "integer": "number",
+    "number": "number",
+    "year": "number",
+    "date": "time",
+    "datetime": "time",
+}
+
+
+def _require_ranges_fit(entry: Entry, field_types: Mapping[str, str]) -> None:
+    """A `range` on a column the entry's schema types is a catalog error when its bounds
+    cannot judge that type (numbers on a date, dates on a string)."""
+    for index, rule in enumerate(entry.checks):
+        if rule.range is None:
+            continue
+        for column, bounds in rule.bounds().items():
+            field_type = field_types.get(column)
+            if field_type is None or _RANGE_FIELD_KINDS.get(field_type) == bounds.kind:
+                continue
+            fits = [t for t, kind in _RANGE_FIELD_KINDS.items() if kind == bounds.kind]
+            raise CatalogError(
+                file=entry.source,
+                entry=entry.name,
+                field=f"checks[{index}].range.{column}",
+                problem=f"the schema types '{column}' as {field_type}, which {bounds.kind} "
+                f"bounds {bounds.describe()} cannot judge (they judge {', '.join(fits)}).",
+                fix="give bounds of the column's kind (numbers, or ISO dates/timestamps), or "
+                "drop the rule.",
+            )
 
 
 def _foreign_key_errors(

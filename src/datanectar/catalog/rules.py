@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .range_bounds import Bounds, parse_bounds
 
 Severity = Literal["error", "warn"]
 
@@ -51,9 +53,9 @@ RULES: dict[str, tuple[Any, tuple[str, ...], str]] = {
         "each column's values are among the listed ones",
     ),
     "range": (
-        dict[str, tuple[float | None, float | None]],
+        dict[str, tuple[Any, Any]],
         ("table", "grid"),
-        "each column or variable lies within [low, high] (null: open)",
+        "each column or variable lies within [low, high]: numbers, or ISO dates/times (null: open)",
     ),
     "dims": (
         dict[str, int | None],
@@ -84,7 +86,11 @@ class Rule(BaseModel):
     not_null: list[str] | None = None
     unique: list[str] | None = None
     values_in: dict[str, list[Any]] | None = None
-    range: dict[str, tuple[float | None, float | None]] | None = None
+    range: dict[str, tuple[Any, Any]] | None = Field(
+        default=None,
+        description="column or variable -> [low, high]: two numbers, or two ISO dates or "
+        "timestamps (null: open). Missing values are never out of range.",
+    )
     dims: dict[str, int | None] | None = None
     coords: list[str] | None = None
     variables: dict[str, VariableSpec] | None = None
@@ -99,6 +105,20 @@ class Rule(BaseModel):
     name: str | None = Field(
         default=None, description="The Dagster check name; the rule's by default."
     )
+
+    @field_validator("range")
+    @classmethod
+    def _typed_bounds(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        for column, pair in (value or {}).items():
+            try:
+                parse_bounds(pair)
+            except ValueError as exc:
+                raise ValueError(f"'{column}': {exc}") from None
+        return value
+
+    def bounds(self) -> dict[str, Bounds]:
+        """A `range` rule's bounds, typed, by column or variable."""
+        return {column: parse_bounds(pair) for column, pair in (self.range or {}).items()}
 
     @model_validator(mode="after")
     def _exactly_one_rule(self) -> Rule:

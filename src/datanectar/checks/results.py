@@ -41,11 +41,15 @@ class CheckResult:
     failures: list[CheckFailure]
     """The first failures in the order the check found them, capped by the report mode."""
     metadata: dict[str, Any] = field(default_factory=dict)
+    cut: bool | None = None
+    """Whether failures were left out by the report's cap; None: one failure per error, so
+    fewer failures than errors says so (an aggregated result, where one failure stands for
+    many errors, says it itself)."""
 
     @property
     def truncated(self) -> bool:
         """Whether some errors were counted but not kept as failures."""
-        return len(self.failures) < self.error_count
+        return self.cut if self.cut is not None else len(self.failures) < self.error_count
 
 
 def failure_cap(report: str, limit: int) -> int | None:

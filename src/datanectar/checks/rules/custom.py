@@ -11,6 +11,8 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+
 from ...catalog.rules import Rule
 from ...errors import DatanectarError, did_you_mean
 from ..results import CheckFailure, CheckResult
@@ -42,34 +44,84 @@ def resolve_custom(target: str) -> Callable[..., Any]:
 
 
 def evaluate_custom_rule(rule: Rule, value: Any) -> CheckResult:
-    outcome = resolve_custom(str(rule.custom))(value, **rule.options)
+    """The rule's verdict on `value`. A check that raises, or returns something that is no
+    verdict, has failed (`check-error`): at warn level the value is still published."""
+    function = resolve_custom(str(rule.custom))
+    try:
+        outcome = function(value, **rule.options)
+    except Exception as exc:  # the check's own failure is its verdict, not the step's
+        return _check_error(rule, f"raised {type(exc).__name__}: {_shortened(str(exc))}")
     if isinstance(outcome, CheckResult):
         return outcome
-    metadata: Mapping[str, Any] = {}
+    metadata: Any = {}
     if isinstance(outcome, tuple) and len(outcome) == 2:
         passed, metadata = outcome
     elif isinstance(outcome, Mapping) and "passed" in outcome:
         passed, metadata = outcome["passed"], outcome.get("metadata", {})
     else:
         passed = outcome
-    if getattr(passed, "dtype", None) is not None and passed.dtype.kind == "b" and passed.ndim == 0:
-        passed = bool(passed)  # numpy's bool, as `(frame.v > 0).all()` gives
-    if not isinstance(passed, bool):
-        raise CustomCheckError(
-            f"custom check '{rule.custom}' returned {type(outcome).__name__}; return a bool, "
-            "(bool, metadata), {'passed': bool, 'metadata': {...}} or a CheckResult"
+    verdict = _as_bool(passed)
+    if verdict is None or not isinstance(metadata, Mapping):
+        shown = _type_name(passed if verdict is None else metadata)
+        return _check_error(
+            rule,
+            f"returned {shown}; return a bool (numpy's too), (bool, metadata), "
+            "{'passed': bool, 'metadata': {...}} or a CheckResult",
         )
     count = (
-        int(outcome.get("error_count", 0 if passed else 1))
+        int(outcome.get("error_count", 0 if verdict else 1))
         if isinstance(outcome, Mapping)
-        else (0 if passed else 1)
+        else (0 if verdict else 1)
     )
-    failures = [] if passed else [CheckFailure(type="custom", message=f"{rule.custom} failed")]
+    failures = [] if verdict else [CheckFailure(type="custom", message=f"{rule.custom} failed")]
     return CheckResult(
         name=rule.check_name,
-        passed=passed,
+        passed=verdict,
         error_count=count,
-        errors_by_type={} if passed else {"custom": count},
+        errors_by_type={} if verdict else {"custom": count},
         failures=failures,
         metadata=dict(metadata),
+        cut=False,  # its error_count is the check's own; its one failure stands for them
     )
+
+
+def _as_bool(passed: Any) -> bool | None:
+    """A Python or numpy boolean (a 0-d array of one too, as `(frame.v > 0).all()` or
+    `(grid > 0).all()` give); None for anything else (1, None, a 1-element array...)."""
+    if isinstance(passed, bool | np.bool_):
+        return bool(passed)
+    dtype = getattr(passed, "dtype", None)
+    if (
+        dtype is not None
+        and getattr(dtype, "kind", None) == "b"
+        and getattr(passed, "ndim", 1) == 0
+    ):
+        return bool(passed)
+    return None
+
+
+def _type_name(value: Any) -> str:
+    kind = type(value)
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+    shape = getattr(value, "shape", None)
+    return f"{name} of shape {shape}" if shape else name
+
+
+def _check_error(rule: Rule, problem: str) -> CheckResult:
+    message = f"custom check {rule.custom} {problem}"
+    return CheckResult(
+        name=rule.check_name,
+        passed=False,
+        error_count=1,
+        errors_by_type={"check-error": 1},
+        failures=[CheckFailure(type="check-error", message=message)],
+        metadata={"error": message},
+    )
+
+
+def _shortened(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -11,6 +11,7 @@ from typing import Any
 
 from ...catalog.rules import Rule
 from ..results import CheckFailure, CheckResult
+from .ranges import TypeMismatch, grid_outside
 
 
 def evaluate_grid_rule(rule: Rule, grid: Any, *, cap: int | None) -> CheckResult:
@@ -25,6 +26,7 @@ def evaluate_grid_rule(rule: Rule, grid: Any, *, cap: int | None) -> CheckResult
         error_count=count,
         errors_by_type=by_type,
         failures=kept if cap is None else kept[:cap],
+        cut=cap is not None and len(kept) > cap,  # one failure may stand for many errors
     )
 
 
@@ -84,26 +86,34 @@ def _variables(expected: dict[str, Any], grid: Any) -> Found:
     return failures, len(failures)
 
 
-def _range(bounds: dict[str, tuple[float | None, float | None]], grid: Any) -> Found:
+def _range(pairs: dict[str, Any], grid: Any) -> Found:
     failures, count = [], 0
-    for name, (low, high) in bounds.items():
+    for name, bounds in Rule(range=pairs).bounds().items():
         if name not in grid.variables:
             failures.append(_one("missing-variable", f"no variable '{name}'", name))
             count += 1
             continue
-        values = grid[name]
-        outside = values.isnull() & False
-        if low is not None:
-            outside = outside | (values < low)
-        if high is not None:
-            outside = outside | (values > high)
+        try:
+            outside = grid_outside(grid[name], bounds)
+        except TypeMismatch:
+            needs = "numbers" if bounds.kind == "number" else "datetime64 values"
+            failures.append(
+                _one(
+                    "type-mismatch",
+                    f"variable '{name}' is {grid[name].dtype}: range {bounds.describe()} "
+                    f"needs {needs}",
+                    name,
+                )
+            )
+            count += 1
+            continue
         n = int(outside.sum().compute() if hasattr(outside.data, "compute") else outside.sum())
         if n:
             failures.append(
                 (
                     CheckFailure(
                         type="out-of-range",
-                        message=f"{n} values of '{name}' lie outside [{low}, {high}]",
+                        message=f"{n} values of '{name}' lie outside {bounds.describe()}",
                         field_name=name,
                     ),
                     n,

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ...catalog.rules import Rule
 from ..results import CheckFailure, CheckResult
+from .ranges import TypeMismatch, not_among_times, outside, type_described
 
 FIRST_DATA_ROW = 2
 
@@ -57,7 +58,13 @@ def _not_null(columns: list[str], frame: pd.DataFrame) -> Found:
 
 def _values_in(allowed: dict[str, list[Any]], frame: pd.DataFrame) -> Found:
     def outside(column: str) -> Callable[[pd.Series], np.ndarray]:
-        return lambda series: (~series.isin(allowed[column]) & series.notna()).to_numpy()
+        def among(series: pd.Series) -> np.ndarray:
+            as_times = not_among_times(series, allowed[column])
+            if as_times is not None:
+                return as_times
+            return (~series.isin(allowed[column]) & series.notna()).to_numpy()
+
+        return among
 
     found = [
         _per_column(
@@ -72,18 +79,26 @@ def _values_in(allowed: dict[str, list[Any]], frame: pd.DataFrame) -> Found:
     return _merge(found)
 
 
-def _range(bounds: dict[str, tuple[float | None, float | None]], frame: pd.DataFrame) -> Found:
+def _range(pairs: dict[str, Any], frame: pd.DataFrame) -> Found:
     found = []
-    for column, (low, high) in bounds.items():
+    for column, bounds in Rule(range=pairs).bounds().items():
+        if column in frame.columns:
+            try:
+                outside(frame[column], bounds)
+            except TypeMismatch as mismatch:
+                described = type_described(frame[column])
+                needs = "numbers" if bounds.kind == "number" else "dates or times"
+                failure = CheckFailure(
+                    type="type-mismatch",
+                    message=f"'{column}' holds {described}{mismatch}: range "
+                    f"{bounds.describe()} needs {needs}",
+                    field_name=column,
+                )
+                found.append(([failure], {"type-mismatch": 1}))
+                continue
 
-        def out_of_range(series: pd.Series, low: Any = low, high: Any = high) -> np.ndarray:
-            values = pd.to_numeric(series, errors="coerce")
-            mask = np.zeros(len(series), dtype=bool)
-            if low is not None:
-                mask |= (values < low).to_numpy(dtype=bool, na_value=False)
-            if high is not None:
-                mask |= (values > high).to_numpy(dtype=bool, na_value=False)
-            return mask
+        def out_of_range(series: pd.Series, bounds: Any = bounds) -> np.ndarray:
+            return outside(series, bounds)
 
         found.append(
             _per_column(
@@ -91,7 +106,7 @@ def _range(bounds: dict[str, tuple[float | None, float | None]], frame: pd.DataF
                 [column],
                 out_of_range,
                 "out-of-range",
-                lambda c, v, low=low, high=high: f"'{c}' is {_shown(v)}, outside [{low}, {high}]",
+                lambda c, v, bounds=bounds: f"'{c}' is {_shown(v)}, outside {bounds.describe()}",
             )
         )
     return _merge(found)
