@@ -182,6 +182,10 @@ def produced() -> pd.DataFrame:
         "code": ["1", "2", "3", "x"],
         "n": [1, 5, 12, None],
         "flag": [True, False, True, True],
+        "day": [dt.date(2020, 1, 1), dt.date(2020, 1, 31), None, dt.date(2020, 2, 1)],
+        "at": pd.to_datetime(
+            ["2020-01-01T00:00Z", "2020-01-31T23:30Z", None, "2020-02-01T00:30+01:00"], utc=True
+        ),
     })
 """
 SOURCE_ENTRIES = """\
@@ -194,12 +198,24 @@ produced:
     - {range: {n: [0, 10]}, severity: warn, name: n_range}
     - {not_null: [n], severity: warn, name: n_present}
     - {values_in: {flag: [true]}, severity: warn, name: flags}
+    - {range: {day: ["2020-01-01", "2020-01-31"]}, severity: warn, name: days}
+    - {values_in: {day: ["2020-01-01", 2020-01-31]}, severity: warn, name: listed_days}
+    - {range: {at: ["2020-01-01T00:00:00+00:00", "2020-01-31"]}, severity: warn, name: instants}
 source:
   format: {fmt}
 {store}  path: {path:produced}
   checks: *rules
 """
-SOURCE_CHECKS = ["codes", "codes_as_numbers", "n_range", "n_present", "flags"]
+SOURCE_CHECKS = [
+    "codes",
+    "codes_as_numbers",
+    "n_range",
+    "n_present",
+    "flags",
+    "days",
+    "listed_days",
+    "instants",
+]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "delta", "sql"])
@@ -222,4 +238,6 @@ def test_a_value_checked_when_produced_and_as_a_source_gets_one_verdict(
     produced, source = verdicts("produced"), verdicts("source")
     assert produced == source
     assert produced["n_range"] == (False, 1) and produced["n_present"] == (False, 1)
+    assert produced["days"] == (False, 1) and produced["listed_days"] == (False, 1)
+    assert produced["instants"] == (True, 0)  # 00:30+01:00 on Feb 1 is Jan 31 in UTC
     assert np.isclose(read_table(project, fmt, "produced")["n"].max(), 12)
