@@ -210,7 +210,7 @@ class FormatContract:
         result = materialize(project, "consumer", functions=[consumer], raise_on_error=False)
         assert not result.success
         assert "entry 'produced'" in failure_messages(result)
-        assert "materialize it first" in failure_messages(result)
+        assert "nothing produces this entry" in failure_messages(result)  # a source: no producer
 
     def test_wrong_type_is_refused_and_nothing_written(self, make_project, materialize):
         project = self.project(make_project)
