@@ -239,12 +239,8 @@ def _check_rules(
     """Rules that cannot apply to the entry's data, and schemas that do not parse, are
     catalog errors: found when the catalog loads, not when a run fails."""
     kind = format_class(fmt).data_kind
-    declared_in_catalog = len(entry.checks) - from_function[0]
-    for index, rule in enumerate(entry.checks):
-        origin = entry
-        if index >= declared_in_catalog:  # declared on the decorator
-            origin = entry.model_copy(update={"source": from_function[1]})
-            index -= declared_in_catalog
+    declared = _declared_rules(entry, from_function)
+    for origin, index, rule in declared:
         if rule.custom is not None:
             _resolve_custom_rule(origin, index, rule.custom)
         if kind not in rule.applies_to and "any" not in rule.applies_to:
@@ -286,7 +282,21 @@ def _check_rules(
             raise CatalogError(
                 file=entry.source, entry=entry.name, field="schema", problem=str(exc)
             ) from None
-        _require_ranges_fit(entry, {field.name: field.type for field in schema.fields})
+        _require_ranges_fit(declared, {field.name: field.type for field in schema.fields})
+
+
+def _declared_rules(entry: Entry, from_function: tuple[int, str]) -> list[tuple[Entry, int, Any]]:
+    """Each rule with where it is declared, as errors name it: (the entry, with the function's
+    module as its source for rules declared on the decorator, the rule's index there, rule)."""
+    declared_in_catalog = len(entry.checks) - from_function[0]
+    found = []
+    for index, rule in enumerate(entry.checks):
+        if index >= declared_in_catalog:  # declared on the decorator
+            origin = entry.model_copy(update={"source": from_function[1]})
+            found.append((origin, index - declared_in_catalog, rule))
+        else:
+            found.append((entry, index, rule))
+    return found
 
 
 # The Table Schema field types a range's bounds can judge: numbers, or dates and instants.
@@ -299,10 +309,12 @@ _RANGE_FIELD_KINDS = {
 }
 
 
-def _require_ranges_fit(entry: Entry, field_types: Mapping[str, str]) -> None:
+def _require_ranges_fit(
+    declared: list[tuple[Entry, int, Any]], field_types: Mapping[str, str]
+) -> None:
     """A `range` on a column the entry's schema types is a catalog error when its bounds
     cannot judge that type (numbers on a date, dates on a string)."""
-    for index, rule in enumerate(entry.checks):
+    for entry, index, rule in declared:
         if rule.range is None:
             continue
         for column, bounds in rule.bounds().items():

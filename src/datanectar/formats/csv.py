@@ -45,9 +45,13 @@ class CsvFormat(Format):
         return isinstance(value, pd.DataFrame)
 
     def write(self, value: pd.DataFrame, location: Location, *, options: Mapping[str, Any]) -> None:
-        written = self.dialect.to_csv_options() if self.dialect else {}
         with location.open("wb") as handle:
-            value.to_csv(handle, **{"index": False, **written, **options})
+            value.to_csv(handle, **self._to_csv_options(options))
+
+    def _to_csv_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """How `write` calls to_csv: no index, the entry's dialect, then its save options."""
+        written = self.dialect.to_csv_options() if self.dialect else {}
+        return {"index": False, **written, **options}
 
     def read(self, location: Location, *, options: Mapping[str, Any], as_type: Any = None) -> Any:
         with location.open("rb") as handle:
@@ -65,9 +69,8 @@ class CsvFormat(Format):
     def written_value(
         self, value: Any, *, save_options: Mapping[str, Any], load_options: Mapping[str, Any]
     ) -> Any:
-        written = self.dialect.to_csv_options() if self.dialect else {}
         buffer = io.BytesIO()
-        value.to_csv(buffer, **{"index": False, **written, **save_options})
+        value.to_csv(buffer, **self._to_csv_options(save_options))
         buffer.seek(0)
         return read_frame(buffer, options=load_options, dialect=self.dialect, detect=False)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ...catalog.range_bounds import parse_bounds
 from ...catalog.rules import Rule
 from ..results import CheckFailure, CheckResult
 from .ranges import TypeMismatch, grid_outside
@@ -88,7 +89,7 @@ def _variables(expected: dict[str, Any], grid: Any) -> Found:
 
 def _range(pairs: dict[str, Any], grid: Any) -> Found:
     failures, count = [], 0
-    for name, bounds in Rule(range=pairs).bounds().items():
+    for name, bounds in {c: parse_bounds(pair) for c, pair in pairs.items()}.items():
         if name not in grid.variables:
             failures.append(_one("missing-variable", f"no variable '{name}'", name))
             count += 1

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...catalog.range_bounds import parse_bounds
 from ...catalog.rules import Rule
 from ..results import CheckFailure, CheckResult
 from .ranges import TypeMismatch, not_among_times, outside, type_described
@@ -81,7 +82,7 @@ def _values_in(allowed: dict[str, list[Any]], frame: pd.DataFrame) -> Found:
 
 def _range(pairs: dict[str, Any], frame: pd.DataFrame) -> Found:
     found = []
-    for column, bounds in Rule(range=pairs).bounds().items():
+    for column, bounds in {c: parse_bounds(pair) for c, pair in pairs.items()}.items():
         if column in frame.columns:
             try:
                 outside(frame[column], bounds)
