@@ -42,6 +42,14 @@ def zero_the_grid(value):
         pass
     return True
 
+def grow_the_cells(value):
+    value["tags"].iloc[0].append("by-check")
+    value["meta"].iloc[0]["added"] = "by-check"
+    return True
+
+def tags_untouched(value):
+    return value["tags"].iloc[0] == ["a"] and "added" not in value["meta"].iloc[0]
+
 def grow_the_document(value):
     value["added"] = "by-check"
     value["items"].append(4)
@@ -169,6 +177,39 @@ def test_a_mutating_check_on_a_grid_changes_nothing_published(make_project, inst
         assert "touched" not in stored.attrs
     assert evaluation(instance, "grid", "range").passed
     assert json.loads((project / "data" / "document.json").read_text()) == {"items": [1, 2, 3]}
+
+
+@pytest.mark.parametrize("fmt", ["pickle", "parquet"])
+def test_a_check_changing_objects_inside_cells_changes_nothing_published(
+    make_project, instance, fmt: str
+) -> None:
+    modules = {
+        "judged_checks": MUTATING,
+        "cell_functions": """
+            import pandas as pd
+            import datanectar
+
+            @datanectar.asset(entry="cells")
+            def cells() -> pd.DataFrame:
+                return pd.DataFrame({"tags": [["a"], ["b"]], "meta": [{"k": 1}, {"k": 2}]})
+        """,
+    }
+    project = make_project(
+        f"cells:\n  format: {fmt}\n  checks:\n    - custom: judged_checks:grow_the_cells\n"
+        "    - {custom: judged_checks:tags_untouched, name: untouched}\n",
+        modules=modules,
+    )
+    materialize_project(project, instance, ["cells"])
+
+    # the later check saw the cells as the function returned them
+    assert evaluation(instance, "cells", "untouched").passed
+    stored = next((project / "data").glob("cells*"))
+    if fmt == "pickle":
+        published = pd.read_pickle(stored)
+    else:
+        published = pq.read_table(stored).to_pandas()
+    assert [list(tags) for tags in published["tags"]] == [["a"], ["b"]]
+    assert [dict(meta) for meta in published["meta"]] == [{"k": 1}, {"k": 2}]
 
 
 SOURCE_FUNCTIONS = """

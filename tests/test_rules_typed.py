@@ -145,6 +145,24 @@ def numpy_zero_d(value):
 
 def one_element(value):
     return np.array([True])
+
+def numpy_metadata(value):
+    import os
+    import pandas as pd
+
+    return True, {
+        "rows": np.int64(len(value)),
+        "mean": np.float64(value["x"].mean()),
+        "flags": np.array([True, False]),
+        "when": pd.Timestamp("2020-01-01T00:00Z"),
+        "nested": {"n": np.int32(3), "values": value["x"].to_numpy()},
+        "url": os.environ["TYPED_DB_URL"],
+    }
+
+def leaks_secret(value):
+    import os
+
+    raise ConnectionError(f"cannot reach {os.environ['TYPED_DB_URL']}")
 """
 FUNCTIONS = "import pandas as pd\nimport datanectar\n" + "".join(
     f"\n@datanectar.asset(entry={name!r})\ndef {name}() -> pd.DataFrame:\n"
@@ -199,6 +217,42 @@ def test_custom_checks_that_raise_or_return_no_verdict_through_dagster(
     assert "returned numpy.ndarray of shape (1,)" in unusable and "return a bool" in unusable
     # one failure standing for the check's own count: nothing was cut
     assert "failures_shown" not in warned.metadata
+
+
+def test_custom_check_metadata_of_numpy_values_and_secrets_masked(
+    make_project, instance, monkeypatch
+) -> None:
+    monkeypatch.setenv("TYPED_DB_URL", "postgresql://reader:Hunter2Secret@127.0.0.1:1/db")
+    functions = "import pandas as pd\nimport datanectar\n" + "".join(
+        f"\n@datanectar.asset(entry={name!r})\ndef {name}() -> pd.DataFrame:\n"
+        "    return pd.DataFrame({'x': [1.0, 2.0]})\n"
+        for name in ("described", "leaking")
+    )
+    project = make_project(
+        "described:\n  format: parquet\n  checks:\n    - custom: typed_checks:numpy_metadata\n"
+        "leaking:\n  format: parquet\n  checks:\n"
+        "    - {custom: typed_checks:leaks_secret, severity: warn}\n",
+        stores='[tool.datanectar.stores.local]\ntype = "local"\nroot = "data"\n'
+        '[tool.datanectar.stores.db]\ntype = "sql"\nurl_env = "TYPED_DB_URL"\n',
+        modules={"typed_checks": CHECKS, "typed_functions": functions},
+    )
+    result = materialize_project(project, instance, raise_on_error=False)
+    assert result.success
+
+    described = evaluation(instance, "described", "custom")
+    assert described.passed
+    metadata = {key: value.value for key, value in described.metadata.items()}
+    assert metadata["rows"] == 2 and metadata["mean"] == 1.5
+    assert metadata["flags"] == [True, False]
+    assert metadata["when"] == "2020-01-01T00:00:00+00:00"
+    assert metadata["nested"] == {"n": 3, "values": [1.0, 2.0]}
+    assert metadata["url"] == "postgresql://reader:***@127.0.0.1:1/db"
+    leaking = evaluation(instance, "leaking", "custom")
+    assert not leaking.passed
+    shown = leaking.metadata["error"].value
+    assert "cannot reach" in shown and "Hunter2Secret" not in shown
+    logs = [event.message or "" for event in result.all_events]
+    assert not any("Hunter2Secret" in text for text in logs)
 
 
 def test_a_missing_source_is_not_fixed_by_materializing_it(make_project) -> None:

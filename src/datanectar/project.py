@@ -125,6 +125,11 @@ class Catalog:
         """Make this the catalog that cached functions called in this context use."""
         return activated(self)
 
+    def secrets(self) -> tuple[str, ...]:
+        """Every store's secrets (longest first), to mask in any text a user's code wrote."""
+        found = {secret for store in self.stores.values() for secret in store.secrets()}
+        return tuple(sorted(found, key=len, reverse=True))
+
     def location(self, name: str) -> Location:
         return self.storage.location(Target.of(self.entry(name)))
 

@@ -251,6 +251,7 @@ def audit_value(
         threads=threads,
         as_text=as_text or (lambda: storage.written_text(target, value)),
         read_back=read_back or (lambda: storage.written_value(target, value)),
+        secrets=catalog.secrets(),
     )
 
 

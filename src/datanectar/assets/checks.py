@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import nullcontext
-from dataclasses import replace
 from typing import Any
 
 import dagster as dg
 
 from ..cache.decorator import CachedOutput
 from ..catalog import Entry
-from ..checks.audit import SCHEMA_CHECK, Verdict, audit, blocking_failures, check_names
+from ..checks.audit import Verdict, audit, blocking_failures, check_names
 from ..checks.results import CheckResult, failure_lines
 from ..checks.tableschema.text_table import TextTable, UnreadableTable
 from ..partitions import PartitionedOutput, target_for
@@ -229,8 +228,9 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
             project_root=catalog.config.root,
             load_entry=catalog.load,
             as_text=as_text,
+            secrets=catalog.secrets(),
         )
-        verdicts = [with_dialect(v, text) for v in verdicts if v.check in selected]
+        verdicts = [verdict for verdict in verdicts if verdict.check in selected]
         outcome = Outcome(
             entry, target, None, verdicts, None, full_reports(catalog, entry, verdicts)
         )
@@ -241,16 +241,6 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
     return run_checks
 
 
-def with_dialect(verdict: Verdict, text: TextTable | None) -> Verdict:
-    """The Table Schema verdict on a csv file with the dialect and encoding it was read in
-    (`dialect` metadata, detected properties listed), which the entry's `dialect:` and
-    `load_options.encoding` can pin."""
-    if verdict.check != SCHEMA_CHECK or text is None or text.reading is None:
-        return verdict
-    metadata = {**verdict.result.metadata, "dialect": text.reading.descriptor()}
-    return replace(verdict, result=replace(verdict.result, metadata=metadata))
-
-
 def check_result(entry: Entry, verdict: Verdict, outcome: Outcome | None) -> dg.AssetCheckResult:
     result = verdict.result
     metadata: dict[str, Any] = {
@@ -258,12 +248,6 @@ def check_result(entry: Entry, verdict: Verdict, outcome: Outcome | None) -> dg.
         "errors_by_type": dg.MetadataValue.json(result.errors_by_type),
         **{key: _metadata_value(value) for key, value in result.metadata.items()},
     }
-    if verdict.check == SCHEMA_CHECK and entry.format == "csv" and "dialect" not in metadata:
-        # A produced file's dialect: the one it is written in.
-        from ..formats.csv_dialect import written_reading
-
-        reading = written_reading(entry.dialect, entry.save_options)
-        metadata["dialect"] = dg.MetadataValue.json(reading.descriptor())
     if result.failures:
         metadata["failures"] = failures_table(result)
     if result.truncated:
@@ -308,6 +292,28 @@ def failures_table(result: CheckResult) -> dg.TableMetadataValue:
 
 
 def _metadata_value(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return dg.MetadataValue.json(value)
-    return value
+    """A custom check's metadata value as Dagster takes it: numpy and pandas scalars and
+    arrays as Python values, containers as JSON, anything else Dagster has no type for as its
+    text (a check's metadata must not fail the step that records it)."""
+    if isinstance(value, dg.MetadataValue):
+        return value
+    plain = _plain(value)
+    if isinstance(plain, dict | list):
+        return dg.MetadataValue.json(plain)
+    if plain is None or isinstance(plain, str | int | float | bool):
+        return plain
+    return dg.MetadataValue.text(str(plain))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(item) for item in value]
+    if hasattr(value, "tolist") and hasattr(value, "dtype"):  # numpy scalars and arrays
+        return _plain(value.tolist())
+    if hasattr(value, "isoformat"):  # dates, times and pandas timestamps
+        return value.isoformat()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

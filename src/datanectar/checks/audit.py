@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ def audit(
     threads: int | None = None,
     as_text: Callable[[], TextTable | None] | None = None,
     read_back: Callable[[], Any] | None = None,
+    secrets: tuple[str, ...] = (),
 ) -> list[Verdict]:
     """Evaluate every check of `entry` on `value`. `load_entry` loads another entry (the
     tables foreign keys point to); `threads` caps the Table Schema check's threads; `as_text`
@@ -50,7 +51,8 @@ def audit(
     gives the value as its store will give it back when that differs from `value` (a CSV's
     cells typed anew by its reader): the rules judge that, so a value checked when produced
     and checked again as a source gets one verdict. Each custom check gets a view it cannot
-    change anything through (`read_only`)."""
+    change anything through (`read_only`); what a raising one says is shown with the stores'
+    `secrets` masked (a check may well fail on a connection string)."""
     cap = failure_cap(entry.report, DEFAULT_FAILURE_LIMIT)
     verdicts = []
     if entry.schema_ is not None:
@@ -72,11 +74,17 @@ def audit(
                 report=entry.report,
                 threads=threads,
             )
+            if text is not None and text.reading is not None:
+                # the dialect and encoding the cells were read in (detected ones listed),
+                # which the entry's `dialect:` and `load_options.encoding` can pin
+                result = replace(
+                    result, metadata={**result.metadata, "dialect": text.reading.descriptor()}
+                )
         verdicts.append(Verdict(SCHEMA_CHECK, True, result))
     judged = read_back() if read_back is not None and entry.checks else value
     for rule in entry.checks:
         if rule.custom is not None:
-            result = evaluate_custom_rule(rule, read_only(judged))
+            result = evaluate_custom_rule(rule, read_only(judged), secrets=secrets)
         elif "table" in rule.applies_to and _is_table(judged):
             result = evaluate_table_rule(rule, _frame(judged), cap=cap)
         else:

@@ -12,18 +12,22 @@ nor the checks after it. Each custom check gets its own view, as cheap as the li
 - numpy arrays: a read-only view. pyarrow tables and arrays are immutable already.
 - anything else (dicts, lists, models): a deep copy.
 
-Objects held inside cells (a list in an object column) are shared: a check appending to
-such a list changes it everywhere, as it would any Python object it was lent.
+Objects held inside cells (a list or dict in an object column or array) are copied too,
+column by column, only where a cell holds something mutable: text, numbers and timestamps are
+immutable and stay shared, so the usual frame costs one scan of its object columns.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
 _SCALARS = (str, bytes, int, float, complex, bool, type(None))
+_IMMUTABLE = (*_SCALARS, dt.date, dt.time, dt.timedelta, Decimal, np.generic, frozenset)
 
 
 def read_only(value: Any) -> Any:
@@ -32,14 +36,50 @@ def read_only(value: Any) -> Any:
         return value
     module = type(value).__module__.split(".")[0]
     if module == "pandas" and hasattr(value, "copy"):
-        return value.copy(deep=False)
+        return _pandas_view(value)
     if module == "xarray" and hasattr(value, "copy"):
         return _xarray_view(value)
     if isinstance(value, np.ndarray):
-        return _frozen(value)
+        owned = _own_cells(value)
+        return _frozen(value if owned is None else owned)
     if module == "pyarrow":
         return value
     return copy.deepcopy(value)
+
+
+def _pandas_view(value: Any) -> Any:
+    """A shallow copy of a DataFrame or Series; object columns holding mutable cells copied."""
+    import pandas as pd
+
+    view = value.copy(deep=False)
+    if isinstance(view, pd.DataFrame):
+        for position, dtype in enumerate(view.dtypes):
+            if dtype == np.dtype(object):
+                column = view.iloc[:, position]
+                owned = _own_cells(column.to_numpy())
+                if owned is not None:
+                    view.isetitem(position, pd.Series(owned, index=view.index, name=column.name))
+    elif isinstance(view, pd.Series) and view.dtype == object:
+        owned = _own_cells(view.to_numpy())
+        if owned is not None:
+            view = pd.Series(owned, index=view.index, name=view.name)
+    return view
+
+
+def _own_cells(array: np.ndarray) -> np.ndarray | None:
+    """A copy of an object array whose mutable cells are deep copies; None when no cell is
+    mutable (or the array holds no objects), so nothing needs copying."""
+    if array.dtype != object or all(_immutable(cell) for cell in array.flat):
+        return None
+    owned = np.empty(array.shape, dtype=object)
+    for index, cell in np.ndenumerate(array):
+        owned[index] = cell if _immutable(cell) else copy.deepcopy(cell)
+    return owned
+
+
+def _immutable(cell: Any) -> bool:
+    # pandas' own scalars (Timestamp, Timedelta, Period, NaT, NA) cannot be changed either
+    return isinstance(cell, _IMMUTABLE) or type(cell).__module__.startswith("pandas")
 
 
 def _xarray_view(value: Any) -> Any:
@@ -58,7 +98,8 @@ def _xarray_view(value: Any) -> Any:
         # `_data`, not `.data`: a variable still on disk must stay there, not be loaded
         data = getattr(variable, "_data", None)
         if isinstance(data, np.ndarray):
-            variable.data = _frozen(data)
+            owned = _own_cells(data)
+            variable.data = _frozen(data if owned is None else owned)
     return view
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ...catalog.rules import Rule
 from ...errors import DatanectarError, did_you_mean
+from ...stores.base import scrub
 from ..results import CheckFailure, CheckResult
 
 
@@ -43,16 +45,17 @@ def resolve_custom(target: str) -> Callable[..., Any]:
     return function
 
 
-def evaluate_custom_rule(rule: Rule, value: Any) -> CheckResult:
+def evaluate_custom_rule(rule: Rule, value: Any, *, secrets: tuple[str, ...] = ()) -> CheckResult:
     """The rule's verdict on `value`. A check that raises, or returns something that is no
     verdict, has failed (`check-error`): at warn level the value is still published."""
     function = resolve_custom(str(rule.custom))
     try:
         outcome = function(value, **rule.options)
     except Exception as exc:  # the check's own failure is its verdict, not the step's
-        return _check_error(rule, f"raised {type(exc).__name__}: {_shortened(str(exc))}")
+        told = scrub(f"raised {type(exc).__name__}: {exc}", secrets)
+        return _check_error(rule, _shortened(told))
     if isinstance(outcome, CheckResult):
-        return outcome
+        return replace(outcome, metadata=_masked(dict(outcome.metadata), secrets))
     metadata: Any = {}
     if isinstance(outcome, tuple) and len(outcome) == 2:
         passed, metadata = outcome
@@ -80,9 +83,22 @@ def evaluate_custom_rule(rule: Rule, value: Any) -> CheckResult:
         error_count=count,
         errors_by_type={} if verdict else {"custom": count},
         failures=failures,
-        metadata=dict(metadata),
+        metadata=_masked(dict(metadata), secrets),
         cut=False,  # its error_count is the check's own; its one failure stands for them
     )
+
+
+def _masked(value: Any, secrets: tuple[str, ...]) -> Any:
+    """`value` with the stores' secrets masked in every text it holds."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, Mapping):
+        return {key: _masked(item, secrets) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(item, secrets) for item in value]
+    return value
 
 
 def _as_bool(passed: Any) -> bool | None:

@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 import pandas as pd
 
 from ...formats.csv_detect import detected_reading
-from ...formats.csv_dialect import CsvDialect, CsvReading, pinned_reading
+from ...formats.csv_dialect import CsvDialect, CsvReading, pinned_reading, written_reading
 from .csv_records import labels_of, records, records_table
 from .text_table import TextTable, UnreadableTable
 
@@ -57,7 +57,8 @@ def written_csv_text(
     # The cells as text: how the file's bytes are encoded or compressed does not change them.
     unbytes = {"encoding", "compression"}
     frame.to_csv(buffer, **{key: v for key, v in settings.items() if key not in unbytes})
-    reading = pinned_reading(dialect, {k: v for k, v in settings.items() if k != "encoding"})
+    # The reading named as the file will be read (its encoding too), to report with the verdict.
+    reading = written_reading(dialect, save_options)
     text = io.StringIO(buffer.getvalue())
     if reading.plain and not dialect_is_regex(reading):
         return _text_table(text, reading)
