@@ -349,3 +349,33 @@ def test_a_headerless_file_without_a_schema_loads_as_field1_field2(make_project)
         make_project, b"1,a\n2,b,extra\n3\n", dialect={"header": False}
     )
     assert loaded == read and loaded[0] == ["field1", "field2"]
+
+
+def test_a_dialect_that_is_not_a_mapping_says_what_a_dialect_is(make_project):
+    error = catalog_error(make_project, "table:\n  format: csv\n  dialect: semicolon\n")
+    assert (error.file, error.entry, error.field) == ("catalog/main.yaml", "table", "dialect")
+    assert "'semicolon' was given" in error.problem
+    assert "a mapping of Table Dialect properties" in error.problem
+    assert "dialect: {delimiter: ';'}" in error.fix
+    assert "CsvDialect" not in str(error) and "Input should" not in str(error)
+
+
+@pytest.mark.parametrize(
+    "dialect, field, given",
+    [
+        ("{headerRows: x}", "dialect.headerRows", "'x' was given"),
+        ("{commentRows: [a]}", "dialect.commentRows", "['a']"),
+        ("{header: maybe}", "dialect.header", "'maybe' was given"),
+    ],
+)
+def test_a_wrong_dialect_value_says_what_was_given_and_expected(
+    make_project, dialect, field, given
+):
+    error = catalog_error(make_project, f"table:\n  format: csv\n  dialect: {dialect}\n")
+    assert (error.file, error.entry, error.field) == ("catalog/main.yaml", "table", field)
+    assert given in error.problem
+    name = field.removeprefix("dialect.")
+    expected = "true or false" if name == "header" else "a list of positive row numbers"
+    assert f"'{name}' takes {expected}" in error.problem
+    assert error.fix.startswith(f"write it as dialect: {{{name}: ")
+    assert "CsvDialect" not in str(error) and "Input should" not in str(error)
