@@ -266,3 +266,116 @@ def test_a_dialect_on_a_parquet_entry_is_an_error(make_project):
 def test_dialect_values_are_validated(make_project, dialect, field):
     error = catalog_error(make_project, f"table:\n  format: csv\n  dialect: {dialect}\n")
     assert error.field == field
+
+
+# catalog.load reads the rows and columns frictionless reads --------------------------------
+
+
+def _loaded_and_frictionless(
+    make_project: Any, content: bytes, **entry: Any
+) -> tuple[tuple[list[str], list[list[Any]]], tuple[list[str], list[list[Any]]]]:
+    """(columns, rows) of `catalog.load` on an external csv entry, and of frictionless reading
+    the file in the entry's dialect and schema (every cell as text on both sides)."""
+    import frictionless as fl
+
+    project = make_project(
+        yaml.safe_dump(
+            {"table": {"format": "csv", "path": "t.csv", "load_options": {"dtype": "str"}, **entry}}
+        )
+    )
+    (project / "data").mkdir()
+    path = project / "data" / "t.csv"
+    path.write_bytes(content)
+    frame = datanectar.catalog(project).load("table")
+    loaded = [[None if pd.isna(cell) else cell for cell in row] for row in frame.values.tolist()]
+    options: dict[str, Any] = {"detector": fl.Detector(field_type="string")}
+    if "dialect" in entry:
+        options["dialect"] = fl.Dialect.from_descriptor(entry["dialect"])
+    if "schema" in entry:
+        options["schema"] = fl.Schema.from_descriptor(entry["schema"])
+    resource = fl.Resource(str(path), **options)
+    read = [row.to_list() for row in resource.read_rows()]
+    return (list(frame.columns), loaded), (resource.schema.field_names, read)
+
+
+def test_load_keeps_the_header_columns_of_longer_and_shorter_records(make_project):
+    content = b"id,name\n1,a\n2,b,extra\n3\n4,d,x,y\n5,e\n"
+    loaded, read = _loaded_and_frictionless(make_project, content)
+    assert loaded == read
+    assert loaded[0] == ["id", "name"] and loaded[1][2] == ["3", None]
+
+
+def test_load_skips_the_title_rows_frictionless_skips(make_project):
+    content = b"Sales export\nid,name,amount\n1,a,2\n2,b,3,extra\n3,c\n4,d,5\n"
+    loaded, read = _loaded_and_frictionless(make_project, content)
+    assert loaded == read
+    assert loaded[0] == ["id", "name", "amount"] and loaded[1][0] == ["1", "a", "2"]
+
+
+def test_load_takes_a_comment_for_the_header_when_frictionless_does(make_project):
+    # Two cells a row on average: the one-cell comment is within the drift, frictionless's
+    # header; the record under it is data, longer than the header.
+    content = b"# exported by a tool\nid,name\n1,a\n2,b\n"
+    loaded, read = _loaded_and_frictionless(make_project, content)
+    assert loaded == read and loaded[0] == ["# exported by a tool"]
+
+
+def test_load_skips_a_pinned_comment_char_and_the_detected_header(make_project):
+    content = b"# exported by a tool\n# on a day\nid,name\n1,a\n# note\n2,b\n"
+    loaded, read = _loaded_and_frictionless(make_project, content, dialect={"commentChar": "#"})
+    assert loaded == read and loaded[0] == ["id", "name"] and len(loaded[1]) == 2
+
+
+def test_a_headerless_file_loads_with_the_schema_field_names(make_project):
+    schema = {"fields": [{"name": "id", "type": "string"}, {"name": "name", "type": "string"}]}
+    content = b"1,a\n2,b,extra\n3\n"
+    loaded, read = _loaded_and_frictionless(
+        make_project, content, dialect={"header": False}, schema=schema
+    )
+    assert loaded == read and loaded[0] == ["id", "name"]
+
+
+def test_a_headerless_file_with_more_fields_than_cells_loads_them_null(make_project):
+    names = ["id", "name", "amount", "note"]
+    schema = {"fields": [{"name": name, "type": "string"} for name in names]}
+    loaded, read = _loaded_and_frictionless(
+        make_project, b"1,a\n2,b,3\n", dialect={"header": False}, schema=schema
+    )
+    assert loaded == read and loaded[0] == names
+
+
+def test_a_headerless_file_without_a_schema_loads_as_field1_field2(make_project):
+    loaded, read = _loaded_and_frictionless(
+        make_project, b"1,a\n2,b,extra\n3\n", dialect={"header": False}
+    )
+    assert loaded == read and loaded[0] == ["field1", "field2"]
+
+
+def test_a_dialect_that_is_not_a_mapping_says_what_a_dialect_is(make_project):
+    error = catalog_error(make_project, "table:\n  format: csv\n  dialect: semicolon\n")
+    assert (error.file, error.entry, error.field) == ("catalog/main.yaml", "table", "dialect")
+    assert "'semicolon' was given" in error.problem
+    assert "a mapping of Table Dialect properties" in error.problem
+    assert "dialect: {delimiter: ';'}" in error.fix
+    assert "CsvDialect" not in str(error) and "Input should" not in str(error)
+
+
+@pytest.mark.parametrize(
+    "dialect, field, given",
+    [
+        ("{headerRows: x}", "dialect.headerRows", "'x' was given"),
+        ("{commentRows: [a]}", "dialect.commentRows", "['a']"),
+        ("{header: maybe}", "dialect.header", "'maybe' was given"),
+    ],
+)
+def test_a_wrong_dialect_value_says_what_was_given_and_expected(
+    make_project, dialect, field, given
+):
+    error = catalog_error(make_project, f"table:\n  format: csv\n  dialect: {dialect}\n")
+    assert (error.file, error.entry, error.field) == ("catalog/main.yaml", "table", field)
+    assert given in error.problem
+    name = field.removeprefix("dialect.")
+    expected = "true or false" if name == "header" else "a list of positive row numbers"
+    assert f"'{name}' takes {expected}" in error.problem
+    assert error.fix.startswith(f"write it as dialect: {{{name}: ")
+    assert "CsvDialect" not in str(error) and "Input should" not in str(error)

@@ -517,7 +517,11 @@ def _format(entry: Entry, *, as_written: bool = False) -> Format:
         )
     fmt = get_format(entry.format)
     if capable(fmt, TableDialects):
-        return fmt.with_dialect(entry.dialect, detect=entry.external and not as_written)
+        return fmt.with_dialect(
+            entry.dialect,
+            detect=entry.external and not as_written,
+            field_names=entry.field_names,
+        )
     return fmt
 
 

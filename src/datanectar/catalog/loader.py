@@ -103,9 +103,17 @@ def _as_catalog_error(exc: ValidationError, *, name: str, display: str | None) -
         location = error["loc"]
         field = field_path(location) or None
         message = error["msg"].removeprefix("Value error, ")
+        fix = ""
         if error["type"] == "extra_forbidden":
             message = _unknown_key(location)
-        problems.append(CatalogError(file=display, entry=name, field=field, problem=message + "."))
+        elif location and location[0] == "dialect":
+            from ..formats.csv_dialect_errors import dialect_problem
+
+            problem, fix = dialect_problem(location, error.get("input"), message)
+            message = problem.removesuffix(".")
+        problems.append(
+            CatalogError(file=display, entry=name, field=field, problem=message + ".", fix=fix)
+        )
     return problems[0] if len(problems) == 1 else CatalogErrors(problems)
 
 

@@ -176,6 +176,12 @@ class Entry(EntryFields):
         "elsewhere (a csv's dialect and encoding are then detected where `dialect` leaves them "
         "out, as frictionless detects them).",
     )
+    field_names: tuple[str, ...] | None = Field(
+        default=None,
+        description="Set when the catalog resolves, for a csv entry with `dialect.header: "
+        "false` and a Table Schema: the schema's field names, which name the file's columns "
+        "(as frictionless names them).",
+    )
 
     @property
     def subject(self) -> str:

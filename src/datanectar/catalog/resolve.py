@@ -178,8 +178,24 @@ def complete_entry(
     _check_rules(entry, fmt, config, from_function=_function_rules(producer, config))
     _check_namespaces(entry, format_, path)
     return entry.model_copy(
-        update={"format": fmt, "store": store, "path": path, "external": producer is None}
+        update={
+            "format": fmt,
+            "store": store,
+            "path": path,
+            "external": producer is None,
+            "field_names": _headerless_field_names(entry, config),
+        }
     )
+
+
+def _headerless_field_names(entry: Entry, config: ProjectConfig) -> tuple[str, ...] | None:
+    """A headerless csv's columns are its schema's fields, in order (frictionless's names);
+    None when the file has a header or the entry no schema."""
+    if entry.schema_ is None or entry.dialect is None or entry.dialect.header is not False:
+        return None
+    from ..checks.tableschema import load_schema
+
+    return tuple(load_schema(entry.schema_, basepath=config.root).field_names)
 
 
 def _check_dialect(entry: Entry, fmt: str, producer: Producer | None) -> None:

@@ -148,8 +148,11 @@ class TableDialects(Protocol):
     cells are delimited, quoted, headed and commented; what it leaves out is detected in a
     file nothing produces, as frictionless detects it."""
 
-    def with_dialect(self, dialect: Any, *, detect: bool) -> Format:
-        """The format as one entry reads and writes it."""
+    def with_dialect(
+        self, dialect: Any, *, detect: bool, field_names: Sequence[str] | None = None
+    ) -> Format:
+        """The format as one entry reads and writes it (`field_names`: its Table Schema's,
+        which name a headerless file's columns)."""
         ...
 
 

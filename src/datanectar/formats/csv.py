@@ -9,7 +9,7 @@ what it leaves unpinned in a file nothing produces is detected as frictionless d
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -29,17 +29,33 @@ class CsvFormat(Format):
     suffix = ".csv"
     writes = ("pandas.DataFrame",)
 
-    def __init__(self, *, dialect: CsvDialect | None = None, detect: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        dialect: CsvDialect | None = None,
+        detect: bool = False,
+        field_names: Sequence[str] | None = None,
+    ) -> None:
         self.dialect = dialect
         """The properties the entry pins."""
         self.detect = detect
         """Whether the others are detected in the stored file (a file nothing produces)."""
+        self.field_names = field_names
+        """The Table Schema's field names: a headerless file's columns, as frictionless names
+        them."""
 
-    def with_dialect(self, dialect: CsvDialect | None, *, detect: bool) -> CsvFormat:
-        """This format for one entry: its dialect, and whether to detect the rest."""
+    def with_dialect(
+        self,
+        dialect: CsvDialect | None,
+        *,
+        detect: bool,
+        field_names: Sequence[str] | None = None,
+    ) -> CsvFormat:
+        """This format for one entry: its dialect, whether to detect the rest, and its
+        schema's field names."""
         if dialect is None and not detect:
             return self
-        return type(self)(dialect=dialect, detect=detect)
+        return type(self)(dialect=dialect, detect=detect, field_names=field_names)
 
     def accepts(self, value: Any) -> bool:
         return isinstance(value, pd.DataFrame)
@@ -55,7 +71,13 @@ class CsvFormat(Format):
 
     def read(self, location: Location, *, options: Mapping[str, Any], as_type: Any = None) -> Any:
         with location.open("rb") as handle:
-            return read_frame(handle, options=options, dialect=self.dialect, detect=self.detect)
+            return read_frame(
+                handle,
+                options=options,
+                dialect=self.dialect,
+                detect=self.detect,
+                field_names=self.field_names,
+            )
 
     def written_text(self, value: Any, *, options: Mapping[str, Any]) -> TextTable:
         return written_csv_text(value, save_options=options, dialect=self.dialect)
@@ -72,7 +94,13 @@ class CsvFormat(Format):
         buffer = io.BytesIO()
         value.to_csv(buffer, **self._to_csv_options(save_options))
         buffer.seek(0)
-        return read_frame(buffer, options=load_options, dialect=self.dialect, detect=False)
+        return read_frame(
+            buffer,
+            options=load_options,
+            dialect=self.dialect,
+            detect=False,
+            field_names=self.field_names,
+        )
 
     def load_option_names(self) -> frozenset[str]:
         return parameter_names(pd.read_csv, exclude={"filepath_or_buffer"})
