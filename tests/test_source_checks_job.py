@@ -9,6 +9,7 @@ import pytest
 
 import datanectar
 from datanectar.errors import ConfigError
+from runs import failure_messages
 
 CATALOG = (
     "stations:\n  format: csv\n  path: stations.csv\n  checks:\n"
@@ -99,3 +100,138 @@ def test_a_schedule_with_nothing_to_check_is_an_error(make_project):
     )
     with pytest.raises(ConfigError, match="nothing to run"):
         datanectar.definitions(project)
+
+
+PARTITIONED = """\
+by_city:
+  format: csv
+  path: "cities/{city}.csv"
+  namespaces: [{name: city, values: [paris, lyon]}]
+  checks:
+    - row_count: {min: 2}
+also_by_city:
+  format: parquet
+  path: "more/{city}.parquet"
+  namespaces: [{name: city, values: [paris, lyon]}]
+  checks:
+    - not_null: [value]
+daily:
+  format: parquet
+  path: "daily/{date}.parquet"
+  namespaces: {daily: {start: "2024-01-01"}}
+  checks:
+    - row_count: {min: 1}
+"""
+
+
+def partitioned_sources(make_project, settings: str = ""):
+    project = make_project(PARTITIONED, settings=settings)
+    data = project / "data"
+    for folder in ("cities", "more", "daily"):
+        (data / folder).mkdir(parents=True)
+    pd.DataFrame({"id": [1, 2]}).to_csv(data / "cities" / "paris.csv", index=False)
+    pd.DataFrame({"id": [1]}).to_csv(data / "cities" / "lyon.csv", index=False)
+    pd.DataFrame({"value": [1.0]}).to_parquet(data / "more" / "paris.parquet")
+    pd.DataFrame({"value": [None]}).to_parquet(data / "more" / "lyon.parquet")
+    pd.DataFrame({"value": [1.0]}).to_parquet(data / "daily" / "2024-03-04.parquet")
+    (project / "definitions.py").write_text(
+        "import datanectar\n\ndefs = datanectar.definitions(__file__)\n"
+    )
+    return project
+
+
+def evaluations(instance: dg.DagsterInstance, entry: str, check: str) -> list:
+    records = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey(entry), check), limit=10
+    )
+    return [record.event.dagster_event.event_specific_data for record in records]
+
+
+def test_partitioned_sources_checks_run_per_partition_from_the_cli(make_project, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    project = partitioned_sources(make_project)
+    defs = datanectar.definitions(project)
+    assert {job.name for job in defs.jobs or []} == {"source_checks__city", "source_checks__date"}
+    home = tmp_path / "cli_home"
+    home.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    dagster = Path(sys.executable).parent / "dagster"
+    returncodes = {}
+    for partition in ("paris", "lyon"):
+        run = subprocess.run(
+            [
+                *(str(dagster), "job", "execute", "-f", "definitions.py"),
+                *(
+                    "-j",
+                    "source_checks__city",
+                    "--tags",
+                    json.dumps({"dagster/partition": partition}),
+                ),
+            ],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        returncodes[partition] = run.returncode
+        if partition == "lyon":  # a failed blocking check fails the run, as CI needs
+            assert "check 'row_count' failed on entry 'by_city'" in run.stderr
+    assert returncodes["paris"] == 0 and returncodes["lyon"] != 0
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        rows = {e.partition: e.passed for e in evaluations(instance, "by_city", "row_count")}
+        values = {e.partition: e.passed for e in evaluations(instance, "also_by_city", "not_null")}
+    assert rows == {"paris": True, "lyon": False}  # lyon has one row
+    assert values == {"paris": True, "lyon": False}  # lyon's value is null
+
+
+def test_partitioned_source_checks_schedules_request_the_partitions_due(make_project, instance):
+    import datetime as dt
+
+    project = partitioned_sources(make_project, settings='source_checks_schedule = "0 6 * * *"\n')
+    defs = datanectar.definitions(project)
+    tick = dt.datetime(2024, 3, 5, 6, tzinfo=dt.UTC)
+    repository = defs.get_repository_def()
+    requested = {}
+    for name in ("source_checks__city_schedule", "source_checks__date_schedule"):
+        schedule = defs.resolve_schedule_def(name)
+        assert schedule.cron_schedule == "0 6 * * *"
+        with dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=tick, repository_def=repository
+        ) as context:
+            requested[name] = sorted(
+                r.tags["dagster/partition"] for r in schedule.evaluate_tick(context).run_requests
+            )
+    # every static key; the last complete day at the tick
+    assert requested == {
+        "source_checks__city_schedule": ["lyon", "paris"],
+        "source_checks__date_schedule": ["2024-03-04"],
+    }
+    result = defs.resolve_job_def("source_checks__date").execute_in_process(
+        instance=instance, tags={"dagster/partition": "2024-03-04"}
+    )
+    assert result.success
+    [evaluation] = evaluations(instance, "daily", "row_count")
+    assert evaluation.passed and evaluation.partition == "2024-03-04"
+
+
+def test_a_partitioned_sources_checks_refuse_a_run_naming_no_or_another_partition(
+    make_project, instance
+) -> None:
+    project = partitioned_sources(make_project)
+    job = datanectar.definitions(project).resolve_job_def("source_checks__city")
+    for tags, said in (
+        ({}, "its checks run one partition at a time"),
+        ({"dagster/partition": "rome"}, "partition 'rome' is not one of its partitions (paris"),
+    ):
+        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+        assert not result.success
+        assert said in failure_messages(result)
+    # nothing judged: no check passed on a partition that is not one
+    assert not any(e.passed for e in evaluations(instance, "by_city", "row_count"))

@@ -110,6 +110,25 @@ class NamespaceSettings(BaseModel):
     )
 
 
+class QuarantineSettings(BaseModel):
+    """`[tool.datanectar.quarantine]`: how long rejected values are kept."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    keep: int = Field(
+        default=20,
+        ge=0,
+        description="Rejected values kept per entry (the newest); older ones are removed "
+        "when another is rejected.",
+    )
+    max_age_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="Rejected values older than this many days are removed when another of "
+        "the entry is rejected; no age limit by default.",
+    )
+
+
 class Settings(BaseModel):
     """The project settings; every field has a default so an empty table is a valid project."""
 
@@ -154,6 +173,10 @@ class Settings(BaseModel):
         default=None,
         description="Cron schedule (e.g. '0 6 * * *') of the source_checks job, which runs the "
         "checks of the entries nothing produces; none by default.",
+    )
+    quarantine: QuarantineSettings = Field(
+        default_factory=QuarantineSettings,
+        description="Retention of rejected values, [tool.datanectar.quarantine].",
     )
     memo_bytes: int = Field(
         default=1 << 30,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
-import hashlib
 import posixpath
 import uuid
 import warnings
@@ -25,7 +24,8 @@ from .checks.audit import Verdict, audit, blocking_failures, check_names
 from .checks.results import CheckResult, failure_lines
 from .checks.tableschema.text_table import TextTable
 from .errors import CheckFailedError, CheckWarning
-from .formats import DOCUMENT_FORMAT, get_format
+from .formats import DOCUMENT_FORMAT
+from .quarantine import keep_rejected
 from .storage import EntryStorage, WriteReport
 from .stores import Location
 from .targets import Target
@@ -33,7 +33,6 @@ from .targets import Target
 if TYPE_CHECKING:
     from .project import Catalog
 
-QUARANTINE_FOLDER = ".datanectar/quarantine"
 REPORTS_FOLDER = ".datanectar/reports"
 
 
@@ -93,7 +92,7 @@ def publish(
         report, verdicts = _write_while_auditing(catalog, entry, target, storage, value)
     quarantine = None
     if report is None:
-        quarantine = quarantine_value(storage, target, value, tag)
+        quarantine = keep_rejected(catalog, storage, target, value, tag)
     return Outcome(
         entry,
         target,
@@ -253,25 +252,6 @@ def audit_value(
         read_back=read_back or (lambda: storage.written_value(target, value)),
         secrets=catalog.secrets(),
     )
-
-
-def quarantine_value(storage: EntryStorage, target: Target, value: Any, tag: str) -> str:
-    """Keep a rejected value apart from the published one, under its store's quarantine,
-    labelled by `tag` (and by its namespace, when it is one of a table's partitions)."""
-    keys = target.keys or {}
-    namespace = "-".join(keys[name] for name in sorted(keys))
-    fmt = get_format(str(target.format))
-    if fmt.medium == "database":
-        # One table per rejection, named so no entry of the catalog would be: never replaced.
-        label = hashlib.sha256(f"{tag}/{namespace}".encode()).hexdigest()[:10]
-        table = str(target.path).split(".")[-1][:36]
-        schema = str(target.path).rpartition(".")[0]
-        path = (f"{schema}." if schema else "") + f"{table}__dn_quarantine_{label}"
-    else:
-        name = posixpath.basename(str(target.path))
-        label = f"{tag}-{namespace}" if namespace and target.in_place else tag
-        path = posixpath.join(QUARANTINE_FOLDER, target.entry.name, f"{label}-{name}")
-    return storage.save(target.at(path=path, whole=True), value).uri
 
 
 def full_reports(catalog: Catalog, entry: Entry, verdicts: list[Verdict]) -> dict[str, str]:

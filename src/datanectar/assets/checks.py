@@ -21,6 +21,7 @@ from ..catalog import Entry
 from ..checks.audit import Verdict, audit, blocking_failures, check_names
 from ..checks.results import CheckResult, failure_lines
 from ..checks.tableschema.text_table import TextTable, UnreadableTable
+from ..errors import NamespaceKeyError
 from ..partitions import PartitionedOutput, target_for
 from ..project import Catalog
 from ..publishing import (
@@ -28,9 +29,9 @@ from ..publishing import (
     audit_value,
     full_reports,
     publish,
-    quarantine_value,
     summary,
 )
+from ..quarantine import keep_rejected
 from ..storage import published_together
 from .features import chosen_for_users
 from .io_manager import published
@@ -159,7 +160,7 @@ def _publish_namespace(
     label, value, plain, target, verdicts = namespace
     if rejected:
         failed = bool(blocking_failures(verdicts))
-        quarantine = quarantine_value(catalog.storage, target, plain, tag) if failed else None
+        quarantine = keep_rejected(catalog, catalog.storage, target, plain, tag) if failed else None
         outcome = Outcome(entry, target, None, verdicts, quarantine)
     elif isinstance(value, CachedOutput):
         record, stored = value.call.publish(plain, value.reads, tag=tag, verdicts=verdicts)
@@ -203,8 +204,7 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
     @dg.multi_asset_check(specs=check_specs(entry), name=f"{entry.name}_checks", can_subset=True)
     # Unannotated: Dagster resolves a `context` annotation only from names it knows.
     def run_checks(context) -> Iterator[dg.AssetCheckResult]:
-        keys = keys_of(entry, context.partition_key) if entry.namespaces else None
-        target = target_for(entry, keys)
+        target = target_for(entry, _partition_checked(context, entry))
         # A csv's Table Schema reads the file as text; the typed value is loaded only when
         # something else needs it (the rules, or a format that stores typed values).
         text, unreadable = None, None
@@ -239,6 +239,33 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
             yield check_result(entry, verdict, outcome)
 
     return run_checks
+
+
+def _partition_checked(context: Any, entry: Entry) -> dict[str, str] | None:
+    """The keys of the partition a run checks, for a partitioned source: the run's partition,
+    which a job of checks alone takes from its `dagster/partition` tag (`jobs`), so it is
+    checked to be one of the entry's."""
+    if not entry.namespaces:
+        return None
+    if not context.has_partition_key:
+        job = f"source_checks__{'__'.join(d.name for d in entry.namespaces)}"
+        raise NamespaceKeyError(
+            f"{entry.subject}: its checks run one partition at a time, and this run names none. "
+            f"Fix: dagster job execute -f definitions.py -j {job} --tags "
+            '\'{"dagster/partition": "KEY"}\', or check a partition from the asset\'s page.'
+        )
+    key = context.partition_key
+    partitions = partitions_def(entry)
+    with dg.partition_loading_context(dynamic_partitions_store=context.instance):
+        known = partitions.get_partition_keys() if partitions is not None else []
+        unknown = partitions is not None and not partitions.has_partition_key(str(key))
+    if unknown:
+        shown = ", ".join(str(k) for k in known[:5]) + (", ..." if len(known) > 5 else "")
+        raise NamespaceKeyError(
+            f"{entry.subject}: partition {str(key)!r} is not one of its partitions "
+            f"({shown or 'none yet'})."
+        )
+    return keys_of(entry, key)
 
 
 def check_result(entry: Entry, verdict: Verdict, outcome: Outcome | None) -> dg.AssetCheckResult:

@@ -10,6 +10,7 @@ from ..errors import DatanectarError
 from . import cache as cache_commands
 from . import infer as infer_commands
 from . import namespaces as namespace_commands
+from . import quarantine as quarantine_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     cache_commands.register(commands)
     infer_commands.register(commands)
     namespace_commands.register(commands)
+    quarantine_commands.register(commands)
     return parser
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from ..cache.records import Record
 from ..partitions import target_for
 from ..project import Catalog
 from ..targets import Target
+from .output import age, print_table
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -77,13 +77,13 @@ def list_results(arguments: argparse.Namespace) -> int:
             stored.record.namespace or "-",
             stored.record.version or "-",
             _size(stored.record),
-            _age(stored.record.created_at),
+            age(stored.record.created_at),
             ", ".join(f"{k}={v}" for k, v in stored.record.arguments.items()) or "-",
         )
         for stored in stored_results(catalog, arguments.entry, kinds=("local", "root", "mirror"))
     ]
     header = ("LEVEL", "ENTRY", "KEY", "NAMESPACE", "VERSION", "SIZE", "AGE", "ARGUMENTS")
-    _print_table(header, rows)
+    print_table(header, rows)
     return 0
 
 
@@ -143,21 +143,3 @@ def _size(record: Record) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return "-"
-
-
-def _age(created: dt.datetime) -> str:
-    seconds = int((dt.datetime.now(dt.UTC) - created).total_seconds())
-    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= length:
-            return f"{seconds // length}{unit}"
-    return f"{seconds}s"
-
-
-def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
-    for row in (header, *rows):
-        print(
-            "  ".join(
-                str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
-            ).rstrip()
-        )
