@@ -27,7 +27,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing.set_defaults(run=list_quarantined)
     clearing = actions.add_parser("clear", help="remove rejected values and their records")
     clearing.add_argument("entry", nargs="?", help="only this entry's")
-    clearing.add_argument("--run", help="only those a run (id, or a plain write's tag) rejected")
+    clearing.add_argument(
+        "--run", dest="run_id", help="only those a run (id, or a plain write's tag) rejected"
+    )
     clearing.add_argument(
         "--older-than", type=float, metavar="DAYS", help="only those older than DAYS days"
     )
@@ -41,7 +43,7 @@ def _chosen(catalog: Catalog, arguments: argparse.Namespace) -> list[Quarantined
     if arguments.entry:
         catalog.entry(arguments.entry)  # an unknown name: a clear error, with suggestions
     found = kept(catalog, [arguments.entry] if arguments.entry else None)
-    run = getattr(arguments, "run", None)
+    run = getattr(arguments, "run_id", None)
     older_than = getattr(arguments, "older_than", None)
     if run:
         found = [item for item in found if item.run == run]
@@ -70,7 +72,9 @@ def list_quarantined(arguments: argparse.Namespace) -> int:
 
 
 def clear_quarantined(arguments: argparse.Namespace) -> int:
-    if not (arguments.entry or arguments.run or arguments.older_than is not None or arguments.all):
+    if not (
+        arguments.entry or arguments.run_id or arguments.older_than is not None or arguments.all
+    ):
         print(
             "datanectar quarantine clear: name an entry, --run RUN or --older-than DAYS, or "
             "give --all to remove every rejected value.",
