@@ -33,9 +33,15 @@ def mutate(value):
     value["added"] = "by-check"
     return True
 
+def mutate_through_the_array(value):
+    value["x"].array[0] = 555.0  # the memory behind the column, not a copy-on-write setitem
+    return True
+
 def zero_the_grid(value):
     value["air"] = value["air"] * 0
     value.attrs["touched"] = "yes"
+    value.attrs["meta"]["k"].append(999)
+    value["air"].attrs["units"]["name"] = "changed"
     try:
         value["air"].values[0] = -1.0  # read-only: refused without changing anything
     except ValueError:
@@ -108,6 +114,7 @@ kept:
 {store}  path: {path:kept}
   checks:
     - custom: judged_checks:mutate
+    - {custom: judged_checks:mutate_through_the_array, name: through_the_array}
     - range: {x: [0, 10]}
     - {custom: judged_checks:mutate, name: mutate_again}
     - {not_null: [x], name: x_not_null}
@@ -157,7 +164,10 @@ def test_a_mutating_check_on_a_grid_changes_nothing_published(make_project, inst
 
             @datanectar.asset(entry="grid")
             def grid() -> xr.Dataset:
-                return xr.Dataset({"air": (("t",), np.arange(1.0, 4.0))}, coords={"t": [1, 2, 3]})
+                grid = xr.Dataset({"air": (("t",), np.arange(1.0, 4.0))}, coords={"t": [1, 2, 3]})
+                grid.attrs["meta"] = {"k": [1]}
+                grid["air"].attrs["units"] = {"name": "K"}
+                return grid
 
             @datanectar.asset(entry="document")
             def document() -> dict:
@@ -175,6 +185,8 @@ def test_a_mutating_check_on_a_grid_changes_nothing_published(make_project, inst
     with xr.open_zarr(project / "data" / "grid.zarr") as stored:
         assert stored["air"].values.tolist() == [1.0, 2.0, 3.0]
         assert "touched" not in stored.attrs
+        assert stored.attrs["meta"] == {"k": [1]}
+        assert stored["air"].attrs["units"] == {"name": "K"}
     assert evaluation(instance, "grid", "range").passed
     assert json.loads((project / "data" / "document.json").read_text()) == {"items": [1, 2, 3]}
 

@@ -140,6 +140,9 @@ def test_retention_keeps_the_newest_of_each_entry_for_every_format(
         uris.append(info.value.quarantine)
     assert len(set(uris)) == 4  # one place per rejection: never overwritten
     assert [_exists(fmt, uri, url) for uri in uris] == [False, False, True, True]
+    if fmt != "sql":  # the pruned values' run folders went with them
+        runs = project / "data/.datanectar/quarantine/kept"
+        assert len(list(runs.iterdir())) == 2
     kept = _read_kept(fmt, uris[-1], url)
     if fmt == "zarr":
         assert kept["value"].values.tolist() == [1.0]
@@ -224,3 +227,5 @@ def test_clear_by_entry_run_and_age(make_project, monkeypatch, tmp_path, capsys)
     assert main(["--project", str(project), "quarantine", "clear", "--all"]) == 0
     assert not kept["one"][1].exists() and not kept["two"][0].exists()
     assert quarantine_json(project, capsys=capsys) == []
+    # no empty run folders left behind
+    assert not list((project / "data/.datanectar/quarantine").glob("*/*"))

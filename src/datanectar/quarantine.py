@@ -168,8 +168,27 @@ def remove(
         entry = _value_entry(catalog, item)
         storage.remove(Target(entry, item.store, item.path))
         storage.remove(_record_target(entry, item.record_store, item.record))
+        if item.path.startswith(QUARANTINE_FOLDER + "/"):
+            _remove_empty_folders(catalog, item)
         removed.append(item)
     return removed
+
+
+def _remove_empty_folders(catalog: Catalog, item: Quarantined) -> None:
+    """The run and partition folders a removed value leaves empty, up to the entry's own
+    (object stores have no folders: nothing is listed there, nothing removed)."""
+    store = catalog.stores[item.store]
+    top = posixpath.join(QUARANTINE_FOLDER, item.entry)
+    folder = posixpath.dirname(item.path)
+    while folder.startswith(top + "/"):
+        location = store.location(folder)
+        try:
+            if not location.fs.isdir(location.path) or location.fs.ls(location.path):
+                return
+            location.fs.rmdir(location.path)
+        except OSError:  # another process wrote or removed it meanwhile
+            return
+        folder = posixpath.dirname(folder)
 
 
 def _records(catalog: Catalog, entry: Entry) -> Iterator[Quarantined]:

@@ -4,11 +4,13 @@ A check judges what is published, and is published only if it passes; so whateve
 does to its argument must reach neither the store (the value is written while it is audited)
 nor the checks after it. Each custom check gets its own view, as cheap as the library allows:
 
-- pandas objects: a shallow copy. Copy-on-write (pandas 3) gives any change made through it,
-  a new column or a cell set, fresh memory; the arrays it hands out are read-only.
-- xarray objects: a shallow copy whose numpy-backed variables are read-only views; a
-  variable, coordinate or attribute added or replaced belongs to the copy alone. Dask-backed
-  variables are lazy and never written in place.
+- pandas objects: a deep copy. A shallow one is not enough: copy-on-write guards `v[...] =`
+  and `.loc`, but `Series.array` hands out the shared memory itself. Copying costs a memcpy
+  (3 ms for a million rows of five columns here, against 330 ms to write them as parquet).
+- xarray objects: a shallow copy whose numpy-backed variables are read-only views, its attrs
+  (and each variable's) deep copies; a variable, coordinate or attribute added or replaced
+  belongs to the copy alone. Dask-backed variables are lazy and never written in place; a
+  grid is not copied, as it may be far larger than memory.
 - numpy arrays: a read-only view. pyarrow tables and arrays are immutable already.
 - anything else (dicts, lists, models): a deep copy.
 
@@ -48,10 +50,10 @@ def read_only(value: Any) -> Any:
 
 
 def _pandas_view(value: Any) -> Any:
-    """A shallow copy of a DataFrame or Series; object columns holding mutable cells copied."""
+    """A deep copy of a DataFrame or Series, object columns' mutable cells copied too."""
     import pandas as pd
 
-    view = value.copy(deep=False)
+    view = value.copy(deep=True)
     if isinstance(view, pd.DataFrame):
         for position, dtype in enumerate(view.dtypes):
             if dtype == np.dtype(object):
@@ -87,12 +89,14 @@ def _xarray_view(value: Any) -> Any:
     import xarray as xr
 
     view = value.copy(deep=False)
+    view.attrs = copy.deepcopy(view.attrs)
     variables = (
         view.variables.values()
         if isinstance(view, xr.Dataset)
         else [view.variable, *view.coords.variables.values()]
     )
     for variable in variables:
+        variable.attrs = copy.deepcopy(variable.attrs)
         if isinstance(variable, xr.IndexVariable):
             continue  # held by a pandas index, which cannot be changed in place
         # `_data`, not `.data`: a variable still on disk must stay there, not be loaded
