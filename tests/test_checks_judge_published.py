@@ -56,6 +56,10 @@ def grow_the_cells(value):
 def tags_untouched(value):
     return value["tags"].iloc[0] == ["a"] and "added" not in value["meta"].iloc[0]
 
+def set_a_lazy_item(value):
+    value["air"].data[0] = 999.0
+    return True
+
 def grow_the_document(value):
     value["added"] = "by-check"
     value["items"].append(4)
@@ -169,6 +173,10 @@ def test_a_mutating_check_on_a_grid_changes_nothing_published(make_project, inst
                 grid["air"].attrs["units"] = {"name": "K"}
                 return grid
 
+            @datanectar.asset(entry="lazy_grid")
+            def lazy_grid() -> xr.Dataset:
+                return xr.Dataset({"air": (("t",), np.arange(1.0, 4.0))}).chunk({"t": 1})
+
             @datanectar.asset(entry="document")
             def document() -> dict:
                 return {"items": [1, 2, 3]}
@@ -177,10 +185,12 @@ def test_a_mutating_check_on_a_grid_changes_nothing_published(make_project, inst
     project = make_project(
         "grid:\n  format: zarr\n  checks:\n    - custom: judged_checks:zero_the_grid\n"
         "    - range: {air: [1, 3]}\n"
+        "lazy_grid:\n  format: zarr\n  checks:\n    - custom: judged_checks:set_a_lazy_item\n"
+        "    - {range: {air: [1, 3]}, name: lazy_range}\n"
         "document:\n  format: json\n  checks:\n    - custom: judged_checks:grow_the_document\n",
         modules=modules,
     )
-    materialize_project(project, instance, ["grid", "document"])
+    materialize_project(project, instance, ["grid", "lazy_grid", "document"])
 
     with xr.open_zarr(project / "data" / "grid.zarr") as stored:
         assert stored["air"].values.tolist() == [1.0, 2.0, 3.0]
@@ -188,6 +198,9 @@ def test_a_mutating_check_on_a_grid_changes_nothing_published(make_project, inst
         assert stored.attrs["meta"] == {"k": [1]}
         assert stored["air"].attrs["units"] == {"name": "K"}
     assert evaluation(instance, "grid", "range").passed
+    with xr.open_zarr(project / "data" / "lazy_grid.zarr") as stored:
+        assert stored["air"].values.tolist() == [1.0, 2.0, 3.0]
+    assert evaluation(instance, "lazy_grid", "lazy_range").passed
     assert json.loads((project / "data" / "document.json").read_text()) == {"items": [1, 2, 3]}
 
 

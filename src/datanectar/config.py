@@ -117,7 +117,7 @@ class QuarantineSettings(BaseModel):
 
     keep: int = Field(
         default=20,
-        ge=0,
+        ge=1,  # the value just rejected is always kept: errors and metadata say where it is
         description="Rejected values kept per entry (the newest); older ones are removed "
         "when another is rejected.",
     )

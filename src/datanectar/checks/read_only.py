@@ -9,8 +9,9 @@ nor the checks after it. Each custom check gets its own view, as cheap as the li
   (3 ms for a million rows of five columns here, against 330 ms to write them as parquet).
 - xarray objects: a shallow copy whose numpy-backed variables are read-only views, its attrs
   (and each variable's) deep copies; a variable, coordinate or attribute added or replaced
-  belongs to the copy alone. Dask-backed variables are lazy and never written in place; a
-  grid is not copied, as it may be far larger than memory.
+  belongs to the copy alone. A dask-backed variable gets its own dask array over the same
+  graph (setting an item rebinds a dask array in place); a grid is not copied, as it may be
+  far larger than memory.
 - numpy arrays: a read-only view. pyarrow tables and arrays are immutable already.
 - anything else (dicts, lists, models): a deep copy.
 
@@ -104,6 +105,10 @@ def _xarray_view(value: Any) -> Any:
         if isinstance(data, np.ndarray):
             owned = _own_cells(data)
             variable.data = _frozen(data if owned is None else owned)
+        elif type(data).__module__.startswith("dask"):
+            # Lazy, but not immutable: `array[0] = x` rebinds a dask array's graph in place.
+            # A new array object over the same graph costs nothing and keeps that to the copy.
+            variable.data = data.copy()
     return view
 
 
