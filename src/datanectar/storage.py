@@ -54,6 +54,10 @@ class WriteReport:
     uri: str
     bytes_written: int | None
     summary: Summary
+    store: str = ""
+    """The name of the store written to."""
+    environment: str | None = None
+    """The environment (DATANECTAR_ENV) whose settings were in force, if one was."""
 
 
 LEFTOVER_GRACE_SECONDS = 3600.0
@@ -66,8 +70,9 @@ _SWEEP_INTERVAL_SECONDS = 600.0
 class EntryStorage:
     """Reads and writes targets (entries' objects, or namespaces inside them) in their stores."""
 
-    def __init__(self, stores: Mapping[str, Store]) -> None:
+    def __init__(self, stores: Mapping[str, Store], *, environment: str | None = None) -> None:
         self._stores = dict(stores)
+        self.environment = environment
         self._swept: dict[tuple[str, str], float] = {}
 
     def store(self, name: str) -> Store:
@@ -179,8 +184,8 @@ class EntryStorage:
                 pending.discard()
             self._write(fmt, entry, value, final, final)
 
-    @staticmethod
     def _report(
+        self,
         fmt: Format,
         entry: Entry,
         value: Any,
@@ -196,6 +201,8 @@ class EntryStorage:
                 fmt.written_bytes(final) if bytes_written is ... else bytes_written  # type: ignore[arg-type]
             ),
             summary=describe(value, profile=entry.profile),
+            store=final.store.name,
+            environment=self.environment,
         )
 
     def stages(self, target: Target) -> bool:
