@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -20,6 +20,13 @@ from pydantic import (
     field_validator,
 )
 
+from .environments import (
+    ENVIRONMENTS_KEY,
+    active_environment,
+    environment_tables,
+    given_by,
+    merged_settings,
+)
 from .errors import (
     ConfigError,
     DatanectarError,
@@ -194,6 +201,10 @@ class ProjectConfig(BaseModel):
     root: Path = Field(description="The project folder: the one holding pyproject.toml.")
     pyproject: Path = Field(description="The pyproject.toml the settings were read from.")
     settings: Settings = Field(description="Its [tool.datanectar] table, validated.")
+    environment: str | None = Field(
+        default=None,
+        description="The environment DATANECTAR_ENV selected, laid over the base settings.",
+    )
 
     @property
     def stores(self) -> dict[str, StoreConfig]:
@@ -304,18 +315,66 @@ def _store_types_named(table: Any) -> list[str]:
 
 
 def load_project(start: Path | str | None = None) -> ProjectConfig:
+    """The project's settings: the base `[tool.datanectar]` table, with the environment
+    DATANECTAR_ENV names laid over it (see `datanectar.environments`), then the DATANECTAR_*
+    overrides. Every environment is validated, whichever is active, so that a mistake in one
+    is found wherever the project loads."""
     pyproject = find_pyproject(start)
-    table = _with_environment(_read_toml(pyproject).get("tool", {}).get("datanectar", {}))
+    raw = _read_toml(pyproject).get("tool", {}).get("datanectar", {})
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            file=pyproject,
+            field="tool.datanectar",
+            problem=f"expected a table, got {type(raw).__name__}.",
+            fix="write [tool.datanectar] as a table of settings.",
+        )
+    environments = environment_tables(raw, file=pyproject)
+    active = active_environment(environments, file=pyproject, env=os.environ)
+    base = {key: value for key, value in raw.items() if key != ENVIRONMENTS_KEY}
+    default_stores = {"local": default_store_table()}
+    for name, overrides in environments.items():
+        if name == active:
+            continue  # validated below, with the DATANECTAR_* overrides
+        merged = merged_settings(
+            base, overrides, name=name, file=pyproject, default_stores=default_stores
+        )
+        _validated(merged, pyproject, environment=(name, overrides))
+    table = base
+    if active is not None:
+        table = merged_settings(
+            base, environments[active], name=active, file=pyproject, default_stores=default_stores
+        )
+    settings = _validated(
+        _with_environment(table),
+        pyproject,
+        environment=(active, environments[active]) if active is not None else None,
+    )
+    return ProjectConfig(
+        root=pyproject.parent, pyproject=pyproject, settings=settings, environment=active
+    )
+
+
+def _validated(
+    table: dict[str, Any], pyproject: Path, *, environment: tuple[str, dict[str, Any]] | None
+) -> Settings:
+    """`table` validated; errors name the field where it was written: in the environment's
+    table (`tool.datanectar.environments.NAME.…`) when the environment gave it."""
+
+    def prefix(path: list[Any]) -> list[str]:
+        if environment is not None and given_by(environment[1], path):
+            return ["tool", "datanectar", ENVIRONMENTS_KEY, environment[0]]
+        return ["tool", "datanectar"]
+
     try:
         settings = settings_model(_store_types_named(table)).model_validate(table)
     except ValidationError as exc:
-        raise _config_error(exc, pyproject, table) from None
+        raise _config_error(exc, pyproject, table, prefix=prefix) from None
     stores = settings.stores
     for index, mirror in enumerate(settings.mirrors):
         if mirror not in stores:
             raise ConfigError(
                 file=pyproject,
-                field=f"tool.datanectar.mirrors[{index}]",
+                field=field_path([*prefix(["mirrors"]), "mirrors"]) + f"[{index}]",
                 problem=f"unknown mirror '{mirror}'.{did_you_mean(mirror, stores)} Mirrors name "
                 f"configured stores: {', '.join(sorted(stores))}.",
                 fix=f"add [tool.datanectar.stores.{mirror}] or remove it from mirrors "
@@ -324,12 +383,12 @@ def load_project(start: Path | str | None = None) -> ProjectConfig:
     if settings.default_store not in stores:
         raise ConfigError(
             file=pyproject,
-            field="tool.datanectar.default_store",
+            field=field_path([*prefix(["default_store"]), "default_store"]),
             problem=f"store '{settings.default_store}' is not configured."
             f"{did_you_mean(settings.default_store, stores)} Stores: {', '.join(sorted(stores))}.",
             fix=f"add [tool.datanectar.stores.{settings.default_store}] or name a configured store.",
         )
-    return ProjectConfig(root=pyproject.parent, pyproject=pyproject, settings=settings)
+    return settings
 
 
 def _with_environment(table: dict[str, Any]) -> dict[str, Any]:
@@ -347,12 +406,19 @@ def _with_environment(table: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _config_error(exc: ValidationError, pyproject: Path, error_table: Any) -> ConfigError:
-    """The first error, at the key the user wrote (`tool.datanectar.stores.NAME.FIELD`)."""
+def _config_error(
+    exc: ValidationError,
+    pyproject: Path,
+    error_table: Any,
+    *,
+    prefix: Callable[[list[Any]], list[str]] = lambda path: ["tool", "datanectar"],
+) -> ConfigError:
+    """The first error, at the key the user wrote (`tool.datanectar.stores.NAME.FIELD`, or
+    inside the environment that wrote it, as `prefix` says)."""
     error = exc.errors()[0]
     path, model = written_location(settings_model(_store_types_named(error_table)), error["loc"])
-    field = field_path(["tool", "datanectar", *path])
-    table = field_path(["tool", "datanectar", *path[:-1]])
+    field = field_path([*prefix(path), *path])
+    table = field_path([*prefix(path), *path[:-1]])
     given, kind = error["input"], error["type"]
     if kind in ("union_tag_invalid", "union_tag_not_found") and path[:1] == ["stores"]:
         store_type = given.get("type") if isinstance(given, Mapping) else None

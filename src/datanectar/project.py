@@ -41,7 +41,7 @@ class Catalog:
         self.entries: dict[str, Entry] = dict(entries)
         self.producers: dict[str, Producer] = dict(producers)
         self.stores: dict[str, Store] = dict(stores)
-        self.storage = EntryStorage(stores)
+        self.storage = EntryStorage(stores, environment=config.environment)
         self.levels: dict[str, Any] = {}
         """The cache levels of each store (memo, local, root, mirrors), built on first use."""
         self._signatures: dict[str, ProducerSignature] = dict(signatures or {})

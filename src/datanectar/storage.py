@@ -54,6 +54,10 @@ class WriteReport:
     uri: str
     bytes_written: int | None
     summary: Summary
+    store: str = ""
+    """The name of the store written to."""
+    environment: str | None = None
+    """The environment (DATANECTAR_ENV) whose settings were in force, if one was."""
 
 
 LEFTOVER_GRACE_SECONDS = 3600.0
@@ -66,8 +70,9 @@ _SWEEP_INTERVAL_SECONDS = 600.0
 class EntryStorage:
     """Reads and writes targets (entries' objects, or namespaces inside them) in their stores."""
 
-    def __init__(self, stores: Mapping[str, Store]) -> None:
+    def __init__(self, stores: Mapping[str, Store], *, environment: str | None = None) -> None:
         self._stores = dict(stores)
+        self.environment = environment
         self._swept: dict[tuple[str, str], float] = {}
 
     def store(self, name: str) -> Store:
@@ -83,6 +88,8 @@ class EntryStorage:
                 f"Fix: add [tool.datanectar.stores.{target.store}] to pyproject.toml."
             )
         try:
+            if entry.query is not None:  # no object: the query runs in the store's database
+                return self._stores[target.store].location(entry.name)
             return self._stores[target.store].location(target.path)
         except StoreError as exc:
             raise StoreError(f"{_where(entry)}, field 'path': {exc}") from None
@@ -98,6 +105,7 @@ class EntryStorage:
         """
         entry = target.entry
         fmt = _format(entry)
+        _refuse_query(entry, "written")
         if not fmt.accepts(value):
             raise FormatTypeError(_type_mismatch(entry, fmt, value))
         refused = fmt.refusal(value, options=entry.save_options)
@@ -179,8 +187,8 @@ class EntryStorage:
                 pending.discard()
             self._write(fmt, entry, value, final, final)
 
-    @staticmethod
     def _report(
+        self,
         fmt: Format,
         entry: Entry,
         value: Any,
@@ -196,6 +204,8 @@ class EntryStorage:
                 fmt.written_bytes(final) if bytes_written is ... else bytes_written  # type: ignore[arg-type]
             ),
             summary=describe(value, profile=entry.profile),
+            store=final.store.name,
+            environment=self.environment,
         )
 
     def stages(self, target: Target) -> bool:
@@ -210,6 +220,11 @@ class EntryStorage:
         entry = target.entry
         fmt = _format(entry)
         location = self.location(target)
+        if entry.query is not None:
+            with _failures_named(entry, fmt, location, "running the query of"):
+                return fmt.read_query(  # type: ignore[attr-defined]
+                    location, entry.query, entry.params, options=entry.load_options
+                )
         if not fmt.reports_absence:  # else the read itself says so, without a look first
             self._require_data(fmt, target, location)
         try:
@@ -314,6 +329,7 @@ class EntryStorage:
         """Delete the target's stored object (or its namespace inside one), if any."""
         entry = target.entry
         fmt = _format(entry)
+        _refuse_query(entry, "removed")
         location = self.location(target)
         location.store.ensure_writable()
         with _failures_named(entry, fmt, location, "removing"):
@@ -345,12 +361,18 @@ class EntryStorage:
         fmt = _format(entry)
         location = self.location(target)
         with _failures_named(entry, fmt, location, "fingerprinting"):
+            if entry.query is not None:  # the result's hash: the query runs
+                return fmt.query_fingerprint(  # type: ignore[attr-defined]
+                    location, entry.query, entry.params, options=entry.load_options
+                )
             if _in_place(fmt, target):
                 return fmt.partition_fingerprint(location, target.slice)
             return fmt.fingerprint(location) if fmt.exists(location) else None
 
     @staticmethod
     def _exists(fmt: Format, target: Target, location: Location) -> bool:
+        if target.entry.query is not None:
+            return True  # a query always has a result (an error, when its tables are not there)
         with _failures_named(target.entry, fmt, location, "looking for"):
             if _in_place(fmt, target):
                 return fmt.exists(location) and fmt.partition_exists(location, target.slice)
@@ -563,6 +585,14 @@ def _in_place(fmt: Format, target: Target) -> TypeGuard[PartitionsInPlace]:
 
 def _splits(fmt: Format, entry: Entry) -> bool:
     return capable(fmt, SplitCommits) and fmt.splits_writes(entry.save_options)
+
+
+def _refuse_query(entry: Entry, what: str) -> None:
+    if entry.query is not None:
+        raise DatanectarError(
+            f"{_where(entry)}: it is a query's result, which cannot be {what}. Fix: give the "
+            "entry a 'path' (a table) instead of 'query' to store values in it."
+        )
 
 
 def _where(entry: Entry) -> str:

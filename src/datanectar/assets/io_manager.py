@@ -357,7 +357,8 @@ class FormatIOManager(dg.ConfigurableIOManager):
 
     def _entry_storage(self) -> EntryStorage:
         if self._storage is None:
-            self._storage = EntryStorage(self._project().open_stores())
+            project = self._project()
+            self._storage = EntryStorage(project.open_stores(), environment=project.environment)
         return self._storage
 
 

@@ -24,6 +24,8 @@ CACHED_KEY = "datanectar/cached"
 KEYED_KEY = "datanectar/keyed"
 FUNCTION_KEY = "datanectar/function"
 DEFAULTS_KEY = "datanectar/default_arguments"
+STORE_KEY = "datanectar/store"
+ENVIRONMENT_KEY = "datanectar/environment"
 
 
 def materialization_metadata(report: WriteReport) -> dict[str, Any]:
@@ -31,6 +33,10 @@ def materialization_metadata(report: WriteReport) -> dict[str, Any]:
         "dagster/uri": dg.MetadataValue.text(report.uri),
         "format": dg.MetadataValue.text(report.format),
     }
+    if report.store:
+        metadata[STORE_KEY] = dg.MetadataValue.text(report.store)
+    if report.environment is not None:
+        metadata[ENVIRONMENT_KEY] = dg.MetadataValue.text(report.environment)
     if report.bytes_written is not None:
         metadata["bytes_written"] = dg.MetadataValue.int(report.bytes_written)
     summary = report.summary

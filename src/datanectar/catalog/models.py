@@ -6,6 +6,7 @@ The YAML body of an entry is validated against `EntryFields` (unknown fields are
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, Literal
 
@@ -44,6 +45,15 @@ class EntryFields(BaseModel):
     store: str | None = Field(
         default=None,
         description="Name of a store in [tool.datanectar.stores]; the default store if left out.",
+    )
+    query: str | None = Field(
+        default=None,
+        description="For a sql entry nothing produces, instead of path: a SELECT whose result "
+        "is the entry's value, with :name placeholders bound from params (never pasted).",
+    )
+    params: dict[str, str | int | float | bool | dt.datetime | dt.date | None] = Field(
+        default_factory=dict,
+        description="The values bound to the query's :name placeholders, one per placeholder.",
     )
     description: str | None = Field(default=None, description="Shown in the Dagster UI.")
     group: str | None = Field(default=None, description="Dagster asset group.")

@@ -123,6 +123,7 @@ def complete_entry(
             "no format given, and no function produces this entry to infer one from.",
             f"add 'format: NAME', one of {', '.join(format_names())}.",
         )
+    _check_query(entry, fmt, producer)
     store = entry.store or config.settings.default_store
     if store not in stores:
         raise error(
@@ -138,9 +139,10 @@ def complete_entry(
             f"store '{store}' is a database and cannot hold '{fmt}' files.",
             "use format 'sql' for this entry, or a file store.",
         )
-    path = entry.path or f"{entry.name}{format_.suffix}"
+    path = None if entry.query is not None else entry.path or f"{entry.name}{format_.suffix}"
     try:
-        format_.check_path(path)
+        if path is not None:
+            format_.check_path(path)
     except ValueError as exc:
         raise error("path", f"{exc}.") from None
     refused = unknown_option(
@@ -176,7 +178,7 @@ def complete_entry(
             )
         entry = entry.model_copy(update={"namespaces": list(producer.namespaces)})
     _check_rules(entry, fmt, config, from_function=_function_rules(producer, config))
-    _check_namespaces(entry, format_, path)
+    _check_namespaces(entry, format_, path or "")
     return entry.model_copy(
         update={
             "format": fmt,
@@ -196,6 +198,70 @@ def _headerless_field_names(entry: Entry, config: ProjectConfig) -> tuple[str, .
     from ..checks.tableschema import load_schema
 
     return tuple(load_schema(entry.schema_, basepath=config.root).field_names)
+
+
+def _check_query(entry: Entry, fmt: str, producer: Producer | None) -> None:
+    """A `query:` is a sql source's alternative to a table: alone, every placeholder bound."""
+
+    def error(field: str, problem: str, fix: str) -> CatalogError:
+        return CatalogError(
+            file=entry.source, entry=entry.name, field=field, problem=problem, fix=fix
+        )
+
+    if entry.query is None:
+        if entry.params:
+            raise error(
+                "params",
+                "params are bound to a query's placeholders, and this entry has no query.",
+                "add 'query:', or remove 'params'.",
+            )
+        return
+    if entry.path is not None:
+        raise error(
+            "query",
+            "both 'query' and 'path' say where the data is: a query's result, or a table.",
+            "keep 'query' (a SELECT) or 'path' (a table name), not both.",
+        )
+    if fmt != "sql":
+        raise error(
+            "query",
+            f"a query runs in a SQL database, and this entry's format is '{fmt}'.",
+            "use format 'sql' (and a sql store), or give a 'path' instead of 'query'.",
+        )
+    if producer is not None:
+        raise error(
+            "query",
+            f"{producer.qualified_name} writes this entry, and a query's result cannot be written.",
+            "give it a 'path' (a table) instead of 'query', or read the query in another "
+            "entry nothing produces.",
+        )
+    if entry.namespaces:
+        raise error(
+            "namespaces",
+            "a query source has no namespaces.",
+            "remove 'namespaces', or bind what differs as params.",
+        )
+    from ..formats.sql import query_placeholders
+
+    named = query_placeholders(entry.query)
+    missing = [name for name in named if name not in entry.params]
+    extra = [name for name in entry.params if name not in named]
+    if missing:
+        raise error(
+            "params",
+            f"the query's placeholder{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(':' + name for name in missing)} {'have' if len(missing) > 1 else 'has'} "
+            "no value in params.",
+            f"add {', '.join(missing)} to params (a value, or a Jinja variable in quotes).",
+        )
+    if extra:
+        raise error(
+            "params",
+            f"params {', '.join(extra)} {'are' if len(extra) > 1 else 'is'} bound to no "
+            f"placeholder of the query (its placeholders: "
+            f"{', '.join(':' + name for name in named) or 'none'}).",
+            f"write :{extra[0]} where the value goes in the query, or remove it from params.",
+        )
 
 
 def _check_dialect(entry: Entry, fmt: str, producer: Producer | None) -> None:

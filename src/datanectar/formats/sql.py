@@ -20,6 +20,9 @@ from .table_values import require_same_columns
 if TYPE_CHECKING:
     from ..targets import Slice
 
+# SQLAlchemy's own pattern for the :name placeholders of `text()` (sql/elements.py): what it
+# binds is exactly what is checked against params.
+_BIND_PARAM = re.compile(r"(?<![:\w\x5c]):(\w+)(?!:)", re.UNICODE)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _SAVE_OPTIONS = frozenset({"if_exists", "dtype", "chunksize", "method", "index", "index_label"})
 _LOAD_OPTIONS = frozenset({"columns", "parse_dates", "coerce_float", "index_col", "dtype_backend"})
@@ -66,6 +69,42 @@ class SqlFormat(Format):
         schema, table = table_name(location)
         with self._engine(location).connect() as connection:
             return pd.read_sql_table(table, connection, schema=schema, **options)
+
+    def read_query(
+        self,
+        location: Location,
+        query: str,
+        params: Mapping[str, Any],
+        *,
+        options: Mapping[str, Any],
+    ) -> Any:
+        """The result of `query` in the store's database, its placeholders bound to `params`
+        (`sqlalchemy.text(query).bindparams(...)`: values travel apart from the SQL)."""
+        import pandas as pd
+
+        statement = self._sa.text(query).bindparams(**params)
+        with self._engine(location).connect() as connection:
+            return pd.read_sql(statement, connection, **options)
+
+    def query_fingerprint(
+        self,
+        location: Location,
+        query: str,
+        params: Mapping[str, Any],
+        *,
+        options: Mapping[str, Any],
+    ) -> str:
+        """A hash of the query's result (columns, types, values): it changes exactly when
+        the result does, at the cost of running the query."""
+        import hashlib
+
+        import pandas as pd
+
+        frame = self.read_query(location, query, params, options=options)
+        digest = hashlib.sha256()
+        digest.update(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        return f"sql-query-{digest.hexdigest()[:32]}"
 
     def write_partition(
         self, value: Any, location: Location, part: Slice, *, options: Mapping[str, Any]
@@ -322,6 +361,11 @@ def _make_sqlite_ddl_transactional(sa: Any, engine: Any) -> None:
     @sa.event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
+
+
+def query_placeholders(query: str) -> list[str]:
+    """The names of a query's :name placeholders, each once, in order."""
+    return list(dict.fromkeys(_BIND_PARAM.findall(query)))
 
 
 def table_name(location: Location) -> tuple[str | None, str]:
