@@ -158,6 +158,9 @@ TYPED = pd.DataFrame(
         "ts": pd.to_datetime(
             ["2024-03-01T12:00:00+02:00", "2024-03-01T00:30:00-05:00", None], utc=True
         ),
+        "paris": pd.to_datetime(
+            ["2024-03-01T12:00:00+02:00", "2024-10-27T02:30:00+01:00", None], utc=True
+        ).tz_convert("Europe/Paris"),
     }
 )
 
@@ -173,6 +176,8 @@ def _same_values(frame: pd.DataFrame) -> None:
         None,
     ]
     stamps = pd.to_datetime(frame["ts"], utc=True)
+    # the instants, whoever reads them (sqlite's text is the UTC wall time)
+    assert pd.to_datetime(frame["paris"], utc=True).iloc[1] == pd.Timestamp("2024-10-27T01:30Z")
     assert stamps.iloc[0] == pd.Timestamp("2024-03-01T10:00:00Z")
     assert stamps.iloc[1] == pd.Timestamp("2024-03-01T05:30:00Z")
     assert pd.isna(stamps.iloc[2])
@@ -196,9 +201,10 @@ typed_query:
     catalog.save("typed", TYPED)
     stored = catalog.load("typed")
     _same_values(stored)
-    assert str(stored["ts"].dtype).startswith("datetime64")
-    if url.startswith("postgresql"):  # sqlite keeps the UTC instant, not that it is one
-        assert stored["ts"].dt.tz is not None
+    # every aware column back as written, in its zone, on sqlite (no zone type) too
+    assert str(stored["ts"].dt.tz) == "UTC"
+    assert str(stored["paris"].dt.tz) == "Europe/Paris"
+    pd.testing.assert_series_equal(stored["paris"], TYPED["paris"], check_dtype=False)
     assert stored["b"].dtype == bool
     _same_values(catalog.load("typed_query"))
     with sa.create_engine(url).connect() as connection:  # read back with SQLAlchemy itself
