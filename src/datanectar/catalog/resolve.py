@@ -138,6 +138,14 @@ def complete_entry(
             f"store '{store}' is a database and cannot hold '{fmt}' files.",
             "use format 'sql' for this entry, or a file store.",
         )
+    if producer is not None and stores[store].read_only:
+        raise error(
+            "store",
+            f"store '{store}' is read-only ({stores[store].type_name}), but "
+            f"{producer.qualified_name} produces this entry: nothing can be written there.",
+            "give the entry a writable store, or read the data there as a source entry that "
+            "nothing produces.",
+        )
     path = entry.path or f"{entry.name}{format_.suffix}"
     try:
         format_.check_path(path)
