@@ -236,6 +236,4 @@ class HttpStore(Store):
         self._read_only()
 
     def _read_only(self) -> NoReturn:
-        raise StoreError(
-            f"store '{self.name}' is read-only (http); write to another store"
-        )
+        raise StoreError(f"store '{self.name}' is read-only (http); write to another store")
