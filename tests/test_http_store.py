@@ -330,3 +330,30 @@ def test_base_urls_holding_credentials_are_refused(make_project, served):
 
 def served_path(served: Served, relative: str) -> Path:
     return served.root / relative
+
+
+def test_a_cached_result_goes_stale_when_the_served_file_changes(
+    make_cache_project, served, monkeypatch
+):
+    monkeypatch.setenv("PORTAL_TOKEN", TOKEN)
+    project = make_cache_project(CATALOG, stores=stores_toml(served.base_url))
+    calls: list[int] = []
+
+    @datanectar.cache(version="1")
+    def summary(stations: pd.DataFrame) -> dict:
+        calls.append(len(stations))
+        return {"rows": len(stations)}
+
+    catalog = datanectar.catalog(project, functions=[summary])
+    with catalog.activate():
+        assert summary() == {"rows": 3}
+        assert summary() == {"rows": 3}  # recalled: the ETag is the same
+
+        frame().head(2).to_csv(served.root / "tables" / "stations.csv", index=False)
+        touch_later(served.root / "tables" / "stations.csv")
+
+        with pytest.warns(datanectar.StaleResultWarning, match="upstream 'stations' changed"):
+            assert summary(cache_mode="read_only") == {"rows": 3}
+        assert summary() == {"rows": 2}
+
+    assert calls == [3, 2]
