@@ -377,3 +377,17 @@ def test_a_cached_result_goes_stale_when_the_served_file_changes(
         assert summary() == {"rows": 2}
 
     assert calls == [3, 2]
+
+
+@pytest.mark.parametrize("format_name", ["delta", "pickle", "sql"])
+def test_formats_an_http_store_cannot_read_are_catalog_errors(make_project, served, format_name):
+    error = catalog_error(
+        make_project,
+        f"thing:\n  format: {format_name}\n  store: portal\n  path: things/thing\n",
+        stores=stores_toml(served.base_url),
+    )
+    assert error.field == "format"
+    assert (
+        f"store 'portal' (http) holds csv, parquet, json, netcdf, zarr objects, not '{format_name}'"
+        in str(error)
+    )

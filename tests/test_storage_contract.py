@@ -250,8 +250,8 @@ STORES = [
     StoreCase(
         "readme-memory", memory_store, tuple(name for name in FILE_FORMATS if name != "delta")
     ),
-    # Read-only: the local store it serves writes; pickle is not read from a web server.
-    StoreCase("http", http_store, ("csv", "parquet", "zarr", "netcdf", "json")),
+    # Read-only: the local store it serves writes what it reads; it holds these formats only.
+    StoreCase("http", http_store, HttpStore.formats or ()),
 ]
 PAIRS = [
     pytest.param((store, fmt), id=f"{store.name}-{fmt.name}")

@@ -138,6 +138,14 @@ def complete_entry(
             f"store '{store}' is a database and cannot hold '{fmt}' files.",
             "use format 'sql' for this entry, or a file store.",
         )
+    held = stores[store].formats
+    if held is not None and fmt not in held:
+        raise error(
+            "format",
+            f"store '{store}' ({stores[store].type_name}) holds {', '.join(held)} objects, "
+            f"not '{fmt}'.",
+            "use one of those formats, or put the data in another store.",
+        )
     if producer is not None and stores[store].read_only:
         raise error(
             "store",

@@ -215,6 +215,9 @@ class Store(ABC):
     """True when paths are on this machine's disk (some libraries need a real file)."""
     holds_files: bool = True
     """False for stores that hold only database tables."""
+    formats: ClassVar[tuple[str, ...] | None] = None
+    """The formats whose objects it can hold (None: every one its medium allows); an entry of
+    another format on it is a catalog error."""
     uri_schemes: ClassVar[tuple[str, ...]] = ()
     """The URI schemes (`file`, `s3`) whose URIs `config_for_uri` turns into this store's
     config: an IO manager given `root="scheme://..."` gets a store of this type."""

@@ -84,6 +84,9 @@ class HttpStore(Store):
     type_name = "http"
     config_model = HttpStoreConfig
     read_only = True
+    # Read through fsspec's HTTP filesystem; deltalake reads through object stores of its own,
+    # and pickles are not loaded from a web server (loading one runs code it chose).
+    formats = ("csv", "parquet", "json", "netcdf", "zarr")
 
     def __init__(self, name: str, config: HttpStoreConfig, *, project_root: Path) -> None:
         super().__init__(name)
