@@ -106,14 +106,14 @@ def test_unknown_store_type(make_project):
     )
     error = config_error(project)
     assert_config_error(error, project, "tool.datanectar.stores.bucket.type")
-    assert error.problem == "unknown store type 's3'. Store types: local, sql."
+    assert error.problem == "unknown store type 's3'. Store types: http, local, sql."
 
 
 def test_store_without_type(make_project):
     project = make_project("", stores='[tool.datanectar.stores.local]\nroot = "data"\n')
     error = config_error(project)
     assert_config_error(error, project, "tool.datanectar.stores.local.type")
-    assert error.problem == "unknown store type None. Store types: local, sql."
+    assert error.problem == "unknown store type None. Store types: http, local, sql."
 
 
 def test_unknown_store_field(make_project):
@@ -161,9 +161,12 @@ def test_unknown_store_type_says_how_to_fix_it(make_project):
     error = config_error(project)
     assert_config_error(error, project, "tool.datanectar.stores.local.type")
     assert (
-        error.problem == "unknown store type 'locl'. Did you mean 'local'? Store types: local, sql."
+        error.problem
+        == "unknown store type 'locl'. Did you mean 'local'? Store types: http, local, sql."
     )
-    assert error.fix == "set type to one of 'local', 'sql' in [tool.datanectar.stores.local]."
+    assert (
+        error.fix == "set type to one of 'http', 'local', 'sql' in [tool.datanectar.stores.local]."
+    )
 
 
 def test_unknown_store_field_suggests_the_right_one(make_project):
@@ -239,7 +242,9 @@ def test_json_schema_has_every_store_type_and_its_fields():
     schema = settings_json_schema()
     stores, definitions = schema["properties"]["stores"]["additionalProperties"], schema["$defs"]
     assert stores["discriminator"]["propertyName"] == "type"
-    assert sorted(stores["discriminator"]["mapping"]) == store_type_names() == ["local", "sql"]
+    assert (
+        sorted(stores["discriminator"]["mapping"]) == store_type_names() == ["http", "local", "sql"]
+    )
     for store_type in store_type_names():
         definition = definitions[config_model(store_type).__name__]
         assert definition["properties"]["type"]["const"] == store_type
@@ -304,7 +309,7 @@ def test_a_registered_store_type_joins_the_store_config_union(make_project):
         )
         assert adapter.validate_python({"type": "local"}) == config_model("local")()
         mapping = adapter.json_schema()["discriminator"]["mapping"]
-        assert sorted(mapping) == ["local", "memory", "sql"]
+        assert sorted(mapping) == ["http", "local", "memory", "sql"]
         # A project loaded after the registration accepts the new type, and checks its fields.
         project = make_project(
             settings='default_store = "m"\n',

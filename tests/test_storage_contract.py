@@ -9,6 +9,7 @@ example store (`Writing a store`) is one of them, imported from the README's own
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,11 @@ from datanectar.formats import get_format
 from datanectar.partitions import target_for
 from datanectar.storage import EntryStorage
 from datanectar.stores import Location, Store
+from datanectar.stores.http import HttpStore, HttpStoreConfig
 from datanectar.stores.local import LocalStore, LocalStoreConfig
 from datanectar.stores.sql import SqlStore, SqlStoreConfig
 from datanectar.targets import Target
+from http_server import serving
 
 POSTGRES_ENV = "DATANECTAR_TEST_POSTGRES_URL"
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
@@ -80,6 +83,9 @@ def same_value(got: Any, want: Any) -> None:
 
 
 def read_csv(location: Location, store: Store) -> Any:
+    if location.uri.startswith(("http://", "https://")):  # pandas sends its options as headers
+        with location.fs.open(location.path, "rb") as handle:
+            return pd.read_csv(handle)
     return pd.read_csv(location.uri, storage_options=location.storage_options or None)
 
 
@@ -203,9 +209,34 @@ def memory_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
 
 
 @dataclass(frozen=True)
+class Published:
+    """A read-only store and the writable one whose objects it reads: the contract writes
+    through `writer` and reads through `store` (the http store serving a local folder)."""
+
+    store: Store
+    writer: Store
+
+
+@contextlib.contextmanager
+def http_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Published]:
+    writer = LocalStore("s", LocalStoreConfig(root="served"), project_root=tmp_path)
+    writer.root.mkdir(parents=True)
+    with serving(writer.root) as served:
+        served.bearer("contract-token")
+        monkeypatch.setenv("CONTRACT_HTTP_TOKEN", "contract-token")
+        config = HttpStoreConfig(
+            base_url=served.base_url, auth={"type": "bearer", "token_env": "CONTRACT_HTTP_TOKEN"}
+        )
+        yield Published(HttpStore("s", config, project_root=tmp_path), writer)
+
+
+READ_ONLY = "a read-only store: nothing writes there, so what a write does there is moot"
+
+
+@dataclass(frozen=True)
 class StoreCase:
     name: str
-    make: Callable[[Path, pytest.MonkeyPatch], Store]
+    make: Callable[[Path, pytest.MonkeyPatch], Store | contextlib.AbstractContextManager[Published]]
     formats: tuple[str, ...]
     """The formats it holds (the others it refuses, or a library cannot reach it)."""
 
@@ -219,6 +250,8 @@ STORES = [
     StoreCase(
         "readme-memory", memory_store, tuple(name for name in FILE_FORMATS if name != "delta")
     ),
+    # Read-only: the local store it serves writes what it reads; it holds these formats only.
+    StoreCase("http", http_store, HttpStore.formats or ()),
 ]
 PAIRS = [
     pytest.param((store, fmt), id=f"{store.name}-{fmt.name}")
@@ -236,6 +269,9 @@ class Pair:
     store: Store
     storage: EntryStorage
     key: str
+    writer: EntryStorage
+    """What writes the values read through `storage`: `storage` itself, unless the store is
+    read-only (then the writable store whose objects it reads)."""
 
     def entry(self, *, path: str | None = None, namespaces: list[str] | None = None) -> Entry:
         template = self.fmt.partitioned_path if namespaces else self.fmt.path
@@ -253,11 +289,17 @@ class Pair:
 
 
 @pytest.fixture(params=PAIRS)
-def pair(request, tmp_path, monkeypatch) -> Pair:
+def pair(request, tmp_path, monkeypatch) -> Iterator[Pair]:
     store_case, fmt = request.param
-    store = store_case.make(tmp_path, monkeypatch)
     get_format(fmt.name)  # the format's library is installed: else the error says which extra
-    return Pair(fmt, store, EntryStorage({"s": store}), uuid.uuid4().hex[:10])
+    with contextlib.ExitStack() as stack:
+        made = store_case.make(tmp_path, monkeypatch)
+        if isinstance(made, contextlib.AbstractContextManager):
+            made = stack.enter_context(made)
+        store, writer = (made.store, made.writer) if isinstance(made, Published) else (made, made)
+        storage = EntryStorage({"s": store})
+        writes = storage if writer is store else EntryStorage({"s": writer})
+        yield Pair(fmt, store, storage, uuid.uuid4().hex[:10], writes)
 
 
 # -- the contract -----------------------------------------------------------------------------
@@ -265,7 +307,7 @@ def pair(request, tmp_path, monkeypatch) -> Pair:
 
 def test_round_trip(pair):
     target = Target.of(pair.entry())
-    pair.storage.save(target, pair.fmt.sample(1))
+    pair.writer.save(target, pair.fmt.sample(1))
 
     pair.fmt.same(pair.storage.load(target), pair.fmt.sample(1))
     pair.fmt.same(pair.stored(target), pair.fmt.sample(1))  # as the storage library reads it
@@ -274,8 +316,8 @@ def test_round_trip(pair):
 
 def test_overwrite_replaces_the_value(pair):
     target = Target.of(pair.entry())
-    pair.storage.save(target, pair.fmt.sample(1))
-    pair.storage.save(target, pair.fmt.sample(2))
+    pair.writer.save(target, pair.fmt.sample(1))
+    pair.writer.save(target, pair.fmt.sample(2))
 
     pair.fmt.same(pair.storage.load(target), pair.fmt.sample(2))
     pair.fmt.same(pair.stored(target), pair.fmt.sample(2))
@@ -296,6 +338,8 @@ class Interrupted(Exception):
 
 
 def test_a_write_that_fails_part_way_leaves_the_previous_value(pair, monkeypatch):
+    if pair.store.read_only:
+        pytest.skip(READ_ONLY)
     target = Target.of(pair.entry())
     pair.storage.save(target, pair.fmt.sample(1))
     fmt = get_format(pair.fmt.name)
@@ -328,12 +372,12 @@ def test_a_write_that_fails_part_way_leaves_the_previous_value(pair, monkeypatch
 
 def test_fingerprints_change_on_publish_only(pair):
     target = Target.of(pair.entry())
-    pair.storage.save(target, pair.fmt.sample(1))
+    pair.writer.save(target, pair.fmt.sample(1))
     first = pair.storage.fingerprint(target)
     pair.storage.load(target)
     assert pair.storage.fingerprint(target) == first  # reading changes nothing
 
-    pair.storage.save(target, pair.fmt.sample(2))
+    pair.writer.save(target, pair.fmt.sample(2))
     assert first is not None
     assert pair.storage.fingerprint(target) not in (None, first)
 
@@ -343,10 +387,10 @@ def test_namespaces_each_hold_their_value(pair):
     paris = target_for(entry, {"namespace": "paris"})
     oslo = target_for(entry, {"namespace": "oslo"})
 
-    pair.storage.save(paris, pair.fmt.sample(1))  # one write per namespace, as runs do
-    pair.storage.save(oslo, pair.fmt.sample(2))
+    pair.writer.save(paris, pair.fmt.sample(1))  # one write per namespace, as runs do
+    pair.writer.save(oslo, pair.fmt.sample(2))
     oslo_before = pair.storage.fingerprint(oslo)
-    pair.storage.save(paris, pair.fmt.sample(3))  # rewriting one namespace ...
+    pair.writer.save(paris, pair.fmt.sample(3))  # rewriting one namespace ...
 
     pair.fmt.same(pair.storage.load(paris), pair.fmt.sample(3))
     pair.fmt.same(pair.storage.load(oslo), pair.fmt.sample(2))  # ... leaves the other as it was
@@ -358,7 +402,7 @@ def test_namespaces_each_hold_their_value(pair):
     with pytest.raises(DataNotFoundError, match="for namespace"):
         pair.storage.load(target_for(entry, {"namespace": "paris"}).at(path=entry.path + "_none"))
 
-    pair.storage.remove(paris)  # one namespace goes, the other stays
+    pair.writer.remove(paris)  # one namespace goes, the other stays
     assert not pair.storage.exists(paris)
     pair.fmt.same(pair.storage.load(oslo), pair.fmt.sample(2))
 
@@ -383,8 +427,8 @@ def test_a_namespace_key_with_a_colon_names_an_object_of_its_own(pair):
         entry = pair.entry(namespaces=["ab:c", "0:x"])
     colon = target_for(entry, {"namespace": "ab:c"})
     digit = target_for(entry, {"namespace": "0:x"})
-    pair.storage.save(colon, pair.fmt.sample(1))
-    pair.storage.save(digit, pair.fmt.sample(2))
+    pair.writer.save(colon, pair.fmt.sample(1))
+    pair.writer.save(digit, pair.fmt.sample(2))
     pair.fmt.same(pair.storage.load(colon), pair.fmt.sample(1))
     pair.fmt.same(pair.storage.load(digit), pair.fmt.sample(2))
 
@@ -405,6 +449,25 @@ def test_a_value_the_format_cannot_write_is_refused_before_anything_is_written(p
     with pytest.raises(TypeError, match=f"format '{pair.fmt.name}' cannot write"):
         pair.storage.save(target, object())
     assert not pair.storage.exists(target)
+
+
+def test_a_read_only_store_refuses_every_write_before_doing_anything(pair):
+    if not pair.store.read_only:
+        pytest.skip("a writable store")
+    target = Target.of(pair.entry())
+    pair.writer.save(target, pair.fmt.sample(1))
+    before = pair.storage.fingerprint(target)
+    refused = rf"store 's' is read-only \({pair.store.type_name}\)"
+
+    with pytest.raises(StoreError, match=refused):
+        pair.storage.save(target, pair.fmt.sample(2))
+    with pytest.raises(StoreError, match=refused):
+        pair.storage.remove(target)
+    with pytest.raises(StoreError, match=refused):
+        pair.store.publish(pair.storage.location(target).staging(), pair.storage.location(target))
+
+    assert pair.storage.fingerprint(target) == before
+    pair.fmt.same(pair.storage.load(target), pair.fmt.sample(1))
 
 
 def test_a_sql_table_written_by_another_tool_has_no_fingerprint_until_datanectar_writes_it(

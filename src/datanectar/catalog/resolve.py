@@ -139,6 +139,22 @@ def complete_entry(
             f"store '{store}' is a database and cannot hold '{fmt}' files.",
             "use format 'sql' for this entry, or a file store.",
         )
+    held = stores[store].formats
+    if held is not None and fmt not in held:
+        raise error(
+            "format",
+            f"store '{store}' ({stores[store].type_name}) holds {', '.join(held)} objects, "
+            f"not '{fmt}'.",
+            "use one of those formats, or put the data in another store.",
+        )
+    if producer is not None and stores[store].read_only:
+        raise error(
+            "store",
+            f"store '{store}' is read-only ({stores[store].type_name}), but "
+            f"{producer.qualified_name} produces this entry: nothing can be written there.",
+            "give the entry a writable store, or read the data there as a source entry that "
+            "nothing produces.",
+        )
     path = None if entry.query is not None else entry.path or f"{entry.name}{format_.suffix}"
     try:
         if path is not None:

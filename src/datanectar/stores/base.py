@@ -142,7 +142,7 @@ def raise_scrubbed(store: Store, exc: Exception, describe: Callable[[str], str])
     """Raise a `StorageIOError` saying `describe(what failed)`, the store's secrets scrubbed
     from the library's message; chained to `exc` only when that message held none (a
     suppressed context is left out of tracebacks and of Dagster's error records)."""
-    told = f"{type(exc).__name__}: {exc}"
+    told = store.explain(exc)
     secrets = store.secrets()
     shown = scrub(told, secrets)
     # Scrubbed as a whole too: where it failed may show a secret as well (a database URL that
@@ -184,7 +184,7 @@ class Location:
         return self.store.filesystem
 
     @property
-    def storage_options(self) -> dict[str, str]:
+    def storage_options(self) -> dict[str, Any]:
         return self.store.storage_options()
 
     @property
@@ -195,7 +195,7 @@ class Location:
         return self.fs.open(self.path, mode)
 
     def exists(self) -> bool:
-        return self.fs.exists(self.path)
+        return self.store.exists(self)
 
     def staging(self) -> Location:
         """A sibling location, hidden and unique, to write to before publishing."""
@@ -215,6 +215,9 @@ class Store(ABC):
     """True when paths are on this machine's disk (some libraries need a real file)."""
     holds_files: bool = True
     """False for stores that hold only database tables."""
+    formats: ClassVar[tuple[str, ...] | None] = None
+    """The formats whose objects it can hold (None: every one its medium allows); an entry of
+    another format on it is a catalog error."""
     uri_schemes: ClassVar[tuple[str, ...]] = ()
     """The URI schemes (`file`, `s3`) whose URIs `config_for_uri` turns into this store's
     config: an IO manager given `root="scheme://..."` gets a store of this type."""
@@ -240,7 +243,7 @@ class Store(ABC):
     @abstractmethod
     def uri(self, relative: str) -> str: ...
 
-    def storage_options(self) -> dict[str, str]:
+    def storage_options(self) -> dict[str, Any]:
         """Options for libraries that take a URI plus options (deltalake, pandas, xarray)."""
         return {}
 
@@ -261,6 +264,16 @@ class Store(ABC):
         """Strings of this store's configuration that must never be shown (passwords in a
         URL read from the environment): scrubbed from every error about its objects."""
         return ()
+
+    def exists(self, location: Location) -> bool:
+        """Whether anything is stored at `location`."""
+        return self.filesystem.exists(location.path)
+
+    def explain(self, exc: BaseException) -> str:
+        """What a storage library's failure on this store's objects says in errors (the
+        store's secrets are scrubbed from it afterwards): a store whose client raises
+        errors that say little (an HTTP status deep in a chain) says more here."""
+        return f"{type(exc).__name__}: {exc}"
 
     def prepare(self, location: Location) -> None:
         """Make whatever must exist before `location` (or a sibling of it) is written."""
@@ -294,4 +307,6 @@ class Store(ABC):
 
     def ensure_writable(self) -> None:
         if self.read_only:
-            raise StoreError(f"store '{self.name}' is read-only; write to another store")
+            raise StoreError(
+                f"store '{self.name}' is read-only ({self.type_name}); write to another store"
+            )

@@ -21,6 +21,7 @@ from .base import Store, StoreConfig, safe_url
 BUILT_IN_STORES: dict[str, str] = {
     "local": "datanectar.stores.local:LocalStore",
     "sql": "datanectar.stores.sql:SqlStore",
+    "http": "datanectar.stores.http:HttpStore",
 }
 """Also declared as entry points in pyproject.toml, as a plug-in declares its own."""
 
