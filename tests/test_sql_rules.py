@@ -164,7 +164,7 @@ def test_bad_sql_is_a_failed_check_not_a_crashed_step(backend, make_project, ins
         "      name: two_columns\n      severity: warn\n"
         '    - sql: {query: "select * from {table} where temp > 60", expect: {empty: true}}\n'
         "      name: none_hot\n"
-        "    - sql: {query: \"select * from {table} where station = 3 and temp like '%'\","
+        "    - sql: {query: \"select * from {table} where cast(station as varchar(8)) like '3%'\","
         " expect: {non_empty: true}}\n      name: third\n"
     )
     project = make_project(rules_catalog(backend, checks), stores=STORES, modules=module(40.0))

@@ -196,13 +196,15 @@ def _run_in_database(
                 reflected = sa.Table(
                     own.table, sa.MetaData(), schema=own.schema, autoload_with=connection
                 )
-                kept = [column for column in reflected.c if column.name not in own.partition]
-                keys = [reflected.c[name] == key for name, key in own.partition.items()]
-                selected = sa.select(*kept).where(*keys)
-                compiled = selected.compile(connection)
+                kept = [preparer.quote(c.name) for c in reflected.c if c.name not in own.partition]
+                keys = {f"key_{i}": (name, key) for i, (name, key) in enumerate(own.partition.items())}
+                where = " AND ".join(f"{preparer.quote(name)} = :{bound}" for bound, (name, _) in keys.items())
                 connection.execute(
-                    sa.text(f"CREATE TEMPORARY TABLE {preparer.quote(scratch)} AS {compiled}"),
-                    compiled.params,
+                    sa.text(
+                        f"CREATE TEMPORARY TABLE {preparer.quote(scratch)} AS SELECT "
+                        f"{', '.join(kept)} FROM {qualified(own.schema, own.table)} WHERE {where}"
+                    ),
+                    {bound: key for bound, (_, key) in keys.items()},
                 )
                 names["table"] = preparer.quote(scratch)
             else:
@@ -225,8 +227,9 @@ def _driver_text(engine: Any, text: str) -> str:
 
 def _fetch(cursor: Any, text: str, engine: str, expect: SqlExpect) -> _Found:
     found = _Found(query=text, engine=engine)
-    description = cursor.description or []
-    found.columns = len(description)
+    # a DB-API cursor (DuckDB's) has a description; SQLAlchemy's result has keys
+    keys = cursor.keys() if hasattr(cursor, "keys") else (cursor.description or [])
+    found.columns = len(list(keys))
     if expect.one_value:
         found.rows = [tuple(row) for row in cursor.fetchmany(2)]
         found.row_count = len(found.rows)
