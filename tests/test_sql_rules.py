@@ -211,6 +211,8 @@ readings:
   namespaces: [{name: city, values: [paris, lyon]}]
   checks:
     - sql: {query: "select count(*) from {table}", expect: {max: 3}}
+    - sql: {query: "select count(*) from {table} a join {table} b using (value)", expect: {min: 1}}
+      name: self_joined
 """
 
 
@@ -232,7 +234,7 @@ def test_a_partitioned_delta_entry_checks_only_its_partition(make_project, insta
     for city in ("paris", "lyon"):
         result = materialize_project(project, instance, ["readings"], partition_key=city)
         assert result.success
-        [evaluation] = evaluations(result).values()
+        evaluation = evaluations(result)["sql"]
         assert evaluation.passed and meta(evaluation, "value") == (3 if city == "paris" else 2)
     table = deltalake.DeltaTable(str(project / "data/readings")).to_pandas()
     assert len(table) == 5  # both partitions stored: 5 rows, yet each check counted its own
@@ -247,8 +249,9 @@ def test_a_partitioned_delta_source_checks_only_its_partition(make_project, inst
         result = job.execute_in_process(
             instance=instance, tags={"dagster/partition": city}, raise_on_error=False
         )
-        [evaluation] = evaluations(result).values()
+        evaluation = evaluations(result)["sql"]
         assert meta(evaluation, "value") == count == int((rows.city == city).sum())
+        assert meta(evaluations(result)["self_joined"], "value") == count
         assert evaluation.passed == (count <= 3)
 
 
@@ -260,7 +263,7 @@ def test_a_partitioned_sql_entry_checks_only_its_partition(make_project, instanc
     rows.to_sql("readings", sa.create_engine(f"sqlite:///{tmp_path / 'rules.db'}"), index=False)
     job = datanectar.definitions(project).resolve_job_def("source_checks__city")
     result = job.execute_in_process(instance=instance, tags={"dagster/partition": "lyon"})
-    [evaluation] = evaluations(result).values()
+    evaluation = evaluations(result)["sql"]
     assert evaluation.passed and meta(evaluation, "value") == 2
 
 

@@ -66,7 +66,7 @@ def stored(storage: EntryStorage, target: Target) -> Relation:
         schema, table = _table_name(location)
         return DatabaseTable(_engine(location), schema, table, keys or None)
     if entry.format == "delta":
-        return ArrowRelation(_delta(location, keys))
+        return _delta(location, keys)
     import pyarrow.dataset as ds
 
     if not storage.exists(target):
@@ -86,16 +86,15 @@ def stored(storage: EntryStorage, target: Target) -> Relation:
     return ArrowRelation(dataset)
 
 
-def _delta(location: Location, keys: Mapping[str, str]) -> Any:
+def _delta(location: Location, keys: Mapping[str, str]) -> ArrowRelation:
     from deltalake import DeltaTable
 
     table = DeltaTable(location.uri, storage_options=location.storage_options or None)
     if not keys:
-        return table.to_pyarrow_dataset()
+        return ArrowRelation(table.to_pyarrow_dataset())
     pruning = [(name, "=", key) for name, key in keys.items()]
     dataset = table.to_pyarrow_dataset(file_pruning_predicate=pruning)
-    columns = [name for name in dataset.schema.names if name not in keys]
-    return dataset.scanner(columns=columns)
+    return ArrowRelation(dataset, tuple(name for name in keys if name in dataset.schema.names))
 
 
 def _engine(location: Location) -> Any:

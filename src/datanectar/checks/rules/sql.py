@@ -39,9 +39,11 @@ _BATCH = 10_000
 
 @dataclass(frozen=True)
 class ArrowRelation:
-    """A table DuckDB reads: a pandas DataFrame, a pyarrow Table, Dataset or Scanner."""
+    """A table DuckDB reads: a pandas DataFrame, a pyarrow Table or Dataset; `hidden`: its
+    columns the query does not see (a namespace's keys, which its value does not hold)."""
 
     data: Any
+    hidden: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,12 +143,20 @@ def _run_in_duckdb(
         },
     )
     try:
-        connection.register(entry, own.data)
-        for name, relation in others.items():
+        for name, relation in {entry: own, **others}.items():
             if not isinstance(relation, ArrowRelation):
                 raise TypeError(f"'{name}' is no table DuckDB can read")
-            connection.register(name, relation.data)
-            views[name] = name
+            views.setdefault(name, name)
+            if not relation.hidden:
+                connection.register(name, relation.data)
+                continue
+            raw = f"_datanectar_{uuid.uuid4().hex[:12]}"
+            connection.register(raw, relation.data)
+            hidden = ", ".join(_quote(column) for column in relation.hidden)
+            connection.execute(
+                f"CREATE TEMPORARY VIEW {_quote(name)} AS SELECT * EXCLUDE ({hidden}) "
+                f"FROM {_quote(raw)}"
+            )
         text = _PLACEHOLDER.sub(lambda match: _quote(views.get(match[1], match[1])), query)
         noted["query"] = text
         cursor = connection.execute(text)
