@@ -113,8 +113,12 @@ def meta(evaluation: dg.AssetCheckEvaluation, key: str):
 
 def rules_catalog(backend: Backend, checks: str) -> str:
     return (
-        "observations:\n" + backend.entry("observations") + "  checks:\n" + checks
-        + "stations:\n" + backend.entry("stations")
+        "observations:\n"
+        + backend.entry("observations")
+        + "  checks:\n"
+        + checks
+        + "stations:\n"
+        + backend.entry("stations")
     )
 
 
@@ -129,9 +133,7 @@ CHECKS = (
 
 def test_a_produced_table_is_checked_before_it_is_published(backend, make_project, instance):
     backend.write_stations()
-    project = make_project(
-        rules_catalog(backend, CHECKS), stores=STORES, modules=module(40.0)
-    )
+    project = make_project(rules_catalog(backend, CHECKS), stores=STORES, modules=module(40.0))
     result = materialize_project(project, instance, ["observations"])
     assert result.success
     found = evaluations(result)
@@ -144,9 +146,7 @@ def test_a_produced_table_is_checked_before_it_is_published(backend, make_projec
     pd.testing.assert_frame_equal(backend.read("observations"), good, check_dtype=False)
 
     # A value breaking the rule is not published: the previous one stays.
-    project = make_project(
-        rules_catalog(backend, CHECKS), stores=STORES, modules=module(75.0)
-    )
+    project = make_project(rules_catalog(backend, CHECKS), stores=STORES, modules=module(75.0))
     result = materialize_project(project, instance, ["observations"], raise_on_error=False)
     assert not result.success
     found = evaluations(result)
@@ -255,7 +255,9 @@ def test_a_partitioned_delta_source_checks_only_its_partition(make_project, inst
         assert evaluation.passed == (count <= 3)
 
 
-def test_a_partitioned_sql_entry_checks_only_its_partition(make_project, instance, monkeypatch, tmp_path):
+def test_a_partitioned_sql_entry_checks_only_its_partition(
+    make_project, instance, monkeypatch, tmp_path
+):
     monkeypatch.setenv("SQLRULES_DB_URL", f"sqlite:///{tmp_path / 'rules.db'}")
     catalog = DELTA_BY_CITY.replace("format: delta", "format: sql\n  store: db")
     project = make_project(catalog, stores=STORES)

@@ -42,7 +42,7 @@ class CatalogTables:
         if not self._produced:
             return stored(self._storage, target)
         if target.entry.format == "sql":
-            schema, table = _table_name(self._storage.location(target))
+            schema, _ = _table_name(self._storage.location(target))
             return DatabaseFrame(_engine(self._storage.location(target)), schema, judged)
         return ArrowRelation(judged)
 

@@ -403,9 +403,7 @@ def _foreign_key_errors(
     return errors
 
 
-def _sql_rule_errors(
-    entries: Mapping[str, Entry], *, known: Collection[str]
-) -> list[CatalogError]:
+def _sql_rule_errors(entries: Mapping[str, Entry], *, known: Collection[str]) -> list[CatalogError]:
     """A sql rule's placeholders name the entry's own table or other catalog entries the
     same engine can query: for a sql entry, sql tables in the same store's database; for
     parquet, delta and csv entries (queried by DuckDB over Arrow datasets), entries of those

@@ -98,16 +98,15 @@ def evaluate_sql_rule(
     """The rule's verdict: its query run over `entry`'s table (`judged`, or as stored) and
     the other entries it names, compared with its `expect`."""
     sql = rule.sql
-    assert sql is not None  # noqa: S101 -- callers dispatch on rule.sql; not user input
+    if sql is None:
+        raise TypeError(f"check '{rule.check_name}' is no sql rule")
     if tables is None:
         return _check_error(rule, "no tables to query here (a sql rule needs the catalog)", None)
     noted: dict[str, str] = {}
     try:
         own = tables.own(judged)
         names = [name for name in dict.fromkeys(_PLACEHOLDER.findall(sql.query))]
-        others = {
-            name: tables.other(name) for name in names if name not in ("table", entry)
-        }
+        others = {name: tables.other(name) for name in names if name not in ("table", entry)}
         if isinstance(own, ArrowRelation):
             found = _run_in_duckdb(sql.query, entry, own, others, sql.expect, noted)
         else:
@@ -153,8 +152,9 @@ def _run_in_duckdb(
             raw = f"_datanectar_{uuid.uuid4().hex[:12]}"
             connection.register(raw, relation.data)
             hidden = ", ".join(_quote(column) for column in relation.hidden)
+            # identifiers only, each quoted
             connection.execute(
-                f"CREATE TEMPORARY VIEW {_quote(name)} AS SELECT * EXCLUDE ({hidden}) "
+                f"CREATE TEMPORARY VIEW {_quote(name)} AS SELECT * EXCLUDE ({hidden}) "  # noqa: S608
                 f"FROM {_quote(raw)}"
             )
         text = _PLACEHOLDER.sub(lambda match: _quote(views.get(match[1], match[1])), query)
@@ -207,11 +207,16 @@ def _run_in_database(
                     own.table, sa.MetaData(), schema=own.schema, autoload_with=connection
                 )
                 kept = [preparer.quote(c.name) for c in reflected.c if c.name not in own.partition]
-                keys = {f"key_{i}": (name, key) for i, (name, key) in enumerate(own.partition.items())}
-                where = " AND ".join(f"{preparer.quote(name)} = :{bound}" for bound, (name, _) in keys.items())
+                keys = {
+                    f"key_{i}": (name, key) for i, (name, key) in enumerate(own.partition.items())
+                }
+                where = " AND ".join(
+                    f"{preparer.quote(name)} = :{bound}" for bound, (name, _) in keys.items()
+                )
+                # identifiers quoted by the dialect, the keys bound
                 connection.execute(
                     sa.text(
-                        f"CREATE TEMPORARY TABLE {preparer.quote(scratch)} AS SELECT "
+                        f"CREATE TEMPORARY TABLE {preparer.quote(scratch)} AS SELECT "  # noqa: S608
                         f"{', '.join(kept)} FROM {qualified(own.schema, own.table)} WHERE {where}"
                     ),
                     {bound: key for bound, (_, key) in keys.items()},
