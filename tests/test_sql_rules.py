@@ -313,3 +313,18 @@ def test_a_sql_rule_on_zarr_is_a_catalog_error(make_project):
     text = str(catalog_error(make_project, catalog))
     assert "main.yaml" in text and "grid" in text and "checks[0].sql" in text, text
     assert "parquet, delta, csv, sql" in text, text
+
+
+def test_what_a_failing_query_says_is_shown_without_secrets(make_project, instance, monkeypatch):
+    monkeypatch.setenv("SQLRULES_DB_URL", "postgresql://reader:s3cret-pw@db.invalid/warehouse")
+    catalog = (
+        "observations:\n  format: parquet\n  checks:\n"
+        "    - sql: {query: \"select count(*) from {table} where no_such = 's3cret-pw'\","
+        " expect: {max: 0}}\n      severity: warn\n"
+    )
+    project = make_project(catalog, stores=STORES, modules=module(40.0))
+    result = materialize_project(project, instance, ["observations"])
+    assert result.success
+    evaluation = evaluations(result)["sql"]
+    shown = f"{meta(evaluation, 'error')} {meta(evaluation, 'query')}"
+    assert "no_such" in shown and "s3cret-pw" not in shown, shown

@@ -115,6 +115,7 @@ def evaluate_sql_rule(
         message = scrub(f"{type(exc).__name__}: {exc}", secrets)
         as_run = noted.get("query")
         return _check_error(rule, _shortened(message), scrub(as_run, secrets) if as_run else None)
+    found.query = scrub(found.query, secrets)
     return _judge(rule, sql.expect, found)
 
 
