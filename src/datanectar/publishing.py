@@ -26,6 +26,7 @@ from .checks.tableschema.text_table import TextTable
 from .errors import CheckFailedError, CheckWarning
 from .formats import DOCUMENT_FORMAT
 from .quarantine import keep_rejected
+from .sql_tables import CatalogTables
 from .storage import EntryStorage, WriteReport
 from .stores import Location
 from .targets import Target
@@ -251,6 +252,7 @@ def audit_value(
         as_text=as_text or (lambda: storage.written_text(target, value)),
         read_back=read_back or (lambda: storage.written_value(target, value)),
         secrets=catalog.secrets(),
+        sql_tables=CatalogTables(storage, catalog.entries, target, produced=True),
     )
 
 

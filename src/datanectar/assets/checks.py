@@ -32,6 +32,7 @@ from ..publishing import (
     summary,
 )
 from ..quarantine import keep_rejected
+from ..sql_tables import CatalogTables
 from ..storage import published_together
 from .features import chosen_for_users
 from .io_manager import published
@@ -214,7 +215,12 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
                 text = catalog.storage.stored_text(target)
             except UnreadableTable as exc:  # the Table Schema's verdict, not a failed step
                 unreadable = exc
-        value = catalog.storage.load(target) if not reads_text or entry.checks else None
+        # sql rules query the stored table where it is: the value is loaded only for the
+        # Table Schema of a typed format or for rules judging it in memory.
+        loads = (entry.schema_ is not None and not reads_text) or any(
+            rule.sql is None for rule in entry.checks
+        )
+        value = catalog.storage.load(target) if loads else None
 
         def as_text() -> TextTable | None:
             if unreadable is not None:
@@ -229,6 +235,7 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
             load_entry=catalog.load,
             as_text=as_text,
             secrets=catalog.secrets(),
+            sql_tables=CatalogTables(catalog.storage, catalog.entries, target, produced=False),
         )
         verdicts = [verdict for verdict in verdicts if verdict.check in selected]
         outcome = Outcome(

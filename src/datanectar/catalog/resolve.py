@@ -23,7 +23,7 @@ from ..partitions import keeps_in_place, placeholders
 from ..producers import Producer, ProducerSignature
 from ..stores import Store
 from .models import Entry
-from .rules import RULES
+from .rules import RULES, SQL_FORMATS
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,7 @@ def resolve_catalog(
         errors.extend(_parameter_errors(signature, entries, declared_in))
         errors.extend(_uses_errors(producer, entries, declared_in, known=broken))
     errors.extend(_foreign_key_errors(config, entries, known=broken))
+    errors.extend(_sql_rule_errors(entries, known=broken))
     if errors:
         raise errors[0] if len(errors) == 1 else CatalogErrors(errors)
     return Resolved(entries, bound, signatures)
@@ -341,6 +342,15 @@ def _check_rules(
     for origin, index, rule in declared:
         if rule.custom is not None:
             _resolve_custom_rule(origin, index, rule.custom)
+        if rule.sql is not None and fmt not in SQL_FORMATS:
+            raise CatalogError(
+                file=origin.source,
+                entry=entry.name,
+                field=f"checks[{index}].sql",
+                problem=f"a sql rule queries tables in a database or in DuckDB, and a '{fmt}' "
+                f"entry is none of those; it fits {', '.join(SQL_FORMATS)} entries.",
+                fix="remove the rule, or use a custom check for this format.",
+            )
         if kind not in rule.applies_to and "any" not in rule.applies_to:
             raise CatalogError(
                 file=origin.source,
@@ -472,6 +482,51 @@ def _foreign_key_errors(
                     "into this table itself.",
                 )
             )
+    return errors
+
+
+def _sql_rule_errors(entries: Mapping[str, Entry], *, known: Collection[str]) -> list[CatalogError]:
+    """A sql rule's placeholders name the entry's own table or other catalog entries the
+    same engine can query: for a sql entry, sql tables in the same store's database; for
+    parquet, delta and csv entries (queried by DuckDB over Arrow datasets), entries of those
+    formats on any store."""
+    errors = []
+    for entry in entries.values():
+        for index, rule in enumerate(entry.checks):
+            if rule.sql is None:
+                continue
+            in_database = entry.format == "sql"
+            for name in rule.sql.names:
+                other = entries.get(name)
+                if name == "table" or name in known or name == entry.name:
+                    continue
+                if other is None:
+                    problem = (
+                        f"the query names '{{{name}}}', which is neither '{{table}}' (this "
+                        f"entry's table) nor an entry of the catalog.{did_you_mean(name, entries)}"
+                    )
+                elif in_database and (other.format != "sql" or other.store != entry.store):
+                    problem = (
+                        f"the query runs in store '{entry.store}''s database and names "
+                        f"'{name}', a '{other.format}' entry in store '{other.store}'; only sql "
+                        "tables of the same store can be joined there."
+                    )
+                elif not in_database and other.format not in ("parquet", "delta", "csv"):
+                    problem = (
+                        f"the query runs in DuckDB over Arrow datasets and names '{name}', a "
+                        f"'{other.format}' entry; it can join parquet, delta and csv entries."
+                    )
+                else:
+                    continue
+                errors.append(
+                    CatalogError(
+                        file=entry.source,
+                        entry=entry.name,
+                        field=f"checks[{index}].sql.query",
+                        problem=problem,
+                        fix="name '{table}' or another entry the query can read, in braces.",
+                    )
+                )
     return errors
 
 

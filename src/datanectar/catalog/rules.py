@@ -42,6 +42,91 @@ class VariableSpec(BaseModel):
     dtype: str | None = Field(default=None, description="numpy dtype name, e.g. float32.")
 
 
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+SQL_FORMATS = ("parquet", "delta", "csv", "sql")
+"""The formats a `sql` rule fits: tables a database or DuckDB (over Arrow datasets) queries."""
+
+
+def query_placeholders(query: str) -> list[str]:
+    """The names a sql rule's query puts in braces (`{table}`, `{other_entry}`), in order,
+    found by a strict pattern; a brace that is not part of one is an error (never
+    `str.format`: the query is user text)."""
+    names = [match.group(1) for match in _PLACEHOLDER.finditer(query)]
+    rest = _PLACEHOLDER.sub("", query)
+    if "{" in rest or "}" in rest:
+        raise ValueError(
+            "a brace that is no placeholder: placeholders are '{table}' (the entry's own "
+            "table) and '{entry_name}' (another catalog entry's); write no other braces"
+        )
+    return names
+
+
+class SqlExpect(BaseModel):
+    """What a sql rule's query must give: one value (equals, min and/or max), or rows
+    (empty, non_empty)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    equals: Any = Field(default=None, description="The one value the query must give.")
+    min: float | None = Field(default=None, description="The least value allowed.")
+    max: float | None = Field(default=None, description="The greatest value allowed.")
+    empty: Literal[True] | None = Field(default=None, description="The query gives no rows.")
+    non_empty: Literal[True] | None = Field(
+        default=None, description="The query gives at least one row."
+    )
+
+    @model_validator(mode="after")
+    def _one_expectation(self) -> SqlExpect:
+        given = [
+            kind
+            for kind, value in (
+                ("equals", self.equals),
+                ("min/max", self.min if self.min is not None else self.max),
+                ("empty", self.empty),
+                ("non_empty", self.non_empty),
+            )
+            if value is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                f"expect names exactly one of equals, min/max (one or both), empty: true, "
+                f"non_empty: true; got {', '.join(given) or 'none'}"
+            )
+        if isinstance(self.equals, dict | list):
+            raise ValueError("expect.equals is one value (a number, text, a boolean)")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"expect.min {self.min} is above expect.max {self.max}")
+        return self
+
+    @property
+    def one_value(self) -> bool:
+        """Whether the query must give one row of one column."""
+        return self.empty is None and self.non_empty is None
+
+
+class SqlRule(BaseModel):
+    """`sql: {query: "select count(*) from {table} where temp > 60", expect: {max: 0}}`"""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    query: str = Field(
+        min_length=1,
+        description="A SELECT; '{table}' is the entry's table, '{entry}' another entry's.",
+    )
+    expect: SqlExpect = Field(description="What the query must give.")
+
+    @field_validator("query")
+    @classmethod
+    def _placeholders(cls, query: str) -> str:
+        query_placeholders(query)
+        return query
+
+    @property
+    def names(self) -> list[str]:
+        """The entries the query names besides its own table ('table'), once each."""
+        return list(dict.fromkeys(name for name in query_placeholders(self.query)))
+
+
 # The rules: name -> (the type of its value, the kinds of data it applies to).
 RULES: dict[str, tuple[Any, tuple[str, ...], str]] = {
     "row_count": (RowCount, ("table",), "number of rows within {min, max}"),
@@ -73,6 +158,11 @@ RULES: dict[str, tuple[Any, tuple[str, ...], str]] = {
         ("grid",),
         "at most this fraction of each variable is NaN",
     ),
+    "sql": (
+        SqlRule,
+        ("table",),
+        "a SQL query over the table ({table}) and other entries ({name}) gives what it expects",
+    ),
     "custom": (str, ("table", "grid", "any"), "module:function returning pass/fail with metadata"),
 }
 
@@ -95,6 +185,10 @@ class Rule(BaseModel):
     coords: list[str] | None = None
     variables: dict[str, VariableSpec] | None = None
     max_nan_fraction: dict[str, float] | None = None
+    sql: SqlRule | None = Field(
+        default=None,
+        description="A SQL query and what it must give; parquet, delta, csv and sql entries.",
+    )
     custom: str | None = None
     options: dict[str, Any] = Field(
         default_factory=dict, description="Keyword arguments passed to a custom check."

@@ -11,6 +11,7 @@ from ..catalog import Entry
 from .read_only import read_only
 from .results import DEFAULT_FAILURE_LIMIT, CheckResult, failure_cap
 from .rules import evaluate_custom_rule, evaluate_grid_rule, evaluate_table_rule
+from .rules.sql import SqlTables, evaluate_sql_rule
 from .tableschema.text_table import TextTable, UnreadableTable
 
 SCHEMA_CHECK = "table_schema"
@@ -43,6 +44,7 @@ def audit(
     as_text: Callable[[], TextTable | None] | None = None,
     read_back: Callable[[], Any] | None = None,
     secrets: tuple[str, ...] = (),
+    sql_tables: SqlTables | None = None,
 ) -> list[Verdict]:
     """Evaluate every check of `entry` on `value`. `load_entry` loads another entry (the
     tables foreign keys point to); `threads` caps the Table Schema check's threads; `as_text`
@@ -52,7 +54,9 @@ def audit(
     cells typed anew by its reader): the rules judge that, so a value checked when produced
     and checked again as a source gets one verdict. Each custom check gets a view it cannot
     change anything through (`read_only`); what a raising one says is shown with the stores'
-    `secrets` masked (a check may well fail on a connection string)."""
+    `secrets` masked (a check may well fail on a connection string). `sql_tables` gives the
+    tables sql rules query: the value judged (None for a stored source: the rules that need
+    no value, sql rules, read it where it is stored)."""
     cap = failure_cap(entry.report, DEFAULT_FAILURE_LIMIT)
     verdicts = []
     if entry.schema_ is not None:
@@ -81,9 +85,14 @@ def audit(
                     result, metadata={**result.metadata, "dialect": text.reading.descriptor()}
                 )
         verdicts.append(Verdict(SCHEMA_CHECK, True, result))
-    judged = read_back() if read_back is not None and entry.checks else value
+    needs_value = any(rule.sql is None for rule in entry.checks) or value is not None
+    judged = read_back() if read_back is not None and needs_value else value
     for rule in entry.checks:
-        if rule.custom is not None:
+        if rule.sql is not None:
+            result = evaluate_sql_rule(
+                rule, entry=entry.name, judged=judged, tables=sql_tables, secrets=secrets
+            )
+        elif rule.custom is not None:
             result = evaluate_custom_rule(rule, read_only(judged), secrets=secrets)
         elif "table" in rule.applies_to and _is_table(judged):
             result = evaluate_table_rule(rule, _frame(judged), cap=cap)

@@ -256,6 +256,11 @@ class SqlFormat(Format):
     def save_option_names(self) -> frozenset[str]:
         return _SAVE_OPTIONS
 
+    def engine(self, location: Location) -> Any:
+        """The SQLAlchemy engine of the location's database (one per database), whose sqlite
+        DDL rolls back with its transaction."""
+        return self._engine(location)
+
     def _engine(self, location: Location) -> Any:
         url = location.store.sql_url()
         if url not in self._engines:
