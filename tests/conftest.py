@@ -6,7 +6,9 @@ import importlib
 import os
 import sys
 import textwrap
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +151,58 @@ def hermetic_cache(monkeypatch: pytest.MonkeyPatch):
     MEMO.clear()
     yield
     MEMO.clear()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A moto S3 server for the whole session, on 127.0.0.1."""
+    from s3_server import moto_server
+
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
+    """A fresh bucket on the moto server, the AWS chain's variables set to its credentials
+    (what a user's environment would hold), read back with boto3."""
+    import boto3
+
+    from s3_server import CREDENTIALS
+
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    bucket = f"dn-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=bucket)
+    return S3Bucket(s3_endpoint, bucket, client)
+
+
+@dataclass(frozen=True)
+class S3Bucket:
+    endpoint: str
+    bucket: str
+    client: Any
+
+    def store_toml(self, name: str = "lake", prefix: str = "") -> str:
+        return (
+            f'[tool.datanectar.stores.{name}]\ntype = "s3"\nbucket = "{self.bucket}"\n'
+            f'prefix = "{prefix}"\nendpoint_url = "{self.endpoint}"\n'
+        )
+
+    def keys(self, prefix: str = "") -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix
+        )
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def storage_options(self) -> dict[str, Any]:
+        return {"client_kwargs": {"endpoint_url": self.endpoint}}
+
+    def delta_options(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ALLOW_HTTP": "true"}
 
 
 @pytest.fixture

@@ -78,6 +78,10 @@ class StoreError(DatanectarError):
     """A location cannot be resolved or used in a store (escape, missing store, read-only...)."""
 
 
+class StoreAccessError(StoreError):
+    """A store that cannot be reached or read: no bucket, access denied, no endpoint."""
+
+
 class PluginError(DatanectarError):
     """A format or store plug-in that cannot be used as installed."""
 

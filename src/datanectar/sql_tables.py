@@ -89,7 +89,7 @@ def stored(storage: EntryStorage, target: Target) -> Relation:
 def _delta(location: Location, keys: Mapping[str, str]) -> ArrowRelation:
     from deltalake import DeltaTable
 
-    table = DeltaTable(location.uri, storage_options=location.storage_options or None)
+    table = DeltaTable(location.uri, storage_options=location.object_store_options or None)
     if not keys:
         return ArrowRelation(table.to_pyarrow_dataset())
     pruning = [(name, "=", key) for name, key in keys.items()]

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .catalog import Entry
 from .checks.tableschema.text_table import TextTable
-from .errors import DatanectarError, DataNotFoundError, FormatTypeError, StoreError
+from .errors import (
+    DatanectarError,
+    DataNotFoundError,
+    FormatTypeError,
+    StoreAccessError,
+    StoreError,
+)
 from .formats import Format, formats_accepting, get_format
 from .formats.base import (
     Absent,
@@ -91,6 +97,8 @@ class EntryStorage:
             if entry.query is not None:  # no object: the query runs in the store's database
                 return self._stores[target.store].location(entry.name)
             return self._stores[target.store].location(target.path)
+        except StoreAccessError as exc:  # the store's fault, not the path's
+            raise StoreAccessError(f"{_where(entry)}: {exc}") from None
         except StoreError as exc:
             raise StoreError(f"{_where(entry)}, field 'path': {exc}") from None
 
@@ -144,6 +152,9 @@ class EntryStorage:
                 if gate is not None:
                     gate(staged)
                 store.publish(staged, final)
+                # Where it now is, resolved anew: a store publishing by pointer (S3) has it
+                # under a prefix of its own, which the report's URI names.
+                final = store.location(final.relative)
             except StoreError as exc:  # a path refused at the last moment (a planted link)
                 store.remove(staged)
                 raise StoreError(f"{_where(entry)}, field 'path': {exc}") from None

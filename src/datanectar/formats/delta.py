@@ -6,6 +6,8 @@ import contextlib
 import hashlib
 import json
 import posixpath
+import random
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -59,7 +61,7 @@ class DeltaFormat(Format):
             self._deltalake.write_deltalake(
                 location.uri if table is None else table,
                 _arrow(value),
-                storage_options=location.storage_options or None,
+                storage_options=location.object_store_options or None,
                 **settings,
             )
 
@@ -159,7 +161,7 @@ class DeltaFormat(Format):
             data,
             mode="overwrite",
             partition_by=list(partition) if partition else None,
-            storage_options=location.storage_options or None,
+            storage_options=location.object_store_options or None,
             **{key: option for key, option in (options or {}).items() if key != "configuration"},
         )
         return _StagedDeltaFiles(self._deltalake, location, staged, folder, partition)
@@ -303,12 +305,12 @@ class DeltaFormat(Format):
                 yield table
             return
         if not self._deltalake.DeltaTable.is_deltatable(
-            location.uri, storage_options=location.storage_options or None
+            location.uri, storage_options=location.object_store_options or None
         ):
             yield None
             return
         yield self._deltalake.DeltaTable(
-            location.uri, version=version, storage_options=location.storage_options or None
+            location.uri, version=version, storage_options=location.object_store_options or None
         )
 
     def save_option_names(self) -> frozenset[str]:
@@ -360,9 +362,28 @@ class _StagedDeltaFiles:
     def commit_with(self, schema: Any, actions: list[Any], filters: list[Any] | None) -> None:
         """Commit `actions` (this staging's, or several partitions' together), replacing
         the files `filters` match (None: the whole table's)."""
+        from deltalake.exceptions import CommitFailedError, DeltaError
+
+        # Optimistic concurrency: another writer committing meanwhile (another partition of
+        # the same table, say, from another process) makes this commit fail; it is made again
+        # over the table as it then is. Each attempt removes the files the filters match in
+        # that state, so disjoint partitions both land and a same partition's last writer wins.
+        for attempt in range(_COMMIT_ATTEMPTS):
+            try:
+                self._commit_once(schema, actions, filters)
+                break
+            except (CommitFailedError, DeltaError) as exc:
+                if attempt == _COMMIT_ATTEMPTS - 1 or not _conflicted(exc):
+                    raise
+                jitter = 1 + random.random()  # noqa: S311 - spreads retries, not a secret
+                time.sleep(0.05 * (attempt + 1) * jitter)
+        self._committed = True
+        self._drop_staged_log()
+
+    def _commit_once(self, schema: Any, actions: list[Any], filters: list[Any] | None) -> None:
         from deltalake.transaction import create_table_with_add_actions
 
-        options = self._table.storage_options or None
+        options = self._table.object_store_options or None
         partition_by = list(self._partition) if self._partition else None
         with _TABLES.current(self._deltalake, self._table) as table:
             if table is None:
@@ -370,7 +391,9 @@ class _StagedDeltaFiles:
                     self._table.uri,
                     schema,
                     actions,
-                    mode="overwrite",
+                    # A partition never replaces a table another writer created meanwhile: it
+                    # fails, and is committed again as a partition of that table.
+                    mode="error" if filters else "overwrite",
                     partition_by=partition_by,
                     configuration={"delta.checkpointInterval": _CHECKPOINT_INTERVAL},
                     storage_options=options,
@@ -385,8 +408,6 @@ class _StagedDeltaFiles:
                     partition_by=partition_by,
                     partition_filters=filters,
                 )
-        self._committed = True
-        self._drop_staged_log()
 
     def _drop_staged_log(self) -> None:
         # The files stay where they are, now the table's; the staging table's log goes (if it
@@ -435,6 +456,17 @@ def _commit_actions(location: Location, version: int, kind: str | None) -> list[
 
 
 _TABLES = OpenTables()
+_COMMIT_ATTEMPTS = 10
+
+
+def _conflicted(exc: Exception) -> bool:
+    """Whether a failed commit lost a race with another writer (worth making again)."""
+    from deltalake.exceptions import CommitFailedError
+
+    told = str(exc).lower()
+    return isinstance(exc, CommitFailedError) or "already exists" in told or "concurrent" in told
+
+
 _CHECKPOINT_INTERVAL = "10"
 """Commits between checkpoints of the tables datanectar creates (deltalake's default is 100):
 a process opening a table replays at most this many commit files after the last checkpoint,

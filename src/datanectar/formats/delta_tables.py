@@ -57,7 +57,7 @@ class OpenTables:
     def current(self, deltalake: Any, location: Location) -> Iterator[Any]:
         """The table at `location` as it is now (None if there is no table there), held for
         the block: a table object is not shared by two threads at once."""
-        key = (location.uri, tuple(sorted((location.storage_options or {}).items())))
+        key = (location.uri, tuple(sorted((location.object_store_options or {}).items())))
         with self._lock:
             opened = self._opened.get(key)
             if opened is not None:
@@ -83,7 +83,7 @@ class OpenTables:
 
     def forget(self, location: Location) -> None:
         """Drop the table at `location` (it was removed)."""
-        key = (location.uri, tuple(sorted((location.storage_options or {}).items())))
+        key = (location.uri, tuple(sorted((location.object_store_options or {}).items())))
         with self._lock:
             self._opened.pop(key, None)
 
@@ -101,7 +101,9 @@ def _open(deltalake: Any, location: Location) -> _Opened | None:
         return None  # no table here: a look, not deltalake's attempt to open one
     log = _log_stamp(location)  # before opening: a commit landing meanwhile is read next time
     try:
-        table = deltalake.DeltaTable(location.uri, storage_options=location.storage_options or None)
+        table = deltalake.DeltaTable(
+            location.uri, storage_options=location.object_store_options or None
+        )
     except TableNotFoundError:
         return None
     version = table.version()

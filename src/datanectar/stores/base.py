@@ -188,6 +188,10 @@ class Location:
         return self.store.storage_options()
 
     @property
+    def object_store_options(self) -> dict[str, str]:
+        return self.store.object_store_options()
+
+    @property
     def name(self) -> str:
         return posixpath.basename(self.relative)
 
@@ -200,7 +204,7 @@ class Location:
     def staging(self) -> Location:
         """A sibling location, hidden and unique, to write to before publishing."""
         parent, name = posixpath.split(self.relative)
-        staged = f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}-{name}"
+        staged = self.store.staging_name(name)
         return Location(self.store, posixpath.join(parent, staged) if parent else staged)
 
 
@@ -247,6 +251,10 @@ class Store(ABC):
         """Options for libraries that take a URI plus options (deltalake, pandas, xarray)."""
         return {}
 
+    def object_store_options(self) -> dict[str, str]:
+        """Options for deltalake (Rust's object_store names: AWS_ENDPOINT_URL, ...)."""
+        return {}
+
     def arrow_filesystem(self) -> Any:
         """A pyarrow filesystem for the same storage (pyarrow's own when it has one)."""
         from pyarrow.fs import FSSpecHandler, PyFileSystem
@@ -274,6 +282,10 @@ class Store(ABC):
         store's secrets are scrubbed from it afterwards): a store whose client raises
         errors that say little (an HTTP status deep in a chain) says more here."""
         return f"{type(exc).__name__}: {exc}"
+
+    def staging_name(self, name: str) -> str:
+        """The name of a fresh staging sibling of the object `name` (`staging_pattern`)."""
+        return f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}-{name}"
 
     def prepare(self, location: Location) -> None:
         """Make whatever must exist before `location` (or a sibling of it) is written."""

@@ -22,6 +22,7 @@ BUILT_IN_STORES: dict[str, str] = {
     "local": "datanectar.stores.local:LocalStore",
     "sql": "datanectar.stores.sql:SqlStore",
     "http": "datanectar.stores.http:HttpStore",
+    "s3": "datanectar.stores.s3:S3Store",
 }
 """Also declared as entry points in pyproject.toml, as a plug-in declares its own."""
 

@@ -1,0 +1,361 @@
+"""Amazon S3 (and any S3 API: MinIO, moto): objects under a bucket and key prefix.
+
+Credentials come from the AWS chain only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
+AWS_PROFILE, instance and task roles): nothing secret stands in the config. The endpoint is
+`endpoint_url`, else AWS_ENDPOINT_URL, else AWS's own.
+
+S3 has no rename, so publishing is done another way:
+
+- a value of one object (a csv, parquet, json, pickle or netcdf file) is written to a staging
+  key, then copied over the final key by one server-side copy (readers see the previous object
+  or the new one, whole), and the staging key deleted;
+- a value of many objects (a zarr store, a folder) stays where it was written, under a fresh
+  prefix of its own, and is published by replacing one small pointer object beside it,
+  `<key>.datanectar-pointer` (JSON naming the prefix), with a conditional write (`If-Match` the
+  pointer read, `If-None-Match: *` for the first): readers resolve the pointer before they
+  open anything, so they see the previous prefix or the new one, never a half-written or
+  half-replaced value. The replaced prefix is then retired. `dagster/uri` names the concrete
+  prefix, so other tools (xarray, DuckDB, Spark) open exactly what was published.
+
+Delta tables need neither: deltalake commits through its log with S3's conditional writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+import time
+import uuid
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import fsspec
+from pydantic import Field, field_validator
+
+from ..errors import MissingDependencyError, StoreAccessError, StoreError
+from .base import Location, Store, StoreConfig, normalize_prefix, staging_pattern
+
+POINTER_SUFFIX = ".datanectar-pointer"
+_POINTER_RETRIES = 5
+
+
+class S3StoreConfig(StoreConfig):
+    """`type = "s3"`: a bucket and key prefix on S3 or an S3 API."""
+
+    type: Literal["s3"] = Field(default="s3", description="A bucket on S3 or an S3 API.")
+    bucket: str = Field(description="The bucket holding the store's objects.")
+    prefix: str = Field(default="", description="Key prefix of every object (optional).")
+    region: str | None = Field(default=None, description="The bucket's region (optional).")
+    endpoint_url: str | None = Field(
+        default=None,
+        description="An S3 API's URL (MinIO, moto); else AWS_ENDPOINT_URL, else AWS.",
+    )
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if not value or "/" in value or value != value.strip():
+            raise ValueError(f"bucket {value!r} is not a bucket name (no '/', no spaces)")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _clean_prefix(cls, value: str) -> str:
+        return normalize_prefix(value) if value.strip("/") else ""
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _plain_endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"endpoint_url {value!r} is not an http:// or https:// URL")
+        if "@" in parts.netloc:
+            raise ValueError(
+                "endpoint_url holds credentials; they never stand in a file. Fix: drop them "
+                "from the URL; credentials come from the AWS chain (AWS_ACCESS_KEY_ID, ...)"
+            )
+        return value.rstrip("/")
+
+
+class S3Store(Store):
+    type_name = "s3"
+    config_model = S3StoreConfig
+    uri_schemes = ("s3",)
+
+    @classmethod
+    def config_for_uri(cls, uri: str) -> S3StoreConfig:
+        parts = urlsplit(uri)
+        if not parts.netloc:
+            raise StoreError(f"'{uri}' names no bucket. Fix: s3://bucket/prefix")
+        return S3StoreConfig(bucket=parts.netloc, prefix=parts.path.strip("/"))
+
+    def __init__(self, name: str, config: S3StoreConfig, *, project_root: Path) -> None:
+        super().__init__(name)
+        self.config = config
+        self.bucket = config.bucket
+        self.prefix = config.prefix.strip("/")
+
+    # -- connection --------------------------------------------------------------------
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self.config.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
+    @property
+    def region(self) -> str | None:
+        return self.config.region or os.environ.get("AWS_REGION") or None
+
+    @cached_property
+    def filesystem(self) -> fsspec.AbstractFileSystem:
+        try:
+            import s3fs
+        except ImportError as exc:  # pragma: no cover - part of the s3 extra
+            raise MissingDependencyError(
+                f"store '{self.name}' (s3) needs s3fs: pip install 'datanectar[s3]'"
+            ) from exc
+        return s3fs.S3FileSystem(**self.storage_options())
+
+    @cached_property
+    def client(self) -> Any:
+        """A boto3 client of the same endpoint and region (conditional writes of pointers)."""
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint_url, region_name=self.region)
+
+    def storage_options(self) -> dict[str, Any]:
+        """fsspec's (s3fs) options: what xarray, pandas and zarr take beside an s3:// URI."""
+        client_kwargs: dict[str, Any] = {}
+        if self.endpoint_url:
+            client_kwargs["endpoint_url"] = self.endpoint_url
+        if self.region:
+            client_kwargs["region_name"] = self.region
+        # No listings cache: a publish by another process must be seen at once.
+        return {
+            "use_listings_cache": False,
+            **({"client_kwargs": client_kwargs} if client_kwargs else {}),
+        }
+
+    def object_store_options(self) -> dict[str, str]:
+        """deltalake's (object_store) options; credentials it reads from the AWS chain."""
+        options: dict[str, str] = {}
+        if self.endpoint_url:
+            options["AWS_ENDPOINT_URL"] = self.endpoint_url
+            if self.endpoint_url.startswith("http://"):
+                options["AWS_ALLOW_HTTP"] = "true"
+        if self.region:
+            options["AWS_REGION"] = self.region
+        return options
+
+    def arrow_filesystem(self) -> Any:
+        from pyarrow.fs import S3FileSystem
+
+        options: dict[str, Any] = {}
+        if self.endpoint_url:
+            parts = urlsplit(self.endpoint_url)
+            options.update(endpoint_override=parts.netloc, scheme=parts.scheme)
+        if self.region:
+            options["region"] = self.region
+        return S3FileSystem(**options)
+
+    def location(self, relative_path: str) -> Location:
+        location = super().location(relative_path)
+        # Resolved now (the pointer read): a bucket that is not there, or denied, is an error
+        # EntryStorage.location names the entry in.
+        _ = location.path
+        return location
+
+    # -- paths -------------------------------------------------------------------------
+
+    def key(self, relative: str) -> str:
+        return f"{self.prefix}/{relative}" if self.prefix else relative
+
+    def full_path(self, relative: str) -> str:
+        """`bucket/key` of what is published at `relative`: the prefix its pointer names,
+        for a value of many objects."""
+        pointed = self._pointer(relative)[0]
+        return f"{self.bucket}/{self.key(pointed or relative)}"
+
+    def uri(self, relative: str) -> str:
+        return f"s3://{self.full_path(relative)}"
+
+    def explain(self, exc: BaseException) -> str:
+        """What an S3 failure means for this store, and what to check."""
+        code = ""
+        response = getattr(exc, "response", None)
+        if isinstance(response, dict):
+            code = str(response.get("Error", {}).get("Code", ""))
+        where = f"store '{self.name}' (s3://{self.bucket}"
+        where += f"/{self.prefix})" if self.prefix else ")"
+        endpoint = self.endpoint_url or "AWS"
+        if code == "NoSuchBucket":
+            return f"{where}: bucket '{self.bucket}' does not exist at {endpoint}. Fix: create it, or correct `bucket` (and `endpoint_url`)."
+        if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            return f"{where}: access denied ({code}). Fix: check the AWS credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and the bucket's policy."
+        name = type(exc).__name__
+        if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
+            return f"{where}: cannot reach {endpoint} ({name}). Fix: check `endpoint_url` / AWS_ENDPOINT_URL and the network."
+        if name in ("NoCredentialsError", "PartialCredentialsError"):
+            return f"{where}: no AWS credentials found. Fix: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE."
+        return f"{where}: {name}: {exc}"
+
+    def secrets(self) -> tuple[str, ...]:
+        """The AWS chain's secrets, should a library ever repeat them in an error."""
+        found = {os.environ.get(n) for n in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
+        return tuple(sorted((s for s in found if s and len(s) >= 8), key=len, reverse=True))
+
+    # -- publishing --------------------------------------------------------------------
+
+    def publish(self, staged: Location, final: Location) -> None:
+        fs = self.filesystem
+        source = f"{self.bucket}/{self.key(staged.relative)}"
+        target = f"{self.bucket}/{self.key(final.relative)}"
+        if fs.isfile(source):
+            fs.copy(source, target)  # one server-side copy: the old object or the new one
+            fs.rm_file(source)
+            replaced, _ = self._pointer(final.relative)
+            if replaced is not None:  # a folder value published before: retired now
+                self._delete_pointer(final.relative)
+                self._remove_prefix(replaced)
+            return
+        if fs.isfile(target):  # a one-object value before: readers follow the pointer now
+            self._swap_pointer(final.relative, staged.relative)
+            fs.rm_file(target)
+            return
+        replaced = self._swap_pointer(final.relative, staged.relative)
+        if replaced is not None and replaced != staged.relative:
+            self._remove_prefix(replaced)
+        elif replaced is None and fs.isdir(target):
+            # Written in place before pointers (or by another tool): retired like a version.
+            self._remove_prefix(final.relative)
+
+    def _pointer(self, relative: str) -> tuple[str | None, str | None]:
+        """(the prefix `relative`'s pointer names, the pointer's ETag), or (None, None)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self.client.get_object(
+                Bucket=self.bucket, Key=self.key(relative) + POINTER_SUFFIX
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None, None
+            raise StoreAccessError(self.explain(exc)) from None
+        except BotoCoreError as exc:  # no endpoint, no credentials
+            raise StoreAccessError(self.explain(exc)) from None
+        document = json.loads(answer["Body"].read())
+        return str(document["prefix"]), answer["ETag"]
+
+    def _swap_pointer(self, relative: str, published: str) -> str | None:
+        """Point `relative` at `published` with a conditional write; the prefix it named."""
+        from botocore.exceptions import ClientError
+
+        body = json.dumps({"prefix": published, "published": time.time()}).encode()
+        for _ in range(_POINTER_RETRIES):
+            replaced, etag = self._pointer(relative)
+            condition = {"IfMatch": etag} if etag is not None else {"IfNoneMatch": "*"}
+            try:
+                self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=self.key(relative) + POINTER_SUFFIX,
+                    Body=body,
+                    ContentType="application/json",
+                    **condition,
+                )
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+                    continue  # another writer published meanwhile: this one goes over it
+                raise
+            return replaced
+        raise StoreError(
+            f"store '{self.name}': the pointer of '{relative}' kept changing under "
+            f"{_POINTER_RETRIES} publishes; other writers are publishing it at once"
+        )
+
+    def _delete_pointer(self, relative: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.key(relative) + POINTER_SUFFIX)
+
+    def _remove_prefix(self, relative: str) -> None:
+        path = f"{self.bucket}/{self.key(relative)}"
+        if self.filesystem.exists(path):
+            self.filesystem.rm(path, recursive=True)
+
+    def staging_name(self, name: str) -> str:
+        """A version of `name`: a value of many objects stays where it was written, so its
+        prefix says what it is (`grid.zarr.v20261202T153000-0123456789ab`), not a staging."""
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        return f"{name}.v{stamp}-{uuid.uuid4().hex[:12]}"
+
+    # -- the rest of the contract ------------------------------------------------------
+
+    def exists(self, location: Location) -> bool:
+        return self.filesystem.exists(location.path)
+
+    def remove(self, location: Location) -> None:
+        pointed, _ = self._pointer(location.relative)
+        if pointed is not None:
+            self._delete_pointer(location.relative)  # readers find nothing from now on
+            self._remove_prefix(pointed)
+        self._remove_prefix(location.relative)
+        self.filesystem.invalidate_cache()
+
+    def fingerprint(self, location: Location) -> str | None:
+        pointed, etag = self._pointer(location.relative)
+        if pointed is not None:
+            return f"pointer-{etag}"
+        try:
+            info = self.filesystem.info(location.path)
+        except FileNotFoundError:
+            return None
+        if info.get("type") == "directory":
+            return None  # a folder written in place: no one object changes with it
+        token = info.get("ETag") or info.get("LastModified")
+        return f"{token}-{info.get('size')}"
+
+    def size(self, location: Location) -> int:
+        fs = self.filesystem
+        path = location.path
+        if fs.isfile(path):
+            return int(fs.info(path)["size"])
+        return int(sum(info["size"] for info in fs.find(path, detail=True).values()))
+
+    def remove_leftovers(self, location: Location, *, older_than: float) -> list[str]:
+        """Staging keys and prefixes crashed writes left beside `location`, untouched for
+        `older_than` seconds, never the prefix its pointer names."""
+        fs = self.filesystem
+        parent = posixpath.dirname(location.relative)
+        folder = f"{self.bucket}/{self.key(parent)}" if parent else f"{self.bucket}/{self.prefix}"
+        versions = re.compile(rf"{re.escape(location.name)}\.v\d{{8}}T\d{{6}}-[0-9a-f]{{12}}")
+        staged = staging_pattern(location.name)
+        current, _ = self._pointer(location.relative)
+        cutoff = time.time() - older_than
+        removed = []
+        try:
+            siblings = fs.ls(folder.rstrip("/"), detail=True, refresh=True)
+        except FileNotFoundError:
+            return []
+        for info in siblings:
+            name = posixpath.basename(str(info["name"]).rstrip("/"))
+            relative = posixpath.join(parent, name) if parent else name
+            if not (versions.fullmatch(name) or staged.fullmatch(name)) or relative == current:
+                continue
+            if self._last_change(str(info["name"])) < cutoff:
+                fs.rm(str(info["name"]), recursive=True)
+                removed.append(f"s3://{info['name']}")
+        return removed
+
+    def _last_change(self, path: str) -> float:
+        fs = self.filesystem
+        found = fs.find(path, detail=True) if fs.isdir(path) else {path: fs.info(path)}
+        times = [
+            info["LastModified"].timestamp()
+            for info in found.values()
+            if info.get("LastModified") is not None
+        ]
+        return max(times, default=time.time())
