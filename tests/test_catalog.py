@@ -300,7 +300,7 @@ def test_unknown_field_lists_the_entry_fields(make_project):
     error = catalog_error(make_project, "x:\n  formatt: csv\n")
     assert_points_at(error, entry="x", field="formatt")
     assert "unknown field" in error.problem
-    assert "format, path, store, description, group, tags, owners" in error.problem
+    assert "format, path, store, query, params, description, group, tags, owners" in error.problem
 
 
 def test_entry_without_format_or_producing_function(make_project):

@@ -379,3 +379,72 @@ def test_a_wrong_dialect_value_says_what_was_given_and_expected(
     assert f"'{name}' takes {expected}" in error.problem
     assert error.fix.startswith(f"write it as dialect: {{{name}: ")
     assert "CsvDialect" not in str(error) and "Input should" not in str(error)
+
+
+PRODUCING = {
+    "table_functions": """
+        import pandas as pd
+        import datanectar
+
+        @datanectar.asset(entry="table")
+        def table() -> pd.DataFrame:
+            return pd.DataFrame({"id": [1], "name": ["café"]})
+    """
+}
+
+
+@pytest.mark.parametrize(
+    "options, field, said",
+    [
+        ("load_options: {encoding: latin-1}", "load_options.encoding", "save_options.encoding"),
+        ("save_options: {encoding: latin-1}", "save_options.encoding", "load_options.encoding"),
+        ("load_options: {sep: ';'}", "load_options.sep", "dialect.delimiter"),
+        (
+            "load_options: {encoding: latin-1}\n  save_options: {encoding: utf-8}",
+            "load_options.encoding",
+            "'utf-8'",
+        ),
+    ],
+)
+def test_a_produced_csv_reads_back_as_written(make_project, options, field, said):
+    error = catalog_error(make_project, f"table:\n  format: csv\n  {options}\n", modules=PRODUCING)
+    assert error.field == field and error.entry == "table"
+    assert said in str(error)
+
+
+def test_matching_encodings_on_a_produced_csv_round_trip(make_project):
+    project = make_project(
+        "table:\n  format: csv\n  load_options: {encoding: latin-1}\n"
+        "  save_options: {encoding: latin-1}\n",
+        modules=PRODUCING,
+    )
+    catalog = datanectar.catalog(project)
+    catalog.save("table", pd.DataFrame({"id": [1], "name": ["café"]}))
+    assert (project / "data" / "table.csv").read_bytes().decode("latin-1").endswith("café\n")
+    assert pd.read_csv(project / "data" / "table.csv", encoding="latin-1")["name"].tolist() == [
+        "café"
+    ]
+
+
+@pytest.mark.parametrize(
+    "dialect, name",
+    [("{commentChar: '#'}", "commentChar"), ("{skipInitialSpace: true}", "skipInitialSpace")],
+)
+def test_a_produced_csv_refuses_dialect_properties_it_would_not_read_back(
+    make_project, dialect, name
+):
+    error = catalog_error(
+        make_project, f"table:\n  format: csv\n  dialect: {dialect}\n", modules=PRODUCING
+    )
+    assert error.field == f"dialect.{name}"
+    assert "would not read back what it wrote" in str(error)
+
+
+@pytest.mark.parametrize("option", ["nrows: 1", "skiprows: 1", "usecols: [id]"])
+def test_a_schema_checked_csv_refuses_options_reading_other_rows(make_project, option):
+    schema = "  schema: {fields: [{name: id, type: integer}]}\n"
+    error = catalog_error(
+        make_project, f"table:\n  format: csv\n{schema}  load_options: {{{option}}}\n"
+    )
+    assert error.field == f"load_options.{option.split(':')[0]}"
+    assert "the table_schema check judges the file itself" in str(error)

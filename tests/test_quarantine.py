@@ -229,3 +229,34 @@ def test_clear_by_entry_run_and_age(make_project, monkeypatch, tmp_path, capsys)
     assert quarantine_json(project, capsys=capsys) == []
     # no empty run folders left behind
     assert not list((project / "data/.datanectar/quarantine").glob("*/*"))
+
+
+def test_a_value_that_cannot_be_kept_still_reports_its_verdicts(
+    make_project, instance, monkeypatch, tmp_path
+) -> None:
+    monkeypatch.setenv("QUARANTINE_DB_URL", f"sqlite:///{tmp_path / 'q.db'}")
+    project = make_project(
+        "listed:\n  format: sql\n  store: db\n  checks:\n    - row_count: {min: 3}\n",
+        stores=STORES,
+        modules={
+            "listed_functions": """
+                import pandas as pd
+                import datanectar
+
+                @datanectar.asset(entry="listed")
+                def listed() -> pd.DataFrame:
+                    return pd.DataFrame({"tags": [["a", "b"]]})  # sql stores no lists
+            """
+        },
+    )
+    result = materialize_project(project, instance, ["listed"], raise_on_error=False)
+    assert not result.success
+    [record] = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey("listed"), "row_count"), limit=1
+    )
+    evaluation = record.event.dagster_event.event_specific_data
+    assert not evaluation.passed
+    assert "quarantine" not in evaluation.metadata
+    assert "listed" in evaluation.metadata["quarantine_failed"].value
+    logs = "\n".join(entry.user_message for entry in instance.all_logs(result.run_id))
+    assert "the rejected value could not be kept in quarantine" in logs

@@ -25,7 +25,7 @@ from .checks.results import CheckResult, failure_lines
 from .checks.tableschema.text_table import TextTable
 from .errors import CheckFailedError, CheckWarning
 from .formats import DOCUMENT_FORMAT
-from .quarantine import keep_rejected
+from .quarantine import keep_or_explain
 from .sql_tables import CatalogTables
 from .storage import EntryStorage, WriteReport
 from .stores import Location
@@ -52,6 +52,8 @@ class Outcome:
     """Where the rejected value is kept (None when it was published)."""
     full_reports: dict[str, str] = field(default_factory=dict)
     """Check name -> where its whole report is (`report: full`, failed checks only)."""
+    quarantine_failed: str | None = None
+    """Why a rejected value could not be kept in quarantine, when it could not."""
 
     @property
     def published(self) -> bool:
@@ -91,9 +93,9 @@ def publish(
         report = None if blocking_failures(verdicts) else storage.save(target, value)
     else:
         report, verdicts = _write_while_auditing(catalog, entry, target, storage, value)
-    quarantine = None
+    quarantine, quarantine_failed = None, None
     if report is None:
-        quarantine = keep_rejected(catalog, storage, target, value, tag)
+        quarantine, quarantine_failed = keep_or_explain(catalog, storage, target, value, tag)
     return Outcome(
         entry,
         target,
@@ -101,6 +103,7 @@ def publish(
         verdicts,
         quarantine,
         full_reports(catalog, entry, verdicts),
+        quarantine_failed,
     )
 
 
@@ -134,7 +137,11 @@ def rejection(outcome: Outcome) -> CheckFailedError:
         f"{_where(outcome.entry)}: {len(failing)} blocking check(s) failed ({names}); nothing "
         f"was published and the previous value, if any, is kept.\n"
         + "\n".join(lines)
-        + f"\nThe rejected value is in quarantine at {outcome.quarantine}."
+        + (
+            f"\nThe rejected value is in quarantine at {outcome.quarantine}."
+            if outcome.quarantine
+            else f"\nThe rejected value could not be kept in quarantine: {outcome.quarantine_failed}"
+        )
         + " Fix: correct the data (or the code producing it), or the entry's checks."
     )
     return CheckFailedError(

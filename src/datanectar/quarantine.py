@@ -117,6 +117,20 @@ def keep_rejected(
     return uri
 
 
+def keep_or_explain(
+    catalog: Catalog, storage: EntryStorage, target: Target, value: Any, tag: str
+) -> tuple[str | None, str | None]:
+    """(where the rejected value was kept, None) or, when it could not be (a value its own
+    format cannot store, a store that refuses), (None, why): the verdicts are what a user
+    needs first, so a failed quarantine never hides them."""
+    from .errors import DatanectarError
+
+    try:
+        return keep_rejected(catalog, storage, target, value, tag), None
+    except DatanectarError as exc:
+        return None, str(exc)
+
+
 def kept(catalog: Catalog, entries: Iterable[str] | None = None) -> list[Quarantined]:
     """The quarantined values of `entries` (every entry of the catalog by default), oldest
     first, from their index records."""

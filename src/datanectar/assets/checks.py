@@ -31,7 +31,7 @@ from ..publishing import (
     publish,
     summary,
 )
-from ..quarantine import keep_rejected
+from ..quarantine import keep_or_explain
 from ..sql_tables import CatalogTables
 from ..storage import published_together
 from .features import chosen_for_users
@@ -161,8 +161,14 @@ def _publish_namespace(
     label, value, plain, target, verdicts = namespace
     if rejected:
         failed = bool(blocking_failures(verdicts))
-        quarantine = keep_rejected(catalog, catalog.storage, target, plain, tag) if failed else None
-        outcome = Outcome(entry, target, None, verdicts, quarantine)
+        quarantine, quarantine_failed = (
+            keep_or_explain(catalog, catalog.storage, target, plain, tag)
+            if failed
+            else (None, None)
+        )
+        outcome = Outcome(
+            entry, target, None, verdicts, quarantine, quarantine_failed=quarantine_failed
+        )
     elif isinstance(value, CachedOutput):
         record, stored = value.call.publish(plain, value.reads, tag=tag, verdicts=verdicts)
         outcome = stored or Outcome(entry, target, None, verdicts)
@@ -188,12 +194,18 @@ def log_failures(
         if verdict.blocking and stored:
             context.log.error("\n".join(lines))
         elif verdict.blocking:
-            lines.append(
-                f"  nothing was published; the rejected value is in quarantine at "
-                f"{outcome.quarantine}"
-                if outcome.quarantine
-                else "  nothing was published (another namespace of the run failed)"
-            )
+            if outcome.quarantine:
+                lines.append(
+                    "  nothing was published; the rejected value is in quarantine at "
+                    f"{outcome.quarantine}"
+                )
+            elif outcome.quarantine_failed:
+                lines.append(
+                    "  nothing was published; the rejected value could not be kept in "
+                    f"quarantine: {outcome.quarantine_failed}"
+                )
+            else:
+                lines.append("  nothing was published (another namespace of the run failed)")
             context.log.error("\n".join(lines))
         else:
             context.log.warning("\n".join([*lines, "  (severity warn: published all the same)"]))
@@ -291,6 +303,9 @@ def check_result(entry: Entry, verdict: Verdict, outcome: Outcome | None) -> dg.
     quarantine = outcome.quarantine if outcome is not None else None
     if quarantine is not None and verdict.blocking and not result.passed:
         metadata["quarantine"] = dg.MetadataValue.text(quarantine)
+    failed_to_keep = outcome.quarantine_failed if outcome is not None else None
+    if failed_to_keep is not None and verdict.blocking and not result.passed:
+        metadata["quarantine_failed"] = dg.MetadataValue.text(failed_to_keep)
     severity = dg.AssetCheckSeverity.ERROR if verdict.blocking else dg.AssetCheckSeverity.WARN
     return dg.AssetCheckResult(
         asset_key=dg.AssetKey(entry.name),

@@ -173,6 +173,7 @@ def complete_entry(
             f"use one of: {', '.join(sorted(allowed)) or '(none)'}.",
         )
     _check_dialect(entry, fmt, producer)
+    _check_csv_options(entry, fmt, producer)
     if producer is not None and (producer.checks or producer.schema is not None):
         if producer.schema is not None and entry.schema_ is not None:
             raise error(
@@ -281,6 +282,70 @@ def _check_query(entry: Entry, fmt: str, producer: Producer | None) -> None:
         )
 
 
+# to_csv's option -> read_csv's options saying the same of a file's bytes.
+_CSV_LAYOUT = {
+    "sep": ("sep", "delimiter"),
+    "encoding": ("encoding",),
+    "quotechar": ("quotechar",),
+    "escapechar": ("escapechar",),
+    "decimal": ("decimal",),
+    "compression": ("compression",),
+}
+# read_csv options that read other rows or columns than the file's: the Table Schema check
+# judges the file itself.
+_CSV_SELECTING = ("nrows", "skiprows", "skipfooter", "usecols", "header", "names", "comment")
+
+
+def _check_csv_options(entry: Entry, fmt: str, producer: Producer | None) -> None:
+    """A produced csv reads back as it was written: the load and save options that describe
+    the file's bytes agree. An entry judged by a Table Schema reads the rows and columns the
+    check judges."""
+    if fmt != "csv":
+        return
+
+    def error(field: str, problem: str, fix: str) -> CatalogError:
+        return CatalogError(
+            file=entry.source, entry=entry.name, field=field, problem=problem, fix=fix
+        )
+
+    load, save = entry.load_options, entry.save_options
+    if producer is not None:
+        for written, read_names in _CSV_LAYOUT.items():
+            for read in read_names:
+                if read in load and load[read] != save.get(written):
+                    given = (
+                        f"save_options.{written} is {save[written]!r}"
+                        if written in save
+                        else f"save_options.{written} is not given (pandas' default)"
+                    )
+                    raise error(
+                        f"load_options.{read}",
+                        f"{load[read]!r} says how the file is read, but {given}: every "
+                        "reader would get other cells than the function returned.",
+                        f"give save_options.{written}: {load[read]!r} as well"
+                        + (", or state it once as dialect.delimiter" if written == "sep" else "")
+                        + ".",
+                    )
+        for written in ("encoding", "compression"):
+            if written in save and written not in load:
+                raise error(
+                    f"save_options.{written}",
+                    f"{save[written]!r} says how the file is written, but load_options."
+                    f"{written} is not given: it would be read back as pandas' default.",
+                    f"give load_options.{written}: {save[written]!r} as well.",
+                )
+    if entry.schema_ is not None:
+        for name in _CSV_SELECTING:
+            if name in load:
+                raise error(
+                    f"load_options.{name}",
+                    "it makes readers see other rows or columns than the file holds, while "
+                    "the table_schema check judges the file itself.",
+                    f"remove load_options.{name}; a file's header and comment rows are "
+                    "stated in its dialect (dialect.headerRows, dialect.commentRows, ...).",
+                )
+
+
 def _check_dialect(entry: Entry, fmt: str, producer: Producer | None) -> None:
     """A dialect describes a csv file, once: not another format's, not beside a read_csv or
     to_csv option saying the same, not what pandas cannot write for a produced entry."""
@@ -310,11 +375,12 @@ def _check_dialect(entry: Entry, fmt: str, producer: Producer | None) -> None:
         )
     unwritable = dialect.unwritable()
     if producer is not None and unwritable is not None:
+        name, reason = unwritable
         raise error(
-            f"dialect.{unwritable}",
-            f"{producer.qualified_name} produces this entry, and pandas writes one header "
-            f"row and no comment rows, so '{unwritable}' would not read back what it wrote.",
-            f"remove 'dialect.{unwritable}' (it is for reading files nothing produces).",
+            f"dialect.{name}",
+            f"{producer.qualified_name} produces this entry, and {reason}: '{name}' would "
+            "not read back what it wrote.",
+            f"remove 'dialect.{name}' (it is for reading files nothing produces).",
         )
 
 

@@ -38,10 +38,9 @@ _WRITE_EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "header": ("header",),
     "lineTerminator": ("lineterminator",),
 }
+
+
 # Read with a dialect that pandas cannot write: a produced entry may not pin them.
-_READ_ONLY = ("headerRows", "commentRows")
-
-
 class CsvDialect(BaseModel):
     """The Table Dialect properties a csv entry may pin; any left out is detected (a source)
     or pandas' default (a produced entry)."""
@@ -140,11 +139,21 @@ class CsvDialect(BaseModel):
                     return name, f"save_options.{option}"
         return None
 
-    def unwritable(self) -> str | None:
-        """A pinned property pandas cannot write (several header rows, comment rows)."""
-        for name in _READ_ONLY:
-            if name in self.given() and getattr(self, _attribute(name)) != [1]:
-                return name
+    def unwritable(self) -> tuple[str, str] | None:
+        """A pinned property a file pandas writes would not read back through, and why."""
+        if self.header_rows not in (None, [1]):
+            return "headerRows", "pandas writes one header row"
+        if self.comment_rows:
+            return "commentRows", "pandas writes no comment rows"
+        if self.comment_char is not None:
+            return "commentChar", (
+                f"pandas does not quote a cell starting with {self.comment_char!r}, which "
+                "would then be read as a comment and its row lost"
+            )
+        if self.skip_initial_space:
+            return "skipInitialSpace", (
+                "pandas writes a cell's leading spaces, which would then be read away"
+            )
         return None
 
     def to_csv_options(self) -> dict[str, Any]:
