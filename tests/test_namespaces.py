@@ -668,3 +668,11 @@ def test_a_zarr_store_whose_time_units_cannot_hold_a_period_refuses_it(make_proj
     assert "not whole days since 2024-01-01" in str(error.value)
     stored = xr.open_zarr(store)
     assert pd.DatetimeIndex(stored["time"].values).equals(first)  # nothing was appended
+
+
+def test_one_dimension_written_as_a_mapping_says_how_to_name_it(make_project):
+    from runs import catalog_error
+
+    error = catalog_error(make_project, "t:\n  format: parquet\n  namespaces: {city: [paris]}\n")
+    assert error.field == "namespaces"
+    assert "[{name: city, values: ['paris']}]" in str(error)

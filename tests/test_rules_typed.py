@@ -262,3 +262,16 @@ def test_a_missing_source_is_not_fixed_by_materializing_it(make_project) -> None
     message = str(info.value)
     assert "dagster asset materialize" not in message
     assert "nothing produces this entry" in message and "stations.csv" in message
+
+
+def test_a_categorical_column_is_judged_by_its_values() -> None:
+    frame = pd.DataFrame(
+        {
+            "c": pd.Categorical([1, 5, 12]),
+            "t": pd.Categorical(pd.to_datetime(["2020-01-02", "2020-03-01", "2020-01-30"])),
+        }
+    )
+    numbers = range_result("c", [0, 10], frame)
+    assert not numbers.passed and numbers.error_count == 1
+    times = range_result("t", JANUARY, frame)
+    assert not times.passed and times.error_count == 1

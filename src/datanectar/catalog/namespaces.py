@@ -110,6 +110,12 @@ def parse_namespaces(raw: Any) -> list[Dimension]:
     single = _single_dimension(raw, name=None)
     if single is not None:
         return [single]
+    if len(raw) == 1 and isinstance(next(iter(raw.values())), list):
+        name, values = next(iter(raw.items()))
+        raise ValueError(
+            f"{{{name}: [...]}} reads as several dimensions, and has one. Fix: name a single "
+            f"dimension as [{{name: {name}, values: {values}}}], or give a second dimension"
+        )
     if len(raw) != 2:
         raise ValueError(
             f"namespaces with several dimensions take exactly two, got {len(raw)}: {', '.join(raw)}"

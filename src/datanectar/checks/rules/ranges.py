@@ -32,7 +32,9 @@ class TypeMismatch(Exception):
 
 def outside(series: pd.Series, bounds: Bounds) -> np.ndarray:
     """Which rows lie outside `bounds`; TypeMismatch saying why when the column cannot be
-    compared with them."""
+    compared with them. A categorical column is judged by its values (numbers, times)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(series.cat.categories.dtype)
     values = _numbers(series) if bounds.kind == "number" else _instants(series)
     mask = np.zeros(len(series), dtype=bool)
     if bounds.low is not None:
