@@ -156,10 +156,9 @@ def hermetic_cache(monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """A moto S3 server for the whole session, on 127.0.0.1."""
-    from s3_server import moto_server
+    from s3_server import shared_endpoint
 
-    with moto_server() as endpoint:
-        yield endpoint
+    yield shared_endpoint()
 
 
 @pytest.fixture

@@ -48,3 +48,39 @@ def moto_server() -> Iterator[str]:
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
+
+
+_SHARED: list[str] = []
+
+
+def shared_endpoint() -> str:
+    """One moto server for the whole test process, started on first use and stopped when the
+    process exits (tests that need S3 share it; each uses a bucket of its own)."""
+    if not _SHARED:
+        import atexit
+
+        # The AWS chain of this test process: moto's throwaway credentials, unless a test
+        # sets its own (an undone monkeypatch must not leave a store without any).
+        for name, value in CREDENTIALS.items():
+            os.environ.setdefault(name, value)
+
+        server = moto_server()
+        _SHARED.append(server.__enter__())
+        atexit.register(server.__exit__, None, None, None)
+    return _SHARED[0]
+
+
+def fresh_bucket(endpoint: str) -> str:
+    import uuid
+
+    import boto3
+
+    bucket = f"dn-{uuid.uuid4().hex[:12]}"
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=CREDENTIALS["AWS_REGION"],
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    ).create_bucket(Bucket=bucket)
+    return bucket

@@ -37,6 +37,7 @@ from datanectar.storage import EntryStorage
 from datanectar.stores import Location, Store
 from datanectar.stores.http import HttpStore, HttpStoreConfig
 from datanectar.stores.local import LocalStore, LocalStoreConfig
+from datanectar.stores.s3 import S3Store, S3StoreConfig
 from datanectar.stores.sql import SqlStore, SqlStoreConfig
 from datanectar.targets import Target
 from http_server import serving
@@ -98,7 +99,7 @@ def read_parquet(location: Location, store: Store) -> Any:
 def read_delta(location: Location, store: Store) -> Any:
     import deltalake
 
-    return deltalake.DeltaTable(location.uri, storage_options=location.storage_options or None)
+    return deltalake.DeltaTable(location.uri, storage_options=location.object_store_options or None)
 
 
 def read_zarr(location: Location, store: Store) -> Any:
@@ -230,6 +231,14 @@ def http_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Publ
         yield Published(HttpStore("s", config, project_root=tmp_path), writer)
 
 
+def s3_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+    from s3_server import fresh_bucket, shared_endpoint
+
+    endpoint = shared_endpoint()
+    config = S3StoreConfig(bucket=fresh_bucket(endpoint), prefix="contract", endpoint_url=endpoint)
+    return S3Store("s", config, project_root=tmp_path)
+
+
 READ_ONLY = "a read-only store: nothing writes there, so what a write does there is moot"
 
 
@@ -252,6 +261,7 @@ STORES = [
     ),
     # Read-only: the local store it serves writes what it reads; it holds these formats only.
     StoreCase("http", http_store, HttpStore.formats or ()),
+    StoreCase("s3", s3_store, FILE_FORMATS),
 ]
 PAIRS = [
     pytest.param((store, fmt), id=f"{store.name}-{fmt.name}")
