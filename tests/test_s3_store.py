@@ -271,3 +271,17 @@ def test_errors_name_the_store_and_entry_never_the_secret(make_project, s3, monk
     message = str(info.value)
     assert "lake" in message and "t_parquet" in message
     assert os.environ["AWS_SECRET_ACCESS_KEY"] not in message
+
+
+def test_definitions_hold_an_s3_resource_for_each_s3_store(make_project, s3) -> None:
+    from dagster_aws.s3 import S3Resource
+
+    project = s3_project(make_project, s3, functions="")
+    defs = datanectar.definitions(project)
+    resource = defs.resources["s3_lake"]
+    assert isinstance(resource, S3Resource) and resource.endpoint_url == s3.endpoint
+    datanectar.catalog(project).save("t_json", {"a": 1})
+    # a user's own code reaches the same objects through it
+    client = resource.get_client()
+    body = client.get_object(Bucket=s3.bucket, Key="prod/t_json.json")["Body"].read()
+    assert json.loads(body) == {"a": 1}

@@ -41,6 +41,8 @@ def _definitions(catalog: Catalog) -> dg.Definitions:
         io_manager_key(name): io_manager_for(name, project_dir=str(catalog.config.root))
         for name in format_names()
     }
+    for store in catalog.stores.values():
+        resources.update(store.dagster_resources())
     executor = (
         dg.in_process_executor
         if catalog.config.settings.executor == "in_process"

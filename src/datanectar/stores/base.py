@@ -283,6 +283,11 @@ class Store(ABC):
         errors that say little (an HTTP status deep in a chain) says more here."""
         return f"{type(exc).__name__}: {exc}"
 
+    def dagster_resources(self) -> dict[str, Any]:
+        """Dagster resources over the same connection, by resource key, for users' own assets
+        and sensors (an S3 store's `S3Resource`); none by default."""
+        return {}
+
     def staging_name(self, name: str) -> str:
         """The name of a fresh staging sibling of the object `name` (`staging_pattern`)."""
         return f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}-{name}"

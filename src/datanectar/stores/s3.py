@@ -128,6 +128,14 @@ class S3Store(Store):
 
         return boto3.client("s3", endpoint_url=self.endpoint_url, region_name=self.region)
 
+    def dagster_resources(self) -> dict[str, Any]:
+        """dagster-aws's `S3Resource` of this bucket's endpoint and region, as `s3_<store>`:
+        users' own assets and sensors reach the store through the same connection."""
+        from dagster_aws.s3 import S3Resource
+
+        options = {"endpoint_url": self.endpoint_url, "region_name": self.region}
+        return {f"s3_{self.name}": S3Resource(**{k: v for k, v in options.items() if v})}
+
     def storage_options(self) -> dict[str, Any]:
         """fsspec's (s3fs) options: what xarray, pandas and zarr take beside an s3:// URI."""
         client_kwargs: dict[str, Any] = {}
