@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.datanectar-installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: install demo test lint ui bench clean lock
+.PHONY: install demo demo-s3 test lint ui bench clean lock
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: install
 	$(BIN)/dagster asset materialize -f definitions.py --select 'group:cities' --partition-range 'paris...oslo'
 	$(BIN)/datanectar namespaces discover scenarios --add
 	$(BIN)/dagster asset materialize -f definitions.py --select 'group:scenarios' --partition-range 'baseline...warm_2050'
+
+## The same demo with its results on S3: a moto server on 127.0.0.1, DATANECTAR_ENV=s3.
+demo-s3: install
+	$(BIN)/python demo/s3_demo.py
 
 ## Lint, then the whole test suite.
 test: install lint
