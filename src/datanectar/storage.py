@@ -146,7 +146,7 @@ class EntryStorage:
         elif fmt.transactional:
             self._write(fmt, entry, value, final, final)
         else:
-            staged = final.staging()
+            staged = store.staging_for(final, one_object=fmt.one_object)
             try:
                 self._write(fmt, entry, value, staged, final)
                 if gate is not None:
@@ -156,10 +156,10 @@ class EntryStorage:
                 # under a prefix of its own, which the report's URI names.
                 final = store.location(final.relative)
             except StoreError as exc:  # a path refused at the last moment (a planted link)
-                store.remove(staged)
+                staged.store.remove(staged)
                 raise StoreError(f"{_where(entry)}, field 'path': {exc}") from None
             except BaseException:
-                store.remove(staged)
+                staged.store.remove(staged)
                 raise
         return self._report(fmt, entry, value, final)
 

@@ -133,13 +133,13 @@ class RecordBook:
         # A write costs far more than a look at its folder: records a killed writer left
         # half-written go with the next write of the same record.
         self.store.remove_leftovers(final, older_than=LEFTOVER_GRACE_SECONDS)
-        staged = final.staging()
+        staged = self.store.staging_for(final, one_object=True)
         try:
             with staged.open("wb") as handle:
                 handle.write(text.encode())
             self.store.publish(staged, final)
         except BaseException:
-            self.store.remove(staged)
+            staged.store.remove(staged)
             raise
 
     def remove(self, entry: str, segment: str) -> None:

@@ -176,6 +176,9 @@ class Format(ABC):
     extra: ClassVar[str | None] = None
     """The pip extra that installs its library (`pip install datanectar[extra]`)."""
     transactional: ClassVar[bool] = False
+    one_object: ClassVar[bool] = True
+    """Whether a value is one object (a file), not a folder of them (a zarr store): an object
+    store uploads one object in one request, visible whole or not at all."""
     """True when the library commits atomically itself, so it writes in place, unstaged."""
     medium: ClassVar[Literal["filesystem", "database"]] = "filesystem"
     reports_absence: ClassVar[bool] = False

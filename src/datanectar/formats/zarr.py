@@ -65,6 +65,7 @@ _CF_STEPS = {
 class ZarrFormat(XarrayFormat):
     name = "zarr"
     suffix = ".zarr"
+    one_object = False
     engine_module = "zarr"
     reports_absence = True
 

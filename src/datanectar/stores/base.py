@@ -288,6 +288,11 @@ class Store(ABC):
         and sensors (an S3 store's `S3Resource`); none by default."""
         return {}
 
+    def staging_for(self, final: Location, *, one_object: bool) -> Location:
+        """Where a value for `final` is written before it is published there (`publish`):
+        a hidden sibling by default. `one_object`: the value is one file, not a folder."""
+        return final.staging()
+
     def staging_name(self, name: str) -> str:
         """The name of a fresh staging sibling of the object `name` (`staging_pattern`)."""
         return f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}-{name}"

@@ -26,6 +26,8 @@ import json
 import os
 import posixpath
 import re
+import shutil
+import tempfile
 import time
 import uuid
 from functools import cached_property
@@ -219,17 +221,32 @@ class S3Store(Store):
 
     # -- publishing --------------------------------------------------------------------
 
+    def staging_for(self, final: Location, *, one_object: bool) -> Location:
+        """One object is written on this machine's disk and uploaded by `publish` in one
+        request (a multipart upload is aborted if it fails: S3 shows the object whole or not
+        at all); a folder is written under a version prefix of its own on S3."""
+        if not one_object:
+            return final.staging()
+        from .registry import folder_store
+
+        folder = Path(tempfile.mkdtemp(prefix="datanectar-s3-upload-"))
+        return folder_store(f"{self.name}-upload", folder).location(final.name)
+
     def publish(self, staged: Location, final: Location) -> None:
         fs = self.filesystem
-        source = f"{self.bucket}/{self.key(staged.relative)}"
         target = f"{self.bucket}/{self.key(final.relative)}"
+        if staged.store is not self:  # written on this machine: one upload
+            try:
+                fs.put_file(staged.path, target)
+            finally:
+                shutil.rmtree(Path(staged.path).parent, ignore_errors=True)
+            self._retire_folder_value(final)
+            return
+        source = f"{self.bucket}/{self.key(staged.relative)}"
         if fs.isfile(source):
             fs.copy(source, target)  # one server-side copy: the old object or the new one
             fs.rm_file(source)
-            replaced, _ = self._pointer(final.relative)
-            if replaced is not None:  # a folder value published before: retired now
-                self._delete_pointer(final.relative)
-                self._remove_prefix(replaced)
+            self._retire_folder_value(final)
             return
         if fs.isfile(target):  # a one-object value before: readers follow the pointer now
             self._swap_pointer(final.relative, staged.relative)
@@ -241,6 +258,13 @@ class S3Store(Store):
         elif replaced is None and fs.isdir(target):
             # Written in place before pointers (or by another tool): retired like a version.
             self._remove_prefix(final.relative)
+
+    def _retire_folder_value(self, final: Location) -> None:
+        """A folder value published at `final` before a one-object one: retired now."""
+        replaced, _ = self._pointer(final.relative)
+        if replaced is not None:
+            self._delete_pointer(final.relative)
+            self._remove_prefix(replaced)
 
     def _pointer(self, relative: str) -> tuple[str | None, str | None]:
         """(the prefix `relative`'s pointer names, the pointer's ETag), or (None, None)."""
