@@ -152,9 +152,10 @@ class EntryStorage:
                 if gate is not None:
                     gate(staged)
                 store.publish(staged, final)
-                # Where it now is, resolved anew: a store publishing by pointer (S3) has it
-                # under a prefix of its own, which the report's URI names.
-                final = store.location(final.relative)
+                if not fmt.one_object:
+                    # Where it now is, resolved anew: a store publishing a folder by pointer
+                    # (S3) has it under a prefix of its own, which the report's URI names.
+                    final = store.location(final.relative)
             except StoreError as exc:  # a path refused at the last moment (a planted link)
                 staged.store.remove(staged)
                 raise StoreError(f"{_where(entry)}, field 'path': {exc}") from None

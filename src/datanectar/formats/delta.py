@@ -153,7 +153,7 @@ class DeltaFormat(Format):
         options: Mapping[str, Any] | None = None,
     ) -> _StagedDeltaFiles:
         folder = f"{STAGED_PREFIX}{uuid.uuid4().hex}"
-        staged = Location(location.store, f"{location.relative}/{folder}")
+        staged = location.inside(folder)
         if partition and data.num_rows == 0:
             return self._stage_empty(data, location, staged, folder, partition)
         self._deltalake.write_deltalake(

@@ -90,7 +90,7 @@ class OpenTables:
 
 def commit_token(location: Location, version: int) -> str | None:
     """The fingerprint of a version's commit file: a new file each time one is written."""
-    commit = Location(location.store, f"{location.relative}/_delta_log/{version:020d}.json")
+    commit = location.inside(f"_delta_log/{version:020d}.json")
     return location.store.fingerprint(commit)
 
 

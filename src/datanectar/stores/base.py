@@ -12,7 +12,7 @@ import re
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import parse_qsl, quote, quote_plus, unquote
@@ -165,6 +165,16 @@ class Location:
 
     store: Store
     relative: str
+    container: tuple[str, str, str] | None = field(default=None, compare=False, repr=False)
+    """For an object inside another (a Delta table's commit file): the container's resolved
+    path and URI, and the path inside it; a store resolving what a path names (S3's pointers)
+    resolves the container once, not each object in it."""
+
+    def inside(self, suffix: str) -> Location:
+        """The object at `suffix` inside this one (a folder's file)."""
+        return Location(
+            self.store, f"{self.relative}/{suffix}", container=(self.path, self.uri, suffix)
+        )
 
     # Resolved (and, on disk, checked against symlinks leaving the root) once per location:
     # one read or write asks for them several times. Publishing checks again just before it
@@ -172,12 +182,16 @@ class Location:
     @cached_property
     def path(self) -> str:
         """The path the store's filesystem understands."""
+        if self.container is not None:
+            return f"{self.container[0]}/{self.container[2]}"
         return self.store.full_path(self.relative)
 
     @cached_property
     def uri(self) -> str:
         """A URI that storage libraries (and people) understand; never holds credentials."""
-        return self.store.uri(self.relative)
+        if self.container is not None:
+            return f"{self.container[1]}/{self.container[2]}"
+        return self.store.uri_for(self)
 
     @property
     def fs(self) -> fsspec.AbstractFileSystem:
@@ -246,6 +260,10 @@ class Store(ABC):
 
     @abstractmethod
     def uri(self, relative: str) -> str: ...
+
+    def uri_for(self, location: Location) -> str:
+        """`location`'s URI (a store resolving paths derives it from the resolved path)."""
+        return self.uri(location.relative)
 
     def storage_options(self) -> dict[str, Any]:
         """Options for libraries that take a URI plus options (deltalake, pandas, xarray)."""

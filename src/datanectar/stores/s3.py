@@ -194,6 +194,9 @@ class S3Store(Store):
     def uri(self, relative: str) -> str:
         return f"s3://{self.full_path(relative)}"
 
+    def uri_for(self, location: Location) -> str:
+        return f"s3://{location.path}"  # the path resolved once, its pointer read once
+
     def explain(self, exc: BaseException) -> str:
         """What an S3 failure means for this store, and what to check."""
         code = ""
@@ -338,9 +341,10 @@ class S3Store(Store):
         self.filesystem.invalidate_cache()
 
     def fingerprint(self, location: Location) -> str | None:
-        pointed, etag = self._pointer(location.relative)
-        if pointed is not None:
-            return f"pointer-{etag}"
+        if location.container is None:  # an object inside another has no pointer of its own
+            pointed, etag = self._pointer(location.relative)
+            if pointed is not None:
+                return f"pointer-{etag}"
         try:
             info = self.filesystem.info(location.path)
         except FileNotFoundError:
