@@ -102,6 +102,10 @@ class S3Store(Store):
         self.config = config
         self.bucket = config.bucket
         self.prefix = config.prefix.strip("/")
+        self._seen: dict[str, tuple[str | None, str | None]] = {}
+        """The pointer each path had when it was last resolved: a one-object publish that
+        follows retires a folder value only if its location saw a pointer (an entry's format
+        does not change between its location and its publish)."""
 
     # -- connection --------------------------------------------------------------------
 
@@ -188,7 +192,10 @@ class S3Store(Store):
     def full_path(self, relative: str) -> str:
         """`bucket/key` of what is published at `relative`: the prefix its pointer names,
         for a value of many objects."""
-        pointed = self._pointer(relative)[0]
+        pointed, etag = self._pointer(relative)
+        if len(self._seen) > 10_000:  # a long-lived process reading many paths
+            self._seen.clear()
+        self._seen[relative] = (pointed, etag)
         return f"{self.bucket}/{self.key(pointed or relative)}"
 
     def uri(self, relative: str) -> str:
@@ -264,7 +271,8 @@ class S3Store(Store):
 
     def _retire_folder_value(self, final: Location) -> None:
         """A folder value published at `final` before a one-object one: retired now."""
-        replaced, _ = self._pointer(final.relative)
+        seen = self._seen.pop(final.relative, None)
+        replaced = seen[0] if seen is not None else self._pointer(final.relative)[0]
         if replaced is not None:
             self._delete_pointer(final.relative)
             self._remove_prefix(replaced)
@@ -357,9 +365,13 @@ class S3Store(Store):
     def size(self, location: Location) -> int:
         fs = self.filesystem
         path = location.path
-        if fs.isfile(path):
-            return int(fs.info(path)["size"])
-        return int(sum(info["size"] for info in fs.find(path, detail=True).values()))
+        try:
+            info = fs.info(path)
+        except FileNotFoundError:
+            return 0
+        if info.get("type") == "file":
+            return int(info["size"])
+        return int(sum(found["size"] for found in fs.find(path, detail=True).values()))
 
     def remove_leftovers(self, location: Location, *, older_than: float) -> list[str]:
         """Staging keys and prefixes crashed writes left beside `location`, untouched for
