@@ -102,18 +102,18 @@ def test_unknown_store_type(make_project):
     project = make_project(
         "",
         stores='[tool.datanectar.stores.local]\ntype = "local"\n\n'
-        '[tool.datanectar.stores.bucket]\ntype = "s3"\n',
+        '[tool.datanectar.stores.bucket]\ntype = "gcs"\n',
     )
     error = config_error(project)
     assert_config_error(error, project, "tool.datanectar.stores.bucket.type")
-    assert error.problem == "unknown store type 's3'. Store types: http, local, sql."
+    assert error.problem == "unknown store type 'gcs'. Store types: http, local, s3, sql."
 
 
 def test_store_without_type(make_project):
     project = make_project("", stores='[tool.datanectar.stores.local]\nroot = "data"\n')
     error = config_error(project)
     assert_config_error(error, project, "tool.datanectar.stores.local.type")
-    assert error.problem == "unknown store type None. Store types: http, local, sql."
+    assert error.problem == "unknown store type None. Store types: http, local, s3, sql."
 
 
 def test_unknown_store_field(make_project):
@@ -162,10 +162,11 @@ def test_unknown_store_type_says_how_to_fix_it(make_project):
     assert_config_error(error, project, "tool.datanectar.stores.local.type")
     assert (
         error.problem
-        == "unknown store type 'locl'. Did you mean 'local'? Store types: http, local, sql."
+        == "unknown store type 'locl'. Did you mean 'local'? Store types: http, local, s3, sql."
     )
     assert (
-        error.fix == "set type to one of 'http', 'local', 'sql' in [tool.datanectar.stores.local]."
+        error.fix
+        == "set type to one of 'http', 'local', 's3', 'sql' in [tool.datanectar.stores.local]."
     )
 
 
@@ -234,8 +235,11 @@ def every_property(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 def test_json_schema_has_every_setting():
     schema = settings_json_schema()
     assert schema["title"] == "[tool.datanectar]"
-    assert set(schema["properties"]) == set(Settings.model_fields)
+    # the settings, and the environments laid over them (`datanectar.environments`)
+    assert set(schema["properties"]) == {*Settings.model_fields, "environments"}
     assert schema["additionalProperties"] is False
+    environment = schema["properties"]["environments"]["additionalProperties"]
+    assert set(environment["propertyNames"]["enum"]) == set(Settings.model_fields)
 
 
 def test_json_schema_has_every_store_type_and_its_fields():
@@ -243,7 +247,9 @@ def test_json_schema_has_every_store_type_and_its_fields():
     stores, definitions = schema["properties"]["stores"]["additionalProperties"], schema["$defs"]
     assert stores["discriminator"]["propertyName"] == "type"
     assert (
-        sorted(stores["discriminator"]["mapping"]) == store_type_names() == ["http", "local", "sql"]
+        sorted(stores["discriminator"]["mapping"])
+        == store_type_names()
+        == ["http", "local", "s3", "sql"]
     )
     for store_type in store_type_names():
         definition = definitions[config_model(store_type).__name__]
@@ -309,7 +315,7 @@ def test_a_registered_store_type_joins_the_store_config_union(make_project):
         )
         assert adapter.validate_python({"type": "local"}) == config_model("local")()
         mapping = adapter.json_schema()["discriminator"]["mapping"]
-        assert sorted(mapping) == ["http", "local", "memory", "sql"]
+        assert sorted(mapping) == ["http", "local", "memory", "s3", "sql"]
         # A project loaded after the registration accepts the new type, and checks its fields.
         project = make_project(
             settings='default_store = "m"\n',

@@ -262,3 +262,16 @@ def test_the_same_project_runs_on_dev_and_prod_stores(
     catalog.save("summary", pd.DataFrame({"city": ["Dev"], "temp": [1.0], "hot": [False]}))
     assert _read_table(dev_db, databases)["city"].tolist() == ["Dev"]
     assert _read_table(postgres_url, databases)["city"].tolist() == ["Oslo", "Rome"]
+
+
+def test_an_entry_another_environments_store_cannot_hold_is_a_catalog_error(make_project):
+    from runs import catalog_error
+
+    error = catalog_error(
+        make_project,
+        "x:\n  format: sql\n",
+        settings='[tool.datanectar.environments.prod]\ndefault_store = "lake"\n'
+        '[tool.datanectar.environments.prod.stores.lake]\ntype = "s3"\nbucket = "b"\n',
+    )
+    assert error.entry == "x" and error.field == "store"
+    assert "with DATANECTAR_ENV=prod, store 'lake' (s3) holds files, not sql tables" in str(error)

@@ -205,6 +205,12 @@ class ProjectConfig(BaseModel):
         default=None,
         description="The environment DATANECTAR_ENV selected, laid over the base settings.",
     )
+    environment_settings: dict[str, Settings] = Field(
+        default_factory=dict,
+        description="Every other environment's settings by name ('' for the base settings, "
+        "when an environment is active), validated: the catalog is checked against their "
+        "stores too.",
+    )
 
     @property
     def stores(self) -> dict[str, StoreConfig]:
@@ -299,6 +305,18 @@ def settings_json_schema() -> dict[str, Any]:
     for name in store_type_names():
         definition = schema["$defs"][config_model(name).__name__]
         definition["required"] = ["type", *definition.get("required", [])]
+    # An environment overrides any setting, a store wholly (with `type`) or some of its keys:
+    # what it may hold is the settings' own tables, each key optional.
+    schema["properties"]["environments"] = {
+        "type": "object",
+        "description": "[tool.datanectar.environments.NAME]: settings DATANECTAR_ENV=NAME lays "
+        "over these (any setting; a store table with `type` replaces that store, without "
+        "it overrides some of its keys).",
+        "additionalProperties": {
+            "type": "object",
+            "propertyNames": {"enum": sorted(set(schema["properties"]) - {"environments"})},
+        },
+    }
     return schema
 
 
@@ -332,13 +350,16 @@ def load_project(start: Path | str | None = None) -> ProjectConfig:
     active = active_environment(environments, file=pyproject, env=os.environ)
     base = {key: value for key, value in raw.items() if key != ENVIRONMENTS_KEY}
     default_stores = {"local": default_store_table()}
+    others: dict[str, Settings] = {}
     for name, overrides in environments.items():
         if name == active:
             continue  # validated below, with the DATANECTAR_* overrides
         merged = merged_settings(
             base, overrides, name=name, file=pyproject, default_stores=default_stores
         )
-        _validated(merged, pyproject, environment=(name, overrides))
+        others[name] = _validated(merged, pyproject, environment=(name, overrides))
+    if active is not None:  # the base settings are an environment too, when another is active
+        others[""] = _validated(base, pyproject, environment=None)
     table = base
     if active is not None:
         table = merged_settings(
@@ -350,7 +371,11 @@ def load_project(start: Path | str | None = None) -> ProjectConfig:
         environment=(active, environments[active]) if active is not None else None,
     )
     return ProjectConfig(
-        root=pyproject.parent, pyproject=pyproject, settings=settings, environment=active
+        root=pyproject.parent,
+        pyproject=pyproject,
+        settings=settings,
+        environment=active,
+        environment_settings=others,
     )
 
 

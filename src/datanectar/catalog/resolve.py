@@ -21,7 +21,7 @@ from ..formats import default_format_for, format_class, format_names, get_format
 from ..formats.base import unknown_option
 from ..partitions import keeps_in_place, placeholders
 from ..producers import Producer, ProducerSignature
-from ..stores import Store
+from ..stores import Store, store_class
 from .models import Entry
 from .rules import RULES, SQL_FORMATS
 
@@ -101,6 +101,41 @@ def implicit_entry(producer: Producer) -> Entry:
         ) from None
 
 
+def _store_misfit(
+    kind: type[Store], store: str, fmt: str, producer: Producer | None
+) -> tuple[str, str, str] | None:
+    """(field, problem, fix) when a store of that type cannot hold the entry, else None."""
+    medium = get_format(fmt).medium
+    if medium == "filesystem" and not kind.holds_files:
+        return (
+            "store",
+            f"store '{store}' is a database and cannot hold '{fmt}' files.",
+            "use format 'sql' for this entry, or a file store.",
+        )
+    held = kind.formats
+    if held is not None and fmt not in held:
+        return (
+            "format",
+            f"store '{store}' ({kind.type_name}) holds {', '.join(held)} objects, not '{fmt}'.",
+            "use one of those formats, or put the data in another store.",
+        )
+    if medium == "database" and not kind.holds_tables:
+        return (
+            "store",
+            f"store '{store}' ({kind.type_name}) holds files, not sql tables.",
+            "give the entry a store with a database (a 'sql' store, or a 'local' one: sqlite).",
+        )
+    if producer is not None and kind.read_only:
+        return (
+            "store",
+            f"store '{store}' is read-only ({kind.type_name}), but {producer.qualified_name} "
+            "produces this entry: nothing can be written there.",
+            "give the entry a writable store, or read the data there as a source entry that "
+            "nothing produces.",
+        )
+    return None
+
+
 def complete_entry(
     config: ProjectConfig, stores: Mapping[str, Store], entry: Entry, producer: Producer | None
 ) -> Entry:
@@ -134,28 +169,24 @@ def complete_entry(
             f"add [tool.datanectar.stores.{store}] to {config.pyproject.name}, or use a configured store.",
         )
     format_ = get_format(fmt)
-    if format_.medium == "filesystem" and not stores[store].holds_files:
-        raise error(
-            "store",
-            f"store '{store}' is a database and cannot hold '{fmt}' files.",
-            "use format 'sql' for this entry, or a file store.",
-        )
-    held = stores[store].formats
-    if held is not None and fmt not in held:
-        raise error(
-            "format",
-            f"store '{store}' ({stores[store].type_name}) holds {', '.join(held)} objects, "
-            f"not '{fmt}'.",
-            "use one of those formats, or put the data in another store.",
-        )
-    if producer is not None and stores[store].read_only:
-        raise error(
-            "store",
-            f"store '{store}' is read-only ({stores[store].type_name}), but "
-            f"{producer.qualified_name} produces this entry: nothing can be written there.",
-            "give the entry a writable store, or read the data there as a source entry that "
-            "nothing produces.",
-        )
+    misfit = _store_misfit(type(stores[store]), store, fmt, producer)
+    if misfit is not None:
+        raise error(*misfit)
+    for name, settings in config.environment_settings.items():
+        # Every environment's stores hold what they would be given: a mistake in `prod`
+        # fails in development too.
+        other = entry.store or settings.default_store
+        where = f"with DATANECTAR_ENV={name}" if name else "without DATANECTAR_ENV"
+        if other not in settings.stores:
+            raise error(
+                "store",
+                f"{where}, store '{other}' is not configured.",
+                f"declare store '{other}' there, or give the entry a store every environment has.",
+            )
+        misfit = _store_misfit(store_class(settings.stores[other].type), other, fmt, producer)
+        if misfit is not None:
+            field, problem, fix = misfit
+            raise error(field, f"{where}, {problem}", fix)
     path = None if entry.query is not None else entry.path or f"{entry.name}{format_.suffix}"
     try:
         if path is not None:

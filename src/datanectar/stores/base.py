@@ -233,6 +233,8 @@ class Store(ABC):
     """True when paths are on this machine's disk (some libraries need a real file)."""
     holds_files: bool = True
     """False for stores that hold only database tables."""
+    holds_tables: ClassVar[bool] = False
+    """True for stores with a database for sql tables (`sql_url`)."""
     formats: ClassVar[tuple[str, ...] | None] = None
     """The formats whose objects it can hold (None: every one its medium allows); an entry of
     another format on it is a catalog error."""

@@ -40,6 +40,7 @@ class LocalStore(Store):
     type_name = "local"
     config_model = LocalStoreConfig
     is_local = True
+    holds_tables = True
     uri_schemes = ("file",)
 
     @classmethod

@@ -29,6 +29,7 @@ class SqlStore(Store):
     type_name = "sql"
     config_model = SqlStoreConfig
     holds_files = False
+    holds_tables = True
 
     def __init__(self, name: str, config: SqlStoreConfig, *, project_root: Path) -> None:
         super().__init__(name)
