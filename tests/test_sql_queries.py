@@ -158,6 +158,8 @@ TYPED = pd.DataFrame(
         "ts": pd.to_datetime(
             ["2024-03-01T12:00:00+02:00", "2024-03-01T00:30:00-05:00", None], utc=True
         ),
+        "ni": pd.array([1, None, 3], dtype="Int64"),
+        "nb": pd.array([True, None, False], dtype="boolean"),
         "paris": pd.to_datetime(
             ["2024-03-01T12:00:00+02:00", "2024-10-27T02:30:00+01:00", None], utc=True
         ).tz_convert("Europe/Paris"),
@@ -201,6 +203,11 @@ typed_query:
     catalog.save("typed", TYPED)
     stored = catalog.load("typed")
     _same_values(stored)
+    # nullable integers and booleans holding a null, and dates, back as written
+    assert str(stored["ni"].dtype) == "Int64" and stored["ni"].tolist()[::2] == [1, 3]
+    assert pd.isna(stored["ni"].iloc[1])
+    assert str(stored["nb"].dtype) == "boolean" and stored["nb"].tolist()[::2] == [True, False]
+    assert stored["d"].tolist() == [dt.date(2024, 1, 31), dt.date(2000, 2, 29), None]
     # every aware column back as written, in its zone, on sqlite (no zone type) too
     assert str(stored["ts"].dt.tz) == "UTC"
     assert str(stored["paris"].dt.tz) == "Europe/Paris"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import StoreError
 from ..stores import Location
 from ..stores.base import safe_url
-from . import sql_versions, sql_zones
+from . import sql_columns, sql_versions
 from .base import Format, Refused, require
 from .table_values import require_same_columns
 
@@ -60,9 +60,9 @@ class SqlFormat(Format):
         settings = {"if_exists": "replace", "index": False, **options}
         # One transaction: a failure part-way leaves the previous table as it was.
         with self._engine(location).begin() as connection:
-            frame, zones = sql_zones.stored_frame(value, connection.dialect.name)
+            frame, zones = sql_columns.stored_frame(value, connection.dialect.name)
             frame.to_sql(table, connection, schema=schema, **settings)
-            sql_zones.record(self._sa, connection, schema, table, zones, whole=True)
+            sql_columns.record(self._sa, connection, schema, table, zones, whole=True)
             sql_versions.stamp(self._sa, connection, schema, table, None)
 
     def read(self, location: Location, *, options: Mapping[str, Any], as_type: Any = None) -> Any:
@@ -71,7 +71,7 @@ class SqlFormat(Format):
         schema, table = table_name(location)
         with self._engine(location).connect() as connection:
             frame = pd.read_sql_table(table, connection, schema=schema, **options)
-            return sql_zones.restored(self._sa, connection, schema, table, frame)
+            return sql_columns.restored(self._sa, connection, schema, table, frame)
 
     def read_query(
         self,
@@ -148,9 +148,9 @@ class SqlFormat(Format):
             reflected = self._reflect(connection, table, schema)
             _require_table_columns(reflected, rows.frame, partition)
             connection.execute(reflected.delete().where(self._matches(reflected, partition)))
-        frame, zones = sql_zones.stored_frame(rows.frame, connection.dialect.name)
+        frame, zones = sql_columns.stored_frame(rows.frame, connection.dialect.name)
         frame.to_sql(table, connection, schema=schema, if_exists="append", **rows.settings)
-        sql_zones.record(self._sa, connection, schema, table, zones, whole=False)
+        sql_columns.record(self._sa, connection, schema, table, zones, whole=False)
         # Without an index on the keys, replacing or reading one partition scans them all.
         reflected = self._reflect(connection, table, schema)
         index = self._sa.Index(
@@ -170,7 +170,7 @@ class SqlFormat(Format):
             reflected = self._reflect(connection, table, schema)
             query = self._sa.select(reflected).where(self._matches(reflected, partition))
             frame = pd.read_sql(query, connection, **options)
-            frame = sql_zones.restored(self._sa, connection, schema, table, frame)
+            frame = sql_columns.restored(self._sa, connection, schema, table, frame)
         frame = frame.drop(columns=list(partition))
         return _typed_when_empty(frame, reflected) if frame.empty else frame
 
@@ -242,7 +242,7 @@ class SqlFormat(Format):
                 connection, checkfirst=True
             )
             sql_versions.forget(self._sa, connection, schema, table)
-            sql_zones.forget(self._sa, connection, schema, table)
+            sql_columns.forget(self._sa, connection, schema, table)
 
     def describe_location(self, location: Location) -> str:
         return f"{safe_url(location.store.sql_url())}#{location.relative}"
