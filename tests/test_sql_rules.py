@@ -293,6 +293,17 @@ def test_a_partitioned_sql_entry_checks_only_its_partition(
             "checks[0].sql.expect",
             "exactly one of",
         ),
+        (  # a rule judges data, never changes it: no second statement after the SELECT
+            '    - sql: {query: "select count(*) from {table}; commit; drop table x", '
+            "expect: {min: 0}}\n",
+            "checks[0].sql.query",
+            "holds 3 statements; a rule's query is one select",
+        ),
+        (
+            '    - sql: {query: "delete from {table}", expect: {min: 0}}\n',
+            "checks[0].sql.query",
+            "is a delete statement",
+        ),
     ],
 )
 def test_sql_rule_catalog_errors_name_file_entry_and_field(make_project, checks, field, said):

@@ -61,6 +61,33 @@ def query_placeholders(query: str) -> list[str]:
     return names
 
 
+def _one_select(query: str) -> None:
+    """A rule's query is one SELECT: a rule judges data, it never changes it (a second
+    statement, `commit; drop table ...`, would run in the database before any rollback)."""
+    import duckdb
+
+    parsed = _PLACEHOLDER.sub('"placeholder"', query)
+    try:
+        statements = duckdb.extract_statements(parsed)
+    except duckdb.Error:
+        # Not DuckDB's SQL (a database's own syntax): at least no second statement.
+        if ";" in parsed.strip().rstrip(";"):
+            raise ValueError(
+                "the query holds several statements; a rule's query is one SELECT"
+            ) from None
+        return
+    if len(statements) != 1:
+        raise ValueError(
+            f"the query holds {len(statements)} statements; a rule's query is one SELECT"
+        )
+    kind = statements[0].type
+    if kind != duckdb.StatementType.SELECT:
+        raise ValueError(
+            f"the query is a {kind.name} statement; a rule's query is one SELECT (a rule "
+            "judges data, it never changes it)"
+        )
+
+
 class SqlExpect(BaseModel):
     """What a sql rule's query must give: one value (equals, min and/or max), or rows
     (empty, non_empty)."""
@@ -119,6 +146,7 @@ class SqlRule(BaseModel):
     @classmethod
     def _placeholders(cls, query: str) -> str:
         query_placeholders(query)
+        _one_select(query)
         return query
 
     @property
