@@ -152,10 +152,9 @@ class EntryStorage:
                 if gate is not None:
                     gate(staged)
                 store.publish(staged, final)
-                if not fmt.one_object:
-                    # Where it now is, resolved anew: a store publishing a folder by pointer
-                    # (S3) has it under a prefix of its own, which the report's URI names.
-                    final = store.location(final.relative)
+                # Where it now is: a store publishing a folder by pointer (S3) has it under
+                # a prefix of its own, which the report's URI names.
+                final = store.published_location(staged, final)
             except StoreError as exc:  # a path refused at the last moment (a planted link)
                 staged.store.remove(staged)
                 raise StoreError(f"{_where(entry)}, field 'path': {exc}") from None

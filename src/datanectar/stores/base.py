@@ -313,6 +313,10 @@ class Store(ABC):
         a hidden sibling by default. `one_object`: the value is one file, not a folder."""
         return final.staging()
 
+    def published_location(self, staged: Location, final: Location) -> Location:
+        """Where the value just published from `staged` is (what its report names)."""
+        return final
+
     def staging_name(self, name: str) -> str:
         """The name of a fresh staging sibling of the object `name` (`staging_pattern`)."""
         return f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}-{name}"

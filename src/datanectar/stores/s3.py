@@ -42,6 +42,8 @@ from ..errors import MissingDependencyError, StoreAccessError, StoreError
 from .base import Location, Store, StoreConfig, normalize_prefix, staging_pattern
 
 POINTER_SUFFIX = ".datanectar-pointer"
+RETIRED_GRACE_SECONDS = 3600.0
+"""How long a replaced folder value stays readable for those who opened it before."""
 _POINTER_RETRIES = 5
 
 
@@ -262,23 +264,36 @@ class S3Store(Store):
             self._swap_pointer(final.relative, staged.relative)
             fs.rm_file(target)
             return
-        replaced = self._swap_pointer(final.relative, staged.relative)
-        if replaced is not None and replaced != staged.relative:
-            self._remove_prefix(replaced)
-        elif replaced is None and fs.isdir(target):
+        had_pointer = self._pointer(final.relative)[0] is not None
+        for expired in self._swap_pointer(final.relative, staged.relative):
+            self._remove_prefix(expired)
+        if not had_pointer and fs.isdir(target):
             # Written in place before pointers (or by another tool): retired like a version.
             self._remove_prefix(final.relative)
+
+    def published_location(self, staged: Location, final: Location) -> Location:
+        """A folder value is where it was written, its own version prefix (another writer
+        may have published over it since: this write's report names what it wrote)."""
+        return staged if staged.store is self else final
 
     def _retire_folder_value(self, final: Location) -> None:
         """A folder value published at `final` before a one-object one: retired now."""
         seen = self._seen.pop(final.relative, None)
-        replaced = seen[0] if seen is not None else self._pointer(final.relative)[0]
-        if replaced is not None:
+        if seen is not None and seen[0] is None:
+            return
+        document, _ = self._pointer_document(final.relative)
+        if document is not None:
             self._delete_pointer(final.relative)
-            self._remove_prefix(replaced)
+            for prefix in _versions_of(document):
+                self._remove_prefix(prefix)
 
     def _pointer(self, relative: str) -> tuple[str | None, str | None]:
         """(the prefix `relative`'s pointer names, the pointer's ETag), or (None, None)."""
+        document, etag = self._pointer_document(relative)
+        return (str(document["prefix"]), etag) if document is not None else (None, None)
+
+    def _pointer_document(self, relative: str) -> tuple[dict[str, Any] | None, str | None]:
+        """`relative`'s pointer (the prefix published, the ones retired) and its ETag."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -291,16 +306,24 @@ class S3Store(Store):
             raise StoreAccessError(self.explain(exc)) from None
         except BotoCoreError as exc:  # no endpoint, no credentials
             raise StoreAccessError(self.explain(exc)) from None
-        document = json.loads(answer["Body"].read())
-        return str(document["prefix"]), answer["ETag"]
+        return json.loads(answer["Body"].read()), answer["ETag"]
 
-    def _swap_pointer(self, relative: str, published: str) -> str | None:
-        """Point `relative` at `published` with a conditional write; the prefix it named."""
+    def _swap_pointer(self, relative: str, published: str) -> list[str]:
+        """Point `relative` at `published` with a conditional write. The prefix it named is
+        retired, not removed: a reader that opened it (xarray reads a zarr store lazily) goes
+        on reading it whole for `RETIRED_GRACE_SECONDS`. The retired prefixes older than
+        that, which the caller removes, are returned."""
         from botocore.exceptions import ClientError
 
-        body = json.dumps({"prefix": published, "published": time.time()}).encode()
         for _ in range(_POINTER_RETRIES):
-            replaced, etag = self._pointer(relative)
+            document, etag = self._pointer_document(relative)
+            now = time.time()
+            retired = list(document.get("retired", [])) if document is not None else []
+            if document is not None and document["prefix"] != published:
+                retired.append({"prefix": document["prefix"], "retired": now})
+            expired = [r["prefix"] for r in retired if now - r["retired"] > RETIRED_GRACE_SECONDS]
+            kept = [r for r in retired if r["prefix"] not in expired]
+            body = json.dumps({"prefix": published, "published": now, "retired": kept}).encode()
             condition = {"IfMatch": etag} if etag is not None else {"IfNoneMatch": "*"}
             try:
                 self.client.put_object(
@@ -315,7 +338,7 @@ class S3Store(Store):
                 if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
                     continue  # another writer published meanwhile: this one goes over it
                 raise
-            return replaced
+            return expired
         raise StoreError(
             f"store '{self.name}': the pointer of '{relative}' kept changing under "
             f"{_POINTER_RETRIES} publishes; other writers are publishing it at once"
@@ -341,10 +364,11 @@ class S3Store(Store):
         return self.filesystem.exists(location.path)
 
     def remove(self, location: Location) -> None:
-        pointed, _ = self._pointer(location.relative)
-        if pointed is not None:
+        document, _ = self._pointer_document(location.relative)
+        if document is not None:
             self._delete_pointer(location.relative)  # readers find nothing from now on
-            self._remove_prefix(pointed)
+            for prefix in _versions_of(document):
+                self._remove_prefix(prefix)
         self._remove_prefix(location.relative)
         self.filesystem.invalidate_cache()
 
@@ -381,7 +405,8 @@ class S3Store(Store):
         folder = f"{self.bucket}/{self.key(parent)}" if parent else f"{self.bucket}/{self.prefix}"
         versions = re.compile(rf"{re.escape(location.name)}\.v\d{{8}}T\d{{6}}-[0-9a-f]{{12}}")
         staged = staging_pattern(location.name)
-        current, _ = self._pointer(location.relative)
+        document, _ = self._pointer_document(location.relative)
+        kept = set(_versions_of(document)) if document is not None else set()
         cutoff = time.time() - older_than
         removed = []
         try:
@@ -391,7 +416,7 @@ class S3Store(Store):
         for info in siblings:
             name = posixpath.basename(str(info["name"]).rstrip("/"))
             relative = posixpath.join(parent, name) if parent else name
-            if not (versions.fullmatch(name) or staged.fullmatch(name)) or relative == current:
+            if not (versions.fullmatch(name) or staged.fullmatch(name)) or relative in kept:
                 continue
             if self._last_change(str(info["name"])) < cutoff:
                 fs.rm(str(info["name"]), recursive=True)
@@ -407,3 +432,8 @@ class S3Store(Store):
             if info.get("LastModified") is not None
         ]
         return max(times, default=time.time())
+
+
+def _versions_of(document: dict[str, Any]) -> list[str]:
+    """The prefixes a pointer keeps: the published one and those retired still readable."""
+    return [str(document["prefix"]), *(str(r["prefix"]) for r in document.get("retired", []))]
