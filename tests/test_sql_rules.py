@@ -304,11 +304,19 @@ def test_a_partitioned_sql_entry_checks_only_its_partition(
             "checks[0].sql.query",
             "is a delete statement",
         ),
+        (
+            '    - sql: {query: "select count(*) from {by_city}", expect: {min: 0}}\n',
+            "checks[0].sql.query",
+            "keeps each namespace in a file of its own",
+        ),
     ],
 )
 def test_sql_rule_catalog_errors_name_file_entry_and_field(make_project, checks, field, said):
     catalog = (
-        "observations:\n  format: parquet\n  checks:\n" + checks + "stations:\n  format: parquet\n"
+        "observations:\n  format: parquet\n  checks:\n"
+        + checks
+        + "stations:\n  format: parquet\n"
+        + "by_city:\n  format: parquet\n  namespaces: [paris, lyon]\n"
     )
     error = catalog_error(make_project, catalog)
     text = str(error)

@@ -613,6 +613,12 @@ def _sql_rule_errors(entries: Mapping[str, Entry], *, known: Collection[str]) ->
                         f"the query runs in DuckDB over Arrow datasets and names '{name}', a "
                         f"'{other.format}' entry; it can join parquet, delta and csv entries."
                     )
+                elif other.namespaces and other.format in ("parquet", "csv"):
+                    problem = (
+                        f"the query names '{name}', which keeps each namespace in a file of "
+                        "its own; a sql rule can join entries whose namespaces share one table "
+                        "(delta, sql), or unpartitioned ones."
+                    )
                 else:
                     continue
                 errors.append(
