@@ -236,3 +236,22 @@ def test_save_leaves_no_staging_behind(make_project):
     catalog.save("x", {"v": 2})
     assert catalog.load("x") == {"v": 2}
     assert sorted(os.listdir(project / "data")) == ["x.json"]
+
+
+def test_an_unreachable_database_names_the_store_and_what_to_check(make_project, monkeypatch):
+    import pandas as pd
+
+    import datanectar
+
+    monkeypatch.setenv("WH_URL", "postgresql+psycopg2://reader:Pw0rd-x9@127.0.0.1:1/db")
+    project = make_project(
+        "t:\n  format: sql\n  store: wh\n",
+        stores='[tool.datanectar.stores.local]\ntype = "local"\n'
+        '[tool.datanectar.stores.wh]\ntype = "sql"\nurl_env = "WH_URL"\n',
+    )
+    with pytest.raises(datanectar.errors.DatanectarError) as info:
+        datanectar.catalog(project).save("t", pd.DataFrame({"a": [1]}))
+    message = str(info.value)
+    assert "entry 't'" in message and "store 'wh' (sql, URL in WH_URL) cannot be reached" in message
+    assert "Fix: check that the database is running" in message
+    assert "Pw0rd-x9" not in message

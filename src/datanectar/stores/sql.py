@@ -44,6 +44,24 @@ class SqlStore(Store):
             )
         return url
 
+    def explain(self, exc: BaseException) -> str:
+        """A database's failure, with the store named and what to check."""
+        told = f"{type(exc).__name__}: {exc}"
+        where = f"store '{self.name}' (sql, URL in {self.config.url_env})"
+        name = type(exc).__name__
+        text = str(exc).lower()
+        if name == "NoSuchTableError" or "no such table" in text or "does not exist" in text:
+            return f"{where}: {told}. Fix: check the table name (the entry's path) and schema."
+        if name == "OperationalError" and any(
+            sign in text
+            for sign in ("connection refused", "could not connect", "unable to open", "timeout")
+        ):
+            return (
+                f"{where} cannot be reached: {told}. Fix: check that the database is running "
+                f"and that {self.config.url_env} names it (host, port, database)."
+            )
+        return f"{where}: {told}"
+
     def secrets(self) -> tuple[str, ...]:
         url = os.environ.get(self.config.url_env)
         if not url:
