@@ -26,7 +26,6 @@ import json
 import os
 import posixpath
 import re
-import shutil
 import tempfile
 import time
 import uuid
@@ -239,10 +238,17 @@ class S3Store(Store):
         at all); a folder is written under a version prefix of its own on S3."""
         if not one_object:
             return final.staging()
+        return self._uploads.location(f"{uuid.uuid4().hex[:12]}-{final.name}")
+
+    @cached_property
+    def _uploads(self) -> Store:
+        """A folder of this process's uploads on local disk (one file per write, removed
+        when it is published or its write fails)."""
         from .registry import folder_store
 
-        folder = Path(tempfile.mkdtemp(prefix="datanectar-s3-upload-"))
-        return folder_store(f"{self.name}-upload", folder).location(final.name)
+        return folder_store(
+            f"{self.name}-uploads", Path(tempfile.mkdtemp(prefix="datanectar-s3-uploads-"))
+        )
 
     def publish(self, staged: Location, final: Location) -> None:
         fs = self.filesystem
@@ -251,7 +257,7 @@ class S3Store(Store):
             try:
                 fs.put_file(staged.path, target)
             finally:
-                shutil.rmtree(Path(staged.path).parent, ignore_errors=True)
+                staged.store.remove(staged)
             self._retire_folder_value(final)
             return
         source = f"{self.bucket}/{self.key(staged.relative)}"
