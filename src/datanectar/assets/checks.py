@@ -276,8 +276,9 @@ def _partition_checked(context: Any, entry: Entry) -> dict[str, str] | None:
     key = context.partition_key
     partitions = partitions_def(entry)
     with dg.partition_loading_context(dynamic_partitions_store=context.instance):
-        known = partitions.get_partition_keys() if partitions is not None else []
         unknown = partitions is not None and not partitions.has_partition_key(str(key))
+        # every key only to say which there are (an hourly dimension may have many)
+        known = partitions.get_partition_keys() if unknown and partitions is not None else []
     if unknown:
         shown = ", ".join(str(k) for k in known[:5]) + (", ..." if len(known) > 5 else "")
         raise NamespaceKeyError(
