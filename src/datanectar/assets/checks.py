@@ -36,6 +36,7 @@ from ..sql_tables import CatalogTables
 from ..storage import published_together
 from .features import chosen_for_users
 from .io_manager import published
+from .jobs import partitioned_job_name
 from .metadata import cached_metadata, materialization_metadata
 from .partitions import keys_of, partitions_def
 
@@ -267,7 +268,7 @@ def _partition_checked(context: Any, entry: Entry) -> dict[str, str] | None:
     if not entry.namespaces:
         return None
     if not context.has_partition_key:
-        job = f"source_checks__{'__'.join(d.name for d in entry.namespaces)}"
+        job = partitioned_job_name(entry)
         raise NamespaceKeyError(
             f"{entry.subject}: its checks run one partition at a time, and this run names none. "
             f"Fix: dagster job execute -f definitions.py -j {job} --tags "

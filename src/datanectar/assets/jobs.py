@@ -89,11 +89,17 @@ def _groups(
         if partitions is None:
             name = SOURCE_CHECKS_JOB
         else:
-            name = f"{SOURCE_CHECKS_JOB}__{_dimensions(members[0], joiner='__')}"
+            name = partitioned_job_name(members[0])
             if name in taken:
                 name = f"{name}__{members[0].name}"
         taken.add(name)
         yield name, partitions, members
+
+
+def partitioned_job_name(entry: Entry) -> str:
+    """`source_checks__<dimensions>`: the job of a partitioned source's checks (suffixed by
+    its group's first entry when other dimensions share those names)."""
+    return f"{SOURCE_CHECKS_JOB}__{_dimensions(entry, joiner='__')}"
 
 
 def _dimensions(entry: Entry, joiner: str = ", ") -> str:

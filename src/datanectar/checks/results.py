@@ -52,6 +52,19 @@ class CheckResult:
         return self.cut if self.cut is not None else len(self.failures) < self.error_count
 
 
+def check_error(name: str, message: str, **metadata: Any) -> CheckResult:
+    """A check that could not judge (it raised, or returned or ran something unusable): a
+    failed `check-error`, its message in the `error` metadata."""
+    return CheckResult(
+        name=name,
+        passed=False,
+        error_count=1,
+        errors_by_type={"check-error": 1},
+        failures=[CheckFailure(type="check-error", message=message)],
+        metadata={"error": message, **metadata},
+    )
+
+
 def failure_cap(report: str, limit: int) -> int | None:
     """How many failures to keep for a report mode: 0, `limit`, or None for all.
 

@@ -270,9 +270,9 @@ class S3Store(Store):
             self._swap_pointer(final.relative, staged.relative)
             fs.rm_file(target)
             return
-        had_pointer = self._pointer(final.relative)[0] is not None
-        for expired in self._swap_pointer(final.relative, staged.relative):
-            self._remove_prefix(expired)
+        had_pointer, expired = self._swap_pointer(final.relative, staged.relative)
+        for prefix in expired:
+            self._remove_prefix(prefix)
         if not had_pointer and fs.isdir(target):
             # Written in place before pointers (or by another tool): retired like a version.
             self._remove_prefix(final.relative)
@@ -314,11 +314,11 @@ class S3Store(Store):
             raise StoreAccessError(self.explain(exc)) from None
         return json.loads(answer["Body"].read()), answer["ETag"]
 
-    def _swap_pointer(self, relative: str, published: str) -> list[str]:
+    def _swap_pointer(self, relative: str, published: str) -> tuple[bool, list[str]]:
         """Point `relative` at `published` with a conditional write. The prefix it named is
         retired, not removed: a reader that opened it (xarray reads a zarr store lazily) goes
-        on reading it whole for `RETIRED_GRACE_SECONDS`. The retired prefixes older than
-        that, which the caller removes, are returned."""
+        on reading it whole for `RETIRED_GRACE_SECONDS`. Whether there was a pointer, and the
+        retired prefixes older than that, which the caller removes, are returned."""
         from botocore.exceptions import ClientError
 
         for _ in range(_POINTER_RETRIES):
@@ -344,7 +344,7 @@ class S3Store(Store):
                 if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
                     continue  # another writer published meanwhile: this one goes over it
                 raise
-            return expired
+            return document is not None, expired
         raise StoreError(
             f"store '{self.name}': the pointer of '{relative}' kept changing under "
             f"{_POINTER_RETRIES} publishes; other writers are publishing it at once"

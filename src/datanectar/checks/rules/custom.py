@@ -17,7 +17,7 @@ import numpy as np
 from ...catalog.rules import Rule
 from ...errors import DatanectarError, did_you_mean
 from ...stores.base import scrub
-from ..results import CheckFailure, CheckResult
+from ..results import CheckFailure, CheckResult, check_error
 
 
 class CustomCheckError(DatanectarError):
@@ -128,15 +128,7 @@ def _type_name(value: Any) -> str:
 
 
 def _check_error(rule: Rule, problem: str) -> CheckResult:
-    message = f"custom check {rule.custom} {problem}"
-    return CheckResult(
-        name=rule.check_name,
-        passed=False,
-        error_count=1,
-        errors_by_type={"check-error": 1},
-        failures=[CheckFailure(type="check-error", message=message)],
-        metadata={"error": message},
-    )
+    return check_error(rule.check_name, f"custom check {rule.custom} {problem}")
 
 
 def _shortened(text: str, limit: int = 500) -> str:

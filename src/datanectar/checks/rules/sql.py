@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from ...catalog.rules import Rule, SqlExpect
 from ...stores.base import scrub
-from ..results import CheckFailure, CheckResult
+from ..results import CheckFailure, CheckResult, check_error
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BATCH = 10_000
@@ -339,17 +339,7 @@ def _verdict(rule: Rule, passed: bool, problem: str, metadata: dict[str, Any]) -
 
 def _check_error(rule: Rule, problem: str, query: str | None) -> CheckResult:
     message = f"sql check '{rule.check_name}': {problem}"
-    metadata: dict[str, Any] = {"error": message}
-    if query is not None:
-        metadata["query"] = query
-    return CheckResult(
-        name=rule.check_name,
-        passed=False,
-        error_count=1,
-        errors_by_type={"check-error": 1},
-        failures=[CheckFailure(type="check-error", message=message)],
-        metadata=metadata,
-    )
+    return check_error(rule.check_name, message, **({"query": query} if query else {}))
 
 
 def _shortened(text: str, limit: int = 800) -> str:
