@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,11 +25,16 @@ CREDENTIALS = {
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """The endpoint URL of a moto S3 server running for the duration of the block."""
+def moto_server(*, checking_credentials: bool = False) -> Iterator[str]:
+    """The endpoint URL of a moto S3 server running for the duration of the block;
+    `checking_credentials`: it refuses any access key it did not issue (403), as S3 does."""
     port = free_port()
+    env = dict(os.environ)
+    if checking_credentials:
+        env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
     process = subprocess.Popen(
         [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -39,6 +45,8 @@ def moto_server() -> Iterator[str]:
         while True:
             try:
                 urllib.request.urlopen(endpoint, timeout=1).close()
+                break
+            except urllib.error.HTTPError:  # it answers: refusing an unsigned request
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:

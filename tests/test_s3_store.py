@@ -276,6 +276,55 @@ def test_errors_name_the_store_and_entry_never_the_secret(make_project, s3, monk
     assert os.environ["AWS_SECRET_ACCESS_KEY"] not in message
 
 
+def test_wrong_credentials_are_access_denied_naming_store_and_entry(
+    make_project, monkeypatch
+) -> None:
+    """A server that checks access keys (as S3 does) refuses these ones: every format says
+    access was denied, for which store and entry, and what to check; through Python and in
+    a `dagster asset materialize` log, never the secret."""
+    from runs import materialize_with_dagster_cli
+    from s3_server import CREDENTIALS, moto_server
+
+    for variable, value in CREDENTIALS.items():
+        monkeypatch.setenv(variable, value)
+    secret = CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+    with moto_server(checking_credentials=True) as endpoint:
+        stores = (
+            f'[tool.datanectar.stores.lake]\ntype = "s3"\nbucket = "weather-lake"\n'
+            f'endpoint_url = "{endpoint}"\n'
+        )
+        project = s3_project(make_project, _NoBucket(stores))
+        catalog = datanectar.catalog(project)
+        for name, value in [("t_parquet", FRAME), ("t_delta", FRAME), ("t_zarr", GRID)]:
+            for attempt, arguments in ((catalog.save, (name, value)), (catalog.load, (name,))):
+                with pytest.raises(datanectar.errors.DatanectarError) as info:
+                    attempt(*arguments)
+                message = str(info.value)
+                assert f"entry '{name}'" in message and "store 'lake'" in message, message
+                assert "access denied" in message and "AWS_ACCESS_KEY_ID" in message, message
+                assert secret not in message
+        (project / "definitions.py").write_text(
+            "from pathlib import Path\nimport datanectar\n\n"
+            "defs = datanectar.definitions(Path(__file__).parent)\n"
+        )
+        env = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
+        run = materialize_with_dagster_cli(project, "t_parquet", env=env)
+    assert run.returncode != 0
+    log = run.stdout + run.stderr
+    assert "entry 't_parquet'" in log and "access denied" in log, log[-3000:]
+    assert secret not in log
+
+
+class _NoBucket:
+    """`s3_project`'s store settings, for a server no test bucket was made on."""
+
+    def __init__(self, stores: str) -> None:
+        self._stores = stores
+
+    def store_toml(self, prefix: str = "") -> str:
+        return self._stores
+
+
 def test_definitions_hold_an_s3_resource_for_each_s3_store(make_project, s3) -> None:
     from dagster_aws.s3 import S3Resource
 

@@ -7,12 +7,13 @@ errors that name the entry.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 from .catalog import Entry
 from .checks.tableschema.text_table import TextTable
@@ -73,6 +74,26 @@ never sooner, so that a concurrent writer's staging is left alone."""
 _SWEEP_INTERVAL_SECONDS = 600.0
 
 
+_T = TypeVar("_T")
+
+
+def _store_failures_named(method: Callable[..., _T]) -> Callable[..., _T]:
+    """A store that cannot be used (a bucket missing, access denied) says so for the entry
+    the call was for, wherever in the call it was found out."""
+
+    @functools.wraps(method)
+    def named(self: EntryStorage, target: Target, *args: Any, **kwargs: Any) -> _T:
+        try:
+            return method(self, target, *args, **kwargs)
+        except StoreAccessError as exc:
+            where = _where(target.entry)
+            if str(exc).startswith(where):
+                raise
+            raise StoreAccessError(f"{where}: {exc}") from None
+
+    return named
+
+
 class EntryStorage:
     """Reads and writes targets (entries' objects, or namespaces inside them) in their stores."""
 
@@ -85,6 +106,7 @@ class EntryStorage:
         """The store named `name` (KeyError if it is not one of these)."""
         return self._stores[name]
 
+    @_store_failures_named
     def location(self, target: Target) -> Location:
         entry = target.entry
         if target.store not in self._stores:
@@ -96,12 +118,16 @@ class EntryStorage:
         try:
             if entry.query is not None:  # no object: the query runs in the store's database
                 return self._stores[target.store].location(entry.name)
-            return self._stores[target.store].location(target.path)
-        except StoreAccessError as exc:  # the store's fault, not the path's
-            raise StoreAccessError(f"{_where(entry)}: {exc}") from None
+            # Only a folder value may be published by pointer (S3): any other is looked
+            # up at its own path.
+            direct = entry.format is None or get_format(entry.format).one_object
+            return self._stores[target.store].location(target.path, direct=direct)
+        except StoreAccessError:  # the store's fault, not the path's: named by the decorator
+            raise
         except StoreError as exc:
             raise StoreError(f"{_where(entry)}, field 'path': {exc}") from None
 
+    @_store_failures_named
     def save(self, target: Target, value: Any, *, gate: Gate | None = None) -> WriteReport:
         """Write `value` at `target` and publish it atomically.
 
@@ -227,6 +253,7 @@ class EntryStorage:
             return False
         return not fmt.transactional or _splits(fmt, target.entry)
 
+    @_store_failures_named
     def load(self, target: Target, *, as_type: Any = None) -> Any:
         entry = target.entry
         fmt = _format(entry)
@@ -254,6 +281,7 @@ class EntryStorage:
         """Whether the entry's format stores its cells as text (csv)."""
         return capable(_format(target.entry), TextCells)
 
+    @_store_failures_named
     def staged_text(self, target: Target, staged: Location) -> TextTable | None:
         """The cells of a value written to `staged` (see `save`'s gate) as text, read back in
         the dialect it was written in (the save options): what will be published."""
@@ -264,6 +292,7 @@ class EntryStorage:
         with _failures_named(entry, fmt, staged, "reading back as text"):
             return fmt.read_text(staged, options=entry.save_options)
 
+    @_store_failures_named
     def staged_value(self, target: Target, staged: Location) -> Any:
         """A value written to `staged` read back as readers of the published one will read
         it (the load options): what a format storing text gives back, typed anew."""
@@ -294,6 +323,7 @@ class EntryStorage:
         with _failures_named(entry, fmt, self.location(target), "rendering as text for"):
             return fmt.written_text(value, options=entry.save_options)
 
+    @_store_failures_named
     def stored_text(self, target: Target) -> TextTable | None:
         """The stored cells as text, with the header row verbatim, when the format stores text."""
         entry = target.entry
@@ -333,9 +363,11 @@ class EntryStorage:
             )
         )
 
+    @_store_failures_named
     def exists(self, target: Target) -> bool:
         return self._exists(_format(target.entry), target, self.location(target))
 
+    @_store_failures_named
     def remove(self, target: Target) -> None:
         """Delete the target's stored object (or its namespace inside one), if any."""
         entry = target.entry
@@ -350,6 +382,7 @@ class EntryStorage:
             else:
                 fmt.remove(location)
 
+    @_store_failures_named
     def remove_namespaces_with(self, target: Target, keys: Mapping[str, str]) -> bool | None:
         """Delete, from the object at `target` that keeps every namespace in place, each
         namespace whose keys include `keys` (one dimension's key of two), in one go: whether
@@ -365,6 +398,7 @@ class EntryStorage:
         ):
             return fmt.remove_partitions_with(location, keys)
 
+    @_store_failures_named
     def fingerprint(self, target: Target) -> str | None:
         """Changes whenever a new value is published at `target` (its namespace only, for one
         kept inside a table); None when nothing is stored."""

@@ -111,7 +111,7 @@ class RecordBook:
     def read(self, entry: str, segment: str) -> Record | None:
         if not self.store.holds_files:
             return self._read_row(record_path(entry, segment))
-        location = self.store.location(record_path(entry, segment))
+        location = self.store.location(record_path(entry, segment), direct=True)
         try:
             with location.open("rb") as handle:
                 text = handle.read()
@@ -128,7 +128,7 @@ class RecordBook:
         if not self.store.holds_files:
             self._write_row(record_path(record.entry, segment), text)
             return
-        final = self.store.location(record_path(record.entry, segment))
+        final = self.store.location(record_path(record.entry, segment), direct=True)
         self.store.prepare(final)
         # A write costs far more than a look at its folder: records a killed writer left
         # half-written go with the next write of the same record.
@@ -146,7 +146,7 @@ class RecordBook:
         if not self.store.holds_files:
             self._delete_rows(record_path(entry, segment))
             return
-        self.store.remove(self.store.location(record_path(entry, segment)))
+        self.store.remove(self.store.location(record_path(entry, segment), direct=True))
 
     def all(self) -> list[Record]:
         """Every record in the store (for `datanectar cache ls`)."""

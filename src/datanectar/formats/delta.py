@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from ..stores import Location
 from .base import Absent, Format, PendingCommit, Refused, parameter_names, require, wants
 from .delta_leftovers import STAGED_PREFIX, remove_delta_leftovers
-from .delta_tables import OpenTables, commit_token
+from .delta_tables import OpenTables
 from .table_values import (
     index_columns,
     require_same_columns,
@@ -256,7 +256,7 @@ class DeltaFormat(Format):
             if table is None:
                 return None
             version = table.version()
-        return f"delta-v{version}-{commit_token(location, version)}"
+        return f"delta-v{version}-{_TABLES.token(location, version)}"
 
     def partition_fingerprint(self, location: Location, part: Slice) -> str | None:
         """The data files of that partition (named anew by every write of it): writes of the

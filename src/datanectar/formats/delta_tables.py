@@ -57,7 +57,7 @@ class OpenTables:
     def current(self, deltalake: Any, location: Location) -> Iterator[Any]:
         """The table at `location` as it is now (None if there is no table there), held for
         the block: a table object is not shared by two threads at once."""
-        key = (location.uri, tuple(sorted((location.object_store_options or {}).items())))
+        key = _key(location)
         with self._lock:
             opened = self._opened.get(key)
             if opened is not None:
@@ -66,6 +66,7 @@ class OpenTables:
             with opened.lock:
                 if _refresh(opened, location):
                     yield opened.table
+                    _written_through(opened, location)
                     return
             with self._lock:
                 if self._opened.get(key) is opened:
@@ -80,12 +81,25 @@ class OpenTables:
                 self._opened.popitem(last=False)
         with opened.lock:
             yield opened.table
+            _written_through(opened, location)
+
+    def token(self, location: Location, version: int) -> str | None:
+        """`commit_token(location, version)`, known without a look when the table opened
+        there was just brought to that version."""
+        with self._lock:
+            opened = self._opened.get(_key(location))
+        if opened is not None and opened.version == version and opened.token is not None:
+            return opened.token
+        return commit_token(location, version)
 
     def forget(self, location: Location) -> None:
         """Drop the table at `location` (it was removed)."""
-        key = (location.uri, tuple(sorted((location.object_store_options or {}).items())))
         with self._lock:
-            self._opened.pop(key, None)
+            self._opened.pop(_key(location), None)
+
+
+def _key(location: Location) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return (location.uri, tuple(sorted((location.object_store_options or {}).items())))
 
 
 def commit_token(location: Location, version: int) -> str | None:
@@ -117,7 +131,13 @@ def _refresh(opened: _Opened, location: Location) -> bool:
     if opened.table.version() - opened.opened_at >= _REOPEN_AFTER:
         return False  # slow to query by now: opened afresh, from a recent checkpoint
     log = _log_stamp(location)
-    if log is None or log != opened.log:
+    if location.store.is_local:
+        changed = log is None or log != opened.log
+    else:
+        # An object store has no folder times: the next commit's file is there or not (one
+        # look; deltalake would list the log from the table's version on).
+        changed = commit_token(location, opened.version + 1) is not None
+    if changed:
         # A commit adds a file to the log folder, which changes its time: unchanged, there
         # is nothing to read (deltalake would list the whole log to find that out).
         opened.table.update_incremental()
@@ -125,6 +145,15 @@ def _refresh(opened: _Opened, location: Location) -> bool:
         opened.token = commit_token(location, opened.version)
         opened.log = log
     return opened.token is not None
+
+
+def _written_through(opened: _Opened, location: Location) -> None:
+    """A commit made through the table moved it on by itself: the version it is now at, and
+    that commit's fingerprint (the next use then checks that one, and looks for a later one)."""
+    version = opened.table.version()
+    if version != opened.version:
+        opened.version = version
+        opened.token = commit_token(location, version)
 
 
 def _log_stamp(location: Location) -> int | None:

@@ -169,6 +169,9 @@ class Location:
     """For an object inside another (a Delta table's commit file): the container's resolved
     path and URI, and the path inside it; a store resolving what a path names (S3's pointers)
     resolves the container once, not each object in it."""
+    direct: bool = field(default=False, compare=False, repr=False)
+    """The path names the object itself: a value of one object, or a table written in place,
+    is never published by a pointer (S3's folder values), so none is looked up."""
 
     def inside(self, suffix: str) -> Location:
         """The object at `suffix` inside this one (a folder's file)."""
@@ -184,6 +187,8 @@ class Location:
         """The path the store's filesystem understands."""
         if self.container is not None:
             return f"{self.container[0]}/{self.container[2]}"
+        if self.direct:
+            return self.store.direct_path(self.relative)
         return self.store.full_path(self.relative)
 
     @cached_property
@@ -219,7 +224,10 @@ class Location:
         """A sibling location, hidden and unique, to write to before publishing."""
         parent, name = posixpath.split(self.relative)
         staged = self.store.staging_name(name)
-        return Location(self.store, posixpath.join(parent, staged) if parent else staged)
+        # A staging is never published at by a pointer: its own path names it.
+        return Location(
+            self.store, posixpath.join(parent, staged) if parent else staged, direct=True
+        )
 
 
 class Store(ABC):
@@ -250,8 +258,10 @@ class Store(ABC):
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def location(self, relative_path: str) -> Location:
-        return Location(self, normalize_relative_path(relative_path))
+    def location(self, relative_path: str, *, direct: bool = False) -> Location:
+        """The object at `relative_path`; `direct`: it is one object or a table written in
+        place, never a folder value a store publishes by pointer (see `Location.direct`)."""
+        return Location(self, normalize_relative_path(relative_path), direct=direct)
 
     @property
     @abstractmethod
@@ -259,6 +269,10 @@ class Store(ABC):
 
     @abstractmethod
     def full_path(self, relative: str) -> str: ...
+
+    def direct_path(self, relative: str) -> str:
+        """`full_path` of an object the path names itself (no pointer followed)."""
+        return self.full_path(relative)
 
     @abstractmethod
     def uri(self, relative: str) -> str: ...

@@ -71,8 +71,8 @@ class LocalStore(Store):
     def filesystem(self) -> fsspec.AbstractFileSystem:
         return fsspec.filesystem("file")
 
-    def location(self, relative_path: str) -> Location:
-        location = super().location(relative_path)
+    def location(self, relative_path: str, *, direct: bool = False) -> Location:
+        location = super().location(relative_path, direct=direct)
         # Resolved now rather than when the path is first used: EntryStorage.location names the
         # catalog file and entry only in errors raised here.
         _ = location.path

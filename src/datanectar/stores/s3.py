@@ -103,10 +103,7 @@ class S3Store(Store):
         self.config = config
         self.bucket = config.bucket
         self.prefix = config.prefix.strip("/")
-        self._seen: dict[str, tuple[str | None, str | None]] = {}
-        """The pointer each path had when it was last resolved: a one-object publish that
-        follows retires a folder value only if its location saw a pointer (an entry's format
-        does not change between its location and its publish)."""
+        self._bucket_seen = False
 
     # -- connection --------------------------------------------------------------------
 
@@ -178,11 +175,13 @@ class S3Store(Store):
             options["region"] = self.region
         return S3FileSystem(**options)
 
-    def location(self, relative_path: str) -> Location:
-        location = super().location(relative_path)
-        # Resolved now (the pointer read): a bucket that is not there, or denied, is an error
-        # EntryStorage.location names the entry in.
-        _ = location.path
+    def location(self, relative_path: str, *, direct: bool = False) -> Location:
+        location = super().location(relative_path, direct=direct)
+        if not direct:
+            # Resolved now (the pointer read): a bucket that is not there, or denied, is an
+            # error EntryStorage.location names the entry in. A direct location costs no
+            # request: such errors come with its first read or write, named alike.
+            _ = location.path
         return location
 
     # -- paths -------------------------------------------------------------------------
@@ -193,11 +192,11 @@ class S3Store(Store):
     def full_path(self, relative: str) -> str:
         """`bucket/key` of what is published at `relative`: the prefix its pointer names,
         for a value of many objects."""
-        pointed, etag = self._pointer(relative)
-        if len(self._seen) > 10_000:  # a long-lived process reading many paths
-            self._seen.clear()
-        self._seen[relative] = (pointed, etag)
+        pointed, _ = self._pointer(relative)
         return f"{self.bucket}/{self.key(pointed or relative)}"
+
+    def direct_path(self, relative: str) -> str:
+        return f"{self.bucket}/{self.key(relative)}"
 
     def uri(self, relative: str) -> str:
         return f"s3://{self.full_path(relative)}"
@@ -207,10 +206,7 @@ class S3Store(Store):
 
     def explain(self, exc: BaseException) -> str:
         """What an S3 failure means for this store, and what to check."""
-        code = ""
-        response = getattr(exc, "response", None)
-        if isinstance(response, dict):
-            code = str(response.get("Error", {}).get("Code", ""))
+        code = _error_code(exc)
         where = f"store '{self.name}' (s3://{self.bucket}"
         where += f"/{self.prefix})" if self.prefix else ")"
         endpoint = self.endpoint_url or "AWS"
@@ -219,7 +215,7 @@ class S3Store(Store):
         if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
             return f"{where}: access denied ({code}). Fix: check the AWS credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and the bucket's policy."
         name = type(exc).__name__
-        if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
+        if name in _UNREACHABLE or code == "unreachable":
             return f"{where}: cannot reach {endpoint} ({name}). Fix: check `endpoint_url` / AWS_ENDPOINT_URL and the network."
         if name in ("NoCredentialsError", "PartialCredentialsError"):
             return f"{where}: no AWS credentials found. Fix: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE."
@@ -284,9 +280,6 @@ class S3Store(Store):
 
     def _retire_folder_value(self, final: Location) -> None:
         """A folder value published at `final` before a one-object one: retired now."""
-        seen = self._seen.pop(final.relative, None)
-        if seen is not None and seen[0] is None:
-            return
         document, _ = self._pointer_document(final.relative)
         if document is not None:
             self._delete_pointer(final.relative)
@@ -367,7 +360,43 @@ class S3Store(Store):
     # -- the rest of the contract ------------------------------------------------------
 
     def exists(self, location: Location) -> bool:
-        return self.filesystem.exists(location.path)
+        if self._head(location.path) is not None:
+            return True
+        return self.filesystem.exists(location.path)  # a folder (zarr), or nothing
+
+    def _head(self, path: str) -> dict[str, Any] | None:
+        """The object at `bucket/key` `path` (its HEAD), or None when there is none; a
+        bucket that is not there, or denied, is a `StoreAccessError` (S3 answers a HEAD
+        with a bare 404 for a missing key and a missing bucket alike)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        bucket, _, key = path.partition("/")
+        try:
+            return self.client.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404", "NotFound"):
+                raise StoreAccessError(self.explain(exc)) from None
+        except BotoCoreError as exc:
+            raise StoreAccessError(self.explain(exc)) from None
+        self._check_bucket()
+        return None
+
+    def _check_bucket(self) -> None:
+        """The bucket is there and reachable (asked once per store: buckets outlive runs)."""
+        if self._bucket_seen:
+            return
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchBucket", "NotFound"):
+                exc.response["Error"]["Code"] = "NoSuchBucket"
+            raise StoreAccessError(self.explain(exc)) from None
+        except BotoCoreError as exc:
+            raise StoreAccessError(self.explain(exc)) from None
+        self._bucket_seen = True
 
     def remove(self, location: Location) -> None:
         document, _ = self._pointer_document(location.relative)
@@ -379,18 +408,16 @@ class S3Store(Store):
         self.filesystem.invalidate_cache()
 
     def fingerprint(self, location: Location) -> str | None:
-        if location.container is None:  # an object inside another has no pointer of its own
+        if location.container is None and not location.direct:
             pointed, etag = self._pointer(location.relative)
             if pointed is not None:
                 return f"pointer-{etag}"
-        try:
-            info = self.filesystem.info(location.path)
-        except FileNotFoundError:
+        # One HEAD: a folder written in place has no one object changing with it, so it has
+        # no fingerprint either, as nothing there has (s3fs would list the key as a folder).
+        answer = self._head(location.path)
+        if answer is None:
             return None
-        if info.get("type") == "directory":
-            return None  # a folder written in place: no one object changes with it
-        token = info.get("ETag") or info.get("LastModified")
-        return f"{token}-{info.get('size')}"
+        return f"{answer['ETag']}-{answer['ContentLength']}"
 
     def size(self, location: Location) -> int:
         fs = self.filesystem
@@ -443,3 +470,25 @@ class S3Store(Store):
 def _versions_of(document: dict[str, Any]) -> list[str]:
     """The prefixes a pointer keeps: the published one and those retired still readable."""
     return [str(document["prefix"]), *(str(r["prefix"]) for r in document.get("retired", []))]
+
+
+_UNREACHABLE = ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError")
+_CODE_IN_TEXT = re.compile(r"<Code>(\w+)</Code>")
+_UNREACHABLE_TEXT = ("Connection refused", "error sending request", "dns error")
+
+
+def _error_code(exc: BaseException) -> str:
+    """S3's error code for a failure: boto's response, or the XML body that deltalake's
+    object store quotes in its message (it raises plain `OSError`s)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    text = str(exc)
+    found = _CODE_IN_TEXT.search(text)
+    if found:
+        return found.group(1)
+    if "403 Forbidden" in text:
+        return "403"
+    if any(sign in text for sign in _UNREACHABLE_TEXT):
+        return "unreachable"
+    return ""
