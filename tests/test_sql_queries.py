@@ -125,6 +125,13 @@ adults:
         ("  format: sql\n  query: select :a, :b\n  params: {a: 1}\n", "params", ":b"),
         ("  format: sql\n  query: select :a\n  params: {a: 1, c: 2}\n", "params", "c is bound"),
         ("  format: sql\n  path: t\n  params: {a: 1}\n", "params", "no query"),
+        (
+            "  format: sql\n  query: delete from t where a = :a\n  params: {a: 1}\n",
+            "query",
+            "DELETE",
+        ),
+        ("  format: sql\n  query: select 1; drop table t\n", "query", "2 statements"),
+        ("  format: sql\n  query: 'commit; select 1'\n", "query", "2 statements"),
     ],
 )
 def test_query_mistakes_are_catalog_errors(make_project, body, field, words):
@@ -132,6 +139,48 @@ def test_query_mistakes_are_catalog_errors(make_project, body, field, words):
     assert error.entry == "q"
     assert error.field == field
     assert words in str(error)
+
+
+def test_a_query_source_changes_nothing_in_the_database(make_project, database):
+    """A data-modifying CTE is one statement the catalog cannot tell from a SELECT: the
+    database itself refuses it (a read-only transaction, rolled back)."""
+    url, table = database
+    project = _project(
+        make_project,
+        table,
+        f"""
+deleting:
+  format: sql
+  store: warehouse
+  query: "with gone as (delete from {table} returning *) select * from gone"
+missing:
+  format: sql
+  store: warehouse
+  query: "select * from no_such_table_here where age > :age"
+  params: {{age: 1}}
+adults:
+  format: sql
+  store: warehouse
+  query: "select name from {table} where age > 18 order by name"
+""",
+    )
+    catalog = datanectar.catalog(project)
+    with pytest.raises(datanectar.errors.DatanectarError) as info:
+        catalog.load("deleting")
+    assert "entry 'deleting'" in str(info.value)
+    with sa.create_engine(url).connect() as connection:
+        assert connection.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar() == 3
+    with pytest.raises(datanectar.errors.DatanectarError) as info:
+        catalog.load("missing")
+    message = str(info.value)
+    assert "entry 'missing'" in message and "no_such_table_here" in message, message
+    assert "the tables its query reads" in message and "Background on this error" not in message
+    # the same pooled connection writes again afterwards (sqlite's query_only is reset)
+    catalog.save("people", PEOPLE.head(2))
+    assert catalog.load("adults")["name"].tolist() == ["Ada", "O'Brien"]
+    with sa.create_engine(url).connect() as connection:
+        rows = connection.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar()
+    assert rows == 2
 
 
 def test_a_produced_entry_cannot_be_a_query(make_project):

@@ -290,8 +290,18 @@ def _check_query(entry: Entry, fmt: str, producer: Producer | None) -> None:
             "a query source has no namespaces.",
             "remove 'namespaces', or bind what differs as params.",
         )
-    from ..formats.sql import query_placeholders
+    from ..formats.sql import query_placeholders, with_placeholders_as_nulls
+    from .rules import one_select
 
+    try:
+        one_select(with_placeholders_as_nulls(entry.query), whose="a source's query")
+    except ValueError as exc:
+        raise error(
+            "query",
+            f"{exc}.",
+            "write one SELECT (a source reads data); change tables in the functions that "
+            "produce them.",
+        ) from None
     named = query_placeholders(entry.query)
     missing = [name for name in named if name not in entry.params]
     extra = [name for name in entry.params if name not in named]

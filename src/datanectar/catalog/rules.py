@@ -61,30 +61,29 @@ def query_placeholders(query: str) -> list[str]:
     return names
 
 
-def _one_select(query: str) -> None:
-    """A rule's query is one SELECT: a rule judges data, it never changes it (a second
-    statement, `commit; drop table ...`, would run in the database before any rollback)."""
+def one_select(query: str, *, whose: str) -> None:
+    """`query` (its placeholders replaced by values or names) is one SELECT: `whose` query
+    (a rule's, a source's) reads data, it never changes it (a second statement,
+    `commit; drop table ...`, would run in the database before any rollback)."""
     import duckdb
 
-    parsed = _PLACEHOLDER.sub('"placeholder"', query)
     try:
-        statements = duckdb.extract_statements(parsed)
+        statements = duckdb.extract_statements(query)
     except duckdb.Error:
-        # Not DuckDB's SQL (a database's own syntax): at least no second statement.
-        if ";" in parsed.strip().rstrip(";"):
+        # Not DuckDB's SQL (a database's own syntax): at least no second statement; the
+        # database runs it in a transaction that is read-only, or rolled back.
+        if ";" in query.strip().rstrip(";"):
             raise ValueError(
-                "the query holds several statements; a rule's query is one SELECT"
+                f"the query holds several statements; {whose} is one SELECT"
             ) from None
         return
     if len(statements) != 1:
-        raise ValueError(
-            f"the query holds {len(statements)} statements; a rule's query is one SELECT"
-        )
+        raise ValueError(f"the query holds {len(statements)} statements; {whose} is one SELECT")
     kind = statements[0].type
     if kind != duckdb.StatementType.SELECT:
         raise ValueError(
-            f"the query is a {kind.name} statement; a rule's query is one SELECT (a rule "
-            "judges data, it never changes it)"
+            f"the query is a {kind.name} statement; {whose} is one SELECT (it reads data, "
+            "it never changes it)"
         )
 
 
@@ -146,7 +145,7 @@ class SqlRule(BaseModel):
     @classmethod
     def _placeholders(cls, query: str) -> str:
         query_placeholders(query)
-        _one_select(query)
+        one_select(_PLACEHOLDER.sub('"placeholder"', query), whose="a rule's query")
         return query
 
     @property

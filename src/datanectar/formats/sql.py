@@ -6,8 +6,9 @@ The entry's path is the table name (`table` or `schema.table`); the database is 
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
@@ -86,7 +87,7 @@ class SqlFormat(Format):
         import pandas as pd
 
         statement = self._sa.text(query).bindparams(**params)
-        with self._engine(location).connect() as connection:
+        with self._engine(location).connect() as connection, _reading_only(connection):
             return pd.read_sql(statement, connection, **options)
 
     def query_fingerprint(
@@ -271,6 +272,25 @@ class SqlFormat(Format):
         return self._engines[url]
 
 
+@contextlib.contextmanager
+def _reading_only(connection: Any) -> Iterator[None]:
+    """A transaction in which the database itself refuses writes (PostgreSQL's READ ONLY,
+    sqlite's query_only), rolled back after: a source's query only reads, whatever SQL
+    (a data-modifying CTE, a function with side effects) it holds."""
+    dialect = connection.dialect.name
+    transaction = connection.begin()
+    try:
+        if dialect == "postgresql":
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+        elif dialect == "sqlite":
+            connection.exec_driver_sql("PRAGMA query_only = ON")
+        yield
+    finally:
+        transaction.rollback()
+        if dialect == "sqlite":  # a pragma outlives the transaction, on a pooled connection
+            connection.exec_driver_sql("PRAGMA query_only = OFF")
+
+
 def _require_table_columns(reflected: Any, frame: Any, partition: Mapping[str, str]) -> None:
     """A namespace's rows have the table's columns, in types its columns hold: a database
     that does not enforce types (sqlite) would take text into an integer column, and the
@@ -378,6 +398,11 @@ def _make_sqlite_ddl_transactional(sa: Any, engine: Any) -> None:
 def query_placeholders(query: str) -> list[str]:
     """The names of a query's :name placeholders, each once, in order."""
     return list(dict.fromkeys(_BIND_PARAM.findall(query)))
+
+
+def with_placeholders_as_nulls(query: str) -> str:
+    """The query with NULL where each :name placeholder is: SQL a parser can read."""
+    return _BIND_PARAM.sub("NULL", query)
 
 
 def table_name(location: Location) -> tuple[str | None, str]:

@@ -7,6 +7,7 @@ names the variable, never the URL.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
@@ -46,12 +47,23 @@ class SqlStore(Store):
 
     def explain(self, exc: BaseException) -> str:
         """A database's failure, with the store named and what to check."""
-        told = f"{type(exc).__name__}: {exc}"
+        said = _database_said(exc)
+        # the first line: PostgreSQL's next ones point into the SQL, which the entry shows
+        first = _without_links(str(said)).strip().splitlines()[0] if str(said).strip() else ""
+        told = f"{type(said).__name__}: {first}"
         where = f"store '{self.name}' (sql, URL in {self.config.url_env})"
-        name = type(exc).__name__
-        text = str(exc).lower()
+        name = type(said).__name__
+        text = str(said).lower()
         if name == "NoSuchTableError" or "no such table" in text or "does not exist" in text:
-            return f"{where}: {told}. Fix: check the table name (the entry's path) and schema."
+            return (
+                f"{where}: {told}. Fix: check the table's name and schema (the entry's path, "
+                "or the tables its query reads)."
+            )
+        if "read-only transaction" in text or "readonly database" in text:
+            return (
+                f"{where}: {told}. Fix: a source's query runs where the database refuses "
+                "writes; write one SELECT that changes nothing."
+            )
         if name == "OperationalError" and any(
             sign in text
             for sign in ("connection refused", "could not connect", "unable to open", "timeout")
@@ -90,3 +102,22 @@ class SqlStore(Store):
 
     def _no_files(self) -> NoReturn:
         raise StoreError(f"store '{self.name}' is a SQL database: it holds sql tables, not files")
+
+
+_LINK = re.compile(r"\s*\(Background on this error at: [^)]*\)")
+
+
+def _database_said(exc: BaseException) -> BaseException:
+    """What the database driver itself said (psycopg2's, sqlite3's error): pandas wraps
+    SQLAlchemy's error, which wraps the driver's and adds the SQL and a link to its docs."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        original = getattr(seen, "orig", None)
+        if isinstance(original, BaseException):
+            return original
+        seen = seen.__cause__ or seen.__context__
+    return exc
+
+
+def _without_links(text: str) -> str:
+    return _LINK.sub("", text)
