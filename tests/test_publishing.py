@@ -61,6 +61,22 @@ def test_catalog_save_of_a_value_failing_a_blocking_check_publishes_nothing(make
     pd.testing.assert_frame_equal(pq.read_table(kept).to_pandas(), SHORT)
 
 
+def test_each_failed_checks_failures_stand_under_its_own_line(make_project):
+    project = make_project(
+        "regions:\n  format: parquet\n  checks:\n    - row_count: {min: 3}\n"
+        "    - not_null: [name]\n"
+    )
+    with pytest.raises(CheckFailedError) as info:
+        datanectar.catalog(project).save("regions", pd.DataFrame({"name": [None], "area": [1.0]}))
+    lines = str(info.value).splitlines()
+    heads = [i for i, line in enumerate(lines) if line.startswith("- ")]
+    assert [lines[i].split(":")[0] for i in heads] == ["- row_count", "- not_null"], lines
+    first, second = heads
+    assert any("fewer than the minimum 3" in line for line in lines[first:second]), lines
+    assert not any("fewer than the minimum" in line for line in lines[second:]), lines
+    assert any(line.startswith("    ") for line in lines[second + 1 :]), lines
+
+
 def test_catalog_save_of_a_first_value_failing_leaves_nothing_published(make_project):
     project = make_project(CATALOG)
     with pytest.raises(CheckFailedError):

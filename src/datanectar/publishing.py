@@ -129,8 +129,9 @@ def enforce(outcome: Outcome) -> WriteReport:
 
 def rejection(outcome: Outcome) -> CheckFailedError:
     failing = outcome.failed(blocking=True)
-    lines = [f"- {summary(verdict.result)}" for verdict in failing]
-    for verdict in failing:
+    lines = []
+    for verdict in failing:  # each check's failures under its own line
+        lines.append(f"- {summary(verdict.result)}")
         lines += [f"    {line}" for line in failure_lines(verdict.result)]
     names = ", ".join(verdict.check for verdict in failing)
     message = (
