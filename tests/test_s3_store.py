@@ -5,6 +5,7 @@ store and the entry, never a credential."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -313,6 +314,48 @@ def test_wrong_credentials_are_access_denied_naming_store_and_entry(
     log = run.stdout + run.stderr
     assert "entry 't_parquet'" in log and "access denied" in log, log[-3000:]
     assert secret not in log
+
+
+def test_an_endpoint_that_never_answers_fails_within_the_stores_timeout(
+    make_project, monkeypatch
+) -> None:
+    """A server that takes the connection and never answers: each library waits the store's
+    `timeout_seconds` per try, three tries, and the error says so (not botocore's 60 s x 5)."""
+    import socket
+    import threading
+
+    from s3_server import CREDENTIALS
+
+    for variable, value in CREDENTIALS.items():
+        monkeypatch.setenv(variable, value)
+
+    listening = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def hold_connections() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(listening.accept()[0])
+
+    threading.Thread(target=hold_connections, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{listening.getsockname()[1]}"
+    stores = (
+        f'[tool.datanectar.stores.lake]\ntype = "s3"\nbucket = "weather-lake"\n'
+        f'endpoint_url = "{endpoint}"\ntimeout_seconds = 0.5\n'
+    )
+    try:
+        project = s3_project(make_project, _NoBucket(stores), functions="")
+        catalog = datanectar.catalog(project)
+        for name in ("t_parquet", "t_delta"):
+            with pytest.raises(datanectar.errors.DatanectarError) as info:
+                catalog.load(name)
+            message = str(info.value)
+            assert f"entry '{name}'" in message and "did not answer within 0.5 s" in message
+            assert "timeout_seconds" in message, message
+    finally:
+        listening.close()
+        for connection in held:
+            connection.close()
 
 
 class _NoBucket:

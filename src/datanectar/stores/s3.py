@@ -44,6 +44,8 @@ POINTER_SUFFIX = ".datanectar-pointer"
 RETIRED_GRACE_SECONDS = 3600.0
 """How long a replaced folder value stays readable for those who opened it before."""
 _POINTER_RETRIES = 5
+_ATTEMPTS = 3
+"""Tries of each request (botocore's, object_store's retries): the first and two more."""
 
 
 class S3StoreConfig(StoreConfig):
@@ -56,6 +58,15 @@ class S3StoreConfig(StoreConfig):
     endpoint_url: str | None = Field(
         default=None,
         description="An S3 API's URL (MinIO, moto); else AWS_ENDPOINT_URL, else AWS.",
+    )
+
+    timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "How long to wait to connect, and for each answer, before retrying (3 attempts "
+            "in all): an endpoint that never answers fails in about 3x this."
+        ),
     )
 
     @field_validator("bucket")
@@ -123,14 +134,31 @@ class S3Store(Store):
             raise MissingDependencyError(
                 f"store '{self.name}' (s3) needs s3fs: pip install 'datanectar[s3]'"
             ) from exc
-        return s3fs.S3FileSystem(**self.storage_options())
+        filesystem = s3fs.S3FileSystem(**self.storage_options())
+        # botocore retries (`_ATTEMPTS`); s3fs's own retries of a timeout would multiply them
+        filesystem.retries = 1
+        return filesystem
 
     @cached_property
     def client(self) -> Any:
         """A boto3 client of the same endpoint and region (conditional writes of pointers)."""
         import boto3
+        from botocore.config import Config
 
-        return boto3.client("s3", endpoint_url=self.endpoint_url, region_name=self.region)
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            config=Config(**self._botocore_settings()),
+        )
+
+    def _botocore_settings(self) -> dict[str, Any]:
+        timeout = self.config.timeout_seconds
+        return {
+            "connect_timeout": timeout,
+            "read_timeout": timeout,
+            "retries": {"max_attempts": _ATTEMPTS, "mode": "standard"},
+        }
 
     def dagster_resources(self) -> dict[str, Any]:
         """dagster-aws's `S3Resource` of this bucket's endpoint and region, as `s3_<store>`:
@@ -138,7 +166,11 @@ class S3Store(Store):
         from dagster_aws.s3 import S3Resource
 
         options = {"endpoint_url": self.endpoint_url, "region_name": self.region}
-        return {f"s3_{self.name}": S3Resource(**{k: v for k, v in options.items() if v})}
+        return {
+            f"s3_{self.name}": S3Resource(
+                max_attempts=_ATTEMPTS, **{k: v for k, v in options.items() if v}
+            )
+        }
 
     def storage_options(self) -> dict[str, Any]:
         """fsspec's (s3fs) options: what xarray, pandas and zarr take beside an s3:// URI."""
@@ -150,12 +182,19 @@ class S3Store(Store):
         # No listings cache: a publish by another process must be seen at once.
         return {
             "use_listings_cache": False,
+            "config_kwargs": self._botocore_settings(),
             **({"client_kwargs": client_kwargs} if client_kwargs else {}),
         }
 
     def object_store_options(self) -> dict[str, str]:
         """deltalake's (object_store) options; credentials it reads from the AWS chain."""
-        options: dict[str, str] = {}
+        timeout = f"{max(1, round(self.config.timeout_seconds))}s"
+        options: dict[str, str] = {
+            "timeout": timeout,
+            "connect_timeout": timeout,
+            "max_retries": str(_ATTEMPTS - 1),
+            "retry_timeout": f"{max(1, round(self.config.timeout_seconds * _ATTEMPTS))}s",
+        }
         if self.endpoint_url:
             options["AWS_ENDPOINT_URL"] = self.endpoint_url
             if self.endpoint_url.startswith("http://"):
@@ -167,7 +206,10 @@ class S3Store(Store):
     def arrow_filesystem(self) -> Any:
         from pyarrow.fs import S3FileSystem
 
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {
+            "connect_timeout": self.config.timeout_seconds,
+            "request_timeout": self.config.timeout_seconds,
+        }
         if self.endpoint_url:
             parts = urlsplit(self.endpoint_url)
             options.update(endpoint_override=parts.netloc, scheme=parts.scheme)
@@ -215,6 +257,9 @@ class S3Store(Store):
         if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
             return f"{where}: access denied ({code}). Fix: check the AWS credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and the bucket's policy."
         name = type(exc).__name__
+        if name in _TIMED_OUT or code == "timeout":
+            seconds = f"{self.config.timeout_seconds:g}"
+            return f"{where}: {endpoint} did not answer within {seconds} s, {_ATTEMPTS} tries ({name}). Fix: check `endpoint_url` / AWS_ENDPOINT_URL and the network, or raise the store's `timeout_seconds`."
         if name in _UNREACHABLE or code == "unreachable":
             return f"{where}: cannot reach {endpoint} ({name}). Fix: check `endpoint_url` / AWS_ENDPOINT_URL and the network."
         if name in ("NoCredentialsError", "PartialCredentialsError"):
@@ -472,7 +517,8 @@ def _versions_of(document: dict[str, Any]) -> list[str]:
     return [str(document["prefix"]), *(str(r["prefix"]) for r in document.get("retired", []))]
 
 
-_UNREACHABLE = ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError")
+_UNREACHABLE = ("EndpointConnectionError",)
+_TIMED_OUT = ("ConnectTimeoutError", "ReadTimeoutError")
 _CODE_IN_TEXT = re.compile(r"<Code>(\w+)</Code>")
 _UNREACHABLE_TEXT = ("Connection refused", "error sending request", "dns error")
 
@@ -489,6 +535,8 @@ def _error_code(exc: BaseException) -> str:
         return found.group(1)
     if "403 Forbidden" in text:
         return "403"
+    if "operation timed out" in text:
+        return "timeout"
     if any(sign in text for sign in _UNREACHABLE_TEXT):
         return "unreachable"
     return ""
