@@ -16,7 +16,13 @@ import pytest
 import xarray as xr
 
 import datanectar
-from datanectar.errors import ConfigError, DataNotFoundError, StorageIOError, StoreError
+from datanectar.errors import (
+    ConfigError,
+    DataNotFoundError,
+    StorageIOError,
+    StoreAccessError,
+    StoreError,
+)
 from http_server import Served, serving, touch_later
 from runs import catalog_error, failure_messages, materialize_project
 
@@ -185,6 +191,16 @@ def test_a_missing_object_is_missing_data_naming_the_entry_and_the_store(project
     assert not catalog.exists("absent")
 
 
+def test_a_zarr_store_without_consolidated_metadata_says_so(project, served):
+    (served.root / "grids" / "cube.zarr" / ".zmetadata").unlink()
+    with pytest.raises(StoreAccessError) as error:
+        datanectar.catalog(project).load("cube")
+    message = str(error.value)
+    assert message.startswith("catalog/main.yaml: entry 'cube': store 'portal'"), message
+    assert "grids/cube.zarr has no consolidated metadata (.zmetadata)" in message
+    assert "consolidated=True" in message
+
+
 def test_a_missing_variable_names_the_store_the_field_and_the_variable(project, monkeypatch):
     monkeypatch.delenv("PORTAL_TOKEN")
     with pytest.raises(ConfigError) as error:
@@ -285,7 +301,11 @@ def test_an_unreachable_server_names_the_store_and_the_entry(
     if failure == "refused":
         assert f"store 'portal': cannot connect to 127.0.0.1:{port}" in message
     else:
-        assert "store 'portal': no answer within 1 seconds" in message
+        assert "store 'portal': no answer within 1 seconds from " in message
+        assert f"{base_url}tables/stations.csv. Fix" in message, message
+        assert "timeout_seconds" in message
+        # one request waited for, not a HEAD and then a GET
+        assert [method for method, *_ in served.requests] == ["HEAD"], served.requests
     assert_secret_free(error.value, TOKEN)
 
 

@@ -20,13 +20,25 @@ from urllib.parse import quote, urlsplit
 import fsspec
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import ConfigError, MissingDependencyError, StoreError
+from ..errors import ConfigError, MissingDependencyError, StoreAccessError, StoreError
 from .base import Location, Store, StoreConfig, url_secrets
 
 _FOLDER_METADATA = (".zmetadata", "zarr.json")
 """What stands for a folder-like value (a zarr store) a server cannot list: its consolidated
 metadata, rewritten whenever the store is."""
+_UNCONSOLIDATED = (".zgroup", ".zarray")
+"""What a zarr v2 store holds at its root without consolidated metadata."""
 _GONE = frozenset({404, 410})
+_NO_HEAD = frozenset({405, 501})
+"""Answers of a server that does not serve HEAD: ask with GET instead."""
+
+
+class _NoAnswer(TimeoutError):
+    """The server took the request for `url` and did not answer in time."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
 
 
 class BearerAuth(BaseModel):
@@ -162,15 +174,39 @@ class HttpStore(Store):
 
     def _info(self, url: str) -> dict[str, Any] | None:
         """What the server says of `url` (None when it has nothing there); any other answer
-        (refused credentials, an error, no answer) raised as the client raised it."""
-        try:
-            return self.filesystem.info(url)
-        except FileNotFoundError as exc:
-            cause = exc.__cause__
-            status = getattr(cause, "status", None)
-            if cause is None or isinstance(cause, FileNotFoundError) or status in _GONE:
-                return None
-            raise cause from None
+        (refused credentials, an error, no answer) raised as the client raised it. One HEAD;
+        a GET (its body never read) only when the server refuses HEAD or gives no size:
+        fsspec's `info` would also GET after a HEAD that timed out, waiting twice."""
+        import aiohttp
+        from fsspec.asyn import sync
+        from fsspec.implementations.http import _file_info
+
+        filesystem = self.filesystem
+        session = sync(filesystem.loop, filesystem.set_session)
+        found: dict[str, Any] = {}
+        for policy in ("head", "get"):
+            try:
+                found.update(
+                    sync(
+                        filesystem.loop,
+                        _file_info,
+                        filesystem.encode_url(url),
+                        session=session,
+                        size_policy=policy,
+                        **filesystem.kwargs,
+                    )
+                )
+            except aiohttp.ClientResponseError as exc:
+                if exc.status in _GONE:
+                    return None
+                if policy == "head" and exc.status in _NO_HEAD:
+                    continue
+                raise
+            except TimeoutError as exc:
+                raise _NoAnswer(url) from exc
+            if found.get("size") is not None:
+                break
+        return {"name": url, "size": None, **found, "type": "file"}
 
     def _object_info(self, location: Location) -> dict[str, Any] | None:
         """The object at `location`, or, for a folder the server cannot show, its metadata."""
@@ -181,6 +217,13 @@ class HttpStore(Store):
             found = self._info(posixpath.join(location.path, name))
             if found is not None:
                 return found
+        if any(self._info(posixpath.join(location.path, name)) for name in _UNCONSOLIDATED):
+            raise StoreAccessError(
+                f"store '{self.name}': the zarr store at {location.path} has no consolidated "
+                "metadata (.zmetadata): a web server cannot list folders, so a zarr store is "
+                "read over HTTP through it. Fix: consolidate it where it is written (xarray's "
+                "to_zarr(..., consolidated=True), or zarr.consolidate_metadata(store))"
+            )
         return None
 
     def exists(self, location: Location) -> bool:
@@ -220,9 +263,11 @@ class HttpStore(Store):
                     f"({found.os_error.strerror or found.os_error})"
                 )
             if isinstance(found, TimeoutError | aiohttp.ServerTimeoutError):
+                url = found.url if isinstance(found, _NoAnswer) else self.config.base_url
                 return (
                     f"store '{self.name}': no answer within {self.config.timeout_seconds:g} "
-                    f"seconds (timeout_seconds) from {self.config.base_url}"
+                    f"seconds from {url}. Fix: check that the server is up, or raise the "
+                    "store's timeout_seconds"
                 )
             found = found.__cause__ or found.__context__
         return f"store '{self.name}': {type(exc).__name__}: {exc}"
