@@ -136,6 +136,18 @@ def test_sql_store_needs_url_env(make_project):
     assert "Field required" in error.problem
 
 
+@pytest.mark.parametrize("prefix", ["a/../../etc", "..", "/x/../.."])
+def test_an_s3_prefix_out_of_the_bucket_names_the_file_and_field(make_project, prefix):
+    project = make_project(
+        "",
+        stores='[tool.datanectar.stores.local]\ntype = "local"\n\n'
+        f'[tool.datanectar.stores.lake]\ntype = "s3"\nbucket = "b"\nprefix = "{prefix}"\n',
+    )
+    error = config_error(project)
+    assert_config_error(error, project, "tool.datanectar.stores.lake.prefix")
+    assert "'..'" in error.problem
+
+
 def test_default_store_must_be_configured(make_project):
     project = make_project("", settings='default_store = "warehouse"\n')
     error = config_error(project)

@@ -79,7 +79,10 @@ class S3StoreConfig(StoreConfig):
     @field_validator("prefix")
     @classmethod
     def _clean_prefix(cls, value: str) -> str:
-        return normalize_prefix(value) if value.strip("/") else ""
+        try:
+            return normalize_prefix(value) if value.strip("/") else ""
+        except StoreError as exc:  # pydantic names the file and field of a ValueError
+            raise ValueError(f"{exc}; give a key prefix inside the bucket, without '..'") from None
 
     @field_validator("endpoint_url")
     @classmethod
