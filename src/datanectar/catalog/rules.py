@@ -73,9 +73,7 @@ def one_select(query: str, *, whose: str) -> None:
         # Not DuckDB's SQL (a database's own syntax): at least no second statement; the
         # database runs it in a transaction that is read-only, or rolled back.
         if ";" in query.strip().rstrip(";"):
-            raise ValueError(
-                f"the query holds several statements; {whose} is one SELECT"
-            ) from None
+            raise ValueError(f"the query holds several statements; {whose} is one SELECT") from None
         return
     if len(statements) != 1:
         raise ValueError(f"the query holds {len(statements)} statements; {whose} is one SELECT")
