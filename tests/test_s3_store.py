@@ -358,6 +358,34 @@ def test_an_endpoint_that_never_answers_fails_within_the_stores_timeout(
             connection.close()
 
 
+def test_no_credentials_at_all_says_so_for_every_format(
+    make_project, monkeypatch, tmp_path
+) -> None:
+    """With nothing in the AWS chain, deltalake sends unsigned requests S3 answers 403 to:
+    every format says no credentials were found, not that they were refused."""
+    from s3_server import moto_server
+
+    for variable in list(os.environ):
+        if variable.startswith("AWS_"):
+            monkeypatch.delenv(variable)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with moto_server(checking_credentials=True) as endpoint:
+        stores = (
+            f'[tool.datanectar.stores.lake]\ntype = "s3"\nbucket = "weather-lake"\n'
+            f'region = "us-east-1"\nendpoint_url = "{endpoint}"\ntimeout_seconds = 2\n'
+        )
+        catalog = datanectar.catalog(s3_project(make_project, _NoBucket(stores), functions=""))
+        for name, value in [("t_parquet", FRAME), ("t_delta", FRAME), ("t_zarr", GRID)]:
+            for attempt, arguments in ((catalog.save, (name, value)), (catalog.load, (name,))):
+                with pytest.raises(datanectar.errors.DatanectarError) as info:
+                    attempt(*arguments)
+                message = str(info.value)
+                assert f"entry '{name}'" in message and "store 'lake'" in message, message
+                assert "no AWS credentials found" in message, message
+
+
 class _NoBucket:
     """`s3_project`'s store settings, for a server no test bucket was made on."""
 

@@ -257,17 +257,28 @@ class S3Store(Store):
         endpoint = self.endpoint_url or "AWS"
         if code == "NoSuchBucket":
             return f"{where}: bucket '{self.bucket}' does not exist at {endpoint}. Fix: create it, or correct `bucket` (and `endpoint_url`)."
+        name = type(exc).__name__
+        if name in ("NoCredentialsError", "PartialCredentialsError") or (
+            code in ("AccessDenied", "403") and not self._credentials_found()
+        ):  # deltalake sends an unsigned request when the chain has none: S3 says 403
+            return f"{where}: no AWS credentials found. Fix: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE."
         if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
             return f"{where}: access denied ({code}). Fix: check the AWS credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and the bucket's policy."
-        name = type(exc).__name__
         if name in _TIMED_OUT or code == "timeout":
             seconds = f"{self.config.timeout_seconds:g}"
             return f"{where}: {endpoint} did not answer within {seconds} s, {_ATTEMPTS} tries ({name}). Fix: check `endpoint_url` / AWS_ENDPOINT_URL and the network, or raise the store's `timeout_seconds`."
         if name in _UNREACHABLE or code == "unreachable":
             return f"{where}: cannot reach {endpoint} ({name}). Fix: check `endpoint_url` / AWS_ENDPOINT_URL and the network."
-        if name in ("NoCredentialsError", "PartialCredentialsError"):
-            return f"{where}: no AWS credentials found. Fix: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE."
         return f"{where}: {name}: {exc}"
+
+    def _credentials_found(self) -> bool:
+        """Whether the AWS chain (environment, profile, roles) gives any credentials."""
+        import boto3
+
+        try:
+            return boto3.Session().get_credentials() is not None
+        except Exception:  # a profile that does not parse: there are some, of a kind
+            return True
 
     def secrets(self) -> tuple[str, ...]:
         """The AWS chain's secrets, should a library ever repeat them in an error."""
