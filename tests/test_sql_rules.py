@@ -58,16 +58,20 @@ class Backend:
         return f"  format: {self.format}\n"
 
     def write_stations(self) -> None:
+        self.write("stations", STATIONS)
+
+    def write(self, name: str, frame: pd.DataFrame) -> None:
+        """`frame` stored as the source `name`, by the storage library itself."""
         data = self.project / "data"
         data.mkdir(parents=True, exist_ok=True)
         if self.format == "parquet":
-            pq.write_table(pa.Table.from_pandas(STATIONS), data / "stations.parquet")
+            pq.write_table(pa.Table.from_pandas(frame), data / f"{name}.parquet")
         elif self.format == "delta":
-            deltalake.write_deltalake(str(data / "stations"), STATIONS)
+            deltalake.write_deltalake(str(data / name), frame)
         elif self.format == "csv":
-            STATIONS.to_csv(data / "stations.csv", index=False)
+            frame.to_csv(data / f"{name}.csv", index=False)
         else:
-            STATIONS.to_sql(f"stations_{self.suffix}", self.engine(), index=False)
+            frame.to_sql(f"{name}_{self.suffix}", self.engine(), index=False)
 
     def engine(self) -> sa.Engine:
         return sa.create_engine(str(self.url))
@@ -203,6 +207,31 @@ def test_a_source_is_checked_where_it_is_stored(fmt, make_project, instance, mon
     assert found["joined"].passed and meta(found["joined"], "value") == len(
         stored.merge(STATIONS, left_on="station", right_on="id")
     )
+
+
+def test_dates_and_timestamps_are_bounds_too(backend, make_project, instance):
+    """sqlite gives dates back as text, DuckDB and PostgreSQL as dates: each compares."""
+    days = pd.to_datetime(["2024-01-05", "2024-02-10", "2024-03-15"])
+    backend.write("observations", pd.DataFrame({"day": days, "temp": [1.0, 2.0, 3.0]}))
+    checks = (
+        '    - sql: {query: "select max(day) from {table}", expect: {min: 2024-03-01}}\n'
+        "      name: recent\n"
+        '    - sql: {query: "select min(day) from {table}", expect: {min: 2024-02-01}}\n'
+        "      name: early\n"
+        '    - sql: {query: "select max(day) from {table}", expect: {max: 2024-03-15 00:00:00}}\n'
+        "      name: until\n"
+        '    - sql: {query: "select count(*) from {table}", expect: {min: 2024-01-01}}\n'
+        "      name: counted\n"
+    )
+    project = make_project(rules_catalog(backend, checks), stores=STORES)
+    job = datanectar.definitions(project).resolve_job_def("source_checks")
+    found = evaluations(job.execute_in_process(instance=instance, raise_on_error=False))
+    assert found["recent"].passed, found["recent"].metadata
+    assert found["until"].passed, found["until"].metadata
+    assert not found["early"].passed
+    assert "2024-01-05" in str(meta(found["early"], "value"))
+    assert meta(found["counted"], "errors_by_type") == {"check-error": 1}
+    assert "compares dates" in meta(found["counted"], "error")
 
 
 DELTA_BY_CITY = """\

@@ -15,6 +15,7 @@ describes rules; `datanectar.checks` evaluates them.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, Literal
 
@@ -92,8 +93,12 @@ class SqlExpect(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     equals: Any = Field(default=None, description="The one value the query must give.")
-    min: float | None = Field(default=None, description="The least value allowed.")
-    max: float | None = Field(default=None, description="The greatest value allowed.")
+    min: float | dt.datetime | dt.date | None = Field(
+        default=None, description="The least value allowed: a number, a date or a timestamp."
+    )
+    max: float | dt.datetime | dt.date | None = Field(
+        default=None, description="The greatest value allowed: a number, a date or a timestamp."
+    )
     empty: Literal[True] | None = Field(default=None, description="The query gives no rows.")
     non_empty: Literal[True] | None = Field(
         default=None, description="The query gives at least one row."
@@ -118,14 +123,24 @@ class SqlExpect(BaseModel):
             )
         if isinstance(self.equals, dict | list):
             raise ValueError("expect.equals is one value (a number, text, a boolean)")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"expect.min {self.min} is above expect.max {self.max}")
+        if self.min is not None and self.max is not None:
+            if isinstance(self.min, float) != isinstance(self.max, float):
+                raise ValueError("expect.min and expect.max are both numbers, or both dates")
+            if _instant(self.min) > _instant(self.max):
+                raise ValueError(f"expect.min {self.min} is above expect.max {self.max}")
         return self
 
     @property
     def one_value(self) -> bool:
         """Whether the query must give one row of one column."""
         return self.empty is None and self.non_empty is None
+
+
+def _instant(bound: float | dt.date) -> Any:
+    """A bound as what compares with others of its kind (a date as its midnight)."""
+    if isinstance(bound, dt.date) and not isinstance(bound, dt.datetime):
+        return dt.datetime.combine(bound, dt.time())
+    return bound
 
 
 class SqlRule(BaseModel):

@@ -22,12 +22,16 @@ message, secrets masked, not a failed step.
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from ...catalog.rules import Rule, SqlExpect
 from ...stores.base import scrub
@@ -277,10 +281,33 @@ def _judge(rule: Rule, expect: SqlExpect, found: _Found) -> CheckResult:
             f"{_describe(expect)} needs one row of one column",
             found.query,
         )
-    value = _plain(found.rows[0][0])
+    raw = found.rows[0][0]
+    value = _plain(raw)
     metadata["value"] = value if isinstance(value, int | float | str | bool) else str(value)
+    bound = expect.min if expect.min is not None else expect.max
     if expect.equals is not None:
         passed = _equal(value, expect.equals)
+    elif isinstance(bound, dt.date):  # dates and timestamps: sqlite gives them as text
+        instant = _as_instant(raw)
+        if instant is None:
+            return _check_error(
+                rule,
+                f"the query gave {value!r}, which expect {_describe(expect)} cannot compare "
+                "(it compares dates and timestamps)",
+                found.query,
+            )
+        try:
+            passed = (expect.min is None or instant >= _as_instant(expect.min)) and (
+                expect.max is None or instant <= _as_instant(expect.max)
+            )
+        except TypeError:
+            return _check_error(
+                rule,
+                f"the query gave {value!r}, and expect {_describe(expect)} has a time zone "
+                "where it has none, or none where it has one: give both a time zone, or neither",
+                found.query,
+            )
+        value = str(instant)
     elif value is None or isinstance(value, bool) or not isinstance(value, int | float):
         return _check_error(
             rule,
@@ -294,6 +321,19 @@ def _judge(rule: Rule, expect: SqlExpect, found: _Found) -> CheckResult:
         )
     problem = f"the query gave {value!r}; expected {_describe(expect)}"
     return _verdict(rule, passed, problem, metadata)
+
+
+def _as_instant(value: Any) -> pd.Timestamp | None:
+    """A date, a timestamp, or text that reads as one (sqlite's), as a pandas Timestamp."""
+    import pandas as pd
+
+    if value is None or isinstance(value, bool | int | float | decimal.Decimal):
+        return None
+    try:
+        instant = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return None
+    return None if pd.isna(instant) else instant
 
 
 def _plain(value: Any) -> Any:
@@ -321,9 +361,13 @@ def _describe(expect: SqlExpect) -> str:
         return "empty"
     if expect.non_empty:
         return "non_empty"
-    bounds = [f"min {expect.min:g}" if expect.min is not None else ""]
-    bounds.append(f"max {expect.max:g}" if expect.max is not None else "")
+    bounds = [f"min {_shown(expect.min)}" if expect.min is not None else ""]
+    bounds.append(f"max {_shown(expect.max)}" if expect.max is not None else "")
     return " and ".join(bound for bound in bounds if bound)
+
+
+def _shown(bound: float | dt.date) -> str:
+    return f"{bound:g}" if isinstance(bound, float) else bound.isoformat()
 
 
 def _verdict(rule: Rule, passed: bool, problem: str, metadata: dict[str, Any]) -> CheckResult:
