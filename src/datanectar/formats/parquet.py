@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..stores import Location
-from .base import Format, parameter_names, wants
+from .base import Absent, Format, parameter_names, wants
 
 
 class ParquetFormat(Format):
@@ -18,6 +18,7 @@ class ParquetFormat(Format):
     data_kind = "table"
     suffix = ".parquet"
     writes = ("pandas.DataFrame", "pyarrow.Table")
+    reports_absence = True
 
     def accepts(self, value: Any) -> bool:
         return isinstance(value, pd.DataFrame | pa.Table)
@@ -29,9 +30,16 @@ class ParquetFormat(Format):
         )
 
     def read(self, location: Location, *, options: Mapping[str, Any], as_type: Any = None) -> Any:
-        table = pq.read_table(
-            location.path, filesystem=location.store.arrow_filesystem(), **options
-        )
+        try:
+            table = pq.read_table(
+                location.path, filesystem=location.store.arrow_filesystem(), **options
+            )
+        except FileNotFoundError:
+            # Looked for only now, when the read failed: a server answering 401 through
+            # fsspec's HTTP reader also says "not found", and the store's look tells them apart.
+            if not self.exists(location):
+                raise Absent(location.uri) from None
+            raise
         return table if wants(as_type, "pyarrow.Table") else table.to_pandas()
 
     def load_option_names(self) -> frozenset[str]:

@@ -148,7 +148,9 @@ class S3Store(Store):
         import boto3
         from botocore.config import Config
 
-        return boto3.client(
+        # A session of its own: boto3's default one keeps the credentials it first found,
+        # for the life of the process, whatever the environment says since.
+        return boto3.session.Session().client(
             "s3",
             endpoint_url=self.endpoint_url,
             region_name=self.region,
@@ -255,20 +257,23 @@ class S3Store(Store):
         where = f"store '{self.name}' (s3://{self.bucket}"
         where += f"/{self.prefix})" if self.prefix else ")"
         endpoint = self.endpoint_url or "AWS"
-        if code == "NoSuchBucket":
-            return f"{where}: bucket '{self.bucket}' does not exist at {endpoint}. Fix: create it, or correct `bucket` (and `endpoint_url`)."
         name = type(exc).__name__
-        if name in ("NoCredentialsError", "PartialCredentialsError") or (
-            code in ("AccessDenied", "403") and not self._credentials_found()
-        ):  # deltalake sends an unsigned request when the chain has none: S3 says 403
-            return f"{where}: no AWS credentials found. Fix: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE."
-        if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-            return f"{where}: access denied ({code}). Fix: check the AWS credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and the bucket's policy."
         if name in _TIMED_OUT or code == "timeout":
             seconds = f"{self.config.timeout_seconds:g}"
             return f"{where}: {endpoint} did not answer within {seconds} s, {_ATTEMPTS} tries ({name}). Fix: check `endpoint_url` / AWS_ENDPOINT_URL and the network, or raise the store's `timeout_seconds`."
         if name in _UNREACHABLE or code == "unreachable":
             return f"{where}: cannot reach {endpoint} ({name}). Fix: check `endpoint_url` / AWS_ENDPOINT_URL and the network."
+        if (
+            name in ("NoCredentialsError", "PartialCredentialsError")
+            or not self._credentials_found()
+        ):
+            # deltalake and pyarrow send unsigned requests when the chain has none: what S3
+            # answers to those (403, or anything) is no clue to what is wrong
+            return f"{where}: no AWS credentials found. Fix: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE."
+        if code == "NoSuchBucket":
+            return f"{where}: bucket '{self.bucket}' does not exist at {endpoint}. Fix: create it, or correct `bucket` (and `endpoint_url`)."
+        if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            return f"{where}: access denied ({code}). Fix: check the AWS credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and the bucket's policy."
         return f"{where}: {name}: {exc}"
 
     def _credentials_found(self) -> bool:
@@ -534,6 +539,13 @@ def _versions_of(document: dict[str, Any]) -> list[str]:
 _UNREACHABLE = ("EndpointConnectionError",)
 _TIMED_OUT = ("ConnectTimeoutError", "ReadTimeoutError")
 _CODE_IN_TEXT = re.compile(r"<Code>(\w+)</Code>")
+_ARROW_ERROR = re.compile(r"AWS Error (\w+)")
+_ARROW_CODES = {
+    "ACCESS_DENIED": "AccessDenied",
+    "NO_SUCH_BUCKET": "NoSuchBucket",
+    "NETWORK_CONNECTION": "unreachable",
+    "REQUEST_TIMEOUT": "timeout",
+}
 _UNREACHABLE_TEXT = ("Connection refused", "error sending request", "dns error")
 
 
@@ -549,8 +561,11 @@ def _error_code(exc: BaseException) -> str:
         return found.group(1)
     if "403 Forbidden" in text:
         return "403"
-    if "operation timed out" in text:
+    if "operation timed out" in text or "Timeout was reached" in text:
         return "timeout"
+    arrow = _ARROW_ERROR.search(text)  # pyarrow's S3 filesystem: "AWS Error ACCESS_DENIED ..."
+    if arrow:
+        return _ARROW_CODES.get(arrow.group(1), arrow.group(1))
     if any(sign in text for sign in _UNREACHABLE_TEXT):
         return "unreachable"
     return ""
