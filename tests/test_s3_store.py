@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -296,14 +297,9 @@ def test_wrong_credentials_are_access_denied_naming_store_and_entry(
         )
         project = s3_project(make_project, _NoBucket(stores))
         catalog = datanectar.catalog(project)
-        for name, value in [("t_parquet", FRAME), ("t_delta", FRAME), ("t_zarr", GRID)]:
-            for attempt, arguments in ((catalog.save, (name, value)), (catalog.load, (name,))):
-                with pytest.raises(datanectar.errors.DatanectarError) as info:
-                    attempt(*arguments)
-                message = str(info.value)
-                assert f"entry '{name}'" in message and "store 'lake'" in message, message
-                assert "access denied" in message and "AWS_ACCESS_KEY_ID" in message, message
-                assert secret not in message
+        for message in _failed_saves_and_loads(catalog):
+            assert "access denied" in message and "AWS_ACCESS_KEY_ID" in message, message
+            assert secret not in message
         (project / "definitions.py").write_text(
             "from pathlib import Path\nimport datanectar\n\n"
             "defs = datanectar.definitions(Path(__file__).parent)\n"
@@ -377,13 +373,20 @@ def test_no_credentials_at_all_says_so_for_every_format(
             f'region = "us-east-1"\nendpoint_url = "{endpoint}"\ntimeout_seconds = 2\n'
         )
         catalog = datanectar.catalog(s3_project(make_project, _NoBucket(stores), functions=""))
-        for name, value in [("t_parquet", FRAME), ("t_delta", FRAME), ("t_zarr", GRID)]:
-            for attempt, arguments in ((catalog.save, (name, value)), (catalog.load, (name,))):
-                with pytest.raises(datanectar.errors.DatanectarError) as info:
-                    attempt(*arguments)
-                message = str(info.value)
-                assert f"entry '{name}'" in message and "store 'lake'" in message, message
-                assert "no AWS credentials found" in message, message
+        for message in _failed_saves_and_loads(catalog):
+            assert "no AWS credentials found" in message, message
+
+
+def _failed_saves_and_loads(catalog: datanectar.Catalog) -> Iterator[str]:
+    """What a save and a load of a parquet, a delta and a zarr entry each said, failing,
+    each naming its entry and the store."""
+    for name, value in [("t_parquet", FRAME), ("t_delta", FRAME), ("t_zarr", GRID)]:
+        for attempt, arguments in ((catalog.save, (name, value)), (catalog.load, (name,))):
+            with pytest.raises(datanectar.errors.DatanectarError) as info:
+                attempt(*arguments)
+            message = str(info.value)
+            assert f"entry '{name}'" in message and "store 'lake'" in message, message
+            yield message
 
 
 class _NoBucket:
