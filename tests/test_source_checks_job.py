@@ -237,3 +237,22 @@ def test_a_partitioned_sources_checks_refuse_a_run_naming_no_or_another_partitio
     assert not any(
         getattr(e, "passed", False) for e in evaluations(instance, "by_city", "row_count")
     )
+
+
+def test_a_job_named_apart_from_anothers_of_the_same_dimensions_names_itself(
+    make_project, instance
+) -> None:
+    project = make_project(
+        "a_cities:\n  format: csv\n  namespaces: [{name: city, values: [paris, lyon]}]\n"
+        "  checks: [{row_count: {min: 1}}]\n"
+        "b_cities:\n  format: csv\n  namespaces: [{name: city, values: [oslo, lima]}]\n"
+        "  checks: [{row_count: {min: 1}}]\n"
+    )
+    defs = datanectar.definitions(project)
+    names = {job.name for job in defs.jobs or []}
+    assert names == {"source_checks__city", "source_checks__city__b_cities"}, names
+    result = defs.resolve_job_def("source_checks__city__b_cities").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
+    assert not result.success
+    assert "-j source_checks__city__b_cities --tags" in failure_messages(result)

@@ -36,7 +36,7 @@ from ..sql_tables import CatalogTables
 from ..storage import published_together
 from .features import chosen_for_users
 from .io_manager import published
-from .jobs import partitioned_job_name
+from .jobs import SOURCE_CHECKS_JOB, partitioned_job_name
 from .metadata import cached_metadata, materialization_metadata
 from .partitions import keys_of, partitions_def
 
@@ -268,7 +268,10 @@ def _partition_checked(context: Any, entry: Entry) -> dict[str, str] | None:
     if not entry.namespaces:
         return None
     if not context.has_partition_key:
-        job = partitioned_job_name(entry)
+        # the job running, when it is one of checks: its name carries any suffix that
+        # told it from another's of the same dimensions
+        running = context.job_def.name
+        job = running if running.startswith(SOURCE_CHECKS_JOB) else partitioned_job_name(entry)
         raise NamespaceKeyError(
             f"{entry.subject}: its checks run one partition at a time, and this run names none. "
             f"Fix: dagster job execute -f definitions.py -j {job} --tags "
