@@ -136,12 +136,26 @@ class Catalog:
     # -- data -----------------------------------------------------------------------------
 
     def load(
-        self, name: str, *, namespace: str | Partition | None = None, as_type: Any = None
+        self,
+        name: str,
+        *,
+        namespace: str | Partition | None = None,
+        as_type: Any = None,
+        version: str | int | Any = None,
     ) -> Any:
         """The stored value of an entry (one namespace of a partitioned one), as `as_type`
-        where the format offers several."""
+        where the format offers several. `version`: of a versioned entry a label (the latest
+        when None), of a delta entry a table version number or timestamp; a list of them
+        gives a dict of values by version."""
+        if isinstance(version, list | tuple):
+            return {
+                one: self.load(name, namespace=namespace, as_type=as_type, version=one)
+                for one in version
+            }
         try:
-            return self.storage.load(self._target(name, namespace), as_type=as_type)
+            return self.storage.load(
+                self._target(name, namespace), as_type=as_type, version=version
+            )
         except DataNotFoundError as exc:
             producer = self.producers.get(name)
             if producer is None or producer.cached is None or not producer.cache_args:
@@ -165,6 +179,25 @@ class Catalog:
 
         target = self._target(name, namespace)
         return enforce(publish(self, self.entry(name), value, target=target, tag=plain_tag()))
+
+    def versions(self, name: str, *, namespace: str | Partition | None = None) -> list[Any]:
+        """The manifests of a versioned entry's versions, oldest first."""
+        return self.storage.manifests(self._target(name, namespace))
+
+    def prune(
+        self,
+        name: str,
+        *,
+        keep: int,
+        namespace: str | Partition | None = None,
+        pinned: frozenset[str] = frozenset(),
+        dry_run: bool = False,
+    ) -> list[str]:
+        """Remove all but the newest `keep` versions of a versioned entry, never the latest
+        nor a `pinned` one: the labels removed (with `dry_run`, that would be)."""
+        return self.storage.prune_versions(
+            self._target(name, namespace), keep=keep, pinned=pinned, dry_run=dry_run
+        )
 
     def exists(self, name: str, *, namespace: str | Partition | None = None) -> bool:
         return self.storage.exists(self._target(name, namespace))

@@ -7,6 +7,7 @@ errors that name the entry.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -21,6 +22,7 @@ from .errors import (
     DatanectarError,
     DataNotFoundError,
     FormatTypeError,
+    StorageIOError,
     StoreAccessError,
     StoreError,
 )
@@ -65,6 +67,13 @@ class WriteReport:
     """The name of the store written to."""
     environment: str | None = None
     """The environment (DATANECTAR_ENV) whose settings were in force, if one was."""
+    version: str | None = None
+    """For a versioned entry: the label of the version written."""
+    manifest_uri: str | None = None
+    content_hash: str | None = None
+    """The sha256 of the version's files (names and hashes): same bytes, same hash."""
+    deduplicated: bool = False
+    """True when identical bytes were stored already and not stored again."""
 
 
 LEFTOVER_GRACE_SECONDS = 3600.0
@@ -147,11 +156,19 @@ class EntryStorage:
             raise FormatTypeError(
                 f"{_where(entry)}: format '{fmt.name}' cannot store it: {refused}"
             )
+        in_place = _in_place(fmt, target)
+        if entry.versioning is not None:
+            if in_place:
+                raise StoreError(
+                    f"{_where(entry)}: its namespaces live inside one {fmt.name} object, "
+                    "which is written in place: a version is a whole copy. Fix: remove "
+                    "'versioned', or keep each namespace in an object of its own."
+                )
+            return self._save_version(fmt, target, value, gate)
         final = self.location(target)
         store = final.store
         store.ensure_writable()
         store.prepare(final)
-        in_place = _in_place(fmt, target)
         self._remove_leftovers(fmt, entry, final, target.slice if in_place else None)
         if gate is not None and _splits(fmt, entry) and not in_place:
             self._write_then_commit(fmt, entry, value, final, gate)
@@ -188,6 +205,130 @@ class EntryStorage:
                 staged.store.remove(staged)
                 raise
         return self._report(fmt, entry, value, final)
+
+    def _save_version(
+        self, fmt: Format, target: Target, value: Any, gate: Gate | None
+    ) -> WriteReport:
+        """A new immutable version of a versioned entry (see `versions.versioned`)."""
+        from .versions.versioned import VersionError, publish_version
+
+        entry = target.entry
+        versioning = entry.versioning
+        assert versioning is not None
+        store, layout = self._versions_of(target)
+        store.ensure_writable()
+        try:
+            with _failures_named(
+                entry, fmt, store.location(layout.path, direct=True), "versioning"
+            ):
+                written = publish_version(
+                    store,
+                    layout,
+                    entry=entry.name,
+                    format_name=fmt.name,
+                    one_object=fmt.one_object,
+                    template=versioning.label,
+                    properties=entry.properties,
+                    write=lambda staged, final: self._write(fmt, entry, value, staged, final),
+                    gate=gate,
+                )
+                if versioning.keep is not None:
+                    self._prune(target, keep=versioning.keep)
+        except VersionError as exc:
+            raise StoreError(f"{_where(entry)}: {exc}") from None
+        report = self._report(fmt, entry, value, written.location)
+        manifest = written.manifest
+        return dataclasses.replace(
+            report,
+            version=manifest.label,
+            manifest_uri=written.manifest_uri,
+            content_hash=manifest.content_hash,
+            deduplicated=manifest.stored_with is not None,
+            bytes_written=0 if manifest.stored_with is not None else manifest.size,
+        )
+
+    def _versions_of(self, target: Target) -> tuple[Store, Any]:
+        from .stores import normalize_relative_path
+        from .versions.layout import Layout
+
+        self.location(target)  # the store and path checked, errors naming the entry
+        return self._stores[target.store], Layout(normalize_relative_path(target.path))
+
+    def _prune(
+        self,
+        target: Target,
+        *,
+        keep: int,
+        pinned: frozenset[str] = frozenset(),
+        dry_run: bool = False,
+    ) -> list[str]:
+        from .versions.versioned import prune
+
+        store, layout = self._versions_of(target)
+        return prune(store, layout, keep=keep, pinned=pinned, dry_run=dry_run)
+
+    @_store_failures_named
+    def prune_versions(
+        self,
+        target: Target,
+        *,
+        keep: int,
+        pinned: frozenset[str] = frozenset(),
+        dry_run: bool = False,
+    ) -> list[str]:
+        """Remove all but the newest `keep` versions (never the latest or a pinned one)."""
+        if not dry_run:
+            self._stores[target.store].ensure_writable()
+        return self._prune(target, keep=keep, pinned=pinned, dry_run=dry_run)
+
+    @_store_failures_named
+    def manifests(self, target: Target) -> list[Any]:
+        """The manifests of a versioned entry's versions, oldest first."""
+        from .versions.versioned import manifests
+
+        return manifests(*self._versions_of(target))
+
+    def _version_manifest(self, target: Target, version: str | None) -> Any:
+        """The manifest of `version` (the latest when None), or DataNotFoundError."""
+        from .versions.versioned import latest_label, read_manifest
+
+        entry = target.entry
+        store, layout = self._versions_of(target)
+        label = version if version is not None else latest_label(store, layout)
+        manifest = read_manifest(store, layout, label) if label is not None else None
+        if manifest is None:
+            fmt = _format(entry)
+            location = store.location(layout.path, direct=True)
+            if version is None:
+                raise self._missing(fmt, target, location)
+            known = [m.label for m in self.manifests(target)]
+            shown = ", ".join(known[-10:]) or "none yet"
+            raise DataNotFoundError(
+                f"{_where(entry)}: no version '{version}' (versions: {shown}). Fix: "
+                f"datanectar versions {entry.name} lists them."
+            )
+        return store, manifest
+
+    def _load_version(
+        self, fmt: Format, target: Target, *, as_type: Any, version: str | None
+    ) -> Any:
+        from .versions.versioned import VersionError, verify
+
+        entry = target.entry
+        versioning = entry.versioning
+        assert versioning is not None
+        store, manifest = self._version_manifest(target, version)
+        location = store.location(manifest.data, direct=True)
+        with _failures_named(entry, fmt, location, f"reading version '{manifest.label}' of"):
+            try:
+                verify(manifest, location, how=versioning.verify)
+            except VersionError as exc:
+                raise StorageIOError(
+                    f"{_where(entry)}: {exc}: the stored bytes are not those written. Fix: "
+                    "load another version (datanectar versions "
+                    f"{entry.name}), or write a new one."
+                ) from None
+            return fmt.read(location, options=entry.load_options, as_type=as_type)
 
     def _remove_leftovers(
         self, fmt: Format, entry: Entry, final: Location, part: Slice | None
@@ -254,9 +395,17 @@ class EntryStorage:
         return not fmt.transactional or _splits(fmt, target.entry)
 
     @_store_failures_named
-    def load(self, target: Target, *, as_type: Any = None) -> Any:
+    def load(self, target: Target, *, as_type: Any = None, version: Any = None) -> Any:
+        """The stored value at `target`: of a versioned entry the latest version, or
+        `version` (a label); of a delta entry a table version (a number or a timestamp)."""
         entry = target.entry
         fmt = _format(entry)
+        if entry.versioning is not None and not _in_place(fmt, target):
+            return self._load_version(
+                fmt, target, as_type=as_type, version=None if version is None else str(version)
+            )
+        if version is not None:
+            return self._load_table_version(fmt, target, as_type=as_type, version=version)
         location = self.location(target)
         if entry.query is not None:
             with _failures_named(entry, fmt, location, "running the query of"):
@@ -276,6 +425,20 @@ class EntryStorage:
             raise self._missing(fmt, target, location, why=str(unfinished)) from None
         except Absent:
             raise self._missing(fmt, target, location) from None
+
+    def _load_table_version(
+        self, fmt: Format, target: Target, *, as_type: Any, version: Any
+    ) -> Any:
+        entry = target.entry
+        read_version = getattr(fmt, "read_version", None)
+        if read_version is None:
+            raise StoreError(
+                f"{_where(entry)}: it is not versioned, so it has no version {version!r}. Fix: "
+                "add 'versioned: true' to the entry (each write is then kept as a version)."
+            )
+        location = self.location(target)
+        with _failures_named(entry, fmt, location, f"reading version {version!r} of"):
+            return read_version(location, version, options=entry.load_options, as_type=as_type)
 
     def stores_text(self, target: Target) -> bool:
         """Whether the entry's format stores its cells as text (csv)."""
@@ -412,12 +575,23 @@ class EntryStorage:
                 )
             if _in_place(fmt, target):
                 return fmt.partition_fingerprint(location, target.slice)
+            if entry.versioning is not None:  # the latest version's content
+                latest = self._latest_manifest(target)
+                return f"version-{latest.content_hash}" if latest is not None else None
             return fmt.fingerprint(location) if fmt.exists(location) else None
 
-    @staticmethod
-    def _exists(fmt: Format, target: Target, location: Location) -> bool:
+    def _latest_manifest(self, target: Target) -> Any:
+        from .versions.versioned import latest_label, read_manifest
+
+        store, layout = self._versions_of(target)
+        label = latest_label(store, layout)
+        return read_manifest(store, layout, label) if label is not None else None
+
+    def _exists(self, fmt: Format, target: Target, location: Location) -> bool:
         if target.entry.query is not None:
             return True  # a query always has a result (an error, when its tables are not there)
+        if target.entry.versioning is not None and not _in_place(fmt, target):
+            return self._latest_manifest(target) is not None
         with _failures_named(target.entry, fmt, location, "looking for"):
             if _in_place(fmt, target):
                 return fmt.exists(location) and fmt.partition_exists(location, target.slice)

@@ -26,6 +26,7 @@ FUNCTION_KEY = "datanectar/function"
 DEFAULTS_KEY = "datanectar/default_arguments"
 STORE_KEY = "datanectar/store"
 ENVIRONMENT_KEY = "datanectar/environment"
+VERSION_KEY = "datanectar/version"
 
 
 def materialization_metadata(report: WriteReport) -> dict[str, Any]:
@@ -39,6 +40,11 @@ def materialization_metadata(report: WriteReport) -> dict[str, Any]:
         metadata[ENVIRONMENT_KEY] = dg.MetadataValue.text(report.environment)
     if report.bytes_written is not None:
         metadata["bytes_written"] = dg.MetadataValue.int(report.bytes_written)
+    if report.version is not None:
+        metadata[VERSION_KEY] = dg.MetadataValue.text(report.version)
+        metadata["datanectar/manifest"] = dg.MetadataValue.path(report.manifest_uri or "")
+        metadata["datanectar/content_hash"] = dg.MetadataValue.text(report.content_hash or "")
+        metadata["datanectar/deduplicated"] = dg.MetadataValue.bool(report.deduplicated)
     summary = report.summary
     if isinstance(summary, TableSummary):
         metadata["dagster/row_count"] = dg.MetadataValue.int(summary.rows)

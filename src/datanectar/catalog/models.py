@@ -17,6 +17,8 @@ from ..formats import format_names
 from ..formats.csv_dialect import CsvDialect
 from ..formats.registry import BUILT_IN_FORMATS
 from ..stores import normalize_relative_path
+from ..versions.labels import check_name
+from ..versions.settings import Versioning
 from .namespaces import Dimension, parse_namespaces
 from .rules import Rule
 
@@ -105,6 +107,36 @@ class EntryFields(BaseModel):
         default=False,
         description="Downstream loads of several namespaces skip missing ones instead of failing.",
     )
+    versioned: Versioning | None = Field(
+        default=None,
+        description="Keep every write as an immutable version with a manifest: true, or "
+        "{label: TEMPLATE, keep: N, verify: sha256|size}.",
+    )
+    properties: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="Properties every version's manifest records (versioned entries).",
+    )
+
+    @property
+    def versioning(self) -> Versioning | None:
+        """How the entry is versioned, None when it is not."""
+        return self.versioned
+
+    @field_validator("versioned", mode="before")
+    @classmethod
+    def _versioned_flag(cls, value: Any) -> Any:
+        if value is True:
+            return {}
+        return None if value is False else value
+
+    @field_validator("properties")
+    @classmethod
+    def _property_names(
+        cls, value: dict[str, str | int | float | bool]
+    ) -> dict[str, str | int | float | bool]:
+        for name in value:
+            check_name(name, what="property name")
+        return value
 
     @field_validator("format")
     @classmethod

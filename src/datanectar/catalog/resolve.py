@@ -160,6 +160,7 @@ def complete_entry(
             f"add 'format: NAME', one of {', '.join(format_names())}.",
         )
     _check_query(entry, fmt, producer)
+    _check_versioning(entry, fmt)
     store = entry.store or config.settings.default_store
     if store not in stores:
         raise error(
@@ -247,6 +248,37 @@ def _headerless_field_names(entry: Entry, config: ProjectConfig) -> tuple[str, .
     from ..checks.tableschema import load_schema
 
     return tuple(load_schema(entry.schema_, basepath=config.root).field_names)
+
+
+def _check_versioning(entry: Entry, fmt: str) -> None:
+    """Versions are copies kept whole: of a table that keeps its own versions (Delta) or
+    that lives in a database there are none to make."""
+    if not entry.versioned and not entry.properties:
+        return
+    if entry.properties and not entry.versioned:
+        raise CatalogError(
+            file=entry.source,
+            entry=entry.name,
+            field="properties",
+            problem="properties are recorded in the manifests of versions, and this entry is "
+            "not versioned.",
+            fix="add 'versioned: true', or remove 'properties'.",
+        )
+    problem = {
+        "delta": "a Delta table keeps its own versions: every delta entry loads any of them "
+        "(catalog.load(name, version=3)) without copies.",
+        "sql": "a sql table lives in its database, which keeps no versions of it.",
+    }.get(fmt)
+    if problem is None and entry.query is not None:
+        problem = "a query's result is read, never written: there is nothing to version."
+    if problem is not None:
+        raise CatalogError(
+            file=entry.source,
+            entry=entry.name,
+            field="versioned",
+            problem=problem,
+            fix="remove 'versioned' (and 'properties').",
+        )
 
 
 def _check_query(entry: Entry, fmt: str, producer: Producer | None) -> None:

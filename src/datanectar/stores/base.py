@@ -365,6 +365,42 @@ class Store(ABC):
         staging; returns what was removed. Stores that stage nothing keep the default."""
         return []
 
+    # -- small objects (manifests, a version's "latest" record) --------------------------
+
+    def read_small(self, relative: str) -> bytes | None:
+        """The bytes of the small object at `relative` (a manifest), None when absent."""
+        try:
+            return self.filesystem.cat_file(self.direct_path(relative))
+        except FileNotFoundError:
+            return None
+
+    def write_small(self, relative: str, data: bytes, *, exclusive: bool = False) -> bool:
+        """Publish `data` at `relative` atomically (readers see the previous bytes or these);
+        `exclusive`: only if nothing is there yet, False when something was (never an
+        overwrite). Staged and published as any one-object value is."""
+        final = self.location(relative, direct=True)
+        if exclusive and self.exists(final):
+            return False
+        self.prepare(final)
+        staged = self.staging_for(final, one_object=True)
+        staged.store.prepare(staged)
+        with staged.store.filesystem.open(staged.path, "wb") as file:
+            file.write(data)
+        try:
+            self.publish(staged, final)
+        except BaseException:
+            staged.store.remove(staged)
+            raise
+        return True
+
+    def names_in(self, relative: str) -> list[str]:
+        """The names of the objects directly in the folder `relative` (none if absent)."""
+        try:
+            found = self.filesystem.ls(self.direct_path(relative), detail=False)
+        except FileNotFoundError:
+            return []
+        return sorted(str(path).rstrip("/").rsplit("/", 1)[-1] for path in found)
+
     def ensure_writable(self) -> None:
         if self.read_only:
             raise StoreError(

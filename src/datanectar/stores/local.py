@@ -163,6 +163,22 @@ class LocalStore(Store):
     def remove(self, location: Location) -> None:
         _remove_path(location.path)
 
+    def write_small(self, relative: str, data: bytes, *, exclusive: bool = False) -> bool:
+        if not exclusive:
+            return super().write_small(relative, data)
+        final = self.location(relative, direct=True)
+        self.prepare(final)
+        staged = final.staging()
+        Path(staged.path).write_bytes(data)
+        try:
+            # a hard link is made only where no name is: two writers, one wins
+            os.link(staged.path, self.full_path(final.relative))
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(staged.path)
+        return True
+
     def size(self, location: Location) -> int:
         path = location.path
         if os.path.isfile(path):

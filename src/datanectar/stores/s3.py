@@ -292,6 +292,35 @@ class S3Store(Store):
 
     # -- publishing --------------------------------------------------------------------
 
+    def write_small(self, relative: str, data: bytes, *, exclusive: bool = False) -> bool:
+        """One PUT (S3 shows the object whole or not at all); `exclusive` by S3's own
+        `If-None-Match: *`, so two writers of one name cannot both succeed."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self.key(relative),
+                Body=data,
+                **({"IfNoneMatch": "*"} if exclusive else {}),
+            )
+        except ClientError as exc:
+            if exclusive and _error_code(exc) in ("PreconditionFailed", "412"):
+                return False
+            raise
+        return True
+
+    def read_small(self, relative: str) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.key(relative))
+        except ClientError as exc:
+            if _error_code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise
+        return answer["Body"].read()
+
     def staging_for(self, final: Location, *, one_object: bool) -> Location:
         """One object is written on this machine's disk and uploaded by `publish` in one
         request (a multipart upload is aborted if it fails: S3 shows the object whole or not

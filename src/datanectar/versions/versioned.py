@@ -1,0 +1,251 @@
+"""Writing, finding, verifying and pruning the versions of one versioned object in a store.
+
+A new version is written to staging like any value, hashed there, and then either published
+under its label or, when a stored version holds the same bytes, not stored again: its
+manifest names the stored bytes (on S3 a value staged on this machine's disk is then never
+uploaded). The manifest is written once (a label that exists is refused, by the store's
+exclusive write), and only then does `_latest.json` move: a write killed at any point leaves
+the previous latest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import json
+import posixpath
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..stores import Location, Store
+from .labels import check_name, make_label
+from .layout import Layout
+from .manifest import FileRecord, Manifest, content_hash, file_records
+
+
+class VersionError(ValueError):
+    """A version that cannot be written or read as asked (the caller names the entry)."""
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    """What the run writing a version knows: it fills label templates and the manifest."""
+
+    run_id: str | None = None
+    code_version: str | None = None
+    partition: str | None = None
+    label: str | None = None
+    """A label given at run time (run config): used instead of the template."""
+
+
+_CONTEXT: contextvars.ContextVar[WriteContext | None] = contextvars.ContextVar(
+    "datanectar_version_write", default=None
+)
+
+
+@contextlib.contextmanager
+def writing(**values: str | None) -> Iterator[None]:
+    """Versions written inside take these run values (run id, code version, a label)."""
+    token = _CONTEXT.set(replace(_CONTEXT.get() or WriteContext(), **values))
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+@dataclass(frozen=True)
+class Written:
+    manifest: Manifest
+    manifest_uri: str
+    location: Location
+    """Where the version's bytes are (those of an identical version, when deduplicated)."""
+
+
+def publish_version(
+    store: Store,
+    layout: Layout,
+    *,
+    entry: str,
+    format_name: str,
+    one_object: bool,
+    template: str | None,
+    properties: dict[str, Any],
+    write: Callable[[Location, Location], None],
+    gate: Callable[[Location], None] | None = None,
+) -> Written:
+    """Write a new version with `write(staged, final)`, then publish it (see the module)."""
+    context = _CONTEXT.get() or WriteContext()
+    values = {
+        "run_id": context.run_id,
+        "code_version": context.code_version,
+        "partition": context.partition,
+    }
+
+    def label_of(digest: str | None) -> str:
+        if context.label is not None:
+            return check_name(context.label, what="label")
+        return make_label(template, {**values, "content_hash": digest and digest[:16]})
+
+    # Known before the write unless it names the content: then checked (and the value
+    # staged) before anything is written, and written at its own place.
+    early = None if template is not None and "{content_hash}" in template else label_of(None)
+    if early is not None:
+        _refuse_existing(store, layout, early)
+    probe = store.location(layout.data(early or "_staging"), direct=True)
+    store.prepare(probe)
+    staged = store.staging_for(probe, one_object=one_object)
+    try:
+        write(staged, probe)
+        if gate is not None:
+            gate(staged)
+        records = file_records(staged)
+        digest = content_hash(records)
+        label = early or label_of(digest)
+        if early is None:
+            _refuse_existing(store, layout, label)
+        final = store.location(layout.data(label), direct=one_object)
+        stored_with = _stored_version(store, layout, digest)
+        if stored_with is not None:
+            staged.store.remove(staged)
+            if early is not None:  # the new version's own folder, made for the write: empty
+                store.remove(store.location(layout.folder(label), direct=True))
+            data = stored_with.data
+            records = list(stored_with.files)
+        else:
+            store.prepare(final)
+            store.publish(staged, final)
+            final = store.published_location(staged, final)
+            data = final.relative
+            records = [_at(record, final) for record in records]
+    except BaseException:
+        staged.store.remove(staged)
+        raise
+    manifest = Manifest(
+        entry=entry,
+        label=label,
+        format=format_name,
+        data=data,
+        files=tuple(records),
+        content_hash=digest,
+        created=dt.datetime.now(dt.UTC).isoformat(),
+        properties=dict(properties),
+        code_version=context.code_version,
+        run_id=context.run_id,
+        partition=context.partition,
+        stored_with=stored_with.label if stored_with is not None else None,
+    )
+    if not store.write_small(layout.manifest(label), manifest.to_json(), exclusive=True):
+        raise VersionError(f"version '{label}' was written by another writer meanwhile")
+    if stored_with is None:
+        store.write_small(
+            layout.content(digest), json.dumps({"label": label, "data": data}).encode()
+        )
+    store.write_small(layout.latest, json.dumps({"label": label}).encode())
+    location = store.location(data, direct=one_object)
+    return Written(manifest, store.uri(layout.manifest(label)), location)
+
+
+def _refuse_existing(store: Store, layout: Layout, label: str) -> None:
+    if store.read_small(layout.manifest(label)) is not None:
+        raise VersionError(
+            f"version '{label}' exists already: a version is never overwritten. Fix: give "
+            "another label, or a label template that differs per write ({time}, {run_id})"
+        )
+
+
+def _at(record: FileRecord, final: Location) -> FileRecord:
+    base = final.uri
+    return replace(record, uri=base + (f"/{record.name}" if record.name else ""))
+
+
+def _stored_version(store: Store, layout: Layout, digest: str) -> Manifest | None:
+    """The manifest of a stored version holding these bytes, if one still does."""
+    found = store.read_small(layout.content(digest))
+    if found is None:
+        return None
+    manifest = read_manifest(store, layout, json.loads(found)["label"])
+    if manifest is None or manifest.content_hash != digest:
+        return None
+    return manifest
+
+
+def read_manifest(store: Store, layout: Layout, label: str) -> Manifest | None:
+    data = store.read_small(layout.manifest(label))
+    return Manifest.from_json(data) if data is not None else None
+
+
+def latest_label(store: Store, layout: Layout) -> str | None:
+    data = store.read_small(layout.latest)
+    return json.loads(data)["label"] if data is not None else None
+
+
+def manifests(store: Store, layout: Layout) -> list[Manifest]:
+    """Every version's manifest, oldest first."""
+    names = [n[: -len(".json")] for n in store.names_in(layout.manifests) if n.endswith(".json")]
+    found = [read_manifest(store, layout, name) for name in names]
+    return sorted((m for m in found if m is not None), key=lambda m: m.created)
+
+
+def verify(manifest: Manifest, location: Location, *, how: str) -> None:
+    """The stored bytes are those the manifest lists: every file there, none more, each of
+    its size (and sha256, unless `how` is "size"); VersionError naming the file otherwise."""
+    stored = {record.name: record for record in file_records(location, hashed=how == "sha256")}
+    for expected in manifest.files:
+        found = stored.pop(expected.name, None)
+        shown = expected.name or location.name
+        if found is None:
+            raise VersionError(f"version '{manifest.label}': file '{shown}' is missing")
+        if found.size != expected.size:
+            raise VersionError(
+                f"version '{manifest.label}': file '{shown}' has {found.size} bytes, its "
+                f"manifest {expected.size}"
+            )
+        if how == "sha256" and found.sha256 != expected.sha256:
+            raise VersionError(
+                f"version '{manifest.label}': file '{shown}' does not match its manifest's "
+                f"sha256 ({found.sha256[:12]}... stored, {expected.sha256[:12]}... expected)"
+            )
+    if stored:
+        extra = ", ".join(sorted(stored))
+        raise VersionError(f"version '{manifest.label}': files not in its manifest: {extra}")
+
+
+def prune(
+    store: Store,
+    layout: Layout,
+    *,
+    keep: int,
+    pinned: frozenset[str] = frozenset(),
+    dry_run: bool = False,
+) -> list[str]:
+    """Remove all but the newest `keep` versions, never the latest nor a pinned one; bytes
+    another kept manifest still names stay. Returns the labels removed (or that would be)."""
+    found = manifests(store, layout)
+    latest = latest_label(store, layout)
+    kept = {m.label for m in found[-keep:]} | set(pinned) | ({latest} if latest else set())
+    going = [m for m in found if m.label not in kept]
+    if dry_run or not going:
+        return [m.label for m in going]
+    staying = [m for m in found if m.label in kept]
+    still_named = {m.data for m in staying}
+    for manifest in going:
+        store.remove(store.location(layout.manifest(manifest.label), direct=True))
+        if manifest.data in still_named:  # a kept version reuses these bytes: they stay
+            continue
+        store.remove(store.location(manifest.data, direct=True))
+        store.remove(store.location(layout.folder(manifest.label), direct=True))
+        # bytes reused from a version pruned before: its folder goes with them
+        store.remove(store.location(posixpath.dirname(manifest.data), direct=True))
+    # Each content record names a kept version holding its bytes, or goes with them.
+    for digest in {m.content_hash for m in going}:
+        holder = next((m for m in reversed(staying) if m.content_hash == digest), None)
+        record = store.location(layout.content(digest), direct=True)
+        if holder is None:
+            store.remove(record)
+        else:
+            store.write_small(
+                record.relative, json.dumps({"label": holder.label, "data": holder.data}).encode()
+            )
+    return [m.label for m in going]

@@ -1,0 +1,240 @@
+"""Versioned entries on the local store and on S3 (moto): every write a new immutable version
+with a manifest whose sha256s the test recomputes from the stored bytes itself (hashlib over
+files, boto3 over objects), identical content stored once, pinned and several-version loads,
+a flipped byte caught, labels never reused, and retention that spares the latest and pinned."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import datanectar
+from datanectar.errors import CatalogError, DatanectarError, StorageIOError
+from runs import catalog_error
+
+CATALOG = """\
+coefficients:
+  format: pickle
+  path: models/coefficients
+  versioned: true
+  properties: {framework: sklearn, owner: forecasting}
+grid:
+  format: zarr
+  versioned: {keep: 2}
+fixed:
+  format: json
+  versioned: {label: "release-1"}
+"""
+
+
+class Backend:
+    """Where the project keeps its data, and the stored bytes read back without datanectar."""
+
+    def __init__(self, make_project, s3=None) -> None:
+        self.s3 = s3
+        stores = '[tool.datanectar.stores.local]\ntype = "local"\nroot = "data"\n' + (
+            s3.store_toml(prefix="prod") if s3 else ""
+        )
+        settings = 'default_store = "lake"\n' if s3 else ""
+        self.project = make_project(CATALOG, stores=stores, settings=settings)
+        self.catalog = datanectar.catalog(self.project)
+
+    def read(self, relative: str) -> bytes:
+        """The bytes at `relative` (a path under the store root)."""
+        if self.s3 is None:
+            return (self.project / "data" / relative).read_bytes()
+        answer = self.s3.client.get_object(Bucket=self.s3.bucket, Key=f"prod/{relative}")
+        return answer["Body"].read()
+
+    def names(self, relative: str) -> list[str]:
+        """Every stored file under `relative`, relative to it."""
+        if self.s3 is None:
+            root = self.project / "data" / relative
+            return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+        prefix = f"prod/{relative}/"
+        return [key[len(prefix) :] for key in self.s3.keys(prefix)]
+
+    def flip_a_byte(self, relative: str) -> None:
+        data = bytearray(self.read(relative))
+        data[len(data) // 2] ^= 0xFF
+        if self.s3 is None:
+            (self.project / "data" / relative).write_bytes(bytes(data))
+        else:
+            self.s3.client.put_object(Bucket=self.s3.bucket, Key=f"prod/{relative}", Body=data)
+
+
+@pytest.fixture(params=["local", "s3"])
+def backend(request, make_project) -> Backend:
+    if request.param == "s3":
+        return Backend(make_project, request.getfixturevalue("s3"))
+    return Backend(make_project)
+
+
+def manifest_of(backend: Backend, entry_path: str, label: str) -> dict:
+    return json.loads(backend.read(f"{entry_path}/_manifests/{label}.json"))
+
+
+def test_each_write_is_a_version_whose_manifest_matches_its_bytes(backend) -> None:
+    catalog = backend.catalog
+    first = catalog.save("coefficients", {"a": [1.0, 2.0]})
+    second = catalog.save("coefficients", {"a": [3.0]})
+    assert first.version != second.version
+    for report, value in ((first, {"a": [1.0, 2.0]}), (second, {"a": [3.0]})):
+        manifest = manifest_of(backend, "models/coefficients", report.version)
+        [file] = manifest["files"]
+        stored = backend.read(f"models/coefficients/{report.version}/coefficients")
+        assert pickle.loads(stored) == value
+        assert file["sha256"] == hashlib.sha256(stored).hexdigest()
+        assert file["size"] == len(stored)
+        assert manifest["properties"] == {"framework": "sklearn", "owner": "forecasting"}
+        assert manifest["format"] == "pickle" and manifest["label"] == report.version
+        assert manifest["content_hash"] == report.content_hash
+    latest = json.loads(backend.read("models/coefficients/_latest.json"))
+    assert latest["label"] == second.version
+    assert catalog.load("coefficients") == {"a": [3.0]}
+    assert catalog.load("coefficients", version=first.version) == {"a": [1.0, 2.0]}
+    both = catalog.load("coefficients", version=[first.version, second.version])
+    assert both == {first.version: {"a": [1.0, 2.0]}, second.version: {"a": [3.0]}}
+    assert [m.label for m in catalog.versions("coefficients")] == [first.version, second.version]
+
+
+def test_identical_content_is_stored_once(backend) -> None:
+    catalog = backend.catalog
+    first = catalog.save("coefficients", {"same": 1})
+    again = catalog.save("coefficients", {"same": 1})
+    assert again.deduplicated and not first.deduplicated
+    assert again.content_hash == first.content_hash
+    stored = [name for name in backend.names("models/coefficients") if "/" in name]
+    data = [name for name in stored if not name.startswith("_")]
+    assert data == [f"{first.version}/coefficients"], stored
+    manifest = manifest_of(backend, "models/coefficients", again.version)
+    assert manifest["stored_with"] == first.version
+    assert catalog.load("coefficients", version=again.version) == {"same": 1}
+
+
+def test_a_flipped_byte_is_caught_naming_entry_version_and_file(backend) -> None:
+    catalog = backend.catalog
+    report = catalog.save("coefficients", {"a": list(range(100))})
+    backend.flip_a_byte(f"models/coefficients/{report.version}/coefficients")
+    with pytest.raises(StorageIOError) as info:
+        catalog.load("coefficients")
+    message = str(info.value)
+    assert "entry 'coefficients'" in message and f"version '{report.version}'" in message
+    assert "file 'coefficients'" in message and "sha256" in message
+
+
+def test_a_deleted_zarr_chunk_is_caught(backend) -> None:
+    catalog = backend.catalog
+    grid = xr.Dataset({"air": (("t", "x"), np.arange(20.0).reshape(4, 5))}).chunk({"t": 2})
+    report = catalog.save("grid", grid)
+    # where the bytes are: on S3 a folder value stays under the prefix it was written to
+    data = manifest_of(backend, "grid.zarr", report.version)["data"]
+    assert data.startswith(f"grid.zarr/{report.version}/")
+    chunks = [n for n in backend.names(data) if n.startswith("air/") and "/." not in n]
+    assert chunks
+    victim = f"{data}/{chunks[-1]}"
+    if backend.s3 is None:
+        (backend.project / "data" / victim).unlink()
+    else:
+        backend.s3.client.delete_object(Bucket=backend.s3.bucket, Key=f"prod/{victim}")
+    with pytest.raises(StorageIOError) as info:
+        catalog.load("grid")
+    assert "is missing" in str(info.value) and chunks[-1] in str(info.value)
+
+
+def test_a_label_that_exists_is_refused_and_the_version_kept(backend) -> None:
+    catalog = backend.catalog
+    catalog.save("fixed", {"v": 1})
+    with pytest.raises(DatanectarError) as info:
+        catalog.save("fixed", {"v": 2})
+    assert "entry 'fixed'" in str(info.value) and "'release-1' exists already" in str(info.value)
+    assert catalog.load("fixed") == {"v": 1}
+    assert catalog.load("fixed", version="release-1") == {"v": 1}
+
+
+def test_a_failed_write_leaves_the_latest_as_it_was(backend) -> None:
+    catalog = backend.catalog
+    report = catalog.save("coefficients", {"a": 1})
+    with pytest.raises(DatanectarError):
+        catalog.save("coefficients", {"cannot": lambda: None})  # pickling fails mid-write
+    assert catalog.load("coefficients") == {"a": 1}
+    assert [m.label for m in catalog.versions("coefficients")] == [report.version]
+
+
+def test_keep_prunes_old_versions_but_never_the_latest_or_a_pinned_one(backend) -> None:
+    catalog = backend.catalog
+    labels = []
+    for step in range(4):
+        grid = xr.Dataset({"air": ("x", np.full(3, float(step)))})
+        labels.append(catalog.save("grid", grid).version)
+    assert [m.label for m in catalog.versions("grid")] == labels[-2:]
+    assert not [n for n in backend.names("grid.zarr") if n.startswith(labels[0])]
+    # by hand: keep one, spare a pinned one
+    catalog.save("coefficients", {"a": 1})
+    pinned = catalog.save("coefficients", {"a": 2}).version
+    catalog.save("coefficients", {"a": 3})
+    last = catalog.save("coefficients", {"a": 4}).version
+    going = catalog.prune("coefficients", keep=1, pinned=frozenset({pinned}), dry_run=True)
+    assert len(going) == 2 and pinned not in going and last not in going
+    assert len(catalog.versions("coefficients")) == 4  # a dry run removes nothing
+    assert catalog.prune("coefficients", keep=1, pinned=frozenset({pinned})) == going
+    assert [m.label for m in catalog.versions("coefficients")] == [pinned, last]
+    assert catalog.load("coefficients", version=pinned) == {"a": 2}
+
+
+def test_an_unknown_version_lists_the_versions(backend) -> None:
+    catalog = backend.catalog
+    report = catalog.save("coefficients", {"a": 1})
+    with pytest.raises(DatanectarError) as info:
+        catalog.load("coefficients", version="nope")
+    assert "no version 'nope'" in str(info.value) and report.version in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "said"),
+    [
+        ("  format: delta\n  versioned: true\n", "versioned", "keeps its own versions"),
+        ("  format: pickle\n  versioned: {label: '{nope}'}\n", "versioned", "'nope'"),
+        (
+            "  format: pickle\n  versioned: true\n  properties: {'bad name': 1}\n",
+            "properties",
+            "bad name",
+        ),
+        ("  format: pickle\n  properties: {a: 1}\n", "properties", "not versioned"),
+    ],
+)
+def test_versioning_mistakes_are_catalog_errors(make_project, body, field, said) -> None:
+    error = catalog_error(make_project, f"thing:\n{body}")
+    assert isinstance(error, CatalogError) and error.entry == "thing"
+    assert field in str(error.field) and said in str(error), str(error)
+
+
+def test_a_materialization_records_the_version(make_project, instance) -> None:
+    from runs import materialize_project
+
+    project = make_project(
+        CATALOG,
+        modules={
+            "versioned_functions": """
+                import datanectar
+
+                @datanectar.asset(entry="coefficients")
+                def coefficients() -> dict:
+                    return {"a": 1}
+            """
+        },
+    )
+    result = materialize_project(project, instance, ["coefficients"])
+    [event] = result.asset_materializations_for_node("coefficients")
+    metadata = {key: value.value for key, value in event.metadata.items()}
+    label = metadata["datanectar/version"]
+    root = Path(project) / "data" / "models" / "coefficients"
+    manifest = json.loads((root / "_manifests" / f"{label}.json").read_text())
+    assert metadata["datanectar/content_hash"] == manifest["content_hash"]
+    assert metadata["datanectar/manifest"].endswith(f"_manifests/{label}.json")
