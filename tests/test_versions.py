@@ -238,3 +238,43 @@ def test_a_materialization_records_the_version(make_project, instance) -> None:
     manifest = json.loads((root / "_manifests" / f"{label}.json").read_text())
     assert metadata["datanectar/content_hash"] == manifest["content_hash"]
     assert metadata["datanectar/manifest"].endswith(f"_manifests/{label}.json")
+
+
+def test_the_versions_command_lists_shows_and_prunes(backend, capsys) -> None:
+    from datanectar.cli import main
+
+    catalog = backend.catalog
+    labels = [catalog.save("coefficients", {"a": step}).version for step in (1, 1, 2)]
+
+    def run(*arguments: str) -> str:
+        capsys.readouterr()
+        assert (
+            main(["--project", str(backend.project), "versions", "coefficients", *arguments]) == 0
+        )
+        return capsys.readouterr().out
+
+    listed = json.loads(run("--json"))
+    assert [item["label"] for item in listed] == labels
+    for item in listed:
+        [file] = item["files"]
+        stored = backend.read(item["data"])
+        assert file["sha256"] == hashlib.sha256(stored).hexdigest() and file["size"] == len(stored)
+        assert item["properties"] == {"framework": "sklearn", "owner": "forecasting"}
+        assert item["created"] and item["content_hash"]
+    table = run()
+    assert table.splitlines()[0].split() == [
+        "LABEL",
+        "AGE",
+        "SIZE",
+        "CONTENT",
+        "BYTES",
+        "PROPERTIES",
+    ]
+    assert f"= {labels[0]}" in table  # the second reuses the first's bytes
+    assert json.loads(run("--show", labels[2]))["label"] == labels[2]
+    said = run("--prune", "--keep", "1", "--dry-run")
+    assert said.startswith("would remove 2 version(s) of coefficients")
+    assert len(catalog.versions("coefficients")) == 3
+    run("--prune", "--keep", "1", "--pin", labels[1])
+    assert [m.label for m in catalog.versions("coefficients")] == labels[1:]
+    assert catalog.load("coefficients", version=labels[1]) == {"a": 1}  # bytes of the pruned first

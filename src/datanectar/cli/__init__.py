@@ -11,6 +11,7 @@ from . import cache as cache_commands
 from . import infer as infer_commands
 from . import namespaces as namespace_commands
 from . import quarantine as quarantine_commands
+from . import versions as version_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     infer_commands.register(commands)
     namespace_commands.register(commands)
     quarantine_commands.register(commands)
+    version_commands.register(commands)
     return parser
 
 
