@@ -319,16 +319,23 @@ class EntryStorage:
         assert versioning is not None
         store, manifest = self._version_manifest(target, version)
         location = store.location(manifest.data, direct=True)
-        with _failures_named(entry, fmt, location, f"reading version '{manifest.label}' of"):
+        with (
+            _failures_named(entry, fmt, location, f"reading version '{manifest.label}' of"),
+            _fetched_once(fmt, location) as readable,
+        ):
             try:
-                verify(manifest, location, how=versioning.verify)
+                verify(manifest, readable, how=versioning.verify)
             except VersionError as exc:
                 raise StorageIOError(
                     f"{_where(entry)}: {exc}: the stored bytes are not those written. Fix: "
                     "load another version (datanectar versions "
                     f"{entry.name}), or write a new one."
                 ) from None
-            return fmt.read(location, options=entry.load_options, as_type=as_type)
+            value = fmt.read(readable, options=entry.load_options, as_type=as_type)
+            if readable is not location and _is_lazy(value):
+                # a lazy value reads its file later: from the store, not the copy removed
+                value = fmt.read(location, options=entry.load_options, as_type=as_type)
+            return value
 
     def _remove_leftovers(
         self, fmt: Format, entry: Entry, final: Location, part: Slice | None
@@ -788,6 +795,31 @@ def _label(keys: Mapping[str, str]) -> str:
 
 def _partition_note(target: Target) -> str:
     return f" for namespace {target.keys}" if target.slice is not None else ""
+
+
+@contextmanager
+def _fetched_once(fmt: Format, location: Location) -> Iterator[Location]:
+    """A one-object value on a remote store, downloaded once to this machine's disk so that
+    it is hashed and read from the same bytes (not fetched twice); anything else as it is."""
+    if location.store.is_local or not fmt.one_object:
+        yield location
+        return
+    import tempfile
+    from pathlib import Path
+
+    from .stores.registry import folder_store
+
+    with tempfile.TemporaryDirectory(prefix="datanectar-verified-") as folder:
+        copy = folder_store("verified", Path(folder)).location(location.name, direct=True)
+        location.store.filesystem.get_file(location.path, copy.path)
+        yield copy
+
+
+def _is_lazy(value: Any) -> bool:
+    """Whether a loaded value still reads its file (an xarray Dataset opened lazily)."""
+    return (
+        type(value).__module__.startswith("xarray") and getattr(value, "chunks", None) is not None
+    )
 
 
 def _in_place(fmt: Format, target: Target) -> TypeGuard[PartitionsInPlace]:

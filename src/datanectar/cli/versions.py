@@ -88,8 +88,7 @@ def _prune(catalog: Catalog, arguments: argparse.Namespace) -> int:
     keep = arguments.keep or (entry.versioning.keep if entry.versioning else None)
     if keep is None:
         print(
-            f"datanectar versions --prune: entry '{entry.name}' sets no keep. Fix: give "
-            "--keep N.",
+            f"datanectar versions --prune: entry '{entry.name}' sets no keep. Fix: give --keep N.",
             file=sys.stderr,
         )
         return 2
