@@ -10,6 +10,7 @@ import json
 import pickle
 from pathlib import Path
 
+import dagster as dg
 import numpy as np
 import pytest
 import xarray as xr
@@ -278,3 +279,48 @@ def test_the_versions_command_lists_shows_and_prunes(backend, capsys) -> None:
     run("--prune", "--keep", "1", "--pin", labels[1])
     assert [m.label for m in catalog.versions("coefficients")] == labels[1:]
     assert catalog.load("coefficients", version=labels[1]) == {"a": 1}  # bytes of the pruned first
+
+
+def test_the_content_hash_is_the_data_version_so_staleness_follows_content(
+    make_project, instance
+) -> None:
+    """Rematerializing the same bytes leaves what reads them fresh; other bytes make it stale
+    (Dagster's own data versions would count every run as a change)."""
+    from dagster._core.definitions.data_version import StaleStatus
+
+    from runs import materialize_project
+    from test_cache_dagster import stale_resolver
+
+    def project_with(value: int) -> Path:
+        return make_project(
+            CATALOG + "summary:\n  format: json\n",
+            modules={
+                "versioned_functions": f"""
+                    import datanectar
+
+                    @datanectar.asset(entry="coefficients", version="1")
+                    def coefficients() -> dict:
+                        return {{"a": {value}}}
+
+                    @datanectar.asset(entry="summary", version="1")
+                    def summary(coefficients: dict) -> dict:
+                        return {{"n": len(coefficients)}}
+                """
+            },
+        )
+
+    project = project_with(1)
+    result = materialize_project(project, instance, ["coefficients", "summary"])
+    [first] = result.asset_materializations_for_node("coefficients")
+    label = first.metadata["datanectar/version"].value
+    manifest = json.loads(
+        (project / "data/models/coefficients/_manifests" / f"{label}.json").read_text()
+    )
+    assert first.tags["dagster/data_version"] == manifest["content_hash"]
+    materialize_project(project, instance, ["coefficients"])  # the same bytes again
+    resolver = stale_resolver(instance, datanectar.definitions(project))
+    assert resolver.get_status(dg.AssetKey("summary")) == StaleStatus.FRESH
+    project = project_with(2)
+    materialize_project(project, instance, ["coefficients"])
+    resolver = stale_resolver(instance, datanectar.definitions(project))
+    assert resolver.get_status(dg.AssetKey("summary")) == StaleStatus.STALE

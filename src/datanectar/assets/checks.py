@@ -34,6 +34,7 @@ from ..publishing import (
 from ..quarantine import keep_or_explain
 from ..sql_tables import CatalogTables
 from ..storage import published_together
+from ..versions.versioned import writing
 from .features import chosen_for_users
 from .io_manager import published
 from .jobs import SOURCE_CHECKS_JOB, partitioned_job_name
@@ -84,9 +85,20 @@ def published_outputs(
     else:
         keys = keys_of(entry, context.partition_key) if entry.namespaces else None
         target = target_for(entry, keys)
-        outcome = publish(catalog, entry, output, target=target, tag=tag)
+        with writing(
+            run_id=context.run.run_id,
+            code_version=context.assets_def.code_versions_by_key.get(context.asset_key),
+            partition=context.partition_key if entry.namespaces else None,
+        ):
+            outcome = publish(catalog, entry, output, target=target, tag=tag)
         if outcome.report is not None:
-            yield published(output, materialization_metadata(outcome.report))
+            # A version's content hash is its data version: the same bytes rewritten leave
+            # what reads them fresh, changed ones make it stale.
+            yield published(
+                output,
+                materialization_metadata(outcome.report),
+                data_version=outcome.report.content_hash,
+            )
     if outcome is None:  # a null result: nothing to judge
         return
     log_failures(context, outcome)
