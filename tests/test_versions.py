@@ -324,3 +324,45 @@ def test_the_content_hash_is_the_data_version_so_staleness_follows_content(
     materialize_project(project, instance, ["coefficients"])
     resolver = stale_resolver(instance, datanectar.definitions(project))
     assert resolver.get_status(dg.AssetKey("summary")) == StaleStatus.STALE
+
+
+def test_a_step_loads_a_pinned_version_from_its_code_or_from_run_config(
+    make_project, instance
+) -> None:
+    from runs import materialize_project
+
+    project = make_project(CATALOG + "summary:\n  format: json\n")
+    catalog = datanectar.catalog(project)
+    first = catalog.save("coefficients", {"a": 1}).version
+    second = catalog.save("coefficients", {"a": 2}).version
+    catalog.save("coefficients", {"a": 3})
+
+    def summary_from(pins: dict[str, str] | None) -> list:
+        @datanectar.asset(entry="summary", versions=pins)
+        def summary(coefficients: dict) -> dict:
+            return {"a": coefficients["a"]}
+
+        return [summary]
+
+    def stored_summary() -> dict:
+        return json.loads((project / "data" / "summary.json").read_text())
+
+    materialize_project(project, instance, ["summary"], functions=summary_from(None))
+    assert stored_summary() == {"a": 3}  # the latest
+    pinned = summary_from({"coefficients": first})
+    materialize_project(project, instance, ["summary"], functions=pinned)
+    assert stored_summary() == {"a": 1}
+    # the launchpad's run config overrides the code's pin
+    config = {"ops": {"summary": {"config": {"versions": {"coefficients": second}}}}}
+    materialize_project(project, instance, ["summary"], functions=pinned, run_config=config)
+    assert stored_summary() == {"a": 2}
+
+
+def test_pinning_a_parameter_that_is_no_input_is_an_error() -> None:
+    with pytest.raises(DatanectarError) as info:
+
+        @datanectar.asset(versions={"model": "v1"})
+        def summary(coefficients: dict) -> dict:
+            return coefficients
+
+    assert "versions names 'model'" in str(info.value)

@@ -45,6 +45,8 @@ class Producer:
     """The `CachedFunction` wrapping the function, for `@datanectar.cache` producers."""
     declared_uses: tuple[Any, ...] = ()
     """`uses=`: cached functions (or entry names) its body calls, as the decorator got them."""
+    pinned_versions: Mapping[str, str] = field(default_factory=dict)
+    """`versions=`: the version each named upstream entry is loaded at (its label)."""
 
     def uses(self) -> list[str]:
         """The entries of the cached functions its body calls: those declared with `uses=`,
@@ -176,6 +178,8 @@ class ProducerOptions:
     """The parameters that key a cached function's stored results."""
     memoize: bool = False
     """Whether a cached function's calls also remember their results in this process."""
+    versions: Mapping[str, str] | None = None
+    """The version (label) each named upstream entry is loaded at: pinned inputs."""
 
 
 @overload
@@ -193,6 +197,7 @@ def asset(
     schema: str | Mapping[str, Any] | None = ...,
     namespaces: Any = ...,
     uses: Iterable[Any] = ...,
+    versions: Mapping[str, str] | None = ...,
 ) -> Callable[[F], F]: ...
 
 
@@ -208,11 +213,13 @@ def asset(
     schema: str | Mapping[str, Any] | None = None,
     namespaces: Any = None,
     uses: Iterable[Any] = (),
+    versions: Mapping[str, str] | None = None,
 ) -> Any:
     """Mark a function as producing the catalog entry of its name (or `entry`).
 
     Its parameters named after other entries are its upstream assets. `version` becomes the
-    asset's code version; `checks` and `schema` are validation rules as in the catalog. The
+    asset's code version; `checks` and `schema` are validation rules as in the catalog;
+    `versions` pins upstream versioned entries to a version each (`{"model": "v3"}`). The
     function stays a plain callable.
     """
     options = ProducerOptions(
@@ -225,6 +232,7 @@ def asset(
         schema=schema,
         namespaces=namespaces,
         uses=tuple(uses),
+        versions=versions,
     )
 
     def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -275,6 +283,12 @@ def make_producer(
         dimensions = tuple(parse_namespaces(namespaces)) if namespaces is not None else ()
     except (ValueError, ValidationError) as exc:
         raise DatanectarError(f"{where}: namespaces: {exc}") from None
+    pins = dict(options.versions or {})
+    strays = [name for name in pins if name not in {p.name for p in parameters}]
+    if strays:
+        raise DatanectarError(
+            f"{where}: versions names '{strays[0]}', which is not a parameter of the function."
+        )
     schema = options.schema
     return Producer(
         function=fn,
@@ -290,6 +304,7 @@ def make_producer(
         namespaces=dimensions,
         cached=cached,
         declared_uses=options.uses,
+        pinned_versions=pins,
     )
 
 

@@ -28,8 +28,8 @@ from ..producers import Producer, chain_version
 from ..project import Catalog
 from ..targets import Target
 from .checks import check_specs, external_checks, published_outputs
-from .io_manager import LOAD_AS_KEY, PER_NAMESPACE_KEY, io_manager_key
-from .metadata import current_object, definition_metadata, schema_columns
+from .io_manager import LOAD_AS_KEY, PER_NAMESPACE_KEY, PINS_CONFIG, io_manager_key
+from .metadata import VERSION_KEY, current_object, definition_metadata, schema_columns
 from .namespace_context import NamespaceContext
 from .partitions import keys_of, partitions_def
 
@@ -105,7 +105,11 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
                 return cached.compute_for_dagster(
                     catalog,
                     inputs=inputs,
-                    arguments=dict(context.op_execution_context.op_config or {}),
+                    arguments={
+                        name: value
+                        for name, value in (context.op_execution_context.op_config or {}).items()
+                        if name != PINS_CONFIG
+                    },
                     upstream=[
                         read
                         for name in inputs
@@ -151,7 +155,12 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
     return dg.asset(
         name=entry.name,
         ins={
-            name: _asset_in(name, hints.get(name), per_namespace=name in partitioned_alike)
+            name: _asset_in(
+                name,
+                hints.get(name),
+                per_namespace=name in partitioned_alike,
+                version=producer.pinned_versions.get(name),
+            )
             for name in upstream
         },
         io_manager_key=io_manager_key(str(entry.format)),
@@ -165,7 +174,9 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         ),
         deps=[dg.AssetDep(name) for name in producer.uses() if name not in parameter_names],
         kinds={str(entry.format)},
-        config_schema=_cache_args_config(producer, hints) if producer.cache_args else None,
+        config_schema=_step_config(
+            producer, hints, versioned=[n for n in upstream if catalog.entries[n].versioning]
+        ),
         check_specs=specs or None,
         partitions_def=partitions_def(entry),
         backfill_policy=dg.BackfillPolicy.single_run() if single_run else None,
@@ -181,6 +192,22 @@ def _inputs_for(inputs: dict[str, Any], partition: dict[str, str]) -> dict[str, 
         name: value.load(partition) if isinstance(value, NamespaceInputs) else value
         for name, value in inputs.items()
     }
+
+
+def _step_config(
+    producer: Producer, hints: dict[str, Any], *, versioned: list[str]
+) -> dict[str, dg.Field] | None:
+    """The run config a step takes, shown by the launchpad: its cache arguments, and the
+    version each versioned input is loaded at (`versions: {entry: label}`)."""
+    schema = _cache_args_config(producer, hints) if producer.cache_args else {}
+    if versioned:
+        schema[PINS_CONFIG] = dg.Field(
+            dg.Map(str, str),
+            is_required=False,
+            description="The version (label) to load each versioned input at, by entry name "
+            f"({', '.join(versioned)}); the latest when not given.",
+        )
+    return schema or None
 
 
 def _cache_args_config(producer: Producer, hints: dict[str, Any]) -> dict[str, dg.Field]:
@@ -267,7 +294,9 @@ def asset_metadata(
     )
 
 
-def _asset_in(name: str, annotation: Any, *, per_namespace: bool) -> dg.AssetIn:
+def _asset_in(
+    name: str, annotation: Any, *, per_namespace: bool, version: str | None = None
+) -> dg.AssetIn:
     # The annotation travels as a type name: the IO manager picks the load type from it
     # (pyarrow.Table, xarray.DataArray, ...) without Dagster type-checking the value.
     metadata: dict[str, Any] = {}
@@ -275,4 +304,6 @@ def _asset_in(name: str, annotation: Any, *, per_namespace: bool) -> dg.AssetIn:
         metadata[LOAD_AS_KEY] = qualified_type_name(annotation)
     if per_namespace:
         metadata[PER_NAMESPACE_KEY] = True
+    if version is not None:
+        metadata[VERSION_KEY] = version
     return dg.AssetIn(key=dg.AssetKey(name), metadata=metadata or None)

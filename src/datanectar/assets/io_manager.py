@@ -29,6 +29,7 @@ from ..targets import Target
 from .metadata import (
     DEFAULTS_KEY,
     ENTRY_KEY,
+    VERSION_KEY,
     current_object,
     entry_from_metadata,
     is_keyed,
@@ -44,6 +45,9 @@ PER_NAMESPACE_KEY = "datanectar/per_namespace"
 """On an input partitioned as its step is: a run over several namespaces gets each namespace's
 upstream value for the namespace it computes (a single-run backfill), not all of them at once."""
 
+
+PINS_CONFIG = "versions"
+"""The key of a step's run config pinning its versioned inputs: `versions: {entry: label}`."""
 
 PUBLISHED_KEY = "datanectar/published"
 """Set on the output of a step that published its value itself (write-audit-publish): the IO
@@ -145,6 +149,10 @@ class FormatIOManager(dg.ConfigurableIOManager):
         entry = self._entry(metadata, upstream.asset_key)
         storage = self._entry_storage()
         load_as = raw_value((context.definition_metadata or {}).get(LOAD_AS_KEY))
+        # the step's run config first: the launchpad's choice overrides the code's pin
+        pinned = _pins_in_run_config(context).get(entry.name) or raw_value(
+            (context.definition_metadata or {}).get(VERSION_KEY)
+        )
 
         def target(partition: Mapping[str, str] | None) -> Target:
             return current_object(entry, metadata, partition=partition, instance=context.instance)[
@@ -160,7 +168,7 @@ class FormatIOManager(dg.ConfigurableIOManager):
                 if record is not None and record.is_null:
                     return None
             try:
-                return storage.load(found, as_type=load_as)
+                return storage.load(found, as_type=load_as, version=pinned)
             except DataNotFoundError as exc:
                 raise _not_found(exc, entry, partition, context.instance, metadata) from None
 
@@ -360,6 +368,15 @@ class FormatIOManager(dg.ConfigurableIOManager):
             project = self._project()
             self._storage = EntryStorage(project.open_stores(), environment=project.environment)
         return self._storage
+
+
+def _pins_in_run_config(context: dg.InputContext) -> Mapping[str, str]:
+    """The `versions` a step's run config pins its inputs at ({} when it pins none)."""
+    try:
+        config = context.step_context.op_config
+    except Exception:  # a context built outside a run (a unit test's): no run config
+        return {}
+    return (config or {}).get(PINS_CONFIG) or {} if isinstance(config, Mapping) else {}
 
 
 def _one_partition_per_run(subject: str, format_name: Any, count: int) -> DatanectarError:
