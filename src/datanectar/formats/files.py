@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import posixpath
 import shutil
 import uuid
 from collections.abc import Mapping
@@ -59,7 +58,7 @@ class FilesFormat(Format):
         if files is None:  # one file
             fs.put_file(str(source), location.path)
             return
-        if not files and not local:
+        if not local and not any(path.is_file() for _, path in files):
             raise Refused(
                 f"the folder '{source}' holds no files, and an object store cannot hold an "
                 "empty folder. Fix: put a file in it, or use a local store."
@@ -68,8 +67,10 @@ class FilesFormat(Format):
             fs.makedirs(location.path, exist_ok=True)
         for relative, path in files:
             target = f"{location.path}/{relative}"
-            if local:
-                fs.makedirs(posixpath.dirname(target), exist_ok=True)
+            if path.is_dir():  # listed before what it holds; an object store has no folders
+                if local:
+                    fs.makedirs(target, exist_ok=True)
+                continue
             fs.put_file(str(path), target)
 
     def read(self, location: Location, *, options: Mapping[str, Any], as_type: Any = None) -> Any:
@@ -113,8 +114,9 @@ class FilesFormat(Format):
 
 
 def source_files(value: Any) -> tuple[Path, list[tuple[str, Path]] | None]:
-    """The path saved and, for a folder, its files as ('/'-separated relative path, path to
-    read), or None for one file; Refused for what cannot be copied safely."""
+    """The path saved and, for a folder, what it holds as ('/'-separated relative path, path to
+    read), each folder before its content, or None for one file; Refused for what cannot be
+    copied safely."""
     source = Path(value).expanduser()
     if not source.exists():
         shown = f"'{source}'" if not os.path.lexists(source) else f"'{source}' (a broken link)"
@@ -164,6 +166,7 @@ def _walk(
                     f"the symlink '{path}' points to a folder that contains it ('{real}'): "
                     "copying it would never end. Fix: remove the link."
                 )
+            files.append((inner, path))
             _walk(path, inner, root, (*ancestors, real), files)
         elif path.is_file():
             files.append((inner, path))
