@@ -396,3 +396,40 @@ def test_through_dagster_on_s3(
     assert body == (source / "summary.txt").read_bytes()
     assert body.decode() == '{"layers": 3}' + str(["config.json", "weights"])
     assert os.listdir(download_cache)  # the downstream asset read a downloaded copy
+
+
+# -- http (read-only: single files, a server lists no folders) -----------------------------
+
+
+def test_a_file_served_over_http_loads_as_a_local_copy(
+    make_project, tmp_path, download_cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from http_server import serving, touch_later
+
+    served_root = tmp_path / "served"
+    (served_root / "reports").mkdir(parents=True)
+    served_file = served_root / "reports" / "summary.pdf"
+    served_file.write_bytes(b"%PDF-1.4 not really" * 100)
+    fetched: list[str] = []
+    fetch = files_format._fetch
+    monkeypatch.setattr(
+        files_format,
+        "_fetch",
+        lambda location, to: (fetched.append(location.uri), fetch(location, to)),
+    )
+    with serving(served_root) as served:
+        project = make_project(
+            "report: {format: files, store: portal, path: reports/summary.pdf}\n",
+            stores='[tool.datanectar.stores.local]\ntype = "local"\n'
+            f'[tool.datanectar.stores.portal]\ntype = "http"\nbase_url = "{served.base_url}"\n',
+        )
+        catalog = datanectar.catalog(project)
+        loaded = catalog.load("report")
+        assert download_cache in loaded.parents and filecmp.cmp(served_file, loaded, shallow=False)
+        assert catalog.load("report") == loaded and len(fetched) == 1
+        served_file.write_bytes(b"%PDF-1.4 a new one")
+        touch_later(served_file)
+        again = catalog.load("report")
+        assert again != loaded and again.read_bytes() == b"%PDF-1.4 a new one"
+        with pytest.raises(DatanectarError, match="read-only"):
+            catalog.save("report", served_file)
