@@ -232,6 +232,42 @@ def test_the_catalog_knows_the_format(make_project) -> None:
     assert datanectar.catalog(make_project("model: {format: files}\n")).location("model")
 
 
+def test_one_folder_per_namespace(make_project, tmp_path) -> None:
+    project = make_project(
+        'model: {format: files, path: "models/{city}", '
+        "namespaces: [{name: city, values: [paris, lyon]}]}\n"
+    )
+    catalog = datanectar.catalog(project)
+    paris, lyon = model_folder(tmp_path / "paris"), model_folder(tmp_path / "lyon", 2)
+    catalog.save("model", paris, namespace="paris")
+    catalog.save("model", lyon, namespace="lyon")
+    assert same_tree(paris, project / "data" / "models" / "paris")
+    assert same_tree(lyon, project / "data" / "models" / "lyon")
+    assert catalog.load("model", namespace="lyon") == project / "data" / "models" / "lyon"
+
+
+def test_the_io_manager_of_a_plain_dagster_asset(tmp_path, instance) -> None:
+    import dagster as dg
+
+    folder = model_folder(tmp_path)
+
+    @dg.asset(io_manager_key="files")
+    def trained() -> Path:
+        return folder
+
+    @dg.asset(io_manager_key="files")
+    def checked(trained: Path) -> Path:
+        out = tmp_path / "checked.txt"
+        out.write_text(str(sorted(p.name for p in trained.iterdir())))
+        return out
+
+    root = tmp_path / "store"
+    resources = {"files": datanectar.FormatIOManager(format="files", root=str(root))}
+    assert dg.materialize([trained, checked], resources=resources, instance=instance).success
+    assert same_tree(folder, root / "trained")
+    assert (root / "checked").read_text() == str(["config.json", "weights"])
+
+
 # -- s3 ------------------------------------------------------------------------------------
 
 
