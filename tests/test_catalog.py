@@ -15,7 +15,7 @@ from datanectar.errors import CatalogError, CatalogErrors
 from runs import catalog_error
 
 MAIN = "catalog/main.yaml"
-KNOWN_FORMATS = "csv, delta, json, netcdf, parquet, pickle, sql, zarr"
+KNOWN_FORMATS = "csv, delta, files, json, netcdf, parquet, pickle, sql, zarr"
 SQL_STORE = """
 [tool.datanectar.stores.local]
 type = "local"

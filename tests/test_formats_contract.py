@@ -9,6 +9,7 @@ missing data and for a wrong type, and atomicity of a failing write.
 
 from __future__ import annotations
 
+import filecmp
 import json
 import pickle
 from pathlib import Path
@@ -529,6 +530,35 @@ class TestJson(FormatContract):
         with pytest.raises(datanectar.StorageIOError, match="entry 'produced'"):
             datanectar.catalog(project).save("produced", {"x": float("nan")})
         assert not self.is_stored(project)
+
+
+class TestFiles(FormatContract):
+    format = "files"
+    path = "models/trained"
+
+    @pytest.fixture(autouse=True)
+    def _sources(self, tmp_path: Path) -> None:
+        self.sources = tmp_path / "tool-output"
+
+    def sample(self, variant: int) -> Path:
+        """A folder a tool wrote (made once per variant: a second call returns it again)."""
+        folder = self.sources / f"v{variant}"
+        if not folder.exists():
+            (folder / "weights").mkdir(parents=True)
+            (folder / "config.json").write_text(json.dumps({"variant": variant}))
+            (folder / "weights" / "w.bin").write_bytes(bytes([variant]) * (1000 * variant))
+        return folder
+
+    def read_back(self, project: Path) -> Path:
+        return self.stored_path(project)
+
+    def assert_same(self, actual: Any, expected: Any) -> None:
+        files = sorted(p.relative_to(expected) for p in expected.rglob("*"))
+        assert sorted(p.relative_to(actual) for p in Path(actual).rglob("*")) == files
+        _, mismatch, errors = filecmp.cmpfiles(
+            actual, expected, [str(f) for f in files if (expected / f).is_file()], shallow=False
+        )
+        assert mismatch == errors == []
 
 
 class TestSqlite(TableContract):

@@ -408,6 +408,6 @@ def test_formats_an_http_store_cannot_read_are_catalog_errors(make_project, serv
     )
     assert error.field == "format"
     assert (
-        f"store 'portal' (http) holds csv, parquet, json, netcdf, zarr objects, not '{format_name}'"
+        f"store 'portal' (http) holds csv, parquet, json, netcdf, zarr, files objects, not '{format_name}'"
         in str(error)
     )

@@ -125,7 +125,7 @@ def test_a_plugin_format_is_refused_with_the_registry_listed_when_not_installed(
     assert result.returncode != 0
     assert "catalog/main.yaml" in result.stderr
     assert "unknown format 'npy'" in result.stderr
-    assert "csv, delta, json, netcdf, parquet, pickle, sql, zarr" in result.stderr
+    assert "csv, delta, files, json, netcdf, parquet, pickle, sql, zarr" in result.stderr
 
 
 STORE_RUN = """

@@ -19,6 +19,7 @@ BUILT_IN_FORMATS: dict[str, str] = {
     "netcdf": "datanectar.formats.netcdf:NetcdfFormat",
     "pickle": "datanectar.formats.pickle:PickleFormat",
     "json": "datanectar.formats.json:JsonFormat",
+    "files": "datanectar.formats.files:FilesFormat",
     "sql": "datanectar.formats.sql:SqlFormat",
 }
 """Also declared as entry points in pyproject.toml, as a plug-in declares its own."""

@@ -98,7 +98,7 @@ class HttpStore(Store):
     read_only = True
     # Read through fsspec's HTTP filesystem; deltalake reads through object stores of its own,
     # and pickles are not loaded from a web server (loading one runs code it chose).
-    formats = ("csv", "parquet", "json", "netcdf", "zarr")
+    formats = ("csv", "parquet", "json", "netcdf", "zarr", "files")
 
     def __init__(self, name: str, config: HttpStoreConfig, *, project_root: Path) -> None:
         super().__init__(name)
