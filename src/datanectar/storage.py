@@ -65,6 +65,9 @@ class WriteReport:
     """The name of the store written to."""
     environment: str | None = None
     """The environment (DATANECTAR_ENV) whose settings were in force, if one was."""
+    table_version: int | None = None
+    """The table version the write committed, for a format whose tables have versions of
+    their own (Delta); None otherwise, and for a namespace staged to be committed later."""
 
 
 LEFTOVER_GRACE_SECONDS = 3600.0
@@ -243,6 +246,11 @@ class EntryStorage:
             summary=describe(value, profile=entry.profile),
             store=final.store.name,
             environment=self.environment,
+            table_version=(
+                fmt.current_version(final)  # type: ignore[attr-defined]
+                if bytes_written is ... and hasattr(fmt, "current_version")
+                else None
+            ),
         )
 
     def stages(self, target: Target) -> bool:

@@ -39,6 +39,10 @@ def materialization_metadata(report: WriteReport) -> dict[str, Any]:
         metadata[ENVIRONMENT_KEY] = dg.MetadataValue.text(report.environment)
     if report.bytes_written is not None:
         metadata["bytes_written"] = dg.MetadataValue.int(report.bytes_written)
+    if report.table_version is not None:
+        # The Delta version this materialization committed: `Catalog.load(..., version=)`
+        # reads the table as it was then.
+        metadata[f"{report.format}_version"] = dg.MetadataValue.int(report.table_version)
     summary = report.summary
     if isinstance(summary, TableSummary):
         metadata["dagster/row_count"] = dg.MetadataValue.int(summary.rows)
