@@ -76,7 +76,7 @@ def _assert_history_matches(catalog: datanectar.Catalog, name: str, uri: str, op
         assert record["operation"] == commit["operation"]
         moment = datetime.fromisoformat(record["timestamp"])
         assert moment.utcoffset().total_seconds() == 0
-        assert int(moment.timestamp() * 1000) == commit["timestamp"]
+        assert round(moment.timestamp() * 1000) == commit["timestamp"]
     return records
 
 
@@ -211,3 +211,26 @@ _PLAIN = """
 def plain() -> pd.DataFrame:
     return pd.DataFrame({"n": [1]})
 """
+
+
+PARTITIONED = """
+import pandas as pd
+import datanectar
+
+@datanectar.asset(entry="by_city")
+def by_city(context) -> pd.DataFrame:
+    return pd.DataFrame({"n": [len(context.partition_key)]})
+"""
+
+
+def test_each_partition_materialization_records_its_commit(make_project, instance) -> None:
+    project = make_project(
+        "by_city: {format: delta, namespaces: [{name: city, values: [paris, lyon]}]}\n",
+        modules={"partitioned_functions": PARTITIONED},
+    )
+    path = str(Path(project) / "data" / "by_city")
+    for expected, city in enumerate(("paris", "lyon", "paris")):
+        result = materialize_project(project, instance, "by_city", partition_key=city)
+        assert result.success
+        assert _delta_versions(result, "by_city") == [expected]
+        assert DeltaTable(path).version() == expected

@@ -163,6 +163,10 @@ def _one_partition(adds: list[dict[str, Any]]) -> str | None:
     if not partition:
         return None
     return " AND ".join(
-        f"{name} = '{key}'" if key is not None else f"{name} IS NULL"
+        f"{name} = '{_quoted(key)}'" if key is not None else f"{name} IS NULL"
         for name, key in partition.items()
     )
+
+
+def _quoted(key: str) -> str:
+    return key.replace("'", "''")
