@@ -16,7 +16,8 @@ from deltalake import DeltaTable
 
 import datanectar
 from datanectar.errors import DataNotFoundError
-from datanectar.formats import get_format
+from datanectar.formats import TableVersions, get_format
+from datanectar.formats.base import capable
 from runs import materialize_project
 
 CITIES = ("paris", "lyon", "nice")
@@ -112,6 +113,7 @@ def test_history_lists_every_commit_as_deltalake_does(make_project) -> None:
     ]
     assert [r["rows"] for r in records] == [1, 2, 2, 2]
     assert all(r["bytes"] > 0 for r in records)
+    assert get_format("delta").history(catalog.location("obs"), limit=2) == records[:2]
     whole = _assert_history_matches(catalog, "whole", str(project / "data" / "whole"), None)
     assert [r["version"] for r in whole] == [1, 0]
     assert [r["rows"] for r in whole] == [1, 3]
@@ -234,3 +236,9 @@ def test_each_partition_materialization_records_its_commit(make_project, instanc
         assert result.success
         assert _delta_versions(result, "by_city") == [expected]
         assert DeltaTable(path).version() == expected
+
+
+def test_only_delta_has_versions_of_its_own() -> None:
+    assert capable(get_format("delta"), TableVersions)
+    for name in ("parquet", "csv", "json", "pickle"):
+        assert not capable(get_format(name), TableVersions)

@@ -33,6 +33,7 @@ from .formats.base import (
     Refused,
     SplitCommits,
     TableDialects,
+    TableVersions,
     TextCells,
     Unfinished,
     capable,
@@ -248,7 +249,7 @@ class EntryStorage:
             environment=self.environment,
             table_version=(
                 fmt.current_version(final)  # type: ignore[attr-defined]
-                if bytes_written is ... and hasattr(fmt, "current_version")
+                if bytes_written is ... and capable(fmt, TableVersions)
                 else None
             ),
         )

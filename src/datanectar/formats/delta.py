@@ -111,30 +111,30 @@ class DeltaFormat(Format):
         number = version_number(version)
         if number is None:
             when = moment(version, location.uri)  # type: ignore[arg-type]
-            number = version_at(self._history_or_absent(location), when, location.uri)
+            number = version_at(self._versions(location), when, location.uri)
         else:
             current = self.current_version(location)
             if current is None:
                 raise _no_table(location)
             if not 0 <= number <= current:
-                raise not_found(location.uri, number, self.history(location))
+                raise not_found(location.uri, number, self._versions(location))
         from deltalake.exceptions import DeltaError
 
         try:
             return self.read(location, options={**options, "version": number}, as_type=as_type)
         except DeltaError as exc:  # an old version whose log was cleaned up, say
             raise not_found(
-                location.uri, number, self.history(location), why=_first_line(exc)
+                location.uri, number, self._versions(location), why=_first_line(exc)
             ) from None
 
-    def history(self, location: Location) -> list[dict[str, Any]]:
+    def history(self, location: Location, *, limit: int | None = None) -> list[dict[str, Any]]:
         """The table's versions, newest first (see `delta_versions.commits`): `version`,
         `timestamp` (ISO, UTC), `operation`, and `rows`, `bytes` and `partition` where its
-        commit tells them. No table: an empty list."""
+        commit tells them; the `limit` latest only, if given. No table: an empty list."""
         with self._current(location) as table:
             if table is None:
                 return []
-            raw = table.history()
+            raw = table.history(limit)
         return commits(raw, lambda number: commit_adds(location, number))
 
     def current_version(self, location: Location) -> int | None:
@@ -143,11 +143,14 @@ class DeltaFormat(Format):
         with self._current(location) as table:
             return None if table is None else int(table.version())
 
-    def _history_or_absent(self, location: Location) -> list[dict[str, Any]]:
-        records = self.history(location)
-        if not records:
-            raise _no_table(location)
-        return records
+    def _versions(self, location: Location) -> list[dict[str, Any]]:
+        """Version numbers and timestamps only (no commit file read again); no table is an
+        error."""
+        with self._current(location) as table:
+            if table is None:
+                raise _no_table(location)
+            raw = table.history()
+        return commits(raw, lambda number: None)
 
     def write_partition(
         self, value: Any, location: Location, part: Slice, *, options: Mapping[str, Any]
