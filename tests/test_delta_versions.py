@@ -242,3 +242,24 @@ def test_only_delta_has_versions_of_its_own() -> None:
     assert capable(get_format("delta"), TableVersions)
     for name in ("parquet", "csv", "json", "pickle"):
         assert not capable(get_format(name), TableVersions)
+
+
+def test_versions_whose_log_was_cleaned_up_are_named_as_gone(make_project) -> None:
+    """After a checkpoint, old commit files may be cleaned up (log retention): the versions
+    left are those the error names."""
+    from datanectar.formats.delta import _TABLES
+
+    project = make_project(CATALOG)
+    catalog = datanectar.catalog(project)
+    for number in range(12):  # a checkpoint at version 9 (every 10 commits)
+        catalog.save("obs", pd.DataFrame({"reading": [number]}), namespace="paris")
+    log = project / "data" / "obs" / "_delta_log"
+    for number in range(5):
+        (log / f"{number:020d}.json").unlink()
+    location = catalog.location("obs")
+    _TABLES.forget(location)
+    fmt = get_format("delta")
+    assert [r["version"] for r in fmt.history(location)] == list(range(11, 4, -1))
+    with pytest.raises(DataNotFoundError, match=r"no version 2 .*5\.\.11"):
+        fmt.read_version(location, 2, options={})
+    assert list(fmt.read_version(location, 6, options={})["reading"]) == [6]

@@ -122,10 +122,12 @@ class DeltaFormat(Format):
 
         try:
             return self.read(location, options={**options, "version": number}, as_type=as_type)
-        except DeltaError as exc:  # an old version whose log was cleaned up, say
-            raise not_found(
-                location.uri, number, self._versions(location), why=_first_line(exc)
-            ) from None
+        except DeltaError as exc:
+            versions = self._versions(location)
+            if versions and number >= versions[-1]["version"]:
+                raise  # not the version's absence: the storage layer names the entry
+            # Older than the log keeps (its commits cleaned up after a checkpoint).
+            raise not_found(location.uri, number, versions, why=_first_line(exc)) from None
 
     def history(self, location: Location, *, limit: int | None = None) -> list[dict[str, Any]]:
         """The table's versions, newest first (see `delta_versions.commits`): `version`,
@@ -524,18 +526,6 @@ def _commit_actions(location: Location, version: int, kind: str | None) -> list[
 _TABLES = OpenTables()
 
 
-def _no_table(location: Location) -> Exception:
-    from ..errors import DataNotFoundError
-
-    return DataNotFoundError(
-        f"no Delta table at {location.uri}, so none of its versions. Fix: write it first"
-    )
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
 _COMMIT_ATTEMPTS = 10
 
 
@@ -737,3 +727,15 @@ def _with_partition_columns(table: Any, partition: Mapping[str, str]) -> Any:
             table = table.drop_columns([name])
         table = table.append_column(name, pa.array([key] * table.num_rows, type=pa.string()))
     return table
+
+
+def _no_table(location: Location) -> Exception:
+    from ..errors import DataNotFoundError
+
+    return DataNotFoundError(
+        f"no Delta table at {location.uri}, so none of its versions. Fix: write it first"
+    )
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
