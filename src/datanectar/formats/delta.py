@@ -24,6 +24,7 @@ from .delta_versions import (
     commits,
     moment,
     not_found,
+    readable_from,
     version_at,
     version_number,
 )
@@ -124,10 +125,16 @@ class DeltaFormat(Format):
             return self.read(location, options={**options, "version": number}, as_type=as_type)
         except DeltaError as exc:
             versions = self._versions(location)
-            if versions and number >= versions[-1]["version"]:
+            if not versions or versions[-1]["version"] == 0:
                 raise  # not the version's absence: the storage layer names the entry
-            # Older than the log keeps (its commits cleaned up after a checkpoint).
-            raise not_found(location.uri, number, versions, why=_first_line(exc)) from None
+            # The log's first commits were cleaned up (after a checkpoint): versions are
+            # readable from the first checkpoint left on.
+            raise not_found(
+                location.uri,
+                number,
+                versions,
+                why=f"{_first_line(exc)}; {readable_from(location, versions)}",
+            ) from None
 
     def history(self, location: Location, *, limit: int | None = None) -> list[dict[str, Any]]:
         """The table's versions, newest first (see `delta_versions.commits`): `version`,

@@ -119,6 +119,29 @@ def not_found(
     )
 
 
+def readable_from(location: Location, records: list[dict[str, Any]]) -> str:
+    """What a table whose first commits were cleaned up can still be read at: the versions
+    from its first checkpoint left on (one listing of its log, on this error path only)."""
+    oldest = records[-1]["version"]
+    log = f"{location.path.rstrip('/')}/_delta_log"
+    try:
+        names = [str(name).rsplit("/", 1)[-1] for name in location.fs.ls(log, detail=False)]
+    except OSError:
+        names = []
+    checkpoints = sorted(
+        int(name.split(".", 1)[0])
+        for name in names
+        if ".checkpoint." in name and name.split(".", 1)[0].isdigit()
+    )
+    first = next((number for number in checkpoints if number >= oldest), None)
+    if first is None:
+        return f"the log's commits before version {oldest} were cleaned up"
+    return (
+        f"the log's commits before version {oldest} were cleaned up, so versions "
+        f"{first}..{records[0]['version']} are readable (from its checkpoint at {first} on)"
+    )
+
+
 def version_number(version: Version) -> int | None:
     """A version number asked as such (an int, or text of digits only); None for a
     timestamp."""
