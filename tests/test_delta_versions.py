@@ -260,7 +260,9 @@ def test_versions_whose_log_was_cleaned_up_are_named_as_gone(make_project) -> No
     _TABLES.forget(location)
     fmt = get_format("delta")
     assert [r["version"] for r in fmt.history(location)] == list(range(11, 4, -1))
-    for asked in (2, 6):  # before the log's first commit, and before its first checkpoint
-        with pytest.raises(DataNotFoundError, match=rf"no version {asked} .*9\.\.11 are readable"):
+    for asked in (2, 6, 12):  # before the log, before its first checkpoint, after its last
+        with pytest.raises(
+            DataNotFoundError, match=rf"no version {asked}; its versions are 9\.\.11 .*cleaned up"
+        ):
             fmt.read_version(location, asked, options={})
     assert list(fmt.read_version(location, 9, options={})["reading"]) == [9]

@@ -118,23 +118,23 @@ class DeltaFormat(Format):
             if current is None:
                 raise _no_table(location)
             if not 0 <= number <= current:
-                raise not_found(location.uri, number, self._versions(location))
+                versions = self._versions(location)
+                first = readable_from(location, versions) if versions[-1]["version"] else None
+                raise not_found(location.uri, number, versions, readable=first)
         from deltalake.exceptions import DeltaError
 
         try:
             return self.read(location, options={**options, "version": number}, as_type=as_type)
-        except DeltaError as exc:
+        except DeltaError:
             versions = self._versions(location)
             if not versions or versions[-1]["version"] == 0:
                 raise  # not the version's absence: the storage layer names the entry
             # The log's first commits were cleaned up (after a checkpoint): versions are
             # readable from the first checkpoint left on.
-            raise not_found(
-                location.uri,
-                number,
-                versions,
-                why=f"{_first_line(exc)}; {readable_from(location, versions)}",
-            ) from None
+            first = readable_from(location, versions)
+            if first is not None and number >= first:
+                raise  # readable, and yet failed: the storage layer names the entry
+            raise not_found(location.uri, number, versions, readable=first) from None
 
     def history(self, location: Location, *, limit: int | None = None) -> list[dict[str, Any]]:
         """The table's versions, newest first (see `delta_versions.commits`): `version`,
@@ -742,7 +742,3 @@ def _no_table(location: Location) -> Exception:
     return DataNotFoundError(
         f"no Delta table at {location.uri}, so none of its versions. Fix: write it first"
     )
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -100,46 +100,55 @@ def version_at(records: list[dict[str, Any]], when: datetime, uri: str) -> int:
 
 
 def not_found(
-    uri: str, asked: Any, records: list[dict[str, Any]], *, why: str = ""
+    uri: str,
+    asked: Any,
+    records: list[dict[str, Any]],
+    *,
+    why: str = "",
+    readable: int | None = None,
 ) -> DataNotFoundError:
-    """The error for a version the table does not have, naming those it has."""
+    """The error for a version the table does not have, naming those it has (`readable`:
+    the first version still readable, when the log's first commits were cleaned up)."""
     if records:
         newest, oldest = records[0], records[-1]
-        have = (
-            f"its versions are {oldest['version']}..{newest['version']} (committed "
-            f"{oldest['timestamp']} to {newest['timestamp']})"
-        )
+        first = oldest["version"] if readable is None else readable
+        have = f"its versions are {first}..{newest['version']} (committed "
+        have += f"{oldest['timestamp'] if readable is None else _stamp(records, readable)} to "
+        have += f"{newest['timestamp']})"
+        if readable is not None:
+            have += (
+                f": the log's commits before version {oldest['version']} were cleaned up, and "
+                f"its first checkpoint left is at version {readable}"
+            )
     else:
         have = "it lists no versions"
     return DataNotFoundError(
         f"Delta table {uri}: there is no version {asked}"
         + (f" ({why})" if why else "")
         + f"; {have}. Fix: ask for one of those versions, or a timestamp at or after the "
-        "first commit (`history` lists them)"
+        "first of them (`history` lists them)"
     )
 
 
-def readable_from(location: Location, records: list[dict[str, Any]]) -> str:
-    """What a table whose first commits were cleaned up can still be read at: the versions
-    from its first checkpoint left on (one listing of its log, on this error path only)."""
+def _stamp(records: list[dict[str, Any]], version: int) -> str | None:
+    return next((r["timestamp"] for r in records if r["version"] == version), None)
+
+
+def readable_from(location: Location, records: list[dict[str, Any]]) -> int | None:
+    """The first version a table whose first commits were cleaned up can still be read at:
+    its first checkpoint left (one listing of its log, on this error path only)."""
     oldest = records[-1]["version"]
     log = f"{location.path.rstrip('/')}/_delta_log"
     try:
         names = [str(name).rsplit("/", 1)[-1] for name in location.fs.ls(log, detail=False)]
     except OSError:
-        names = []
+        return None
     checkpoints = sorted(
         int(name.split(".", 1)[0])
         for name in names
         if ".checkpoint." in name and name.split(".", 1)[0].isdigit()
     )
-    first = next((number for number in checkpoints if number >= oldest), None)
-    if first is None:
-        return f"the log's commits before version {oldest} were cleaned up"
-    return (
-        f"the log's commits before version {oldest} were cleaned up, so versions "
-        f"{first}..{records[0]['version']} are readable (from its checkpoint at {first} on)"
-    )
+    return next((number for number in checkpoints if number >= oldest), None)
 
 
 def version_number(version: Version) -> int | None:
