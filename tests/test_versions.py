@@ -366,3 +366,34 @@ def test_pinning_a_parameter_that_is_no_input_is_an_error() -> None:
             return coefficients
 
     assert "versions names 'model'" in str(info.value)
+
+
+def test_delta_entries_load_their_own_table_versions(make_project, capsys) -> None:
+    """Each commit of a Delta table loads as deltalake reads it, by number; the versions
+    command lists the table's history; an entry with no versions says so."""
+    import deltalake
+    import pandas as pd
+
+    from datanectar.cli import main
+
+    project = make_project("readings:\n  format: delta\nplain:\n  format: json\n")
+    catalog = datanectar.catalog(project)
+    for step in range(3):
+        catalog.save("readings", pd.DataFrame({"value": [step, step + 10]}))
+    path = str(project / "data" / "readings")
+    table = deltalake.DeltaTable(path)
+    assert table.version() == 2
+    for version in range(3):
+        expected = deltalake.DeltaTable(path, version=version).to_pandas()
+        pd.testing.assert_frame_equal(catalog.load("readings", version=version), expected)
+    capsys.readouterr()
+    assert main(["--project", str(project), "versions", "readings", "--json"]) == 0
+    history = json.loads(capsys.readouterr().out)
+    assert [h["version"] for h in history] == [2, 1, 0]
+    with pytest.raises(DatanectarError) as info:
+        catalog.load("readings", version=99)
+    assert "no version 99" in str(info.value) and "0..2" in str(info.value)
+    catalog.save("plain", {"a": 1})
+    with pytest.raises(DatanectarError) as info:
+        catalog.load("plain", version="x")
+    assert "entry 'plain'" in str(info.value) and "not versioned" in str(info.value)

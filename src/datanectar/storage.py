@@ -35,6 +35,7 @@ from .formats.base import (
     Refused,
     SplitCommits,
     TableDialects,
+    TableVersions,
     TextCells,
     Unfinished,
     capable,
@@ -74,6 +75,9 @@ class WriteReport:
     """The sha256 of the version's files (names and hashes): same bytes, same hash."""
     deduplicated: bool = False
     """True when identical bytes were stored already and not stored again."""
+    table_version: int | None = None
+    """The table version the write committed, for a format whose tables have versions of
+    their own (Delta); None otherwise, and for a namespace staged to be committed later."""
 
 
 LEFTOVER_GRACE_SECONDS = 3600.0
@@ -391,6 +395,11 @@ class EntryStorage:
             summary=describe(value, profile=entry.profile),
             store=final.store.name,
             environment=self.environment,
+            table_version=(
+                fmt.current_version(final)  # type: ignore[attr-defined]
+                if bytes_written is ... and capable(fmt, TableVersions)
+                else None
+            ),
         )
 
     def stages(self, target: Target) -> bool:
@@ -437,15 +446,14 @@ class EntryStorage:
         self, fmt: Format, target: Target, *, as_type: Any, version: Any
     ) -> Any:
         entry = target.entry
-        read_version = getattr(fmt, "read_version", None)
-        if read_version is None:
+        if not capable(fmt, TableVersions):
             raise StoreError(
                 f"{_where(entry)}: it is not versioned, so it has no version {version!r}. Fix: "
                 "add 'versioned: true' to the entry (each write is then kept as a version)."
             )
         location = self.location(target)
         with _failures_named(entry, fmt, location, f"reading version {version!r} of"):
-            return read_version(location, version, options=entry.load_options, as_type=as_type)
+            return fmt.read_version(location, version, options=entry.load_options, as_type=as_type)
 
     def stores_text(self, target: Target) -> bool:
         """Whether the entry's format stores its cells as text (csv)."""

@@ -45,6 +45,10 @@ def materialization_metadata(report: WriteReport) -> dict[str, Any]:
         metadata["datanectar/manifest"] = dg.MetadataValue.path(report.manifest_uri or "")
         metadata["datanectar/content_hash"] = dg.MetadataValue.text(report.content_hash or "")
         metadata["datanectar/deduplicated"] = dg.MetadataValue.bool(report.deduplicated)
+    if report.table_version is not None:
+        # The Delta version this materialization committed: `Catalog.load(..., version=)`
+        # reads the table as it was then.
+        metadata[f"{report.format}_version"] = dg.MetadataValue.int(report.table_version)
     summary = report.summary
     if isinstance(summary, TableSummary):
         metadata["dagster/row_count"] = dg.MetadataValue.int(summary.rows)

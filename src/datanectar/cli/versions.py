@@ -108,14 +108,14 @@ def _prune(catalog: Catalog, arguments: argparse.Namespace) -> int:
 
 def _table_history(catalog: Catalog, arguments: argparse.Namespace) -> list[dict] | None:
     """A delta table's commits, newest first, or None for a format with no history."""
-    from ..formats import get_format
+    from ..formats import TableVersions, get_format
+    from ..formats.base import capable
 
     entry = catalog.entry(arguments.entry)
     fmt = get_format(entry.format or "")
-    history = getattr(fmt, "history", None)
-    if history is None:
+    if not capable(fmt, TableVersions):
         return None
-    return history(catalog.location(entry.name))
+    return fmt.history(catalog.location(entry.name))
 
 
 def _print_history(history: list[dict], arguments: argparse.Namespace) -> int:

@@ -2,7 +2,15 @@
 
 from ..checks.tableschema.text_table import RaggedRecords, TextTable
 from ..targets import Slice
-from .base import Absent, Format, PartitionsInPlace, PendingCommit, SplitCommits, TextCells
+from .base import (
+    Absent,
+    Format,
+    PartitionsInPlace,
+    PendingCommit,
+    SplitCommits,
+    TableVersions,
+    TextCells,
+)
 from .registry import (
     DOCUMENT_FORMAT,
     default_format_for,
@@ -22,6 +30,7 @@ __all__ = [
     "RaggedRecords",
     "Slice",
     "SplitCommits",
+    "TableVersions",
     "TextCells",
     "TextTable",
     "default_format_for",

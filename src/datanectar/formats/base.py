@@ -122,6 +122,28 @@ class SplitCommits(Protocol):
 
 
 @runtime_checkable
+class TableVersions(Protocol):
+    """A format whose objects keep versions of their own (a Delta table's commits): read as
+    they were at one, listed, and the latest known, so a materialization records the version
+    it committed."""
+
+    def read_version(
+        self, location: Location, version: Any, *, options: Mapping[str, Any], as_type: Any = None
+    ) -> Any:
+        """The object as it was at `version` (a number, or a timestamp); one it does not have
+        is a DataNotFoundError naming those it has."""
+        ...
+
+    def history(self, location: Location, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Its versions, newest first, each with at least `version` and `timestamp`."""
+        ...
+
+    def current_version(self, location: Location) -> int | None:
+        """Its latest version (None: nothing there)."""
+        ...
+
+
+@runtime_checkable
 class TextCells(Protocol):
     """A format whose stored cells are text (csv): a Table Schema judges them as they read
     back, as frictionless reading the file would, not as the typed value written."""

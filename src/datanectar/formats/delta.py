@@ -18,6 +18,16 @@ from ..stores import Location
 from .base import Absent, Format, PendingCommit, Refused, parameter_names, require, wants
 from .delta_leftovers import STAGED_PREFIX, remove_delta_leftovers
 from .delta_tables import OpenTables
+from .delta_versions import (
+    Version,
+    commit_adds,
+    commits,
+    moment,
+    not_found,
+    readable_from,
+    version_at,
+    version_number,
+)
 from .table_values import (
     index_columns,
     require_same_columns,
@@ -85,6 +95,71 @@ class DeltaFormat(Format):
                 raise Absent(location.uri)
             arrow = table.to_pyarrow_table(**settings)
         return arrow if wants(as_type, "pyarrow.Table") else restore_index(arrow)
+
+    def read_version(
+        self,
+        location: Location,
+        version: Version,
+        *,
+        options: Mapping[str, Any],
+        as_type: Any = None,
+    ) -> Any:
+        """The table as it was at `version`: a version number (an int, or text of digits), or
+        a timestamp (ISO text or a datetime; UTC when it names no offset), which means the
+        latest version committed at or before it. Read as `read` reads (the entry's load
+        options apply; a `version` among them is overridden). A version the table does not
+        have is a DataNotFoundError naming the versions it has."""
+        number = version_number(version)
+        if number is None:
+            when = moment(version, location.uri)  # type: ignore[arg-type]
+            number = version_at(self._versions(location), when, location.uri)
+        else:
+            current = self.current_version(location)
+            if current is None:
+                raise _no_table(location)
+            if not 0 <= number <= current:
+                versions = self._versions(location)
+                first = readable_from(location, versions) if versions[-1]["version"] else None
+                raise not_found(location.uri, number, versions, readable=first)
+        from deltalake.exceptions import DeltaError
+
+        try:
+            return self.read(location, options={**options, "version": number}, as_type=as_type)
+        except DeltaError:
+            versions = self._versions(location)
+            if not versions or versions[-1]["version"] == 0:
+                raise  # not the version's absence: the storage layer names the entry
+            # The log's first commits were cleaned up (after a checkpoint): versions are
+            # readable from the first checkpoint left on.
+            first = readable_from(location, versions)
+            if first is not None and number >= first:
+                raise  # readable, and yet failed: the storage layer names the entry
+            raise not_found(location.uri, number, versions, readable=first) from None
+
+    def history(self, location: Location, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """The table's versions, newest first (see `delta_versions.commits`): `version`,
+        `timestamp` (ISO, UTC), `operation`, and `rows`, `bytes` and `partition` where its
+        commit tells them; the `limit` latest only, if given. No table: an empty list."""
+        with self._current(location) as table:
+            if table is None:
+                return []
+            raw = table.history(limit)
+        return commits(raw, lambda number: commit_adds(location, number))
+
+    def current_version(self, location: Location) -> int | None:
+        """The table's latest version (None: no table), from the table this process keeps
+        open (brought up to date by one look at the log)."""
+        with self._current(location) as table:
+            return None if table is None else int(table.version())
+
+    def _versions(self, location: Location) -> list[dict[str, Any]]:
+        """Version numbers and timestamps only (no commit file read again); no table is an
+        error."""
+        with self._current(location) as table:
+            if table is None:
+                raise _no_table(location)
+            raw = table.history()
+        return commits(raw, lambda number: None)
 
     def write_partition(
         self, value: Any, location: Location, part: Slice, *, options: Mapping[str, Any]
@@ -456,6 +531,8 @@ def _commit_actions(location: Location, version: int, kind: str | None) -> list[
 
 
 _TABLES = OpenTables()
+
+
 _COMMIT_ATTEMPTS = 10
 
 
@@ -657,3 +734,11 @@ def _with_partition_columns(table: Any, partition: Mapping[str, str]) -> Any:
             table = table.drop_columns([name])
         table = table.append_column(name, pa.array([key] * table.num_rows, type=pa.string()))
     return table
+
+
+def _no_table(location: Location) -> Exception:
+    from ..errors import DataNotFoundError
+
+    return DataNotFoundError(
+        f"no Delta table at {location.uri}, so none of its versions. Fix: write it first"
+    )
