@@ -1,6 +1,7 @@
 """The demo pipeline: stations (csv) -> observations (delta) -> temperature grid (zarr) ->
 daily means (parquet) and daily grid (netcdf) -> station summary (sql) -> lapse rate (pickle)
--> report (json); per city (static namespaces) and per warming scenario (dynamic ones).
+-> report (json); model coefficients (versioned pickle) -> station report (a folder of files);
+per city (static namespaces) and per warming scenario (dynamic ones).
 
 `@datanectar.asset` functions are plain Python that Dagster runs as assets; `@datanectar.cache`
 functions also compute-or-recall when called from a notebook (`temperature_grid()` loads the
@@ -9,7 +10,9 @@ stations, computes once, then recalls). Parameters named after catalog entries a
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import dask.array as da
 import numpy as np
@@ -121,6 +124,59 @@ def lapse_rate(stations: pd.DataFrame, station_summary: pd.DataFrame) -> LapseRa
     design = np.column_stack([np.ones(len(table)), table["lat"], table["elevation_m"] / 1000.0])
     (intercept, per_degree, per_km), *_ = np.linalg.lstsq(design, table["mean_k"], rcond=None)
     return LapseRate(float(per_km), float(per_degree), float(intercept), len(table))
+
+
+@datanectar.asset(version="1")
+def model_coefficients(daily_means: pd.DataFrame) -> dict:
+    """A linear trend of the daily mean temperature per station (numpy.polyfit), a versioned
+    entry: every run publishes a version, and the same coefficients reuse the stored bytes."""
+    stations, slopes, intercepts = [], [], []
+    for station_id, rows in daily_means.sort_values(["station_id", "day"]).groupby("station_id"):
+        days = ((rows["day"] - rows["day"].min()) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+        slope, intercept = np.polyfit(days, rows["mean_k"].to_numpy(dtype=float), deg=1)
+        stations.append(str(station_id))
+        slopes.append(slope)
+        intercepts.append(intercept)
+    return {
+        "station_id": np.array(stations),
+        "slope_k_per_day": np.array(slopes),
+        "intercept_k": np.array(intercepts),
+        "days": int(daily_means["day"].nunique()),
+        "mean_slope_k_per_day": float(np.mean(slopes)),
+    }
+
+
+@datanectar.asset(version="1")
+def station_report(station_summary: pd.DataFrame, model_coefficients: dict) -> Path:
+    """A small folder (a markdown summary and a CSV), written where it likes and returned as
+    a path: the `files` format copies the folder into the store as it is."""
+    trends = pd.DataFrame(
+        {
+            "station_id": model_coefficients["station_id"],
+            "slope_k_per_day": model_coefficients["slope_k_per_day"],
+            "intercept_k": model_coefficients["intercept_k"],
+        }
+    )
+    table = station_summary.merge(trends, on="station_id").sort_values("station_id")
+    folder = Path(tempfile.mkdtemp(prefix="station_report-")) / "stations"
+    folder.mkdir()
+    table.to_csv(folder / "stations.csv", index=False, float_format="%.4f")
+    lines = [
+        "# Stations",
+        "",
+        f"{len(table)} stations, {model_coefficients['days']} days; the trend is a linear fit of",
+        "the daily mean temperature (`model_coefficients`). Every figure: `stations.csv`.",
+        "",
+        "| station | mean (K) | coldest (K) | warmest (K) | trend (K/day) |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {row.name} | {row.mean_k:.2f} | {row.coldest_k:.2f} | {row.warmest_k:.2f} "
+        f"| {row.slope_k_per_day:+.3f} |"
+        for row in table.itertuples()
+    ]
+    (folder / "index.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
 
 
 @datanectar.asset(version="1")

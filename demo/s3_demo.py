@@ -2,7 +2,9 @@
 
 Starts a moto S3 server on 127.0.0.1, creates the demo's bucket, runs `make demo` with
 DATANECTAR_ENV=s3 (the `s3` environment of pyproject.toml: the default store becomes the
-bucket), checks what landed there with boto3, and stops the server, whatever happened.
+bucket), checks what landed there with boto3, materializes the versioned model_coefficients
+once more (the same content: the new version reuses the stored bytes, nothing is uploaded
+again), and stops the server, whatever happened.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 BUCKET = "datanectar-demo"
+BUCKET_PREFIX = "demo"  # the lake store's prefix (pyproject.toml)
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "demo-key",
     "AWS_SECRET_ACCESS_KEY": "demo-secret-not-a-real-one",
@@ -43,6 +46,30 @@ def wait_for(endpoint: str, server: subprocess.Popen) -> None:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"moto_server did not start on {endpoint}") from None
             time.sleep(0.1)
+
+
+def check_versions(env: dict[str, str]) -> int:
+    """Materialize model_coefficients again: a second version, deduplicated against the first."""
+    again = [str(BIN / "dagster"), "asset", "materialize", "-f", "definitions.py"]
+    run = subprocess.run(
+        [*again, "--select", "model_coefficients"], cwd=ROOT, env=env, capture_output=True
+    )
+    if run.returncode != 0:
+        sys.stderr.write(run.stdout.decode() + run.stderr.decode())
+        return run.returncode
+    listing = [str(BIN / "datanectar"), "versions", "model_coefficients"]
+    subprocess.run(listing, cwd=ROOT, env=env, check=True)
+    versions = json.loads(
+        subprocess.run(
+            [*listing, "--json"], cwd=ROOT, env=env, check=True, capture_output=True
+        ).stdout
+    )
+    newest = max(versions, key=lambda version: version["created"])
+    if len(versions) < 2 or newest["stored_with"] is None:
+        print("demo-s3: the second model_coefficients did not reuse the first", file=sys.stderr)
+        return 1
+    print(f"demo-s3: model_coefficients {newest['label']} reuses {newest['stored_with']}")
+    return 0
 
 
 def main() -> int:
@@ -85,7 +112,14 @@ def main() -> int:
         if not keys or not any("_delta_log/" in key for key in keys) or not pointers:
             print("demo-s3: expected Delta tables and published zarr stores on S3", file=sys.stderr)
             return 1
-        return 0
+        report = f"{BUCKET_PREFIX}/reports/stations.datanectar-pointer"
+        if report not in pointers or not any(
+            key.startswith(f"{BUCKET_PREFIX}/models/coefficients/_manifests/") for key in keys
+        ):
+            print("demo-s3: expected the station_report folder and a version of", file=sys.stderr)
+            print("model_coefficients on S3", file=sys.stderr)
+            return 1
+        return check_versions(env)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)

@@ -53,7 +53,12 @@ PRODUCED = {
     "station_summary": ("sql", "data/datanectar.sqlite"),
     "report": ("json", "data/reports/weather_report.json"),
     "lapse_rate": ("pickle", "data/models/lapse_rate.pkl"),
+    # A versioned entry: a folder of immutable versions, their manifests and _latest.json.
+    "model_coefficients": ("pickle", "data/models/coefficients"),
+    "station_report": ("files", "data/reports/stations"),
 }
+# Produced assets the report does not read (the upstream closure of report is the rest).
+BESIDE_REPORT = {"model_coefficients", "station_report"}
 TABLES = {"observations": OBSERVATIONS, "daily_means": STATIONS * DAYS, "station_summary": STATIONS}
 GRIDS = {"temperature_grid": HOURS, "smoothed_grid": HOURS, "daily_grid": DAYS}
 PARTITIONED = {"city_observations", "scenario_means"}
@@ -166,6 +171,13 @@ def demo_stations() -> dict[str, str]:
 
 def delta_version(project: Project) -> int:
     return deltalake.DeltaTable(str(project.data / "silver" / "observations")).version()
+
+
+def latest_coefficients(project: Project) -> tuple[str, dict[str, Any]]:
+    """The latest version of the versioned model_coefficients: its label and its manifest."""
+    folder = project.data / "models" / "coefficients"
+    label = json.loads((folder / "_latest.json").read_text())["label"]
+    return label, json.loads((folder / "_manifests" / f"{label}.json").read_text())
 
 
 def sqlite_rows(project: Project, table: str) -> list[dict[str, Any]]:
@@ -300,6 +312,34 @@ def test_materialize_writes_every_format(materialized):
     assert lapse_rate.kelvin_per_km == pytest.approx(-6.5, abs=0.5)  # the synthetic lapse
     assert report["lapse_rate_k_per_km"] == round(lapse_rate.kelvin_per_km, 2)
 
+    # the versioned pickle: one version, its manifest naming its bytes, a dict of numpy arrays
+    label, manifest = latest_coefficients(project)
+    assert manifest["format"] == "pickle"
+    assert manifest["properties"] == {"framework": "numpy", "owner": "weather"}
+    assert manifest["stored_with"] is None
+    [stored] = manifest["files"]
+    version_file = project.data / "models" / "coefficients" / label / "coefficients"
+    assert stored["size"] == version_file.stat().st_size
+    with version_file.open("rb") as handle:
+        coefficients = pickle.load(handle)
+    assert sorted(coefficients["station_id"]) == sorted(stations)
+    assert coefficients["slope_k_per_day"].shape == (STATIONS,)
+    assert coefficients["days"] == DAYS
+    trend = means[means["station_id"] == "001"].sort_values("day")["mean_k"].to_numpy()
+    slope, intercept = np.polyfit(np.arange(DAYS, dtype=float), trend, deg=1)
+    first = list(coefficients["station_id"]).index("001")
+    assert coefficients["slope_k_per_day"][first] == pytest.approx(slope)
+    assert coefficients["intercept_k"][first] == pytest.approx(intercept)
+
+    # files: the folder the function wrote, copied as it is
+    report_folder = project.data / "reports" / "stations"
+    assert sorted(path.name for path in report_folder.iterdir()) == ["index.md", "stations.csv"]
+    with (report_folder / "stations.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["station_id"]: row["name"] for row in rows} == stations
+    index = (report_folder / "index.md").read_text(encoding="utf-8")
+    assert all(f"| {name} |" in index for name in stations.values())
+
     # the dynamic namespace: each discovered scenario's daily means, shifted by its warming
     scenarios = deltalake.DeltaTable(str(project.data / "gold" / "scenario_means")).to_pandas()
     assert set(scenarios["namespace"]) == set(SCENARIOS)
@@ -383,6 +423,18 @@ def test_materialize_again_overwrites(materialized, monkeypatch):
     )
     report = json.loads((project.data / "reports" / "weather_report.json").read_text())
     assert report["stations"] == STATIONS
+
+    # The versioned entry is never overwritten: a second version, and as its content is the
+    # same, it reuses the first one's bytes instead of storing them again.
+    label, manifest = latest_coefficients(project)
+    versions = json.loads(
+        run_tool(project, ["datanectar", "versions", "model_coefficients", "--json"]).stdout
+    )
+    assert len(versions) == 2
+    first = next(version for version in versions if version["label"] != label)
+    assert manifest["stored_with"] == first["label"]
+    assert manifest["content_hash"] == first["content_hash"]
+    assert manifest["data"] == first["data"]
 
     instance = open_instance(project, monkeypatch)
     try:
@@ -489,7 +541,7 @@ def test_dagster_dev_launches_a_run_through_graphql(dev_server):
     selection = sorted(
         name for name in upstream_closure(nodes, "report") if nodes[name]["isExecutable"]
     )
-    assert set(selection) == set(PRODUCED)
+    assert set(selection) == set(PRODUCED) - BESIDE_REPORT
     launched = server.graphql(
         LAUNCH_RUN_MUTATION,
         {
@@ -521,8 +573,8 @@ def test_dagster_dev_launches_a_run_through_graphql(dev_server):
     report = json.loads((project.data / "reports" / "weather_report.json").read_text())
     assert report["stations"] == STATIONS
     assert report["days"] == DAYS
-    for _, relative in PRODUCED.values():
-        assert (project.root / relative).exists(), relative
+    for name in selection:
+        assert (project.root / PRODUCED[name][1]).exists(), name
 
 
 # -- the README's commands, as written ---------------------------------------------------------
