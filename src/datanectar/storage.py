@@ -45,6 +45,7 @@ from .stores import Location, Store
 from .stores.base import raise_scrubbed
 from .summaries import Summary, describe
 from .targets import Target
+from .versions import sidecar
 
 if TYPE_CHECKING:
     from .targets import Slice
@@ -201,7 +202,11 @@ class EntryStorage:
                 store.publish(staged, final)
                 # Where it now is: a store publishing a folder by pointer (S3) has it under
                 # a prefix of its own, which the report's URI names.
-                final = store.published_location(staged, final)
+                published = store.published_location(staged, final)
+                if sidecar.kept_for(store, one_object=fmt.one_object):
+                    with _failures_named(entry, fmt, final, "recording the files of"):
+                        sidecar.write(store, final, published)
+                final = published
             except StoreError as exc:  # a path refused at the last moment (a planted link)
                 staged.store.remove(staged)
                 raise StoreError(f"{_where(entry)}, field 'path': {exc}") from None
@@ -436,6 +441,10 @@ class EntryStorage:
                     return fmt.read_partition(
                         location, target.slice, options=entry.load_options, as_type=as_type
                     )
+                if not fmt.transactional and sidecar.kept_for(
+                    location.store, one_object=fmt.one_object
+                ):
+                    self._require_as_written(fmt, target, location)
                 return fmt.read(location, options=entry.load_options, as_type=as_type)
         except Unfinished as unfinished:
             raise self._missing(fmt, target, location, why=str(unfinished)) from None
@@ -454,6 +463,20 @@ class EntryStorage:
         location = self.location(target)
         with _failures_named(entry, fmt, location, f"reading version {version!r} of"):
             return fmt.read_version(location, version, options=entry.load_options, as_type=as_type)
+
+    def _require_as_written(self, fmt: Format, target: Target, location: Location) -> None:
+        """The files at `location` are those its last publish wrote, by its manifest."""
+        try:
+            wrong = sidecar.check(location.store, location.relative, location)
+        except FileNotFoundError:
+            raise Absent(location.uri) from None
+        if wrong is not None:
+            entry = target.entry
+            raise StorageIOError(
+                f"{_where(entry)}: {_describe(fmt, location)} is not as it was written: "
+                f"{wrong}. Fix: materialize it again (or restore the file); it was changed "
+                "outside datanectar."
+            )
 
     def stores_text(self, target: Target) -> bool:
         """Whether the entry's format stores its cells as text (csv)."""
@@ -559,6 +582,8 @@ class EntryStorage:
                     fmt.remove_partition(location, target.slice)
             else:
                 fmt.remove(location)
+                if sidecar.kept_for(location.store, one_object=fmt.one_object):
+                    sidecar.remove(location.store, location.relative)
 
     @_store_failures_named
     def remove_namespaces_with(self, target: Target, keys: Mapping[str, str]) -> bool | None:
