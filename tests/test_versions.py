@@ -166,6 +166,12 @@ def test_a_failed_write_leaves_the_latest_as_it_was(backend) -> None:
         catalog.save("coefficients", {"cannot": lambda: None})  # pickling fails mid-write
     assert catalog.load("coefficients") == {"a": 1}
     assert [m.label for m in catalog.versions("coefficients")] == [report.version]
+    # nothing of the failed write is left: no folder of a label that never was
+    if backend.s3 is None:  # empty folders too
+        folders = {p.name for p in (backend.project / "data/models/coefficients").iterdir()}
+    else:
+        folders = {name.split("/")[0] for name in backend.names("models/coefficients")}
+    assert folders == {report.version, "_manifests", "_content", "_latest.json"}, folders
 
 
 def test_keep_prunes_old_versions_but_never_the_latest_or_a_pinned_one(backend) -> None:

@@ -121,6 +121,8 @@ def publish_version(
             records = [_at(record, final) for record in records]
     except BaseException:
         staged.store.remove(staged)
+        if early is not None:  # nothing was published under the new label: its folder goes
+            store.remove(store.location(layout.folder(early), direct=True))
         raise
     manifest = Manifest(
         entry=entry,
@@ -143,7 +145,7 @@ def publish_version(
             layout.content(digest), json.dumps({"label": label, "data": data}).encode()
         )
     store.write_small(layout.latest, json.dumps({"label": label}).encode())
-    location = store.location(data, direct=one_object)
+    location = store.location(data, direct=True)  # the bytes' own path, never a pointer's
     return Written(manifest, store.uri(layout.manifest(label)), location)
 
 
