@@ -403,3 +403,36 @@ def test_delta_entries_load_their_own_table_versions(make_project, capsys) -> No
     with pytest.raises(DatanectarError) as info:
         catalog.load("plain", version="x")
     assert "entry 'plain'" in str(info.value) and "not versioned" in str(info.value)
+
+
+def test_a_run_names_the_label_of_the_version_it_writes(make_project, instance) -> None:
+    from runs import materialize_project
+
+    project = make_project(
+        CATALOG,
+        modules={
+            "versioned_functions": """
+                import datanectar
+
+                @datanectar.asset(entry="coefficients")
+                def coefficients() -> dict:
+                    return {"a": 1}
+            """
+        },
+    )
+
+    def run_with(label: str) -> dg.ExecuteInProcessResult:
+        config = {"ops": {"coefficients": {"config": {"version_label": label}}}}
+        return materialize_project(
+            project, instance, ["coefficients"], run_config=config, raise_on_error=False
+        )
+
+    assert run_with("release-1").success
+    assert [m.label for m in datanectar.catalog(project).versions("coefficients")] == ["release-1"]
+    again = run_with("release-1")
+    assert not again.success
+    failure = again.get_step_failure_events()[0].step_failure_data.error
+    assert "'release-1' exists already" in str(failure.cause or failure.message)
+    bad = run_with("no spaces allowed")
+    assert not bad.success
+    assert "is not a name" in str(bad.get_step_failure_events()[0].step_failure_data.error)

@@ -28,7 +28,7 @@ from ..producers import Producer, chain_version
 from ..project import Catalog
 from ..targets import Target
 from .checks import check_specs, external_checks, published_outputs
-from .io_manager import LOAD_AS_KEY, PER_NAMESPACE_KEY, PINS_CONFIG, io_manager_key
+from .io_manager import LABEL_CONFIG, LOAD_AS_KEY, PER_NAMESPACE_KEY, PINS_CONFIG, io_manager_key
 from .metadata import VERSION_KEY, current_object, definition_metadata, schema_columns
 from .namespace_context import NamespaceContext
 from .partitions import keys_of, partitions_def
@@ -108,7 +108,7 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
                     arguments={
                         name: value
                         for name, value in (context.op_execution_context.op_config or {}).items()
-                        if name != PINS_CONFIG
+                        if name not in (PINS_CONFIG, LABEL_CONFIG)
                     },
                     upstream=[
                         read
@@ -175,7 +175,10 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         deps=[dg.AssetDep(name) for name in producer.uses() if name not in parameter_names],
         kinds={str(entry.format)},
         config_schema=_step_config(
-            producer, hints, versioned=[n for n in upstream if catalog.entries[n].versioning]
+            producer,
+            hints,
+            versioned=[n for n in upstream if catalog.entries[n].versioning],
+            labelled=entry.versioning is not None,
         ),
         check_specs=specs or None,
         partitions_def=partitions_def(entry),
@@ -195,11 +198,20 @@ def _inputs_for(inputs: dict[str, Any], partition: dict[str, str]) -> dict[str, 
 
 
 def _step_config(
-    producer: Producer, hints: dict[str, Any], *, versioned: list[str]
+    producer: Producer, hints: dict[str, Any], *, versioned: list[str], labelled: bool
 ) -> dict[str, dg.Field] | None:
-    """The run config a step takes, shown by the launchpad: its cache arguments, and the
-    version each versioned input is loaded at (`versions: {entry: label}`)."""
+    """The run config a step takes, shown by the launchpad: its cache arguments, the version
+    each versioned input is loaded at (`versions: {entry: label}`), and, for a versioned
+    entry, the label of the version it writes (`version_label`)."""
     schema = _cache_args_config(producer, hints) if producer.cache_args else {}
+    if labelled:
+        schema[LABEL_CONFIG] = dg.Field(
+            dg.Noneable(str),
+            default_value=None,
+            is_required=False,
+            description="The label of the version this run writes (else the entry's template, "
+            "or the UTC time); a label that exists is an error.",
+        )
     if versioned:
         schema[PINS_CONFIG] = dg.Field(
             dg.Map(str, str),

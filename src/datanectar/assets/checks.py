@@ -10,7 +10,7 @@ run on their own, reading the stored source.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 from typing import Any
 
@@ -36,7 +36,7 @@ from ..sql_tables import CatalogTables
 from ..storage import published_together
 from ..versions.versioned import writing
 from .features import chosen_for_users
-from .io_manager import published
+from .io_manager import LABEL_CONFIG, published
 from .jobs import SOURCE_CHECKS_JOB, partitioned_job_name
 from .metadata import cached_metadata, materialization_metadata
 from .partitions import keys_of, partitions_def
@@ -85,10 +85,12 @@ def published_outputs(
     else:
         keys = keys_of(entry, context.partition_key) if entry.namespaces else None
         target = target_for(entry, keys)
+        config = context.op_execution_context.op_config
         with writing(
             run_id=context.run.run_id,
             code_version=context.assets_def.code_versions_by_key.get(context.asset_key),
             partition=context.partition_key if entry.namespaces else None,
+            label=config.get(LABEL_CONFIG) if isinstance(config, Mapping) else None,
         ):
             outcome = publish(catalog, entry, output, target=target, tag=tag)
         if outcome.report is not None:

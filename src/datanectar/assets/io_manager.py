@@ -48,6 +48,8 @@ upstream value for the namespace it computes (a single-run backfill), not all of
 
 PINS_CONFIG = "versions"
 """The key of a step's run config pinning its versioned inputs: `versions: {entry: label}`."""
+LABEL_CONFIG = "version_label"
+"""The key of a versioned entry's step config naming the label of the version it writes."""
 
 PUBLISHED_KEY = "datanectar/published"
 """Set on the output of a step that published its value itself (write-audit-publish): the IO

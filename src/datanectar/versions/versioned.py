@@ -84,9 +84,12 @@ def publish_version(
     }
 
     def label_of(digest: str | None) -> str:
-        if context.label is not None:
-            return check_name(context.label, what="label")
-        return make_label(template, {**values, "content_hash": digest and digest[:16]})
+        try:
+            if context.label is not None:
+                return check_name(context.label, what="label")
+            return make_label(template, {**values, "content_hash": digest and digest[:16]})
+        except ValueError as exc:  # a label given at run time, a field with no value
+            raise VersionError(str(exc)) from None
 
     # Known before the write unless it names the content: then checked (and the value
     # staged) before anything is written, and written at its own place.
