@@ -171,7 +171,7 @@ def test_a_failed_write_leaves_the_latest_as_it_was(backend) -> None:
         folders = {p.name for p in (backend.project / "data/models/coefficients").iterdir()}
     else:
         folders = {name.split("/")[0] for name in backend.names("models/coefficients")}
-    assert folders == {report.version, "_manifests", "_content", "_latest.json"}, folders
+    assert folders == {report.version, "_manifests", "_content", "_claims", "_latest.json"}, folders
 
 
 def test_keep_prunes_old_versions_but_never_the_latest_or_a_pinned_one(backend) -> None:
@@ -237,7 +237,8 @@ def test_a_materialization_records_the_version(make_project, instance) -> None:
             """
         },
     )
-    result = materialize_project(project, instance, ["coefficients"])
+    with _no_warnings():  # none about what datanectar chose (Dagster's beta data_version)
+        result = materialize_project(project, instance, ["coefficients"])
     [event] = result.asset_materializations_for_node("coefficients")
     metadata = {key: value.value for key, value in event.metadata.items()}
     label = metadata["datanectar/version"]
@@ -436,3 +437,67 @@ def test_a_run_names_the_label_of_the_version_it_writes(make_project, instance) 
     bad = run_with("no spaces allowed")
     assert not bad.success
     assert "is not a name" in str(bad.get_step_failure_events()[0].step_failure_data.error)
+
+
+def test_a_label_another_writer_holds_is_refused_before_any_byte_is_written(backend) -> None:
+    """Two writers of one label: the one that did not claim it first writes nothing where
+    the other's bytes go (on S3 an upload would replace them)."""
+    catalog = backend.catalog
+    claim = "fixed.json/_claims/release-1"
+    if backend.s3 is None:
+        (backend.project / "data" / claim).parent.mkdir(parents=True)
+        (backend.project / "data" / claim).write_bytes(b"")
+    else:
+        backend.s3.client.put_object(Bucket=backend.s3.bucket, Key=f"prod/{claim}", Body=b"")
+    with pytest.raises(DatanectarError) as info:
+        catalog.save("fixed", {"v": 2})
+    assert "another writer is writing it" in str(info.value)
+    assert not [n for n in backend.names("fixed.json") if n.startswith("release-1/")]
+
+
+def test_templates_take_a_plain_writes_values_too(make_project) -> None:
+    project = make_project(
+        "runs:\n  format: json\n  versioned: {label: 'v-{date}-{run_id}'}\n"
+        "cities:\n  format: json\n  namespaces: [paris, lyon]\n"
+        "  versioned: {label: '{partition}-{run_id}'}\n"
+    )
+    catalog = datanectar.catalog(project)
+    first, second = catalog.save("runs", {"a": 1}), catalog.save("runs", {"a": 1})
+    assert first.version.startswith("v-") and first.version != second.version
+    assert catalog.save("cities", {"a": 1}, namespace="paris").version.startswith("paris-")
+    error = catalog_error(make_project, "x:\n  format: json\n  versioned: {label: '{partition}'}\n")
+    assert error.field == "versioned.label" and "no namespaces" in str(error)
+
+
+def test_keep_never_prunes_a_version_the_code_pins(make_project, instance) -> None:
+    from runs import materialize_project
+
+    project = make_project(CATALOG + "summary:\n  format: json\n")
+    catalog = datanectar.catalog(project)
+    pinned = catalog.save("grid", xr.Dataset({"v": ("x", np.zeros(2))})).version
+
+    @datanectar.asset(entry="summary", versions={"grid": pinned})
+    def summary(grid: xr.Dataset) -> dict:
+        return {"total": float(grid["v"].sum())}
+
+    catalog = datanectar.catalog(project, functions=[summary])
+    for step in range(1, 4):  # keep: 2
+        catalog.save("grid", xr.Dataset({"v": ("x", np.full(2, float(step)))}))
+    assert pinned in [m.label for m in catalog.versions("grid")]
+    materialize_project(project, instance, ["summary"], functions=[summary])
+    assert json.loads((project / "data" / "summary.json").read_text()) == {"total": 0.0}
+
+
+def _no_warnings():
+    import warnings
+
+    class Strict:
+        def __enter__(self):
+            self._context = warnings.catch_warnings()
+            self._context.__enter__()
+            warnings.simplefilter("error")
+
+        def __exit__(self, *exc):
+            return self._context.__exit__(*exc)
+
+    return Strict()

@@ -41,7 +41,15 @@ class Catalog:
         self.entries: dict[str, Entry] = dict(entries)
         self.producers: dict[str, Producer] = dict(producers)
         self.stores: dict[str, Store] = dict(stores)
-        self.storage = EntryStorage(stores, environment=config.environment)
+        pinned: dict[str, set[str]] = {}
+        for producer in self.producers.values():
+            for name, label in producer.pinned_versions.items():
+                pinned.setdefault(name, set()).add(label)
+        self.storage = EntryStorage(
+            stores,
+            environment=config.environment,
+            pinned={name: frozenset(labels) for name, labels in pinned.items()},
+        )
         self.levels: dict[str, Any] = {}
         """The cache levels of each store (memo, local, root, mirrors), built on first use."""
         self._signatures: dict[str, ProducerSignature] = dict(signatures or {})
@@ -176,9 +184,18 @@ class Catalog:
         nothing (the value goes to quarantine, the previous one stays); a failed warn-level
         check gives a `CheckWarning`."""
         from .publishing import enforce, plain_tag, publish
+        from .versions.versioned import writing
 
         target = self._target(name, namespace)
-        return enforce(publish(self, self.entry(name), value, target=target, tag=plain_tag()))
+        tag = plain_tag()
+        producer = self.producers.get(name)
+        # what a label template may name, as a Dagster run gives it
+        with writing(
+            run_id=tag,
+            code_version=producer.version if producer is not None else None,
+            partition="|".join(target.keys.values()) if target.keys else None,
+        ):
+            return enforce(publish(self, self.entry(name), value, target=target, tag=tag))
 
     def versions(self, name: str, *, namespace: str | Partition | None = None) -> list[Any]:
         """The manifests of a versioned entry's versions, oldest first."""

@@ -111,9 +111,18 @@ def _store_failures_named(method: Callable[..., _T]) -> Callable[..., _T]:
 class EntryStorage:
     """Reads and writes targets (entries' objects, or namespaces inside them) in their stores."""
 
-    def __init__(self, stores: Mapping[str, Store], *, environment: str | None = None) -> None:
+    def __init__(
+        self,
+        stores: Mapping[str, Store],
+        *,
+        environment: str | None = None,
+        pinned: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
         self._stores = dict(stores)
         self.environment = environment
+        self.pinned = dict(pinned or {})
+        """The versions of each entry the code loads pinned (`datanectar.asset(versions=)`):
+        retention never removes them."""
         self._swept: dict[tuple[str, str], float] = {}
 
     def store(self, name: str) -> Store:
@@ -242,7 +251,7 @@ class EntryStorage:
                     gate=gate,
                 )
                 if versioning.keep is not None:
-                    self._prune(target, keep=versioning.keep)
+                    self._prune(target, keep=versioning.keep, pinned=frozenset())
         except VersionError as exc:
             raise StoreError(f"{_where(entry)}: {exc}") from None
         report = self._report(fmt, entry, value, written.location)
@@ -274,6 +283,7 @@ class EntryStorage:
         from .versions.versioned import prune
 
         store, layout = self._versions_of(target)
+        pinned = pinned | self.pinned.get(target.entry.name, frozenset())
         return prune(store, layout, keep=keep, pinned=pinned, dry_run=dry_run)
 
     @_store_failures_named

@@ -26,6 +26,7 @@ from ..storage import EntryStorage, published_together
 from ..stores import Store
 from ..stores.registry import store_for_root
 from ..targets import Target
+from .features import chosen_for_users
 from .metadata import (
     DEFAULTS_KEY,
     ENTRY_KEY,
@@ -62,11 +63,12 @@ def published(
     """The output of a step that already published `value`, carrying what it wrote (and, for a
     cached function's result, its record's data version: what plain calls judge staleness by,
     so that Dagster's staleness follows it too)."""
-    return dg.Output(
-        value,
-        metadata={**metadata, PUBLISHED_KEY: True},
-        data_version=dg.DataVersion(data_version) if data_version else None,
-    )
+    with chosen_for_users():  # data_version is a beta parameter datanectar sets, not the user
+        return dg.Output(
+            value,
+            metadata={**metadata, PUBLISHED_KEY: True},
+            data_version=dg.DataVersion(data_version) if data_version else None,
+        )
 
 
 def io_manager_key(format_name: str) -> str:

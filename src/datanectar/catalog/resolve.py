@@ -269,6 +269,15 @@ def _check_versioning(entry: Entry, fmt: str) -> None:
         "(catalog.load(name, version=3)) without copies.",
         "sql": "a sql table lives in its database, which keeps no versions of it.",
     }.get(fmt)
+    template = entry.versioning.label if entry.versioning is not None else None
+    if problem is None and template and "{partition}" in template and not entry.namespaces:
+        raise CatalogError(
+            file=entry.source,
+            entry=entry.name,
+            field="versioned.label",
+            problem="the label template names {partition}, and the entry has no namespaces.",
+            fix="remove {partition} from the template, or give the entry namespaces.",
+        )
     if problem is None and entry.query is not None:
         problem = "a query's result is read, never written: there is nothing to version."
     if problem is not None:

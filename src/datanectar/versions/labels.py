@@ -65,7 +65,14 @@ def make_label(
     def filled(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in known:
-            raise ValueError(f"label template field '{{{name}}}' has no value for this write")
+            fix = {
+                "code_version": "give the function producing it a version "
+                "(datanectar.asset(version=...))",
+                "partition": "write one namespace of a partitioned entry, or remove {partition}",
+            }.get(name, "remove it from the template")
+            raise ValueError(
+                f"label template field '{{{name}}}' has no value for this write. Fix: {fix}"
+            )
         return re.sub(r"[^A-Za-z0-9_.-]", "-", str(known[name]))
 
     label = _FIELD.sub(filled, template)[:60]

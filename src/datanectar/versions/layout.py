@@ -3,6 +3,7 @@
     <path>/<label>/<name>          the value of version <label>, as its format writes it
     <path>/_manifests/<label>.json its manifest (written once: a label is never reused)
     <path>/_content/<hash>.json    which stored bytes hold that content (deduplication)
+    <path>/_claims/<label>         taken (exclusive create) before a label's bytes are published
     <path>/_latest.json            the label loads read by default, replaced atomically
 
 Labels never start with '_' (`labels.LABEL_PATTERN`), so they cannot meet the layout's own
@@ -38,6 +39,10 @@ class Layout:
 
     def content(self, content_hash: str) -> str:
         return f"{self.path}/_content/{content_hash}.json"
+
+    def claim(self, label: str) -> str:
+        """Taken by the one writer of a label before any of its bytes are published."""
+        return f"{self.path}/_claims/{label}"
 
     @property
     def latest(self) -> str:

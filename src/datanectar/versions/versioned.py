@@ -96,6 +96,7 @@ def publish_version(
     early = None if template is not None and "{content_hash}" in template else label_of(None)
     if early is not None:
         _refuse_existing(store, layout, early)
+    claimed: str | None = None
     probe = store.location(layout.data(early or "_staging"), direct=True)
     store.prepare(probe)
     staged = store.staging_for(probe, one_object=one_object)
@@ -108,6 +109,15 @@ def publish_version(
         label = early or label_of(digest)
         if early is None:
             _refuse_existing(store, layout, label)
+        # One writer per label: the others fail here, before any byte of theirs is published
+        # where the winner's are (an S3 upload replaces an object, a label's path is one).
+        if not store.write_small(layout.claim(label), b"", exclusive=True):
+            raise VersionError(
+                f"version '{label}' exists already, or another writer is writing it: a version "
+                "is never overwritten. Fix: give another label, or leave the label to the "
+                "default (the UTC time to the microsecond) or a template with {run_id}"
+            )
+        claimed = label
         final = store.location(layout.data(label), direct=one_object)
         stored_with = _stored_version(store, layout, digest)
         if stored_with is not None:
@@ -124,8 +134,12 @@ def publish_version(
             records = [_at(record, final) for record in records]
     except BaseException:
         staged.store.remove(staged)
-        if early is not None:  # nothing was published under the new label: its folder goes
-            store.remove(store.location(layout.folder(early), direct=True))
+        if claimed is not None:  # nothing was published under the label: it is free again
+            store.remove(store.location(layout.folder(claimed), direct=True))
+            store.remove(store.location(layout.claim(claimed), direct=True))
+        elif early is not None:  # the folder made for the write, empty
+            with contextlib.suppress(OSError):
+                store.remove(store.location(layout.folder(early), direct=True))
         raise
     manifest = Manifest(
         entry=entry,
@@ -156,7 +170,8 @@ def _refuse_existing(store: Store, layout: Layout, label: str) -> None:
     if store.read_small(layout.manifest(label)) is not None:
         raise VersionError(
             f"version '{label}' exists already: a version is never overwritten. Fix: give "
-            "another label, or a label template that differs per write ({time}, {run_id})"
+            "another label, or leave the label to the default (the UTC time to the "
+            "microsecond) or a template with {run_id}"
         )
 
 
@@ -237,6 +252,7 @@ def prune(
     still_named = {m.data for m in staying}
     for manifest in going:
         store.remove(store.location(layout.manifest(manifest.label), direct=True))
+        store.remove(store.location(layout.claim(manifest.label), direct=True))
         if manifest.data in still_named:  # a kept version reuses these bytes: they stay
             continue
         store.remove(store.location(manifest.data, direct=True))
