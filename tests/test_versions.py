@@ -501,3 +501,53 @@ def _no_warnings():
             return self._context.__exit__(*exc)
 
     return Strict()
+
+
+def test_the_versions_command_refuses_what_it_cannot_do(backend, capsys) -> None:
+    from datanectar.cli import main
+
+    catalog = backend.catalog
+    catalog.save("coefficients", {"a": 1})
+
+    def run(*arguments: str) -> tuple[int, str]:
+        capsys.readouterr()
+        code = main(["--project", str(backend.project), "versions", *arguments])
+        return code, capsys.readouterr().err
+
+    for arguments, said in (
+        (("coefficients", "--prune", "--keep", "0"), "--keep is at least 1"),
+        (("coefficients", "--keep", "1"), "go with --prune"),
+        (("coefficients", "--prune", "--keep", "1", "--pin", "nope"), "--pin nope"),
+    ):
+        code, err = run(*arguments)
+        assert code == 2 and said in err, (arguments, err)
+    assert len(catalog.versions("coefficients")) == 1
+
+
+def test_a_pinned_input_with_a_label_that_does_not_exist_says_so(make_project, instance) -> None:
+    from runs import materialize_project
+
+    project = make_project(CATALOG + "summary:\n  format: json\n")
+    datanectar.catalog(project).save("coefficients", {"a": 1})
+
+    @datanectar.asset(entry="summary")
+    def summary(coefficients: dict) -> dict:
+        return coefficients
+
+    for pins, said in (
+        ({"coefficients": "nope"}, "no version 'nope'"),
+        ({"coeficients": "nope"}, "did you mean 'coefficients'"),
+    ):
+        config = {"ops": {"summary": {"config": {"versions": pins}}}}
+        result = materialize_project(
+            project,
+            instance,
+            ["summary"],
+            functions=[summary],
+            run_config=config,
+            raise_on_error=False,
+        )
+        assert not result.success
+        error = str(result.get_step_failure_events()[0].step_failure_data.error)
+        assert said in error.lower() or said in error, error
+        assert "no longer there" not in error

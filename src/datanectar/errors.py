@@ -105,6 +105,10 @@ class DataNotFoundError(DatanectarError, LookupError):
     """An entry has no stored data yet."""
 
 
+class UnknownVersionError(DataNotFoundError):
+    """A version (a label, a table version) an entry does not have."""
+
+
 class StorageIOError(DatanectarError):
     """Writing or reading an entry failed inside the storage library."""
 

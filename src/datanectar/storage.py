@@ -25,6 +25,7 @@ from .errors import (
     StorageIOError,
     StoreAccessError,
     StoreError,
+    UnknownVersionError,
 )
 from .formats import Format, formats_accepting, get_format
 from .formats.base import (
@@ -322,7 +323,7 @@ class EntryStorage:
                 raise self._missing(fmt, target, location)
             known = [m.label for m in self.manifests(target)]
             shown = ", ".join(known[-10:]) or "none yet"
-            raise DataNotFoundError(
+            raise UnknownVersionError(
                 f"{_where(entry)}: no version '{version}' (versions: {shown}). Fix: "
                 f"datanectar versions {entry.name} lists them."
             )
@@ -471,8 +472,15 @@ class EntryStorage:
                 "add 'versioned: true' to the entry (each write is then kept as a version)."
             )
         location = self.location(target)
-        with _failures_named(entry, fmt, location, f"reading version {version!r} of"):
-            return fmt.read_version(location, version, options=entry.load_options, as_type=as_type)
+        try:
+            with _failures_named(entry, fmt, location, f"reading version {version!r} of"):
+                return fmt.read_version(
+                    location, version, options=entry.load_options, as_type=as_type
+                )
+        except DataNotFoundError as exc:  # the table's own words, for this entry
+            raise UnknownVersionError(
+                f"{_where(entry)}: {exc} Fix: datanectar versions {entry.name} lists them."
+            ) from None
 
     def _require_as_written(self, fmt: Format, target: Target, location: Location) -> None:
         """The files at `location` are those its last publish wrote, by its manifest."""

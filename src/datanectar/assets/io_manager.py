@@ -12,7 +12,7 @@ from pydantic import Field, PrivateAttr
 from ..cache.records import RecordBook
 from ..catalog import Entry
 from ..config import ProjectConfig, ProjectNotFoundError, load_project
-from ..errors import DatanectarError, DataNotFoundError, did_you_mean
+from ..errors import DatanectarError, DataNotFoundError, UnknownVersionError, did_you_mean
 from ..formats import get_format
 from ..formats.base import unknown_option, wants
 from ..partitions import (
@@ -378,9 +378,18 @@ def _pins_in_run_config(context: dg.InputContext) -> Mapping[str, str]:
     """The `versions` a step's run config pins its inputs at ({} when it pins none)."""
     try:
         config = context.step_context.op_config
+        inputs = set(context.step_context.op_def.ins)
     except Exception:  # a context built outside a run (a unit test's): no run config
         return {}
-    return (config or {}).get(PINS_CONFIG) or {} if isinstance(config, Mapping) else {}
+    pins = (config or {}).get(PINS_CONFIG) or {} if isinstance(config, Mapping) else {}
+    strays = sorted(set(pins) - inputs)
+    if strays:  # a typo would silently load the latest
+        raise DatanectarError(
+            f"run config of step '{context.step_context.op_def.name}': versions names "
+            f"'{strays[0]}', which is none of its inputs.{did_you_mean(strays[0], inputs)} "
+            f"Its inputs: {', '.join(sorted(inputs))}."
+        )
+    return pins
 
 
 def _one_partition_per_run(subject: str, format_name: Any, count: int) -> DatanectarError:
@@ -412,8 +421,8 @@ def _not_found(
     """The missing-data error with a hint that holds: materializing is the fix only when this
     instance records no materialization of it; when it records one, the data went missing."""
     problem = str(error).split(" Fix: ")[0].rstrip(".")
-    if entry.external:  # materializing cannot be the fix: nothing produces it
-        return error
+    if entry.external or isinstance(error, UnknownVersionError):
+        return error  # materializing cannot be the fix: nothing produces it, or a pin is wrong
     recorded = latest_materialization(entry, partition, instance)
     if recorded is None:
         home = (

@@ -37,14 +37,28 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_versions(arguments: argparse.Namespace) -> int:
+    if arguments.keep is not None and arguments.keep < 1:
+        return _usage("--keep is at least 1 (the latest is always kept)")
+    if not arguments.prune and (arguments.keep is not None or arguments.pin or arguments.dry_run):
+        return _usage("--keep, --pin and --dry-run go with --prune")
     catalog = Catalog.open(arguments.project)
     entry = catalog.entry(arguments.entry)
+    if entry.namespaces and not arguments.namespace:
+        return _usage(
+            f"entry '{entry.name}' has namespaces ({', '.join(d.name for d in entry.namespaces)}): "
+            "give --namespace KEY"
+        )
     if entry.versioning is None:
         history = _table_history(catalog, arguments)
         if history is None:
             raise DatanectarError(
                 f"entry '{entry.name}' is not versioned: it keeps one value. Fix: add "
                 "'versioned: true' to it in the catalog."
+            )
+        if arguments.show or arguments.prune:
+            return _usage(
+                f"entry '{entry.name}' is a Delta table: its versions are its commits, listed "
+                "here; --show and --prune are for versioned entries"
             )
         return _print_history(history, arguments)
     if arguments.prune:
@@ -62,13 +76,14 @@ def run_versions(arguments: argparse.Namespace) -> int:
     if arguments.json:
         print(json.dumps([_as_json(m) for m in manifests], indent=2))
         return 0
+    labels = {m.label for m in manifests}
     rows = [
         (
             m.label,
             age(dt.datetime.fromisoformat(m.created)),
             _size(m.size),
             m.content_hash[:12],
-            f"= {m.stored_with}" if m.stored_with else "",
+            _bytes_of(m, labels),
             ", ".join(f"{k}={v}" for k, v in sorted(m.properties.items())),
         )
         for m in manifests
@@ -92,6 +107,10 @@ def _prune(catalog: Catalog, arguments: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    known = {m.label for m in catalog.versions(entry.name, namespace=arguments.namespace)}
+    unknown = sorted(set(arguments.pin) - known)
+    if unknown:
+        return _usage(f"--pin {unknown[0]}: entry '{entry.name}' has no such version")
     going = catalog.prune(
         entry.name,
         keep=keep,
@@ -135,3 +154,16 @@ def _size(size: int) -> str:
         if size >= scale:
             return f"{size / scale:.1f} {unit}"
     return f"{size} B"
+
+
+def _bytes_of(manifest: Any, labels: set[str]) -> str:
+    """Whose bytes a version reads: "= LABEL" of a version still listed, "reused" of one
+    pruned since (its bytes kept for this one)."""
+    if manifest.stored_with is None:
+        return ""
+    return f"= {manifest.stored_with}" if manifest.stored_with in labels else "reused"
+
+
+def _usage(problem: str) -> int:
+    print(f"datanectar versions: {problem}.", file=sys.stderr)
+    return 2
