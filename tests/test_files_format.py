@@ -122,8 +122,8 @@ def test_a_folder_replaced_by_a_folder_then_by_a_file(make_project, tmp_path) ->
     single.write_bytes(b"one file now")
     catalog.save("model", single)
     assert stored.is_file() and stored.read_bytes() == b"one file now"
-    # no staging left beside it
-    assert sorted(p.name for p in (project / "data").iterdir()) == ["model"]
+    # no staging left beside it (datanectar's own folder holds the manifests)
+    assert sorted(p.name for p in (project / "data").iterdir()) == [".datanectar", "model"]
 
 
 def test_symlinks_inside_the_folder_are_copied_as_their_content(make_project, tmp_path) -> None:
@@ -317,6 +317,7 @@ def test_a_file_and_a_folder_saved_on_s3(make_project, s3, tmp_path, download_ca
     keys = s3.keys("prod/")
     assert "prod/model.datanectar-pointer" in keys and "prod/reports/summary.txt" in keys
     assert {key.split("/")[1].split(".v")[0] for key in keys} == {
+        ".datanectar",  # the folder value's manifest
         "model",
         "model.datanectar-pointer",
         "reports",
