@@ -148,6 +148,7 @@ def test_every_format_through_dagster_on_s3(make_project, instance, s3) -> None:
         "summary.parquet",
         version,
         "t_zarr.zarr.datanectar-pointer",
+        ".datanectar",  # the zarr store's manifest (its files and sizes)
     }
 
 

@@ -235,7 +235,9 @@ def test_save_leaves_no_staging_behind(make_project):
     catalog.save("x", {"v": 1})
     catalog.save("x", {"v": 2})
     assert catalog.load("x") == {"v": 2}
-    assert sorted(os.listdir(project / "data")) == ["x.json"]
+    # the value, and datanectar's own folder (its manifest), nothing else
+    assert sorted(os.listdir(project / "data")) == [".datanectar", "x.json"]
+    assert os.listdir(project / "data" / ".datanectar") == ["manifests"]
 
 
 def test_an_unreachable_database_names_the_store_and_what_to_check(make_project, monkeypatch):
