@@ -22,21 +22,14 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import boto3
 import numpy as np
 
 import datanectar
-from bench_s3 import CREDENTIALS, start_moto
+from bench_s3 import CREDENTIALS, start_moto, timed
 from throwaway import make_project
-
-
-def timed(function: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
 
 
 def main() -> None:

@@ -252,7 +252,7 @@ class EntryStorage:
                     gate=gate,
                 )
                 if versioning.keep is not None:
-                    self._prune(target, keep=versioning.keep, pinned=frozenset())
+                    self.prune_versions(target, keep=versioning.keep)
         except VersionError as exc:
             raise StoreError(f"{_where(entry)}: {exc}") from None
         report = self._report(fmt, entry, value, written.location)
@@ -273,20 +273,6 @@ class EntryStorage:
         self.location(target)  # the store and path checked, errors naming the entry
         return self._stores[target.store], Layout(normalize_relative_path(target.path))
 
-    def _prune(
-        self,
-        target: Target,
-        *,
-        keep: int,
-        pinned: frozenset[str] = frozenset(),
-        dry_run: bool = False,
-    ) -> list[str]:
-        from .versions.versioned import prune
-
-        store, layout = self._versions_of(target)
-        pinned = pinned | self.pinned.get(target.entry.name, frozenset())
-        return prune(store, layout, keep=keep, pinned=pinned, dry_run=dry_run)
-
     @_store_failures_named
     def prune_versions(
         self,
@@ -296,10 +282,15 @@ class EntryStorage:
         pinned: frozenset[str] = frozenset(),
         dry_run: bool = False,
     ) -> list[str]:
-        """Remove all but the newest `keep` versions (never the latest or a pinned one)."""
+        """Remove all but the newest `keep` versions, never the latest, a `pinned` one, or
+        one the code pins (`datanectar.asset(versions=)`)."""
+        from .versions.versioned import prune
+
+        store, layout = self._versions_of(target)
         if not dry_run:
-            self._stores[target.store].ensure_writable()
-        return self._prune(target, keep=keep, pinned=pinned, dry_run=dry_run)
+            store.ensure_writable()
+        pinned = pinned | self.pinned.get(target.entry.name, frozenset())
+        return prune(store, layout, keep=keep, pinned=pinned, dry_run=dry_run)
 
     @_store_failures_named
     def manifests(self, target: Target) -> list[Any]:
