@@ -77,6 +77,22 @@ def backend(request, make_project) -> Backend:
     return Backend(make_project)
 
 
+def producing_project(make_project) -> Path:
+    """The catalog with `coefficients` produced by a Dagster asset giving {"a": 1}."""
+    return make_project(
+        CATALOG,
+        modules={
+            "versioned_functions": """
+                import datanectar
+
+                @datanectar.asset(entry="coefficients")
+                def coefficients() -> dict:
+                    return {"a": 1}
+            """
+        },
+    )
+
+
 def manifest_of(backend: Backend, entry_path: str, label: str) -> dict:
     return json.loads(backend.read(f"{entry_path}/_manifests/{label}.json"))
 
@@ -225,18 +241,7 @@ def test_versioning_mistakes_are_catalog_errors(make_project, body, field, said)
 def test_a_materialization_records_the_version(make_project, instance) -> None:
     from runs import materialize_project
 
-    project = make_project(
-        CATALOG,
-        modules={
-            "versioned_functions": """
-                import datanectar
-
-                @datanectar.asset(entry="coefficients")
-                def coefficients() -> dict:
-                    return {"a": 1}
-            """
-        },
-    )
+    project = producing_project(make_project)
     with _no_warnings():  # none about what datanectar chose (Dagster's beta data_version)
         result = materialize_project(project, instance, ["coefficients"])
     [event] = result.asset_materializations_for_node("coefficients")
@@ -409,18 +414,7 @@ def test_delta_entries_load_their_own_table_versions(make_project, capsys) -> No
 def test_a_run_names_the_label_of_the_version_it_writes(make_project, instance) -> None:
     from runs import materialize_project
 
-    project = make_project(
-        CATALOG,
-        modules={
-            "versioned_functions": """
-                import datanectar
-
-                @datanectar.asset(entry="coefficients")
-                def coefficients() -> dict:
-                    return {"a": 1}
-            """
-        },
-    )
+    project = producing_project(make_project)
 
     def run_with(label: str) -> dg.ExecuteInProcessResult:
         config = {"ops": {"coefficients": {"config": {"version_label": label}}}}
