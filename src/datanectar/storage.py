@@ -323,7 +323,7 @@ class EntryStorage:
     def _load_version(
         self, fmt: Format, target: Target, *, as_type: Any, version: str | None
     ) -> Any:
-        from .versions.versioned import VersionError, verify
+        from .versions.versioned import VersionError, read_verified
 
         entry = target.entry
         versioning = entry.versioning
@@ -335,14 +335,18 @@ class EntryStorage:
             _fetched_once(fmt, location) as readable,
         ):
             try:
-                verify(manifest, readable, how=versioning.verify)
+                value = read_verified(
+                    manifest,
+                    readable,
+                    how=versioning.verify,
+                    read=lambda: fmt.read(readable, options=entry.load_options, as_type=as_type),
+                )
             except VersionError as exc:
                 raise StorageIOError(
                     f"{_where(entry)}: {exc}: the stored bytes are not those written. Fix: "
                     "load another version (datanectar versions "
                     f"{entry.name}), or write a new one."
                 ) from None
-            value = fmt.read(readable, options=entry.load_options, as_type=as_type)
             if readable is not location and _is_lazy(value):
                 # a lazy value reads its file later: from the store, not the copy removed
                 value = fmt.read(location, options=entry.load_options, as_type=as_type)

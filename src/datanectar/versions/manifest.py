@@ -81,13 +81,13 @@ def file_records(location: Location, *, hashed: bool = True) -> list[FileRecord]
                 name=name,
                 uri=location.store.uri_for(location) + (f"/{name}" if name else ""),
                 size=int(info.get("size") or 0),
-                sha256=_sha256(filesystem, path) if hashed else "",
+                sha256=sha256_of(filesystem, path) if hashed else "",
             )
         )
     return records
 
 
-def _sha256(filesystem: Any, path: str) -> str:
+def sha256_of(filesystem: Any, path: str) -> str:
     digest = hashlib.sha256()
     with filesystem.open(path, "rb") as file:
         while chunk := file.read(_CHUNK):
