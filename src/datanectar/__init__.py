@@ -27,6 +27,9 @@ from .errors import (
     NamespaceKeyError,
     StorageIOError,
     StoreError,
+    VersionError,
+    VersionExistsError,
+    VersionMismatchError,
 )
 from .producers import asset
 from .project import Catalog, catalog
@@ -86,6 +89,9 @@ __all__ = [
     "StorageIOError",
     "StoreError",
     "ThreadPoolExecutor",
+    "VersionError",
+    "VersionExistsError",
+    "VersionMismatchError",
     "ZarrIOManager",
     "asset",
     "cache",

@@ -113,6 +113,20 @@ class StorageIOError(DatanectarError):
     """Writing or reading an entry failed inside the storage library."""
 
 
+class VersionError(DatanectarError):
+    """A version of a versioned entry that cannot be written or read as asked."""
+
+
+class VersionExistsError(VersionError):
+    """A version label that exists already (or is being written): a version is never
+    overwritten."""
+
+
+class VersionMismatchError(VersionError, StorageIOError):
+    """A stored version whose bytes are not those its manifest lists (a file changed,
+    missing or added)."""
+
+
 class CheckFailedError(DatanectarError):
     """A value failed a blocking check: it was not published, and is kept in quarantine."""
 

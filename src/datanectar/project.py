@@ -184,13 +184,13 @@ class Catalog:
         nothing (the value goes to quarantine, the previous one stays); a failed warn-level
         check gives a `CheckWarning`."""
         from .publishing import enforce, plain_tag, publish
-        from .versions.versioned import writing
+        from .versions.versioned import writing_defaults
 
         target = self._target(name, namespace)
         tag = plain_tag()
         producer = self.producers.get(name)
         # what a label template may name, as a Dagster run gives it
-        with writing(
+        with writing_defaults(
             run_id=tag,
             code_version=producer.version if producer is not None else None,
             partition="|".join(target.keys.values()) if target.keys else None,

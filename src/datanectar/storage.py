@@ -26,6 +26,8 @@ from .errors import (
     StoreAccessError,
     StoreError,
     UnknownVersionError,
+    VersionError,
+    VersionMismatchError,
 )
 from .formats import Format, formats_accepting, get_format
 from .formats.base import (
@@ -229,7 +231,7 @@ class EntryStorage:
         self, fmt: Format, target: Target, value: Any, gate: Gate | None
     ) -> WriteReport:
         """A new immutable version of a versioned entry (see `versions.versioned`)."""
-        from .versions.versioned import VersionError, publish_version
+        from .versions.versioned import publish_version, remove_leftovers
 
         entry = target.entry
         versioning = entry.versioning
@@ -240,6 +242,8 @@ class EntryStorage:
             with _failures_named(
                 entry, fmt, store.location(layout.path, direct=True), "versioning"
             ):
+                if self._sweep_due((store.uri(layout.path), "versions")):
+                    remove_leftovers(store, layout, older_than=LEFTOVER_GRACE_SECONDS)
                 written = publish_version(
                     store,
                     layout,
@@ -254,7 +258,7 @@ class EntryStorage:
                 if versioning.keep is not None:
                     self.prune_versions(target, keep=versioning.keep)
         except VersionError as exc:
-            raise StoreError(f"{_where(entry)}: {exc}") from None
+            raise type(exc)(f"{_where(entry)}: {exc}") from None
         report = self._report(fmt, entry, value, written.location)
         manifest = written.manifest
         return dataclasses.replace(
@@ -262,8 +266,8 @@ class EntryStorage:
             version=manifest.label,
             manifest_uri=written.manifest_uri,
             content_hash=manifest.content_hash,
-            deduplicated=manifest.stored_with is not None,
-            bytes_written=0 if manifest.stored_with is not None else manifest.size,
+            deduplicated=written.deduplicated,
+            bytes_written=0 if written.deduplicated else manifest.size,
         )
 
     def _versions_of(self, target: Target) -> tuple[Store, Any]:
@@ -284,12 +288,12 @@ class EntryStorage:
     ) -> list[str]:
         """Remove all but the newest `keep` versions, never the latest, a `pinned` one, or
         one the code pins (`datanectar.asset(versions=)`)."""
-        from .versions.versioned import prune
+        from .versions.versioned import pinned_by_run, prune
 
         store, layout = self._versions_of(target)
         if not dry_run:
             store.ensure_writable()
-        pinned = pinned | self.pinned.get(target.entry.name, frozenset())
+        pinned = pinned | self.pinned.get(target.entry.name, frozenset()) | pinned_by_run()
         return prune(store, layout, keep=keep, pinned=pinned, dry_run=dry_run)
 
     @_store_failures_named
@@ -323,7 +327,7 @@ class EntryStorage:
     def _load_version(
         self, fmt: Format, target: Target, *, as_type: Any, version: str | None
     ) -> Any:
-        from .versions.versioned import VersionError, read_verified
+        from .versions.versioned import read_verified
 
         entry = target.entry
         versioning = entry.versioning
@@ -341,8 +345,8 @@ class EntryStorage:
                     how=versioning.verify,
                     read=lambda: fmt.read(readable, options=entry.load_options, as_type=as_type),
                 )
-            except VersionError as exc:
-                raise StorageIOError(
+            except VersionMismatchError as exc:
+                raise VersionMismatchError(
                     f"{_where(entry)}: {exc}: the stored bytes are not those written. Fix: "
                     "load another version (datanectar versions "
                     f"{entry.name}), or write a new one."
@@ -357,14 +361,20 @@ class EntryStorage:
     ) -> None:
         """What killed writes of this location left, once per location every few minutes in
         a process (a loop of writes pays for one look)."""
-        key = (final.uri, repr(sorted(part.keys.items())) if part else "")
-        now = time.monotonic()
-        if now - self._swept.get(key, -_SWEEP_INTERVAL_SECONDS) < _SWEEP_INTERVAL_SECONDS:
+        if not self._sweep_due((final.uri, repr(sorted(part.keys.items())) if part else "")):
             return
-        self._swept[key] = now
         with _failures_named(entry, fmt, final, "removing what crashed writes left of"):
             final.store.remove_leftovers(final, older_than=LEFTOVER_GRACE_SECONDS)
             fmt.remove_leftovers(final, older_than=LEFTOVER_GRACE_SECONDS, part=part)
+
+    def _sweep_due(self, key: tuple[str, str]) -> bool:
+        """Whether what killed writes left at `key` is due a look: once per location every
+        few minutes in a process (a loop of writes pays for one look)."""
+        now = time.monotonic()
+        if now - self._swept.get(key, -_SWEEP_INTERVAL_SECONDS) < _SWEEP_INTERVAL_SECONDS:
+            return False
+        self._swept[key] = now
+        return True
 
     def _write_then_commit(
         self, fmt: Format, entry: Entry, value: Any, final: Location, gate: Gate
@@ -589,6 +599,13 @@ class EntryStorage:
         _refuse_query(entry, "removed")
         location = self.location(target)
         location.store.ensure_writable()
+        if entry.versioning is not None and not _in_place(fmt, target):
+            # Versions are never removed but by a prune: the latest is unpublished, so a
+            # load finds nothing, while every version stays listed and loadable by label.
+            store, layout = self._versions_of(target)
+            with _failures_named(entry, fmt, location, "removing the latest version of"):
+                store.remove(store.location(layout.latest, direct=True))
+            return
         with _failures_named(entry, fmt, location, "removing"):
             if _in_place(fmt, target):  # that namespace only, never the others'
                 if fmt.exists(location):

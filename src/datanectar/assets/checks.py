@@ -15,6 +15,7 @@ from contextlib import nullcontext
 from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.dependency import NodeHandle
 
 from ..cache.decorator import CachedOutput
 from ..catalog import Entry
@@ -36,7 +37,7 @@ from ..sql_tables import CatalogTables
 from ..storage import published_together
 from ..versions.versioned import writing
 from .features import chosen_for_users
-from .io_manager import LABEL_CONFIG, published
+from .io_manager import LABEL_CONFIG, PINS_CONFIG, published
 from .jobs import SOURCE_CHECKS_JOB, partitioned_job_name
 from .metadata import cached_metadata, materialization_metadata
 from .partitions import keys_of, partitions_def
@@ -72,10 +73,12 @@ def published_outputs(
         yield from _published_namespaces(context, catalog, entry, output)
         return
     tag = context.run.run_id
+    partition = context.partition_key if entry.namespaces else None
     if isinstance(output, CachedOutput):
         # A cached function's result goes where a plain call with the same arguments
         # recalls it, with its record.
-        record, outcome = output.call.publish(output.value, output.reads, tag=tag)
+        with _writing_in(context, partition):
+            record, outcome = output.call.publish(output.value, output.reads, tag=tag)
         if record is not None:
             yield published(
                 output.value,
@@ -85,13 +88,7 @@ def published_outputs(
     else:
         keys = keys_of(entry, context.partition_key) if entry.namespaces else None
         target = target_for(entry, keys)
-        config = context.op_execution_context.op_config
-        with writing(
-            run_id=context.run.run_id,
-            code_version=context.assets_def.code_versions_by_key.get(context.asset_key),
-            partition=context.partition_key if entry.namespaces else None,
-            label=config.get(LABEL_CONFIG) if isinstance(config, Mapping) else None,
-        ):
+        with _writing_in(context, partition):
             outcome = publish(catalog, entry, output, target=target, tag=tag)
         if outcome.report is not None:
             # A version's content hash is its data version: the same bytes rewritten leave
@@ -185,15 +182,52 @@ def _publish_namespace(
             entry, target, None, verdicts, quarantine, quarantine_failed=quarantine_failed
         )
     elif isinstance(value, CachedOutput):
-        record, stored = value.call.publish(plain, value.reads, tag=tag, verdicts=verdicts)
+        with _writing_in(context, label):
+            record, stored = value.call.publish(plain, value.reads, tag=tag, verdicts=verdicts)
         outcome = stored or Outcome(entry, target, None, verdicts)
         context.add_asset_metadata(
             cached_metadata(record, stored and stored.report), partition_key=label
         )
     else:
-        outcome = publish(catalog, entry, plain, target=target, tag=tag, verdicts=verdicts)
+        with _writing_in(context, label):
+            outcome = publish(catalog, entry, plain, target=target, tag=tag, verdicts=verdicts)
         context.add_asset_metadata(materialization_metadata(outcome.report), partition_key=label)
     return outcome
+
+
+def _writing_in(context: dg.AssetExecutionContext, partition: str | None) -> Any:
+    """What a version written by this step records and its label may name: the run, the
+    asset's code version, the partition, a label given in run config; and the versions any
+    step of the run pins this asset at, which a prune after the write must keep."""
+    config = context.op_execution_context.op_config
+    return writing(
+        run_id=context.run.run_id,
+        code_version=context.assets_def.code_versions_by_key.get(context.asset_key),
+        partition=partition,
+        label=config.get(LABEL_CONFIG) if isinstance(config, Mapping) else None,
+        pinned=_pinned_in_run(context),
+    )
+
+
+def _pinned_in_run(context: dg.AssetExecutionContext) -> frozenset[str]:
+    """The labels the run's steps pin this asset at, as their input (run config `versions`)."""
+    try:
+        steps = (context.run.run_config or {}).get("ops") or {}
+        layer = context.job_def.asset_layer
+    except Exception:  # a context without a job (a direct invocation): no run config
+        return frozenset()
+    pinned = set()
+    for step, step_config in steps.items():
+        pins = ((step_config or {}).get("config") or {}).get(PINS_CONFIG) or {}
+        if not pins:
+            continue
+        try:
+            name = layer.get_node_input_name(NodeHandle(step, None), context.asset_key)
+        except Exception:  # a step this job does not have: Dagster refused its config
+            name = None
+        if name is not None and name in pins:
+            pinned.add(str(pins[name]))
+    return frozenset(pinned)
 
 
 def log_failures(

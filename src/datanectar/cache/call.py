@@ -19,6 +19,7 @@ from ..project import Catalog
 from ..publishing import Outcome, enforce, plain_tag, publish
 from ..storage import if_not_published, when_published
 from ..targets import Target
+from ..versions.versioned import writing_defaults
 from .context import note_read
 from .keys import cache_key, canonical
 from .levels import Level, Levels, levels_for
@@ -306,15 +307,23 @@ class Call:
             return None
         if like is not None:
             return Outcome(self.entry, target, level.storage.save(target, value))
-        return publish(
-            self.catalog,
-            self.entry,
-            value,
-            tag=tag or plain_tag(),
-            target=target,
-            storage=level.storage,
-            verdicts=verdicts,
-        )
+        tag = tag or plain_tag()
+        # what a version's manifest records and its label may name, unless a step said
+        keys = self.target.keys
+        with writing_defaults(
+            run_id=tag,
+            code_version=self.function.version,
+            partition="|".join(keys.values()) if keys else None,
+        ):
+            return publish(
+                self.catalog,
+                self.entry,
+                value,
+                tag=tag,
+                target=target,
+                storage=level.storage,
+                verdicts=verdicts,
+            )
 
     def _restore(self, level: Level, previous: Record | None) -> None:
         """Put the record back as it was before a write that did not publish."""

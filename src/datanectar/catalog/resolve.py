@@ -280,6 +280,17 @@ def _check_versioning(entry: Entry, fmt: str) -> None:
         )
     if problem is None and entry.query is not None:
         problem = "a query's result is read, never written: there is nothing to version."
+    if problem is None and entry.namespaces and _namespaces_in_one_object(entry, fmt):
+        raise CatalogError(
+            file=entry.source,
+            entry=entry.name,
+            field="path",
+            problem="its namespaces are kept inside one object (the path names no "
+            "{dimension}), and a version is a whole object of its own.",
+            fix="give the path a placeholder per dimension ("
+            + ", ".join("{" + d.name + "}" for d in entry.namespaces)
+            + "), so that each namespace has versions of its own.",
+        )
     if problem is not None:
         raise CatalogError(
             file=entry.source,
@@ -288,6 +299,14 @@ def _check_versioning(entry: Entry, fmt: str) -> None:
             problem=problem,
             fix="remove 'versioned' (and 'properties').",
         )
+
+
+def _namespaces_in_one_object(entry: Entry, fmt: str) -> bool:
+    from ..formats import get_format
+    from ..partitions import keeps_in_place
+    from ..targets import Target
+
+    return keeps_in_place(get_format(fmt), list(entry.namespaces or []), Target.of(entry).path)
 
 
 def _check_query(entry: Entry, fmt: str, producer: Producer | None) -> None:

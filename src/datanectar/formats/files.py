@@ -82,16 +82,12 @@ class FilesFormat(Format):
         """The stored file or folder on this machine, downloaded once per published version:
         keyed by the location's resolved URI (a folder's version prefix on S3) and its
         fingerprint (a file's ETag)."""
-        fingerprint = self.fingerprint(location)
+        fingerprint = self.fingerprint(location) or _listing_fingerprint(location)
         folder = _cache_root()
-        if fingerprint is not None:
-            key = hashlib.sha256(f"{location.uri}\n{fingerprint}".encode()).hexdigest()[:24]
-            cached = folder / key / location.name
-            if cached.exists():
-                return cached
-        else:  # nothing tells versions apart: a fresh copy each time
-            key = f"unversioned-{uuid.uuid4().hex}"
-            cached = folder / key / location.name
+        key = hashlib.sha256(f"{location.uri}\n{fingerprint}".encode()).hexdigest()[:24]
+        cached = folder / key / location.name
+        if cached.exists():
+            return cached
         staging = folder / f".downloading-{uuid.uuid4().hex[:12]}"
         staging.mkdir(parents=True)
         try:
@@ -203,6 +199,19 @@ def _fetch(location: Location, destination: Path) -> None:
         target = destination.joinpath(*parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         fs.get_file(name, str(target))
+
+
+def _listing_fingerprint(location: Location) -> str:
+    """What a location the store gives no token for (a folder under a version's own path,
+    which no pointer publishes) holds: each file's name, size and ETag or time, so that one
+    copy serves every load of the same bytes."""
+    fs = location.store.filesystem
+    found = fs.find(location.path, detail=True, withdirs=False)
+    rows = (
+        f"{path}\0{info.get('size')}\0{info.get('ETag') or info.get('mtime') or ''}"
+        for path, info in sorted(found.items())
+    )
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
 
 def _cache_root() -> Path:

@@ -40,9 +40,13 @@ class Layout:
     def content(self, content_hash: str) -> str:
         return f"{self.path}/_content/{content_hash}.json"
 
+    @property
+    def claims(self) -> str:
+        return f"{self.path}/_claims"
+
     def claim(self, label: str) -> str:
         """Taken by the one writer of a label before any of its bytes are published."""
-        return f"{self.path}/_claims/{label}"
+        return f"{self.claims}/{label}"
 
     @property
     def latest(self) -> str:

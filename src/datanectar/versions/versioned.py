@@ -16,10 +16,12 @@ import contextvars
 import datetime as dt
 import json
 import posixpath
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from ..errors import VersionError, VersionExistsError, VersionMismatchError
 from ..stores import Location, Store
 from .labels import check_name, make_label
 from .layout import Layout
@@ -27,9 +29,8 @@ from .manifest import FileRecord, Manifest, content_hash, file_records, sha256_o
 
 T = TypeVar("T")
 
-
-class VersionError(ValueError):
-    """A version that cannot be written or read as asked (the caller names the entry)."""
+_STAGING = "_staging"
+"""The folder a version is staged in while its label (naming its content) is not known."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class WriteContext:
     partition: str | None = None
     label: str | None = None
     """A label given at run time (run config): used instead of the template."""
+    pinned: frozenset[str] = frozenset()
+    """Labels the run pins the entry's inputs at: a prune after the write keeps them."""
 
 
 _CONTEXT: contextvars.ContextVar[WriteContext | None] = contextvars.ContextVar(
@@ -49,7 +52,7 @@ _CONTEXT: contextvars.ContextVar[WriteContext | None] = contextvars.ContextVar(
 
 
 @contextlib.contextmanager
-def writing(**values: str | None) -> Iterator[None]:
+def writing(**values: Any) -> Iterator[None]:
     """Versions written inside take these run values (run id, code version, a label)."""
     token = _CONTEXT.set(replace(_CONTEXT.get() or WriteContext(), **values))
     try:
@@ -58,12 +61,28 @@ def writing(**values: str | None) -> Iterator[None]:
         _CONTEXT.reset(token)
 
 
+@contextlib.contextmanager
+def writing_defaults(**values: Any) -> Iterator[None]:
+    """`writing`, for the values the surrounding context (a Dagster step's) does not give."""
+    current = _CONTEXT.get() or WriteContext()
+    with writing(**{name: v for name, v in values.items() if getattr(current, name) is None}):
+        yield
+
+
+def pinned_by_run() -> frozenset[str]:
+    """The labels the writing run pins (see `WriteContext.pinned`)."""
+    context = _CONTEXT.get()
+    return context.pinned if context is not None else frozenset()
+
+
 @dataclass(frozen=True)
 class Written:
     manifest: Manifest
     manifest_uri: str
     location: Location
     """Where the version's bytes are (those of an identical version, when deduplicated)."""
+    deduplicated: bool = False
+    """Whether no byte was stored: the content was stored already."""
 
 
 def publish_version(
@@ -100,7 +119,7 @@ def publish_version(
     if early is not None:
         _refuse_existing(store, layout, early)
     claimed: str | None = None
-    probe = store.location(layout.data(early or "_staging"), direct=True)
+    probe = store.location(layout.data(early or _STAGING), direct=True)
     store.prepare(probe)
     staged = store.staging_for(probe, one_object=one_object)
     try:
@@ -111,11 +130,23 @@ def publish_version(
         digest = content_hash(records)
         label = early or label_of(digest)
         if early is None:
+            same = read_manifest(store, layout, label)
+            if same is not None and same.content_hash == digest:
+                # A label naming the content, written again with that content: the version
+                # is there already (content addressing), and becomes the latest again.
+                staged.store.remove(staged)
+                store.write_small(layout.latest, json.dumps({"label": label}).encode())
+                return Written(
+                    same,
+                    store.uri(layout.manifest(label)),
+                    store.location(same.data, direct=True),
+                    deduplicated=True,
+                )
             _refuse_existing(store, layout, label)
         # One writer per label: the others fail here, before any byte of theirs is published
         # where the winner's are (an S3 upload replaces an object, a label's path is one).
         if not store.write_small(layout.claim(label), b"", exclusive=True):
-            raise VersionError(
+            raise VersionExistsError(
                 f"version '{label}' exists already, or another writer is writing it: a version "
                 "is never overwritten. Fix: give another label, or leave the label to the "
                 "default (the UTC time to the microsecond) or a template with {run_id}"
@@ -159,19 +190,19 @@ def publish_version(
         stored_with=stored_with.label if stored_with is not None else None,
     )
     if not store.write_small(layout.manifest(label), manifest.to_json(), exclusive=True):
-        raise VersionError(f"version '{label}' was written by another writer meanwhile")
+        raise VersionExistsError(f"version '{label}' was written by another writer meanwhile")
     if stored_with is None:
         store.write_small(
             layout.content(digest), json.dumps({"label": label, "data": data}).encode()
         )
     store.write_small(layout.latest, json.dumps({"label": label}).encode())
     location = store.location(data, direct=True)  # the bytes' own path, never a pointer's
-    return Written(manifest, store.uri(layout.manifest(label)), location)
+    return Written(manifest, store.uri(layout.manifest(label)), location, stored_with is not None)
 
 
 def _refuse_existing(store: Store, layout: Layout, label: str) -> None:
     if store.read_small(layout.manifest(label)) is not None:
-        raise VersionError(
+        raise VersionExistsError(
             f"version '{label}' exists already: a version is never overwritten. Fix: give "
             "another label, or leave the label to the default (the UTC time to the "
             "microsecond) or a template with {run_id}"
@@ -239,15 +270,17 @@ def _check_sizes(manifest: Manifest, location: Location) -> None:
         found = unlisted.pop(expected.name, None)
         shown = expected.name or location.name
         if found is None:
-            raise VersionError(f"version '{manifest.label}': file '{shown}' is missing")
+            raise VersionMismatchError(f"version '{manifest.label}': file '{shown}' is missing")
         if found.size != expected.size:
-            raise VersionError(
+            raise VersionMismatchError(
                 f"version '{manifest.label}': file '{shown}' has {found.size} bytes, its "
                 f"manifest {expected.size}"
             )
     if unlisted:
         extra = ", ".join(sorted(unlisted))
-        raise VersionError(f"version '{manifest.label}': files not in its manifest: {extra}")
+        raise VersionMismatchError(
+            f"version '{manifest.label}': files not in its manifest: {extra}"
+        )
 
 
 def _check_hashes(manifest: Manifest, location: Location) -> None:
@@ -256,11 +289,51 @@ def _check_hashes(manifest: Manifest, location: Location) -> None:
         path = location.path + (f"/{expected.name}" if expected.name else "")
         found = sha256_of(filesystem, path)
         if found != expected.sha256:
-            raise VersionError(
+            raise VersionMismatchError(
                 f"version '{manifest.label}': file '{expected.name or location.name}' does "
                 f"not match its manifest's sha256 ({found[:12]}... stored, "
                 f"{expected.sha256[:12]}... expected)"
             )
+
+
+def remove_leftovers(store: Store, layout: Layout, *, older_than: float) -> list[str]:
+    """Remove what writes killed before their manifest left (a label's folder, its claim, the
+    staging of a label naming the content) once nothing there changed for `older_than`
+    seconds; a version is only what a manifest names, so these were never listed or loaded."""
+    cutoff = time.time() - older_than
+    found = manifests(store, layout)
+    labels = {m.label for m in found}
+    # a pruned version's folder stays while a kept one reuses its bytes
+    named = labels | {m.data[len(layout.path) + 1 :].split("/", 1)[0] for m in found}
+    unnamed = [
+        layout.folder(name)
+        for name in store.names_in(layout.path)
+        if name not in named and (not name.startswith("_") or name == _STAGING)
+    ]
+    unnamed += [layout.claim(name) for name in store.names_in(layout.claims) if name not in labels]
+    removed = []
+    for relative in unnamed:
+        if _last_change(store, relative) < cutoff:
+            store.remove(store.location(relative, direct=True))
+            removed.append(relative)
+    return removed
+
+
+def _last_change(store: Store, relative: str) -> float:
+    """When anything at or under `relative` last changed (now, when nothing tells)."""
+    path = store.location(relative, direct=True).path
+    try:
+        found = store.filesystem.find(path, detail=True, withdirs=True)
+        found = found or {path: store.filesystem.info(path)}
+    except FileNotFoundError:
+        return time.time()  # gone meanwhile
+    moments = []
+    for info in found.values():
+        moment = info.get("mtime") or info.get("LastModified") or info.get("last_modified")
+        if isinstance(moment, dt.datetime):
+            moment = moment.timestamp()
+        moments.append(float(moment) if moment is not None else time.time())
+    return max(moments, default=time.time())
 
 
 def prune(
