@@ -362,6 +362,37 @@ def test_loads_from_s3_download_once_per_published_version(
     assert two != one and two.read_text() == "v2, longer" and len(fetched) == 4
 
 
+def test_a_versioned_folder_on_s3_is_downloaded_once_per_version(
+    make_project, s3, tmp_path, download_cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A version's folder is immutable: every load of it reads one downloaded copy, and the
+    download cache holds one copy per version, however often it is loaded."""
+    project = s3_project(make_project, s3, "trained:\n  format: files\n  versioned: {keep: 10}\n")
+    catalog = datanectar.catalog(project)
+    first = catalog.save("trained", model_folder(tmp_path, 1)).version
+    fetched: list[str] = []
+    fetch = files_format._fetch
+    monkeypatch.setattr(
+        files_format,
+        "_fetch",
+        lambda location, to: (fetched.append(location.uri), fetch(location, to)),
+    )
+    loaded = catalog.load("trained")
+    assert datanectar.catalog(project).load("trained") == loaded
+    assert same_tree(model_folder(tmp_path / "again", 1), loaded) and len(fetched) == 1
+    second = catalog.save("trained", model_folder(tmp_path / "two", 2)).version
+    assert catalog.load("trained", version=second) != loaded
+    assert catalog.load("trained", version=first) == loaded and len(fetched) == 2
+    assert len(os.listdir(download_cache / "files")) == 2
+    # a copy changed on this machine is caught, dropped, and fetched again by the next load
+    (loaded / "weights" / "w.bin").write_bytes(b"\xff" * 5000)
+    with pytest.raises(datanectar.VersionMismatchError) as info:
+        catalog.load("trained", version=first)
+    assert "weights/w.bin" in str(info.value) and f"version '{first}'" in str(info.value)
+    again = catalog.load("trained", version=first)
+    assert same_tree(model_folder(tmp_path / "third", 1), again) and len(fetched) == 3
+
+
 def test_a_folder_replaced_on_s3_never_shows_half(
     make_project, s3, tmp_path, download_cache, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -339,6 +339,8 @@ class EntryStorage:
             _fetched_once(fmt, location) as readable,
         ):
             try:
+                if fmt.reads_local_copies and not location.store.is_local:
+                    return _verified_copy(fmt, entry, readable, manifest, as_type=as_type)
                 value = read_verified(
                     manifest,
                     readable,
@@ -876,6 +878,26 @@ def _fetched_once(fmt: Format, location: Location) -> Iterator[Location]:
         copy = folder_store("verified", Path(folder)).location(location.name, direct=True)
         location.store.filesystem.get_file(location.path, copy.path)
         yield copy
+
+
+def _verified_copy(
+    fmt: Format, entry: Entry, location: Location, manifest: Any, *, as_type: Any
+) -> Any:
+    """A version a format reads as a copy on this machine's disk (downloaded once per
+    version), verified from that copy; a copy that does not match is dropped, so the next
+    load fetches the stored bytes again."""
+    from pathlib import Path
+
+    from .stores.registry import folder_store
+    from .versions.versioned import read_verified
+
+    copy = Path(fmt.read(location, options=entry.load_options, as_type=as_type))
+    local = folder_store("downloaded", copy.parent).location(copy.name, direct=True)
+    try:
+        return read_verified(manifest, local, how=entry.versioning.verify, read=lambda: copy)
+    except VersionMismatchError:
+        local.store.remove(local)
+        raise
 
 
 def _is_lazy(value: Any) -> bool:

@@ -198,10 +198,14 @@ class Format(ABC):
     extra: ClassVar[str | None] = None
     """The pip extra that installs its library (`pip install datanectar[extra]`)."""
     transactional: ClassVar[bool] = False
+    """True when the library commits atomically itself, so it writes in place, unstaged."""
     one_object: ClassVar[bool] = True
     """Whether a value is one object (a file), not a folder of them (a zarr store): an object
     store uploads one object in one request, visible whole or not at all."""
-    """True when the library commits atomically itself, so it writes in place, unstaged."""
+    reads_local_copies: ClassVar[bool] = False
+    """True when `read` from a remote store gives a copy on this machine's disk (a
+    `pathlib.Path`, as `files` does): a version is then verified from that copy, its bytes
+    fetched once."""
     medium: ClassVar[Literal["filesystem", "database"]] = "filesystem"
     reports_absence: ClassVar[bool] = False
     """True when `read` and `read_partition` raise `Absent` for a missing object, so a load

@@ -40,6 +40,7 @@ class FilesFormat(Format):
     # A folder is many objects: on S3 it is published by pointer, so that a replaced folder
     # never shows half; a single file is staged beside it and published by one server-side copy.
     one_object = False
+    reads_local_copies = True
 
     def accepts(self, value: Any) -> bool:
         return isinstance(value, str | os.PathLike)
