@@ -153,6 +153,10 @@ def test_cached_calls_write_versions_with_their_run_and_code_version(make_cache_
     assert first.label.startswith("v3-") and second.label.startswith("v3-")
     assert first.run_id and first.run_id != second.run_id
     assert first.code_version == "3" and second.stored_with == first.label
+    # the same content again: the result's data version (what Dagster's staleness follows,
+    # and what the cached calls reading it recorded) is its content hash, unchanged
+    records = list((project / "data/.datanectar/records").rglob("*.json"))
+    assert [json.loads(r.read_text())["data_version"] for r in records] == [first.content_hash]
     stored = (project / "data/model.json" / first.label / "model.json").read_bytes()
     assert first.files[0].sha256 == hashlib.sha256(stored).hexdigest()
 

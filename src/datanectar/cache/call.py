@@ -283,6 +283,9 @@ class Call:
             update={
                 "complete": True,
                 "bytes_written": report.bytes_written if report else None,
+                # a version's content is its data version: the same bytes again leave what
+                # read them fresh
+                **({"data_version": report.content_hash} if report and report.content_hash else {}),
             }
         )
         # The record says "being written" until its object is published: for a namespace
