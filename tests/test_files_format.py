@@ -330,12 +330,8 @@ def test_a_file_and_a_folder_saved_on_s3(make_project, s3, tmp_path, download_ca
     assert loaded_report.read_bytes() == report.read_bytes()
 
 
-def test_loads_from_s3_download_once_per_published_version(
-    make_project, s3, tmp_path, download_cache, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    project = s3_project(make_project, s3)
-    catalog = datanectar.catalog(project)
-    catalog.save("model", model_folder(tmp_path, 1))
+def count_fetches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URIs the files format downloads from here on, in order."""
     fetched: list[str] = []
     fetch = files_format._fetch
     monkeypatch.setattr(
@@ -343,6 +339,16 @@ def test_loads_from_s3_download_once_per_published_version(
         "_fetch",
         lambda location, to: (fetched.append(location.uri), fetch(location, to)),
     )
+    return fetched
+
+
+def test_loads_from_s3_download_once_per_published_version(
+    make_project, s3, tmp_path, download_cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = s3_project(make_project, s3)
+    catalog = datanectar.catalog(project)
+    catalog.save("model", model_folder(tmp_path, 1))
+    fetched = count_fetches(monkeypatch)
     first = catalog.load("model")
     assert datanectar.catalog(project).load("model") == first  # another process would too
     assert len(fetched) == 1
@@ -370,13 +376,7 @@ def test_a_versioned_folder_on_s3_is_downloaded_once_per_version(
     project = s3_project(make_project, s3, "trained:\n  format: files\n  versioned: {keep: 10}\n")
     catalog = datanectar.catalog(project)
     first = catalog.save("trained", model_folder(tmp_path, 1)).version
-    fetched: list[str] = []
-    fetch = files_format._fetch
-    monkeypatch.setattr(
-        files_format,
-        "_fetch",
-        lambda location, to: (fetched.append(location.uri), fetch(location, to)),
-    )
+    fetched = count_fetches(monkeypatch)
     loaded = catalog.load("trained")
     assert datanectar.catalog(project).load("trained") == loaded
     assert same_tree(model_folder(tmp_path / "again", 1), loaded) and len(fetched) == 1
@@ -478,13 +478,7 @@ def test_a_file_served_over_http_loads_as_a_local_copy(
     (served_root / "reports").mkdir(parents=True)
     served_file = served_root / "reports" / "summary.pdf"
     served_file.write_bytes(b"%PDF-1.4 not really" * 100)
-    fetched: list[str] = []
-    fetch = files_format._fetch
-    monkeypatch.setattr(
-        files_format,
-        "_fetch",
-        lambda location, to: (fetched.append(location.uri), fetch(location, to)),
-    )
+    fetched = count_fetches(monkeypatch)
     with serving(served_root) as served:
         project = make_project(
             "report: {format: files, store: portal, path: reports/summary.pdf}\n",

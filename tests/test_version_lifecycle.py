@@ -17,6 +17,7 @@ import pytest
 import xarray as xr
 
 import datanectar
+import test_versions
 from datanectar.errors import (
     CatalogError,
     StorageIOError,
@@ -24,14 +25,9 @@ from datanectar.errors import (
     VersionMismatchError,
 )
 from runs import materialize_project
-from test_versions import CATALOG, Backend
+from test_versions import CATALOG
 
-
-@pytest.fixture(params=["local", "s3"])
-def backend(request, make_project) -> Backend:
-    if request.param == "s3":
-        return Backend(make_project, request.getfixturevalue("s3"))
-    return Backend(make_project)
+backend = test_versions.backend  # the fixture: the project on the local store, then on S3
 
 
 def test_a_label_naming_the_content_written_again_is_that_version(make_project) -> None:
