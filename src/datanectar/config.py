@@ -176,6 +176,11 @@ class Settings(BaseModel):
         default_factory=dict,
         description="How dynamic namespaces discover their keys, [tool.datanectar.namespaces.NAME].",
     )
+    automation: str | None = Field(
+        default=None,
+        description="The automation file (jobs, parameter sets, schedules, sensors); "
+        "automation.yaml beside the catalog by default.",
+    )
     source_checks_schedule: str | None = Field(
         default=None,
         description="Cron schedule (e.g. '0 6 * * *') of the source_checks job, which runs the "

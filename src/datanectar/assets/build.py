@@ -12,7 +12,7 @@ from ..cache.records import UpstreamRead
 from ..cache.upstream import read_of
 from ..catalog import Entry
 from ..checks.audit import check_names
-from ..errors import DatanectarError
+from ..errors import CatalogError, DatanectarError
 from ..formats import get_format
 from ..formats.base import qualified_type_name
 from ..partition_mappings import upstream_partitions
@@ -44,6 +44,15 @@ def build_assets(
     for entry in catalog.entries.values():
         producer = catalog.producers.get(entry.name)
         if producer is None:
+            if entry.automation is not None:
+                raise CatalogError(
+                    file=entry.source,
+                    entry=entry.name,
+                    field="automation",
+                    problem="nothing produces this entry, so nothing can materialize it.",
+                    fix="set automation on the entries produced from it; a sensor in "
+                    "automation.yaml (watch: ENTRY) runs them when it changes.",
+                )
             built.append(external_asset(entry, catalog))
             if check_names(entry):
                 checks.append(external_checks(entry, catalog))
@@ -183,9 +192,22 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         check_specs=specs or None,
         partitions_def=partitions_def(entry),
         backfill_policy=dg.BackfillPolicy.single_run() if single_run else None,
+        automation_condition=automation_condition(entry),
         # With checks, a rejected value is not output at all: nothing is published.
         output_required=not specs,
     )(step)
+
+
+def automation_condition(entry: Entry) -> dg.AutomationCondition | None:
+    """The entry's `automation` as Dagster's declarative automation condition."""
+    chosen = entry.automation
+    if chosen is None:
+        return None
+    if chosen == "eager":
+        return dg.AutomationCondition.eager()
+    if chosen == "on_missing":
+        return dg.AutomationCondition.on_missing()
+    return dg.AutomationCondition.on_cron(chosen.on_cron, chosen.timezone)
 
 
 def _inputs_for(inputs: dict[str, Any], partition: dict[str, str]) -> dict[str, Any]:

@@ -8,13 +8,13 @@ from typing import Any
 
 import dagster as dg
 
+from ..automation.definitions import automation_definitions
 from ..formats import format_names
 from ..project import Catalog
 from .build import build_assets
 from .features import chosen_for_users
 from .format_io_managers import io_manager_for
 from .io_manager import io_manager_key
-from .jobs import source_checks
 from .sensors import namespace_sensors
 
 
@@ -49,13 +49,13 @@ def _definitions(catalog: Catalog) -> dg.Definitions:
         else dg.multiprocess_executor
     )
     assets, checks = build_assets(catalog)
-    jobs, schedules = source_checks(catalog)
+    automation = automation_definitions(catalog, assets, checks)
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
         resources=resources,
         executor=executor,
-        jobs=jobs,
-        schedules=schedules,
-        sensors=namespace_sensors(catalog),
+        jobs=automation.jobs,
+        schedules=automation.schedules,
+        sensors=[*namespace_sensors(catalog), *automation.sensors],
     )

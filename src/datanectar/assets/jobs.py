@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import dagster as dg
 
@@ -34,19 +35,45 @@ SOURCE_CHECKS_JOB = "source_checks"
 SOURCE_CHECKS_SCHEDULE = "source_checks_schedule"
 
 
-def source_checks(catalog: Catalog) -> tuple[list[dg.UnresolvedAssetJobDefinition], list]:
+@dataclass(frozen=True)
+class Cron:
+    """When a schedule ticks, and where its cron was set (for errors)."""
+
+    cron: str
+    file: str
+    field: str
+    timezone: str | None = None
+    running: bool = False
+
+
+def source_checks(
+    catalog: Catalog, schedule: Cron | None = None
+) -> tuple[list[dg.UnresolvedAssetJobDefinition], list]:
     """The source-checks jobs (one per partitions definition the checked sources have) and
-    their schedules (when configured)."""
+    their schedules: `schedule` (automation.yaml's `schedules.source_checks`) or the
+    `source_checks_schedule` setting."""
     sources = [
         entry
         for entry in catalog.entries.values()
         if entry.name not in catalog.producers and check_names(entry)
     ]
-    cron = catalog.config.settings.source_checks_schedule
-    if not sources and cron is not None:
+    setting = catalog.config.settings.source_checks_schedule
+    if setting is not None:
+        if schedule is not None:
+            raise ConfigError(
+                file=catalog.config.pyproject,
+                field="tool.datanectar.source_checks_schedule",
+                problem=f"the source checks are scheduled twice: here and in {schedule.file} "
+                f"({schedule.field}).",
+                fix="keep one of them.",
+            )
+        schedule = Cron(
+            setting, str(catalog.config.pyproject), "tool.datanectar.source_checks_schedule"
+        )
+    if not sources and schedule is not None:
         raise ConfigError(
-            file=catalog.config.pyproject,
-            field="tool.datanectar.source_checks_schedule",
+            file=schedule.file,
+            field=schedule.field,
             problem="a schedule is set, but no entry that nothing produces has checks: the "
             "source-checks jobs would have nothing to run.",
             fix="declare checks on a source entry, or remove the setting.",
@@ -65,8 +92,9 @@ def source_checks(catalog: Catalog) -> tuple[list[dg.UnresolvedAssetJobDefinitio
             ),
         )
         jobs.append(job)
-        if cron is not None:
-            schedules.append(_schedule(catalog, job, partitions, cron))
+        if schedule is not None:
+            name = SOURCE_CHECKS_SCHEDULE if partitions is None else f"{job.name}_schedule"
+            schedules.append(job_schedule(name, job, partitions, schedule))
     return jobs, schedules
 
 
@@ -106,18 +134,32 @@ def _dimensions(entry: Entry, joiner: str = ", ") -> str:
     return joiner.join(dimension.name for dimension in entry.namespaces or [])
 
 
-def _schedule(
-    catalog: Catalog,
+def job_schedule(
+    name: str,
     job: dg.UnresolvedAssetJobDefinition,
     partitions: dg.PartitionsDefinition | None,
-    cron: str,
+    when: Cron,
 ) -> dg.ScheduleDefinition:
-    name = SOURCE_CHECKS_SCHEDULE if partitions is None else f"{job.name}_schedule"
+    """A schedule of `job` on `when`: one run per tick, or for a partitioned job one run per
+    partition due at the tick."""
+    status = dg.DefaultScheduleStatus.RUNNING if when.running else dg.DefaultScheduleStatus.STOPPED
     try:
         if partitions is None:
-            return dg.ScheduleDefinition(name=name, job=job, cron_schedule=cron)
+            return dg.ScheduleDefinition(
+                name=name,
+                job=job,
+                cron_schedule=when.cron,
+                execution_timezone=when.timezone,
+                default_status=status,
+            )
 
-        @dg.schedule(name=name, job=job, cron_schedule=cron)
+        @dg.schedule(
+            name=name,
+            job=job,
+            cron_schedule=when.cron,
+            execution_timezone=when.timezone,
+            default_status=status,
+        )
         def each_partition_due(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
             tick = context.scheduled_execution_time
             for key in _keys_due(partitions, context):
@@ -126,9 +168,9 @@ def _schedule(
         return each_partition_due
     except dg.DagsterInvalidDefinitionError as exc:
         raise ConfigError(
-            file=catalog.config.pyproject,
-            field="tool.datanectar.source_checks_schedule",
-            problem=f"{cron!r} is not a cron schedule ({exc}).",
+            file=when.file,
+            field=when.field,
+            problem=f"{when.cron!r} is not a cron schedule ({exc}).",
             fix="write five cron fields, e.g. '0 6 * * *' for every day at 06:00.",
         ) from None
 

@@ -28,6 +28,24 @@ _TAG_VALUE = re.compile(r"[A-Za-z0-9_.-]{0,63}")
 _OWNER = re.compile(r"team:[A-Za-z0-9_\- ]+|[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+class OnCron(BaseModel):
+    """`automation: {on_cron: "0 3 * * *"}`: materialize once per cron tick, after upstreams."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    on_cron: str = Field(description="Five cron fields.")
+    timezone: str = Field(default="UTC", description="IANA zone of the cron.")
+
+    @field_validator("on_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from dagster._utils.schedules import is_valid_cron_string
+
+        if not is_valid_cron_string(value):
+            raise ValueError(f"{value!r} is not a cron schedule (five fields, e.g. '0 3 * * *')")
+        return value
+
+
 class EntryFields(BaseModel):
     """The fields a catalog entry may set in YAML."""
 
@@ -115,6 +133,11 @@ class EntryFields(BaseModel):
     properties: dict[str, str | int | float | bool] = Field(
         default_factory=dict,
         description="Properties every version's manifest records (versioned entries).",
+    )
+    automation: Literal["eager", "on_missing"] | OnCron | None = Field(
+        default=None,
+        description="Declarative automation of a produced entry: eager (after its upstreams "
+        "change), on_missing, or {on_cron: '0 3 * * *'}.",
     )
 
     @property

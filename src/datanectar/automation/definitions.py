@@ -1,0 +1,228 @@
+"""automation.yaml to Dagster: asset jobs with run config from parameter sets, their
+schedules, source-change sensors and the run-failure hook."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+
+from ..assets.io_manager import LABEL_CONFIG, PINS_CONFIG
+from ..assets.jobs import Cron, job_schedule, source_checks
+from ..errors import ConfigError, did_you_mean
+from ..project import Catalog
+from .failures import run_failure_sensor
+from .parameters import resolve_parameter_sets
+from .selections import parsed_selection
+from .settings import Automation, automation_path, load_automation
+from .source_sensors import source_change_sensor
+
+SOURCE_CHECKS = "source_checks"
+AUTOMATION_SENSOR = "datanectar_automation"
+
+
+@dataclass
+class AutomationDefinitions:
+    jobs: list[Any] = field(default_factory=list)
+    schedules: list[Any] = field(default_factory=list)
+    sensors: list[Any] = field(default_factory=list)
+
+
+def project_automation(catalog: Catalog) -> Automation:
+    """The project's automation.yaml (beside the catalog, or where the setting says)."""
+    settings = catalog.config.settings
+    path, named = automation_path(catalog.config.root, settings.catalog, settings.automation)
+    return load_automation(path, required=named, display=_display(path, catalog))
+
+
+def automation_definitions(
+    catalog: Catalog, assets: Sequence[Any], checks: Sequence[Any]
+) -> AutomationDefinitions:
+    """Everything automation.yaml declares, with the source-checks jobs and schedules."""
+    automation = project_automation(catalog)
+    file = automation.file or ""
+    built = AutomationDefinitions()
+    checks_schedule = automation.schedules.get(SOURCE_CHECKS)
+    built.jobs, built.schedules = source_checks(
+        catalog,
+        _cron(checks_schedule, file, f"schedules.{SOURCE_CHECKS}") if checks_schedule else None,
+    )
+    automated = [dg.AssetKey(e.name) for e in catalog.entries.values() if e.automation is not None]
+    if automated:
+        # Dagster's own automation sensor starts stopped: declaring `automation:` is asking
+        # for it to run
+        built.sensors.append(
+            dg.AutomationConditionSensorDefinition(
+                AUTOMATION_SENSOR,
+                target=dg.AssetSelection.assets(*automated),
+                default_status=dg.DefaultSensorStatus.RUNNING,
+                description="Materializes the entries with automation: in the catalog when "
+                "their conditions hold.",
+            )
+        )
+    if not (automation.jobs or automation.sensors or set(automation.schedules) - {SOURCE_CHECKS}):
+        if automation.run_failure is not None:
+            built.sensors.append(
+                run_failure_sensor(automation.run_failure, file, [j.name for j in built.jobs])
+            )
+        return built
+    graph = asset_graph(assets, checks)
+    parameter_sets = resolve_parameter_sets(automation.parameters, file=file)
+    jobs: dict[str, Any] = {}
+    for name, spec in automation.jobs.items():
+        field_name = f"jobs.{name}"
+        if name in {job.name for job in built.jobs}:
+            raise ConfigError(
+                file=file, field=field_name, problem=f"'{name}' is a job datanectar defines."
+            )
+        selection = _selection(spec.select, graph, file, f"{field_name}.select")
+        keys = selection.resolve(graph)
+        partitions = _partitions_of(keys, graph, file, f"{field_name}.select")
+        config = None
+        if spec.parameters is not None:
+            if spec.parameters not in parameter_sets:
+                raise ConfigError(
+                    file=file,
+                    field=f"{field_name}.parameters",
+                    problem=f"no parameter set '{spec.parameters}'."
+                    + did_you_mean(spec.parameters, list(parameter_sets)),
+                    fix="declare it under parameters:.",
+                )
+            config = _run_config(
+                catalog,
+                parameter_sets[spec.parameters],
+                keys,
+                file,
+                f"parameters.{spec.parameters}",
+            )
+        job = dg.define_asset_job(
+            name,
+            selection=selection,
+            config=config,
+            partitions_def=partitions,
+            description=spec.description
+            or f"{spec.select}"
+            + (f", with parameter set '{spec.parameters}'" if spec.parameters else ""),
+            tags=spec.tags or None,
+        )
+        jobs[name] = (job, partitions)
+    for name, spec in automation.schedules.items():
+        if name == SOURCE_CHECKS:
+            continue
+        if name not in jobs:
+            raise ConfigError(
+                file=file,
+                field=f"schedules.{name}",
+                problem=f"no job '{name}' to schedule.{did_you_mean(name, [*jobs, SOURCE_CHECKS])}",
+                fix="a schedule is named after a job under jobs: (or source_checks).",
+            )
+        job, partitions = jobs[name]
+        built.schedules.append(
+            job_schedule(
+                f"{name}_schedule", job, partitions, _cron(spec, file, f"schedules.{name}")
+            )
+        )
+    built.jobs.extend(job for job, _ in jobs.values())
+    for name, spec in automation.sensors.items():
+        built.sensors.append(source_change_sensor(catalog, name, spec, graph, file))
+    if automation.run_failure is not None:
+        built.sensors.append(
+            run_failure_sensor(automation.run_failure, file, [j.name for j in built.jobs])
+        )
+    return built
+
+
+def asset_graph(assets: Sequence[Any], checks: Sequence[Any]) -> Any:
+    """The graph selections resolve on: Dagster's own, built from the same definitions (before
+    resources are bound, which resolving a selection does not need)."""
+    from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
+    from dagster._core.definitions.definitions_class import _canonicalize_specs_to_assets_defs
+
+    return AssetGraph.from_assets([*_canonicalize_specs_to_assets_defs(assets), *checks])
+
+
+def _cron(spec: Any, file: str, field_name: str) -> Cron:
+    return Cron(
+        spec.cron,
+        file,
+        f"{field_name}.cron",
+        timezone=spec.timezone,
+        running=spec.status == "running",
+    )
+
+
+def _selection(text: str, graph: Any, file: str, field_name: str) -> dg.AssetSelection:
+    """The materializable assets a selection names, and the checks of the sources it names
+    (a job validates its inputs as it runs)."""
+    parsed, keys = parsed_selection(text, graph, file, field_name)
+    return parsed.materializable() | dg.AssetSelection.checks_for_assets(*keys)
+
+
+def _partitions_of(
+    keys: set[dg.AssetKey], graph: Any, file: str, field_name: str
+) -> dg.PartitionsDefinition | None:
+    """The partitions of the job: those its partitioned assets share (one kind per job)."""
+    found = {
+        graph.get(key).partitions_def
+        for key in keys
+        if graph.get(key).is_materializable and graph.get(key).partitions_def is not None
+    }
+    if len(found) > 1:
+        raise ConfigError(
+            file=file,
+            field=field_name,
+            problem="the selection holds assets partitioned differently; a job runs one kind of "
+            "partition.",
+            fix="split it into one job per partitioning (e.g. by group).",
+        )
+    return next(iter(found), None)
+
+
+def _run_config(
+    catalog: Catalog,
+    parameters: dict[str, dict[str, Any]],
+    keys: set[dg.AssetKey],
+    file: str,
+    field_name: str,
+) -> dict[str, Any]:
+    """A parameter set as run config: each asset's arguments as its step's config."""
+    selected = {key.to_user_string() for key in keys}
+    ops: dict[str, Any] = {}
+    for asset, arguments in parameters.items():
+        where = f"{field_name}.{asset}"
+        producer = catalog.producers.get(asset)
+        if producer is None:
+            raise ConfigError(
+                file=file,
+                field=where,
+                problem=f"'{asset}' is not a produced entry.{did_you_mean(asset, list(catalog.producers))}",
+            )
+        if asset not in selected:
+            # a shared set may name assets other jobs run: only this job's are its config
+            continue
+        known = [*producer.cache_args, PINS_CONFIG, LABEL_CONFIG]
+        for argument in arguments:
+            if argument not in known:
+                raise ConfigError(
+                    file=file,
+                    field=f"{where}.{argument}",
+                    problem=f"'{asset}' takes no run config '{argument}'."
+                    + did_you_mean(argument, known)
+                    + (
+                        f" Its run config: {', '.join(producer.cache_args)}."
+                        if producer.cache_args
+                        else ""
+                    ),
+                    fix="parameters set a cached function's cache arguments (cache_args).",
+                )
+        ops[asset] = {"config": dict(arguments)}
+    return {"ops": ops} if ops else {}
+
+
+def _display(path: Any, catalog: Catalog) -> str:
+    try:
+        return str(path.resolve().relative_to(catalog.config.root.resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,135 @@
+"""One listing of a source entry's store per tick, as a fingerprint per location.
+
+A fingerprint covers every file under a location: its name, size and change token (inode and
+modification time locally, the ETag on S3, the ETag or Last-Modified over HTTP). Comparing
+whole listings, not a newest-modification mark, is what catches keys written out of order
+(a late upload of an older name, which Dagster's own S3 key sensor misses: dagster#22892).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from ..stores.base import Location
+
+
+@dataclass(frozen=True)
+class Listed:
+    """What is under one location: None when nothing is."""
+
+    fingerprint: str | None
+    files: int = 0
+    bytes: int = 0
+
+
+def fingerprints(locations: Iterable[Location]) -> dict[str, Listed]:
+    """Each location's (by path) listing, from one listing of the store per store: under the
+    deepest folder holding them all."""
+    by_store: dict[int, list[Location]] = defaultdict(list)
+    for location in locations:
+        by_store[id(location.store)].append(location)
+    found: dict[str, Listed] = {}
+    for group in by_store.values():
+        store = group[0].store
+        paths = sorted({location.path for location in group})
+        if store.type_name == "http":
+            # HTTP lists nothing: each location answers a HEAD with its ETag
+            for location in group:
+                token = store.fingerprint(location)
+                found[location.path] = Listed(
+                    _digest([token]) if token else None, int(token is not None)
+                )
+            continue
+        rows = _local_rows(paths) if _is_local(store) else _fs_rows(store, paths)
+        found.update(_bucketed(paths, rows))
+    return found
+
+
+def _is_local(store: object) -> bool:
+    protocol = store.filesystem.protocol  # type: ignore[attr-defined]
+    protocols = protocol if isinstance(protocol, tuple | list) else (protocol,)
+    return "file" in protocols or "local" in protocols
+
+
+def _root(paths: list[str]) -> str:
+    if len(paths) == 1:
+        return paths[0]
+    return posixpath.commonpath(paths)
+
+
+def _local_rows(paths: list[str]) -> Iterator[tuple[str, int, str]]:
+    """(path, size, token) of every file under the paths' common folder, by os.scandir."""
+    root = _root(paths)
+    try:
+        stat = os.stat(root)
+    except FileNotFoundError:
+        return
+    if not os.path.isdir(root):
+        yield root, stat.st_size, f"{stat.st_ino}-{stat.st_mtime_ns}"
+        return
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as scanned:
+                for item in scanned:
+                    if item.is_dir(follow_symlinks=True):
+                        pending.append(item.path)
+                    elif item.is_file(follow_symlinks=True):
+                        info = item.stat()
+                        yield item.path, info.st_size, f"{info.st_ino}-{info.st_mtime_ns}"
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+
+
+def _fs_rows(store: object, paths: list[str]) -> Iterator[tuple[str, int, str]]:
+    """The same from fsspec's find: on S3 one paginated ListObjectsV2 under the prefix."""
+    fs = store.filesystem  # type: ignore[attr-defined]
+    root = _root(paths)
+    try:
+        listed = fs.find(root, detail=True, withdirs=False)
+    except FileNotFoundError:
+        return
+    for path, info in listed.items():
+        token = info.get("ETag") or info.get("LastModified") or info.get("mtime") or ""
+        yield path, int(info.get("size") or 0), str(token)
+
+
+def _bucketed(paths: list[str], rows: Iterable[tuple[str, int, str]]) -> dict[str, Listed]:
+    """Each file counted under the location it is, or is inside of."""
+    wanted = set(paths)
+    under: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
+    for path, size, token in rows:
+        probe = path
+        while True:
+            if probe in wanted:
+                under[probe].append(
+                    (posixpath.relpath(path, probe) if path != probe else "", size, token)
+                )
+                break
+            parent = posixpath.dirname(probe)
+            if parent == probe or not parent:
+                break
+            probe = parent
+    listed = {}
+    for path in paths:
+        files = sorted(under.get(path, []))
+        listed[path] = (
+            Listed(
+                _digest(f"{name}\0{size}\0{token}" for name, size, token in files),
+                len(files),
+                sum(size for _, size, _ in files),
+            )
+            if files
+            else Listed(None)
+        )
+    return listed
+
+
+def _digest(rows: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:32]

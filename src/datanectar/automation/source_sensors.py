@@ -1,0 +1,167 @@
+"""Source-change sensors: `sensors: {NAME: {watch: ENTRY}}` in automation.yaml.
+
+Each tick lists the watched entry's store once (`listing`), and for each location (one per
+namespace of a partitioned entry) compares its fingerprint with the cursor's. A changed one
+is recorded as an observation of the source (fingerprint as its DataVersion, row count, files,
+bytes: the UI shows what the source holds) and requests a run of what follows it, once per
+fingerprint (the run key), so a tick repeated or a daemon restarted requests nothing twice.
+The first tick finds everything new.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import dagster as dg
+
+from ..assets.partitions import keys_of, partitions_def
+from ..checks.audit import check_names
+from ..errors import ConfigError, did_you_mean
+from ..partitions import target_for
+from ..project import Catalog
+from .listing import Listed, fingerprints
+from .selections import selection_keys
+from .settings import SensorSpec
+
+FINGERPRINT_KEY = "datanectar/fingerprint"
+DATA_VERSION_TAG = "dagster/data_version"
+UNPARTITIONED = ""
+
+
+def source_change_sensor(
+    catalog: Catalog, name: str, spec: SensorSpec, graph: Any, file: str
+) -> dg.SensorDefinition:
+    where = f"sensors.{name}.watch"
+    entry = catalog.entries.get(spec.watch)
+    if entry is None:
+        raise ConfigError(
+            file=file,
+            field=where,
+            problem=f"no catalog entry '{spec.watch}'.{did_you_mean(spec.watch, list(catalog.entries))}",
+        )
+    if entry.name in catalog.producers:
+        raise ConfigError(
+            file=file,
+            field=where,
+            problem=f"'{entry.name}' is produced by a function: its runs already tell downstream "
+            "assets it changed.",
+            fix="watch an entry nothing produces (a source), or use automation: eager on the "
+            "downstream entries.",
+        )
+    source = dg.AssetKey(entry.name)
+    partitions = partitions_def(entry)
+    if spec.select is not None:
+        targets = selection_keys(spec.select, graph, file, f"sensors.{name}.select")
+    else:
+        targets = {
+            key
+            for key in dg.AssetSelection.assets(source)
+            .downstream(include_self=False)
+            .materializable()
+            .resolve(graph)
+        }
+    # a partitioned source's change runs the assets partitioned alike, for that namespace
+    if partitions is not None:
+        targets = {key for key in targets if graph.get(key).partitions_def == partitions}
+    checks = [dg.AssetCheckKey(source, check) for check in check_names(entry)]
+    if not targets and not checks:
+        raise ConfigError(
+            file=file,
+            field=f"sensors.{name}",
+            problem=f"nothing follows '{entry.name}': no produced asset"
+            + (" partitioned alike" if partitions is not None else "")
+            + " is downstream of it and it has no checks.",
+            fix="give the sensor a select:, or remove it.",
+        )
+    selection = sorted(targets, key=lambda key: key.to_user_string())
+
+    def evaluate(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        keys = (
+            [UNPARTITIONED]
+            if partitions is None
+            else list(partitions.get_partition_keys(dynamic_partitions_store=context.instance))
+        )
+        locations = {
+            key: catalog.storage.location(
+                target_for(entry, keys_of(entry, key) if key != UNPARTITIONED else None)
+            )
+            for key in keys
+        }
+        listed = fingerprints(locations.values())
+        before: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        now: dict[str, str] = {}
+        runs, observations = [], []
+        for key, location in locations.items():
+            seen = listed.get(location.path, Listed(None))
+            if seen.fingerprint is None:
+                continue
+            now[str(key)] = seen.fingerprint
+            if before.get(str(key)) == seen.fingerprint:
+                continue
+            partition = None if key == UNPARTITIONED else key
+            observations.append(_observation(catalog, entry, source, partition, seen))
+            runs.append(
+                dg.RunRequest(
+                    run_key=f"{name}:{key}:{seen.fingerprint}",
+                    partition_key=partition,
+                    asset_selection=selection,
+                    asset_check_keys=checks,
+                    tags={"datanectar/source": entry.name, FINGERPRINT_KEY: seen.fingerprint},
+                )
+            )
+        cursor = json.dumps(now, sort_keys=True)
+        if not runs:
+            return dg.SensorResult(
+                skip_reason=f"'{entry.name}' unchanged ({len(now)} location(s) listed)",
+                cursor=cursor,
+            )
+        return dg.SensorResult(run_requests=runs, asset_events=observations, cursor=cursor)
+
+    evaluate.__name__ = name
+    return dg.sensor(
+        name=name,
+        minimum_interval_seconds=spec.interval,
+        description=f"Lists the store of '{entry.name}' every {spec.interval} s and, when what "
+        f"it holds changed, records an observation and runs "
+        + (", ".join(key.to_user_string() for key in selection) or "its checks")
+        + ".",
+        asset_selection=dg.AssetSelection.assets(*selection) | dg.AssetSelection.checks(*checks),
+        default_status=dg.DefaultSensorStatus.RUNNING
+        if spec.status == "running"
+        else dg.DefaultSensorStatus.STOPPED,
+    )(evaluate)
+
+
+def _observation(
+    catalog: Catalog, entry: Any, source: dg.AssetKey, partition: str | None, seen: Listed
+) -> dg.AssetObservation:
+    metadata: dict[str, Any] = {
+        FINGERPRINT_KEY: seen.fingerprint,
+        "datanectar/files": seen.files,
+        "datanectar/bytes": seen.bytes,
+    }
+    rows = _row_count(catalog, entry, partition)
+    if rows is not None:
+        metadata["dagster/row_count"] = rows
+    return dg.AssetObservation(
+        asset_key=source,
+        partition=partition,
+        metadata=metadata,
+        tags={DATA_VERSION_TAG: str(seen.fingerprint)},
+    )
+
+
+def _row_count(catalog: Catalog, entry: Any, partition: str | None) -> int | None:
+    """The rows of a changed table source (read once per change, not per tick)."""
+    try:
+        value = catalog.storage.load(
+            target_for(entry, keys_of(entry, partition) if partition is not None else None)
+        )
+    except Exception:  # an unreadable source is the checks' verdict to give, not the sensor's
+        return None
+    if hasattr(value, "num_rows"):
+        return int(value.num_rows)
+    if type(value).__module__.split(".")[0] == "pandas" and hasattr(value, "columns"):
+        return len(value)
+    return None
