@@ -26,7 +26,9 @@ class Project:
     python_path: tuple[Path, ...] = ()
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in ("DATANECTAR_PROJECT", "DATANECTAR_ENV")}
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("DATANECTAR_PROJECT", "DATANECTAR_ENV")
+        }
         env["DAGSTER_HOME"] = str(self.home)
         # What `uv pip install -e .` would give: the project's package and datanectar importable.
         env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (DATANECTAR_SRC, *self.python_path))
@@ -141,4 +143,8 @@ def dg_project(folder: Path, *, min_rows: int = 1, package: str = "weather") -> 
     (source / "defs" / "catalog" / "defs.yaml").write_text(
         "type: datanectar.components.CatalogComponent\n"
     )
-    return Project(root=root.resolve(), home=home(folder / "dagster_home"), python_path=(root.resolve() / "src",))
+    return Project(
+        root=root.resolve(),
+        home=home(folder / "dagster_home"),
+        python_path=(root.resolve() / "src",),
+    )

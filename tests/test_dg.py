@@ -102,7 +102,14 @@ def test_demo_with_dg_launch_and_dagster_asset_materialize(tmp_path, monkeypatch
     assert len(observations.to_pandas()) == 12 * 14 * 24
 
     project.ok(
-        "dg", "launch", "-f", "definitions.py", "--assets", "city_observations", "--partition", "paris"
+        "dg",
+        "launch",
+        "-f",
+        "definitions.py",
+        "--assets",
+        "city_observations",
+        "--partition",
+        "paris",
     )
     city = str(project.root / "data/silver/city_observations")
     assert set(deltalake.DeltaTable(city).to_pandas()["namespace"]) == {"paris"}
@@ -114,9 +121,7 @@ def test_demo_with_dg_launch_and_dagster_asset_materialize(tmp_path, monkeypatch
     )  # fmt: skip
     assert "RUN_SUCCESS" in result.stdout + result.stderr
     assert set(deltalake.DeltaTable(city).to_pandas()["namespace"]) == {"paris", "lyon", "oslo"}
-    project.ok(
-        "dagster", "asset", "materialize", "-f", "definitions.py", "--select", "daily_means"
-    )
+    project.ok("dagster", "asset", "materialize", "-f", "definitions.py", "--select", "daily_means")
     assert len(pq.read_table(project.root / "data/gold/daily_means.parquet")) == 12 * 14
 
     runs = instance(project, monkeypatch).get_runs()
