@@ -60,6 +60,12 @@ class EntryFields(BaseModel):
     description: str | None = Field(default=None, description="Shown in the Dagster UI.")
     group: str | None = Field(default=None, description="Dagster asset group.")
     tags: dict[str, str] = Field(default_factory=dict, description="Dagster asset tags.")
+    pool: str | None = Field(
+        default=None,
+        description="Dagster concurrency pool of the entry's step (the instance's "
+        "concurrency settings limit how many steps of a pool run at once); its store's pool "
+        "if left out.",
+    )
     owners: list[str] = Field(
         default_factory=list, description="Owners: e-mail addresses or 'team:name'."
     )
