@@ -218,3 +218,26 @@ def test_no_scheduler_is_a_run_failure_naming_the_address(tmp_path, instance_url
     output = result.stdout + result.stderr
     assert f"no dask scheduler answers at {address} (DATANECTAR_DASK_ADDRESS" in output
     assert "dask scheduler --host 127.0.0.1" in output
+
+
+@pytest.mark.parametrize(
+    ("setting", "field", "said"),
+    [
+        (
+            'executor = "celery"',
+            "tool.datanectar.executor",
+            "'multiprocess', 'in_process' or 'dask'",
+        ),
+        ('dask_address = "127.0.0.1:8786"', "tool.datanectar.dask_address", "tcp://127.0.0.1:8786"),
+    ],
+)
+def test_a_bad_executor_setting_names_its_file_and_field(make_project, setting, field, said):
+    from datanectar.config import load_project
+    from datanectar.errors import ConfigError
+
+    project = make_project(settings=setting)
+    with pytest.raises(ConfigError) as info:
+        load_project(project)
+    assert info.value.file == str(project / "pyproject.toml")
+    assert info.value.field == field
+    assert said in str(info.value)
