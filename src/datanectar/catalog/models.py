@@ -60,17 +60,17 @@ class EntryFields(BaseModel):
     description: str | None = Field(default=None, description="Shown in the Dagster UI.")
     group: str | None = Field(default=None, description="Dagster asset group.")
     tags: dict[str, str] = Field(default_factory=dict, description="Dagster asset tags.")
-    pool: str | None = Field(
-        default=None,
-        description="Dagster concurrency pool of the entry's step (the instance's "
-        "concurrency settings limit how many steps of a pool run at once); its store's pool "
-        "if left out.",
-    )
     owners: list[str] = Field(
         default_factory=list, description="Owners: e-mail addresses or 'team:name'."
     )
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="Free metadata shown on the asset in the Dagster UI."
+    )
+    pool: str | None = Field(
+        default=None,
+        description="Dagster concurrency pool of the entry's step (the instance's "
+        "concurrency settings limit how many steps of a pool run at once); its store's pool "
+        "if left out.",
     )
     load_options: dict[str, Any] = Field(
         default_factory=dict, description="Keyword arguments for the format's read call."
