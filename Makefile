@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.datanectar-installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: install demo demo-s3 test lint ui bench clean lock
+.PHONY: install demo demo-s3 demo-distributed test lint ui bench clean lock
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,20 @@ demo: install
 ## The same demo with its results on S3: a moto server on 127.0.0.1, DATANECTAR_ENV=s3.
 demo-s3: install
 	$(BIN)/python demo/s3_demo.py
+
+## The demo's unpartitioned assets on a dask.distributed cluster on 127.0.0.1 (a scheduler and two
+## workers, started here and stopped whatever happens) with the PostgreSQL instance of
+## dagster_home/postgres; DAGSTER_POSTGRES_URL=postgresql+psycopg2://USER@HOST:5432/DB must be set.
+DASK_PORT ?= 8786
+demo-distributed: install
+	@test -n "$$DAGSTER_POSTGRES_URL" || { echo "set DAGSTER_POSTGRES_URL (postgresql+psycopg2://USER@HOST:5432/DB)"; exit 1; }
+	@set -e; pids=""; trap 'kill $$pids 2>/dev/null' EXIT; \
+	$(BIN)/dask scheduler --host 127.0.0.1 --port $(DASK_PORT) --no-dashboard & pids="$$pids $$!"; \
+	for i in 1 2; do $(BIN)/dask worker tcp://127.0.0.1:$(DASK_PORT) --nthreads 1 --no-dashboard & pids="$$pids $$!"; done; \
+	$(BIN)/python -c "from distributed import Client; Client('tcp://127.0.0.1:$(DASK_PORT)', timeout=60).wait_for_workers(2, timeout=120)"; \
+	DAGSTER_HOME=$(CURDIR)/dagster_home/postgres DATANECTAR_EXECUTOR=dask \
+	DATANECTAR_DASK_ADDRESS=tcp://127.0.0.1:$(DASK_PORT) \
+	$(BIN)/dagster asset materialize -f definitions.py --select 'not group:cities and not group:scenarios'
 
 ## Lint, then the whole test suite.
 test: install lint

@@ -189,7 +189,7 @@ def test_unknown_store_field_suggests_the_right_one(make_project):
     error = config_error(project)
     assert error.problem == (
         "unknown key 'rooot'. Did you mean 'root'? The keys of [tool.datanectar.stores.local] "
-        "are type, root, sql_database."
+        "are type, pool, root, sql_database."
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -56,6 +57,7 @@ else:
     StoreConfigs = store_config_type(sorted(BUILT_IN_STORES))
 
 PROJECT_ENV = "DATANECTAR_PROJECT"
+DASK_ADDRESS = re.compile(r"(tcp|tls|ws|wss)://[^\s/:]+:\d{1,5}")
 CacheMode = Literal["write", "overwrite", "read_only", "local", "offline", "off"]
 # Settings that DATANECTAR_<NAME> overrides; lists are comma-separated.
 ENV_OVERRIDES = {
@@ -64,6 +66,8 @@ ENV_OVERRIDES = {
     "local_cache": "DATANECTAR_LOCAL_CACHE",
     "mirrors": "DATANECTAR_MIRRORS",
     "memo_bytes": "DATANECTAR_MEMO_BYTES",
+    "executor": "DATANECTAR_EXECUTOR",
+    "dask_address": "DATANECTAR_DASK_ADDRESS",
 }
 
 
@@ -150,9 +154,15 @@ class Settings(BaseModel):
         default_factory=list, description="Modules whose decorated functions produce entries."
     )
     default_store: str = Field(default="local", description="Store of entries that name none.")
-    executor: Literal["multiprocess", "in_process"] = Field(
+    executor: Literal["multiprocess", "in_process", "dask"] = Field(
         default="multiprocess",
-        description="Dagster executor for the project's jobs: a process per step, or one process.",
+        description="Dagster executor for the project's jobs: a process per step, one process, "
+        "or dagster-dask's on the dask.distributed cluster at dask_address.",
+    )
+    dask_address: str = Field(
+        default="tcp://127.0.0.1:8786",
+        description="Address of the dask.distributed scheduler the dask executor submits "
+        "steps to (tcp://HOST:PORT); read only when executor is 'dask'.",
     )
     stores: dict[str, StoreConfigs] = Field(
         default_factory=lambda: {"local": default_store_table()},
@@ -196,6 +206,17 @@ class Settings(BaseModel):
         description="Memory bound of the in-process memo of cached functions called with "
         "memoize=True.",
     )
+
+    @field_validator("dask_address")
+    @classmethod
+    def _scheduler_address(cls, value: str) -> str:
+        # dask's own address form; anything else would fail only when a run starts.
+        if not DASK_ADDRESS.fullmatch(value):
+            raise ValueError(
+                f"expected a dask scheduler address such as 'tcp://127.0.0.1:8786' "
+                f"(tcp://, tls:// or ws:// then HOST:PORT), got {value!r}"
+            )
+        return value
 
 
 class ProjectConfig(BaseModel):

@@ -32,6 +32,7 @@ from .io_manager import LABEL_CONFIG, LOAD_AS_KEY, PER_NAMESPACE_KEY, PINS_CONFI
 from .metadata import VERSION_KEY, current_object, definition_metadata, schema_columns
 from .namespace_context import NamespaceContext
 from .partitions import keys_of, partitions_def
+from .pools import pool_of
 
 
 def build_assets(
@@ -193,6 +194,7 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         partitions_def=partitions_def(entry),
         backfill_policy=dg.BackfillPolicy.single_run() if single_run else None,
         automation_condition=automation_condition(entry),
+        pool=pool_of(entry, catalog),
         # With checks, a rejected value is not output at all: nothing is published.
         output_required=not specs,
     )(step)

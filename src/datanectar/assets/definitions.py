@@ -12,6 +12,7 @@ from ..automation.definitions import automation_definitions
 from ..formats import format_names
 from ..project import Catalog
 from .build import build_assets
+from .executors import executor_for
 from .features import chosen_for_users
 from .format_io_managers import io_manager_for
 from .io_manager import io_manager_key
@@ -43,11 +44,7 @@ def _definitions(catalog: Catalog) -> dg.Definitions:
     }
     for store in catalog.stores.values():
         resources.update(store.dagster_resources())
-    executor = (
-        dg.in_process_executor
-        if catalog.config.settings.executor == "in_process"
-        else dg.multiprocess_executor
-    )
+    executor = executor_for(catalog.config)
     assets, checks = build_assets(catalog)
     automation = automation_definitions(catalog, assets, checks)
     return dg.Definitions(

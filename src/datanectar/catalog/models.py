@@ -84,6 +84,12 @@ class EntryFields(BaseModel):
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="Free metadata shown on the asset in the Dagster UI."
     )
+    pool: str | None = Field(
+        default=None,
+        description="Dagster concurrency pool of the entry's step (the instance's "
+        "concurrency settings limit how many steps of a pool run at once); its store's pool "
+        "if left out.",
+    )
     load_options: dict[str, Any] = Field(
         default_factory=dict, description="Keyword arguments for the format's read call."
     )

@@ -34,6 +34,11 @@ class StoreConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: str = Field(description="The store type, a name in the store registry.")
+    pool: str | None = Field(
+        default=None,
+        description="Dagster concurrency pool of the steps writing entries of this store "
+        "(one pool limiting a database's concurrent writers, say), unless an entry names its own.",
+    )
 
 
 def normalize_relative_path(path: str) -> str:
