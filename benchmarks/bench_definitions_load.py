@@ -38,6 +38,7 @@ larger size / smaller size (target <= 2.1). Nothing asserts on time.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -80,7 +81,9 @@ def sources(count: int) -> list[dict]:
         name = f"src_{index:05d}"
         path = f"sources/{name}/{{namespace}}.{fmt}" if partitioned else f"sources/{name}.{fmt}"
         schema = (
-            f"schemas/kind_{index % OTHER_SCHEMAS}.schema.json" if index % 10 == 9 else SHARED_SCHEMA
+            f"schemas/kind_{index % OTHER_SCHEMAS}.schema.json"
+            if index % 10 == 9
+            else SHARED_SCHEMA
         )
         rule = ("not_null", ["id"]) if index % 2 else ("row_count", {"min": 1})
         found.append(
@@ -141,7 +144,7 @@ def write_datanectar(root: Path, count: int) -> None:
             lines += [
                 f"{source['name']}:",
                 f"  format: {source['format']}",
-                f"  path: \"{source['path']}\"",
+                f'  path: "{source["path"]}"',
                 f"  description: Readings of station set {source['name']}.",
                 f"  group: {source['group']}",
                 f"  schema: {source['schema']}",
@@ -379,7 +382,7 @@ def report(times: dict[tuple[str, int], list[float]], sizes: list[int]) -> None:
             f"{size} entries: datanectar / hand-written = {ratio:.2f} (fastest runs "
             f"{fastest:.2f}; target <= {TARGET_RATIO}) {verdict}"
         )
-    for small, large in zip(sizes, sizes[1:], strict=False):
+    for small, large in itertools.pairwise(sizes):
         for side in ("datanectar", "hand-written"):
             scaling = medians[(side, large)] / medians[(side, small)]
             target = f" (target <= {TARGET_SCALING})" if side == "datanectar" else ""
