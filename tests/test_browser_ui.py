@@ -144,7 +144,7 @@ def test_materialize_all_from_the_asset_graph(browser, demo_server):
         dialog.get_by_role("button", name="Launch backfill").click()
         toast = page.get_by_text(re.compile(r"Created backfill \w+"))
         backfill_id = toast.inner_text().split()[-1]
-        page.get_by_role("link", name="View").click()
+        page.get_by_role("link", name="View", exact=True).click()
         page.wait_for_url(re.compile(f"/runs/b/{backfill_id}"))
         assert wait_for_backfill(page, server) == "Succeeded"
         table = page.inner_text("body")
