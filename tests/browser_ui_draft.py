@@ -173,7 +173,7 @@ def test_materialize_all_from_the_asset_graph(browser, demo_server):
         page.screenshot(path=ARTIFACTS / "asset_checks.png")
 
         # Its metadata, and a row count checked against the Delta table itself.
-        page.get_by_role("tab", name="Overview").click()
+        page.get_by_role("tab", name="Overview").first.click()
         expect(page.get_by_text("bytes_written")).to_be_visible()
         page.goto(f"{server.url}/assets/observations")
         expect(page.get_by_text("Row count")).to_be_visible()
