@@ -14,7 +14,7 @@ from ..assets.jobs import Cron, job_schedule, source_checks
 from ..errors import ConfigError, did_you_mean
 from ..project import Catalog
 from .failures import run_failure_sensor
-from .parameters import resolve_parameter_sets
+from .parameters import FROM_KEY, resolve_parameter_sets
 from .selections import parsed_selection
 from .settings import Automation, automation_path, load_automation
 from .source_sensors import source_change_sensor
@@ -70,6 +70,7 @@ def automation_definitions(
         return built
     graph = asset_graph(assets, checks)
     parameter_sets = resolve_parameter_sets(automation.parameters, file=file)
+    _check_parameters(catalog, automation.parameters, file)
     jobs: dict[str, Any] = {}
     for name, spec in automation.jobs.items():
         field_name = f"jobs.{name}"
@@ -90,18 +91,11 @@ def automation_definitions(
                     + did_you_mean(spec.parameters, list(parameter_sets)),
                     fix="declare it under parameters:.",
                 )
-            config = _run_config(
-                catalog,
-                parameter_sets[spec.parameters],
-                keys,
-                file,
-                f"parameters.{spec.parameters}",
-            )
+            config = _run_config(parameter_sets[spec.parameters], keys)
         job = dg.define_asset_job(
             name,
             selection=selection,
             config=config,
-            partitions_def=partitions,
             description=spec.description
             or f"{spec.select}"
             + (f", with parameter set '{spec.parameters}'" if spec.parameters else ""),
@@ -180,44 +174,50 @@ def _partitions_of(
     return next(iter(found), None)
 
 
-def _run_config(
-    catalog: Catalog,
-    parameters: dict[str, dict[str, Any]],
-    keys: set[dg.AssetKey],
-    file: str,
-    field_name: str,
-) -> dict[str, Any]:
-    """A parameter set as run config: each asset's arguments as its step's config."""
-    selected = {key.to_user_string() for key in keys}
-    ops: dict[str, Any] = {}
-    for asset, arguments in parameters.items():
-        where = f"{field_name}.{asset}"
-        producer = catalog.producers.get(asset)
-        if producer is None:
-            raise ConfigError(
-                file=file,
-                field=where,
-                problem=f"'{asset}' is not a produced entry.{did_you_mean(asset, list(catalog.producers))}",
-            )
-        if asset not in selected:
-            # a shared set may name assets other jobs run: only this job's are its config
-            continue
-        known = [*producer.cache_args, PINS_CONFIG, LABEL_CONFIG]
-        for argument in arguments:
-            if argument not in known:
+def _check_parameters(catalog: Catalog, sets: dict[str, dict[str, Any]], file: str) -> None:
+    """Each set's own keys name produced entries and their cache arguments: an error names the
+    set that declares the key, not one inheriting it."""
+    for name, body in sets.items():
+        if not isinstance(body, dict):
+            continue  # resolve_parameter_sets names that error
+        for asset, arguments in body.items():
+            if asset == FROM_KEY:
+                continue
+            where = f"parameters.{name}.{asset}"
+            producer = catalog.producers.get(asset)
+            if producer is None:
                 raise ConfigError(
                     file=file,
-                    field=f"{where}.{argument}",
-                    problem=f"'{asset}' takes no run config '{argument}'."
-                    + did_you_mean(argument, known)
-                    + (
-                        f" Its run config: {', '.join(producer.cache_args)}."
-                        if producer.cache_args
-                        else ""
-                    ),
-                    fix="parameters set a cached function's cache arguments (cache_args).",
+                    field=where,
+                    problem=f"'{asset}' is not a produced entry."
+                    + did_you_mean(asset, list(catalog.producers)),
                 )
-        ops[asset] = {"config": dict(arguments)}
+            known = [*producer.cache_args, PINS_CONFIG, LABEL_CONFIG]
+            for argument in arguments if isinstance(arguments, dict) else ():
+                if argument not in known:
+                    raise ConfigError(
+                        file=file,
+                        field=f"{where}.{argument}",
+                        problem=f"'{asset}' takes no run config '{argument}'."
+                        + did_you_mean(argument, known)
+                        + (
+                            f" Its run config: {', '.join(producer.cache_args)}."
+                            if producer.cache_args
+                            else ""
+                        ),
+                        fix="parameters set a cached function's cache arguments (cache_args).",
+                    )
+
+
+def _run_config(parameters: dict[str, dict[str, Any]], keys: set[dg.AssetKey]) -> dict[str, Any]:
+    """A parameter set as run config: each selected asset's arguments as its step's config (a
+    shared set may name assets other jobs run)."""
+    selected = {key.to_user_string() for key in keys}
+    ops = {
+        asset: {"config": dict(arguments)}
+        for asset, arguments in parameters.items()
+        if asset in selected
+    }
     return {"ops": ops} if ops else {}
 
 

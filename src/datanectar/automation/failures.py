@@ -53,12 +53,7 @@ def run_failure_sensor(spec: RunFailureSpec, file: str, job_names: list[str]) ->
         if watched and run.job_name not in watched:
             return
         steps = {
-            str(event.step_key): (
-                event.event_specific_data.error.message.strip()
-                if event.event_specific_data and event.event_specific_data.error
-                else event.message or ""
-            )
-            for event in context.get_step_failure_events()
+            str(event.step_key): _user_error(event) for event in context.get_step_failure_events()
         }
         hook(
             RunFailure(
@@ -72,6 +67,17 @@ def run_failure_sensor(spec: RunFailureSpec, file: str, job_names: list[str]) ->
         )
 
     return on_run_failure
+
+
+def _user_error(event: Any) -> str:
+    """The user's own exception ('ValueError: feed offline'), not Dagster's wrapper around it."""
+    data = event.event_specific_data
+    error = getattr(data, "error", None)
+    if error is None:
+        return event.message or ""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def import_hook(path: str, file: str, field_name: str) -> Callable[..., Any]:
