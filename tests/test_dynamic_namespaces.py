@@ -4,6 +4,7 @@ added by a sensor that requests their runs (evaluated on a persistent Dagster in
 from __future__ import annotations
 
 import dagster as dg
+import deltalake
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -273,6 +274,49 @@ def test_sensor_adds_keys_requests_runs_then_skips(project, instance):
     table = pq.read_table(project / "data" / "results" / "high.parquet")
     assert table.to_pylist() == [{"scenario": "high", "length": 4}]
     assert not (project / "data" / "results" / "base.parquet").exists()
+
+
+def test_single_run_entries_get_one_run_over_the_new_keys(make_project, instance):
+    # one Delta table partitioned by scenario: a run writes many namespaces (single-run backfill)
+    catalog = CATALOG.replace(
+        'scenario_results:\n  format: parquet\n  path: "results/{namespace}.parquet"\n',
+        "scenario_results:\n  format: delta\n  path: results\n",
+    )
+    project = make_project(catalog, stores=STORES + DISCOVERY)
+    scenario_folders(project, "base", "high", "low")
+    defs = datanectar.definitions(project, functions=[scenario_results])
+    assert defs.resolve_assets_def("scenario_results").backfill_policy == (
+        dg.BackfillPolicy.single_run()
+    )
+    sensor = defs.resolve_sensor_def(sensor_name("scenarios"))
+
+    first = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+
+    (request,) = first.run_requests
+    (added,) = first.dynamic_partitions_requests
+    assert list(added.partition_keys) == ["base", "high", "low"]
+    assert request.partition_key is None
+    assert request.partition_key_range == dg.PartitionKeyRange("base", "low")
+    assert request.asset_selection == [dg.AssetKey("scenario_results")]
+
+    # The daemon adds the keys, then launches the run: one run writes the three namespaces.
+    instance.add_dynamic_partitions(added.partitions_def_name, list(added.partition_keys))
+    result = dg.materialize(
+        [*defs.assets],
+        resources=defs.resources,
+        instance=instance,
+        tags=request.tags,
+        selection=request.asset_selection,
+    )
+    assert result.success
+    table = deltalake.DeltaTable(str(project / "data" / "results")).to_pandas()
+    assert sorted(table["scenario"]) == ["base", "high", "low"]
+    assert len(instance.get_runs()) == 1
+
+    # one new key later: a run for that key alone
+    scenario_folders(project, "mid")
+    later = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+    assert [r.partition_key for r in later.run_requests] == ["mid"]
 
 
 def test_sensor_without_produced_assets_only_adds_keys(project, instance, capsys):

@@ -16,7 +16,7 @@ from .executors import executor_for
 from .features import chosen_for_users
 from .format_io_managers import io_manager_for
 from .io_manager import io_manager_key
-from .sensors import namespace_sensors
+from .sensors import namespace_sensors, single_run_assets
 
 
 def definitions(
@@ -54,5 +54,5 @@ def _definitions(catalog: Catalog) -> dg.Definitions:
         executor=executor,
         jobs=automation.jobs,
         schedules=automation.schedules,
-        sensors=[*namespace_sensors(catalog), *automation.sensors],
+        sensors=[*namespace_sensors(catalog, single_run_assets(assets)), *automation.sensors],
     )
