@@ -65,6 +65,37 @@ def test_job_runs_every_unpartitioned_source_check(sources, instance):
     assert not [e for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"]
 
 
+def test_a_checked_source_is_observed_with_its_rows_and_fingerprint(sources, instance):
+    """The UI shows what a source holds once its checks ran, not "Never materialized"."""
+    defs = datanectar.definitions(sources, functions=[produced_function()])
+    job = defs.resolve_job_def("source_checks")
+    job.execute_in_process(instance=instance, raise_on_error=False)
+
+    [stations] = instance.fetch_observations(dg.AssetKey("stations"), limit=5).records
+    observation = stations.asset_observation
+    assert observation.metadata["dagster/row_count"].value == 3  # the csv written above
+    fingerprint = observation.metadata["datanectar/fingerprint"].value
+    assert observation.tags["dagster/data_version"] == fingerprint
+    assert observation.metadata["datanectar/bytes"].value == (
+        (sources / "data" / "stations.csv").stat().st_size
+    )
+    [readings] = instance.fetch_observations(dg.AssetKey("readings"), limit=5).records
+    assert readings.asset_observation.metadata["dagster/row_count"].value == 2
+    assert observation.data_version == fingerprint  # the DataVersion Dagster shows
+
+    # unchanged data, same fingerprint; a changed file, a new one
+    job.execute_in_process(instance=instance, raise_on_error=False)
+    again = instance.fetch_observations(dg.AssetKey("stations"), limit=1).records[0]
+    assert again.asset_observation.metadata["datanectar/fingerprint"].value == fingerprint
+    pd.DataFrame({"id": [1, 2, 3, 4], "name": list("abcd")}).to_csv(
+        sources / "data" / "stations.csv", index=False
+    )
+    job.execute_in_process(instance=instance, raise_on_error=False)
+    changed = instance.fetch_observations(dg.AssetKey("stations"), limit=1).records[0]
+    assert changed.asset_observation.metadata["datanectar/fingerprint"].value != fingerprint
+    assert changed.asset_observation.metadata["dagster/row_count"].value == 4
+
+
 def test_schedule_targets_the_job_on_its_cron(sources, instance):
     defs = datanectar.definitions(sources, functions=[produced_function()])
     schedule = defs.resolve_schedule_def("source_checks_schedule")

@@ -40,6 +40,7 @@ from .features import chosen_for_users
 from .io_manager import LABEL_CONFIG, PINS_CONFIG, published
 from .jobs import SOURCE_CHECKS_JOB, partitioned_job_name
 from .metadata import cached_metadata, materialization_metadata
+from .observations import row_count, source_observation
 from .partitions import keys_of, partitions_def
 
 _FAILURE_COLUMNS = ("row_number", "field_name", "error_type", "message")
@@ -303,10 +304,33 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
             entry, target, None, verdicts, None, full_reports(catalog, entry, verdicts)
         )
         log_failures(context, outcome, stored=True)
+        _observe(context, catalog, entry, target, value if value is not None else text)
         for verdict in verdicts:
             yield check_result(entry, verdict, outcome)
 
     return run_checks
+
+
+def _observe(context: Any, catalog: Catalog, entry: Entry, target: Any, value: Any) -> None:
+    """Record what the checked source holds, as the source-change sensor would (the same
+    fingerprint, so a sensor tick after this run sees no change that was not there)."""
+    from ..automation.listing import fingerprints  # automation builds on assets, not back
+
+    location = catalog.storage.location(target)
+    seen = fingerprints([location]).get(location.path)
+    if seen is None or seen.fingerprint is None:
+        return
+    partition = context.partition_key if entry.namespaces else None
+    context.op_execution_context.log_event(
+        source_observation(
+            entry.name,
+            partition,
+            seen.fingerprint,
+            files=seen.files,
+            size=seen.bytes,
+            rows=row_count(value),
+        )
+    )
 
 
 def _partition_checked(context: Any, entry: Entry) -> dict[str, str] | None:
