@@ -8,6 +8,13 @@ from pathlib import Path
 import pytest
 
 from datanectar.assets import FormatIOManager, SqlIOManager
+from datanectar.automation.settings import (
+    Automation,
+    JobSpec,
+    RunFailureSpec,
+    ScheduleSpec,
+    SensorSpec,
+)
 from datanectar.catalog import field_names
 from datanectar.config import Settings
 from datanectar.formats import format_names
@@ -31,6 +38,31 @@ def test_every_entry_field_is_documented(field):
 @pytest.mark.parametrize("field", sorted(Settings.model_fields))
 def test_every_project_setting_is_documented(field):
     assert field in documented_rows()
+
+
+AUTOMATION_MODELS = {
+    "jobs.NAME": JobSpec,
+    "schedules.JOB": ScheduleSpec,
+    "sensors.NAME": SensorSpec,
+    "run_failure": RunFailureSpec,
+}
+
+
+@pytest.mark.parametrize(
+    "key",
+    sorted(
+        f"{prefix}.{field}"
+        for prefix, model in AUTOMATION_MODELS.items()
+        for field in model.model_fields
+    ),
+)
+def test_every_automation_key_is_documented(key):
+    assert key in documented_rows()
+
+
+def test_every_automation_section_is_modelled():
+    sections = {key.split(".")[0] for key in AUTOMATION_MODELS} | {"parameters"}
+    assert sections == set(Automation.model_fields) - {"file"}
 
 
 @pytest.mark.parametrize("name", format_names())
