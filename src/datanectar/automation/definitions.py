@@ -150,8 +150,11 @@ def _cron(spec: Any, file: str, field_name: str) -> Cron:
 def _selection(text: str, graph: Any, file: str, field_name: str) -> dg.AssetSelection:
     """The materializable assets a selection names, and the checks of the sources it names
     (a job validates its inputs as it runs)."""
-    parsed, keys = parsed_selection(text, graph, file, field_name)
-    return parsed.materializable() | dg.AssetSelection.checks_for_assets(*keys)
+    # resolved here, to keys: Dagster would parse the text again at each run, warning
+    # about the beta parameter datanectar's parsing chose
+    _, keys = parsed_selection(text, graph, file, field_name)
+    materializable = [key for key in keys if graph.get(key).is_materializable]
+    return dg.AssetSelection.assets(*materializable) | dg.AssetSelection.checks_for_assets(*keys)
 
 
 def _partitions_of(
