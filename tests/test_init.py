@@ -186,6 +186,19 @@ def test_the_catalog_parses_with_an_entry_of_each_family(tmp_path: Path) -> None
     ]
 
 
+def test_the_generated_code_is_lint_clean(tmp_path: Path) -> None:
+    """What a user starts from passes ruff's default rules, with datanectar a third party."""
+    assert main(["init", str(tmp_path / "linted")]) == 0
+    ruff = [str(BIN / "ruff"), "--isolated"]
+    lint = ["check", "--select", "E,F,W,I,B,UP,RUF", "--line-length", "100", "."]
+    run([*ruff, *lint], cwd=tmp_path / "linted", env=dict(os.environ))
+    run(
+        [*ruff, "format", "--check", "--line-length", "100", "."],
+        tmp_path / "linted",
+        dict(os.environ),
+    )
+
+
 # -- refusals ---------------------------------------------------------------------------------
 
 
