@@ -40,8 +40,9 @@ def init_project(arguments: argparse.Namespace) -> int:
     for path in written:
         print(f"created {path}")
     home = os.path.join(os.path.abspath(target), "dagster_home")
+    where = "in this folder," if target.resolve() == Path.cwd().resolve() else f"cd {target}, then"
     print(
-        f"\nNext: cd {target}, then\n"
+        f"\nNext: {where}\n"
         f"  DAGSTER_HOME={home} dagster asset materialize -f definitions.py --select '*'\n"
         f"  DAGSTER_HOME={home} dagster dev"
     )
