@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from ..errors import DatanectarError
 from . import cache as cache_commands
 from . import infer as infer_commands
+from . import init as init_commands
 from . import namespaces as namespace_commands
 from . import quarantine as quarantine_commands
 from . import versions as version_commands
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cache_commands.register(commands)
     infer_commands.register(commands)
+    init_commands.register(commands)
     namespace_commands.register(commands)
     quarantine_commands.register(commands)
     version_commands.register(commands)
