@@ -246,6 +246,33 @@ def test_a_job_without_parameters_runs_the_functions_defaults(project, instance)
             "is not 'package.module:function'",
         ),
         (("run_failure:", "run_failures:"), "run_failures", "Did you mean 'run_failure'?"),
+        # an unknown key is the reason, not the key it left missing
+        (
+            ('    select: "key:daily"', '    selct: "key:daily"'),
+            "jobs.daily_job.selct",
+            "unknown key 'selct'. Did you mean 'select'?",
+        ),
+        (
+            ("    parameters: monthly", "    parameter: monthly"),
+            "jobs.nightly.parameter",
+            "Did you mean 'parameters'?",
+        ),
+        (("_from: [base]", "_form: [base]"), "parameters.monthly._form", "Did you mean '_from'?"),
+        (("_from: [base]", "_from: 3"), "parameters.monthly._from", "a set's name or a list"),
+        # a set naming what the job does not run: its values would be ignored
+        (
+            ("base: {means: {agg_days: 7}}", "base: {means: {agg_days: 7}, daily: {}}"),
+            "jobs.nightly.parameters",
+            "sets daily, which the job does not run",
+        ),
+        # names Dagster needs unique and well formed
+        (("  daily_job:\n", "  means:\n"), "jobs.means", "'means' is already a catalog entry"),
+        (
+            ("  daily_job:\n", "  source_checks:\n"),
+            "jobs.source_checks",
+            "'source_checks' is already a job datanectar defines",
+        ),
+        (("  daily_job:\n", "  'daily job':\n"), "jobs.daily job", "not a name Dagster accepts"),
         (
             ('call: "alerts:record"}', 'call: "alerts:record", jobs: [nightyl]}'),
             "run_failure.jobs",
@@ -260,6 +287,26 @@ def test_bad_automation_names_file_and_field(project, change, field, said):
     assert "automation.yaml" in message
     assert field in message
     assert said in message
+
+
+def test_an_unused_parameter_cycle_is_an_error_all_the_same(project):
+    text = AUTOMATION.replace("parameters:\n", "parameters:\n  a: {_from: b}\n  b: {_from: a}\n")
+    with pytest.raises(ConfigError, match="cycle: a -> b -> a"):
+        datanectar.definitions(project(text))
+
+
+def test_a_sensor_named_like_a_schedule_names_the_field(project):
+    text = AUTOMATION + "sensors:\n  nightly_schedule: {watch: readings}\n"
+    with pytest.raises(ConfigError) as raised:
+        datanectar.definitions(project(text))
+    assert "sensors.nightly_schedule" in str(raised.value)
+    assert "already declared at schedules.nightly" in str(raised.value)
+
+
+@pytest.mark.parametrize("text", ["[]", "- jobs\n", "just text\n"])
+def test_an_automation_file_that_is_not_a_mapping_is_refused(project, text):
+    with pytest.raises(ConfigError, match="is a mapping of jobs"):
+        datanectar.definitions(project(text))
 
 
 def test_source_checks_scheduled_twice_is_an_error(project):

@@ -3,6 +3,7 @@ schedules, source-change sensors and the run-failure hook."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,13 +14,14 @@ from ..assets.io_manager import LABEL_CONFIG, PINS_CONFIG
 from ..assets.jobs import Cron, job_schedule, source_checks
 from ..errors import ConfigError, did_you_mean
 from ..project import Catalog
-from .failures import run_failure_sensor
+from .failures import RUN_FAILURE_SENSOR, run_failure_sensor
 from .parameters import FROM_KEY, resolve_parameter_sets
 from .selections import parsed_selection
 from .settings import Automation, automation_path, load_automation
 from .source_sensors import source_change_sensor
 
 SOURCE_CHECKS = "source_checks"
+VALID_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 AUTOMATION_SENSOR = "datanectar_automation"
 
 
@@ -62,6 +64,9 @@ def automation_definitions(
                 "their conditions hold.",
             )
         )
+    parameter_sets = resolve_parameter_sets(automation.parameters, file=file)
+    _check_parameters(catalog, automation.parameters, file)
+    _check_names(automation, catalog, [job.name for job in built.jobs], file)
     if not (automation.jobs or automation.sensors or set(automation.schedules) - {SOURCE_CHECKS}):
         if automation.run_failure is not None:
             built.sensors.append(
@@ -69,15 +74,9 @@ def automation_definitions(
             )
         return built
     graph = asset_graph(assets, checks)
-    parameter_sets = resolve_parameter_sets(automation.parameters, file=file)
-    _check_parameters(catalog, automation.parameters, file)
     jobs: dict[str, Any] = {}
     for name, spec in automation.jobs.items():
         field_name = f"jobs.{name}"
-        if name in {job.name for job in built.jobs}:
-            raise ConfigError(
-                file=file, field=field_name, problem=f"'{name}' is a job datanectar defines."
-            )
         selection = _selection(spec.select, graph, file, f"{field_name}.select")
         keys = selection.resolve(graph)
         partitions = _partitions_of(keys, graph, file, f"{field_name}.select")
@@ -91,7 +90,18 @@ def automation_definitions(
                     + did_you_mean(spec.parameters, list(parameter_sets)),
                     fix="declare it under parameters:.",
                 )
-            config = _run_config(parameter_sets[spec.parameters], keys)
+            chosen = parameter_sets[spec.parameters]
+            outside = sorted(set(chosen) - {key.to_user_string() for key in keys})
+            if outside:
+                raise ConfigError(
+                    file=file,
+                    field=f"{field_name}.parameters",
+                    problem=f"parameter set '{spec.parameters}' sets {', '.join(outside)}, which "
+                    f"the job does not run ({spec.select!r}): those values would be ignored.",
+                    fix="add them to the job's select:, or give the job a set of its own "
+                    "entries (_from can share the common part).",
+                )
+            config = _run_config(chosen, keys)
         job = dg.define_asset_job(
             name,
             selection=selection,
@@ -175,6 +185,51 @@ def _partitions_of(
             fix="split it into one job per partitioning (e.g. by group).",
         )
     return next(iter(found), None)
+
+
+def _check_names(
+    automation: Automation, catalog: Catalog, defined_jobs: list[str], file: str
+) -> None:
+    """Names Dagster requires unique and well formed, checked here so that the error names
+    automation.yaml and the field rather than Dagster's repository."""
+    taken: dict[str, str] = {name: "a job datanectar defines" for name in defined_jobs}
+    taken.update({name: "a catalog entry (its asset)" for name in catalog.entries})
+    taken[AUTOMATION_SENSOR] = "the sensor of automation: entries"
+    taken[RUN_FAILURE_SENSOR] = "the run-failure sensor"
+    taken.update(
+        {
+            f"discover_{name}": "a dynamic namespace's sensor"
+            for name in catalog.config.settings.namespaces
+        }
+    )
+    declared = [
+        *((f"jobs.{name}", name) for name in automation.jobs),
+        *(
+            (f"schedules.{name}", f"{name}_schedule")
+            for name in automation.schedules
+            if name != SOURCE_CHECKS
+        ),
+        *((f"sensors.{name}", name) for name in automation.sensors),
+    ]
+    for field_name, name in declared:
+        if not VALID_NAME.fullmatch(name):
+            raise ConfigError(
+                file=file,
+                field=field_name,
+                problem=f"{name!r} is not a name Dagster accepts.",
+                fix="use letters, digits and underscores (e.g. nightly_weather).",
+            )
+        if name in taken:
+            raise ConfigError(
+                file=file,
+                field=field_name,
+                problem=f"'{name}' is already {taken[name]}: Dagster needs every job, schedule "
+                "and sensor name unique.",
+                fix=f"rename it, e.g. '{name}_job'."
+                if field_name.startswith("jobs.")
+                else "rename it.",
+            )
+        taken[name] = f"declared at {field_name}"
 
 
 def _check_parameters(catalog: Catalog, sets: dict[str, dict[str, Any]], file: str) -> None:

@@ -42,6 +42,12 @@ def resolve_parameter_sets(
             )
         parents = body.get(FROM_KEY, [])
         parents = [parents] if isinstance(parents, str) else parents
+        if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+            raise ConfigError(
+                file=file,
+                field=f"parameters.{name}._from",
+                problem=f"_from is a set's name or a list of names, got {parents!r}.",
+            )
         merged: dict[str, dict[str, Any]] = {}
         for parent in parents:
             if parent not in sets:
@@ -55,6 +61,13 @@ def resolve_parameter_sets(
         for asset, arguments in body.items():
             if asset == FROM_KEY:
                 continue
+            if str(asset).startswith("_"):
+                raise ConfigError(
+                    file=file,
+                    field=f"parameters.{name}.{asset}",
+                    problem=f"unknown key '{asset}'.{did_you_mean(str(asset), [FROM_KEY])}",
+                    fix=f"{FROM_KEY} names the sets this one inherits; other keys are entries.",
+                )
             if not isinstance(arguments, Mapping):
                 raise ConfigError(
                     file=file,

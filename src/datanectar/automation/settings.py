@@ -123,7 +123,9 @@ def load_automation(path: Path, *, required: bool, display: str) -> Automation:
                 fix="create it, or remove the setting to use automation.yaml beside the catalog.",
             )
         return Automation()
-    document = parse_yaml(path.read_text(encoding="utf-8"), display=display) or {}
+    document = parse_yaml(path.read_text(encoding="utf-8"), display=display)
+    if document is None:  # an empty file
+        document = {}
     if not isinstance(document, dict):
         raise ConfigError(
             file=display,
@@ -134,16 +136,33 @@ def load_automation(path: Path, *, required: bool, display: str) -> Automation:
     try:
         return Automation.model_validate({**document, "file": display})
     except ValidationError as exc:
-        error = exc.errors()[0]
-        location = error["loc"]
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            known = [n for n in Automation.model_fields if n != "file"]
-            given = str(location[-1])
-            hint = did_you_mean(given, known) if len(location) == 1 else ""
-            message = f"unknown key '{given}'.{hint}"
-        raise ConfigError(
-            file=display,
-            field=field_path(location) or "(top level)",
-            problem=message.rstrip(".") + ".",
-        ) from None
+        raise _config_error(exc, display) from None
+
+
+def _config_error(exc: ValidationError, display: str) -> ConfigError:
+    """The first error, an unknown key before what it left missing (`selct:` is the reason
+    `select` is missing), with the close known keys."""
+    errors = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")
+    error = errors[0]
+    location = error["loc"]
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        given = str(location[-1])
+        known = [name for name in _model_at(location[:-1]).model_fields if name != "file"]
+        message = f"unknown key '{given}'.{did_you_mean(given, known)}"
+    message = message if message.endswith(("?", ".")) else message + "."
+    return ConfigError(file=display, field=field_path(location) or "(top level)", problem=message)
+
+
+def _model_at(location: tuple[Any, ...]) -> type[BaseModel]:
+    """The model whose fields an error location's parent holds: Automation, or the spec of a
+    section (`jobs.NAME` is a JobSpec)."""
+    sections: dict[str, type[BaseModel]] = {
+        "jobs": JobSpec,
+        "schedules": ScheduleSpec,
+        "sensors": SensorSpec,
+        "run_failure": RunFailureSpec,
+    }
+    if location and location[0] in sections:
+        return sections[str(location[0])]
+    return Automation
