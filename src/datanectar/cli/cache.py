@@ -13,7 +13,7 @@ from ..cache.records import Record
 from ..partitions import target_for
 from ..project import Catalog
 from ..targets import Target
-from .output import age, print_json, print_table, progress
+from .output import Progress, age, print_json, print_table
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -124,15 +124,18 @@ def clear_results(arguments: argparse.Namespace) -> int:
         )
         return 1
     removed = 0
-    for stored in progress(chosen, f"removing stored results of '{entry.name}'"):
-        keys = namespace_of_record(entry, stored.record.namespace)
-        # A namespace kept inside a table is removed from it, the others' rows untouched.
-        base = target_for(entry, keys) if keys else Target.of(entry)
-        target = stored.level.target(base.at(path=stored.record.path))
-        if not stored.record.is_null:
-            stored.level.storage.remove(target)
-        stored.level.records.remove(entry.name, stored.record.segment)
-        removed += 1
+    # the progress line is cleared before any error is told, hence the explicit context
+    with Progress(f"removing stored results of '{entry.name}'", len(chosen)) as shown:
+        for stored in chosen:
+            keys = namespace_of_record(entry, stored.record.namespace)
+            # A namespace kept inside a table is removed from it, the others' rows untouched.
+            base = target_for(entry, keys) if keys else Target.of(entry)
+            target = stored.level.target(base.at(path=stored.record.path))
+            if not stored.record.is_null:
+                stored.level.storage.remove(target)
+            stored.level.records.remove(entry.name, stored.record.segment)
+            removed += 1
+            shown.advance()
     print(f"removed {removed} stored result(s) of '{entry.name}' from the {kind} level")
     return 0
 

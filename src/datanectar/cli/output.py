@@ -88,7 +88,8 @@ _REDRAW_SECONDS = 0.1  # a terminal redrawn ten times a second looks live, and c
 
 
 def progress(items: Iterable[T], label: str, total: int | None = None) -> Iterator[T]:
-    """`items`, one by one, counted on the terminal as they are consumed (see `Progress`)."""
+    """`items`, one by one, counted on the terminal as they are consumed (see `Progress`).
+    A loop that may raise uses `with Progress(...)` instead: its line is cleared at once."""
     if total is None and isinstance(items, Sized):
         total = len(items)
     with Progress(label, total) as shown:
