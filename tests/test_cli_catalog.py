@@ -390,6 +390,9 @@ def test_every_command_has_the_global_options_and_a_description():
         assert parser.description and parser.description.endswith("."), path
         if path in LISTING:
             assert "--json" in options, path
+        for action in parser._actions:
+            if not action.option_strings and not isinstance(action, argparse._SubParsersAction):
+                assert (action.metavar or "").isupper(), (path, action.dest)  # ENTRY, NAME
 
 
 def test_global_options_are_accepted_after_the_command(project, capsys):

@@ -22,11 +22,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing = actions.add_parser(
         "ls", help="list stored results: key, namespace, version, size, age"
     )
-    listing.add_argument("entry", nargs="?", help="only this entry")
+    listing.add_argument("entry", metavar="ENTRY", nargs="?", help="only this entry")
     listing.add_argument("--json", action="store_true", help="a JSON list, for machines")
     listing.set_defaults(run=list_results)
     clearing = actions.add_parser("clear", help="remove an entry's stored results and records")
-    clearing.add_argument("entry", help="the entry whose results to remove")
+    clearing.add_argument("entry", metavar="ENTRY", help="the entry whose results to remove")
     clearing.add_argument("--key", help="only the result with this cache key")
     clearing.add_argument(
         "--namespace", help="only the results of this namespace (as `cache ls` shows it)"

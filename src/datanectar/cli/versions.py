@@ -20,7 +20,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     versions = commands.add_parser(
         "versions", help="list a versioned entry's versions (a delta table's history)"
     )
-    versions.add_argument("entry", help="the catalog entry")
+    versions.add_argument("entry", metavar="ENTRY", help="the catalog entry")
     versions.add_argument("--namespace", help="one namespace of a partitioned entry")
     versions.add_argument("--json", action="store_true", help="a JSON list, for machines")
     versions.add_argument("--show", metavar="LABEL", help="print one version's manifest")
