@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,31 @@ def load_catalog(
     catalog_path: Path, *, variables: Mapping[str, Any], project_root: Path
 ) -> dict[str, Entry]:
     """Every entry of every catalog file; all problems are raised together as CatalogErrors."""
+    read = read_catalog(catalog_path, variables=variables, project_root=project_root)
+    if read.errors:
+        raise read.errors[0] if len(read.errors) == 1 else CatalogErrors(read.errors)
+    return read.entries
+
+
+@dataclass(frozen=True)
+class ReadCatalog:
+    """What the catalog files declare: the entries that parsed, and every problem found."""
+
+    entries: dict[str, Entry]
+    errors: list[CatalogError]
+
+    @property
+    def broken(self) -> set[str]:
+        """Names of entries that were declared but did not parse: what names them is not
+        also wrong (`datanectar catalog validate` resolves the rest)."""
+        return {error.entry for error in self.errors if error.entry is not None}
+
+
+def read_catalog(
+    catalog_path: Path, *, variables: Mapping[str, Any], project_root: Path
+) -> ReadCatalog:
+    """Every entry of every catalog file that parses, and the problems of the others (each
+    file is read to its end, every file is read)."""
     entries: dict[str, Entry] = {}
     errors: list[CatalogError] = []
     for file in catalog_files(catalog_path):
@@ -51,13 +77,20 @@ def load_catalog(
                     )
                     continue
                 entries[entry.name] = entry
-        except CatalogErrors as exc:
-            errors.extend(exc.errors)
-        except CatalogError as exc:
-            errors.append(exc)
-    if errors:
-        raise errors[0] if len(errors) == 1 else CatalogErrors(errors)
-    return entries
+        except CatalogError as exc:  # one entry's several problems are listed one by one
+            errors.extend(flat_errors([exc]))
+    return ReadCatalog(entries, errors)
+
+
+def flat_errors(errors: Iterable[CatalogError]) -> list[CatalogError]:
+    """Single errors, those grouped in `CatalogErrors` (at any depth) taken out of the group."""
+    found: list[CatalogError] = []
+    for error in errors:
+        if isinstance(error, CatalogErrors):
+            found.extend(flat_errors(error.errors))
+        else:
+            found.append(error)
+    return found
 
 
 def _entries_in_file(file: Path, display: str, variables: Mapping[str, Any]) -> Iterator[Entry]:

@@ -41,9 +41,13 @@ def resolve_catalog(
     stores: Mapping[str, Store],
     declared: Mapping[str, Entry],
     producers: list[Producer],
+    *,
+    unparsed: Collection[str] = (),
 ) -> Resolved:
     """Complete each entry (format, path, store) and pair it with its producing function;
-    raise every problem found at once (one `CatalogError`, or `CatalogErrors`)."""
+    raise every problem found at once (one `CatalogError`, or `CatalogErrors`). `unparsed`:
+    entries declared in files that did not parse (their errors reported already), neither
+    completed nor named in other errors."""
     errors: list[CatalogError] = []
     bound: dict[str, Producer] = {}
     for producer in producers:
@@ -60,8 +64,8 @@ def resolve_catalog(
         bound[producer.entry] = producer
 
     entries: dict[str, Entry] = {}
-    broken: set[str] = set()
-    for name in [*declared, *(p for p in bound if p not in declared)]:
+    broken: set[str] = set(unparsed)
+    for name in [*declared, *(p for p in bound if p not in declared and p not in unparsed)]:
         try:
             entry = declared.get(name) or implicit_entry(bound[name])
             entries[name] = complete_entry(config, stores, entry, bound.get(name))

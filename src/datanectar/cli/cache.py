@@ -13,7 +13,7 @@ from ..cache.records import Record
 from ..partitions import target_for
 from ..project import Catalog
 from ..targets import Target
-from .output import age, print_table
+from .output import Progress, age, print_json, print_table
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -22,10 +22,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing = actions.add_parser(
         "ls", help="list stored results: key, namespace, version, size, age"
     )
-    listing.add_argument("entry", nargs="?", help="only this entry")
+    listing.add_argument("entry", metavar="ENTRY", nargs="?", help="only this entry")
+    listing.add_argument("--json", action="store_true", help="a JSON list, for machines")
     listing.set_defaults(run=list_results)
     clearing = actions.add_parser("clear", help="remove an entry's stored results and records")
-    clearing.add_argument("entry", help="the entry whose results to remove")
+    clearing.add_argument("entry", metavar="ENTRY", help="the entry whose results to remove")
     clearing.add_argument("--key", help="only the result with this cache key")
     clearing.add_argument(
         "--namespace", help="only the results of this namespace (as `cache ls` shows it)"
@@ -69,6 +70,10 @@ def list_results(arguments: argparse.Namespace) -> int:
     catalog = Catalog.open(arguments.project)
     if arguments.entry:
         catalog.entry(arguments.entry)
+    found = list(stored_results(catalog, arguments.entry, kinds=("local", "root", "mirror")))
+    if arguments.json:
+        print_json([_as_json(stored) for stored in found])
+        return 0
     rows = [
         (
             stored.level.name,
@@ -80,7 +85,7 @@ def list_results(arguments: argparse.Namespace) -> int:
             age(stored.record.created_at),
             ", ".join(f"{k}={v}" for k, v in stored.record.arguments.items()) or "-",
         )
-        for stored in stored_results(catalog, arguments.entry, kinds=("local", "root", "mirror"))
+        for stored in found
     ]
     header = ("LEVEL", "ENTRY", "KEY", "NAMESPACE", "VERSION", "SIZE", "AGE", "ARGUMENTS")
     print_table(header, rows)
@@ -119,17 +124,35 @@ def clear_results(arguments: argparse.Namespace) -> int:
         )
         return 1
     removed = 0
-    for stored in chosen:
-        keys = namespace_of_record(entry, stored.record.namespace)
-        # A namespace kept inside a table is removed from it, the others' rows untouched.
-        base = target_for(entry, keys) if keys else Target.of(entry)
-        target = stored.level.target(base.at(path=stored.record.path))
-        if not stored.record.is_null:
-            stored.level.storage.remove(target)
-        stored.level.records.remove(entry.name, stored.record.segment)
-        removed += 1
+    # the progress line is cleared before any error is told, hence the explicit context
+    with Progress(f"removing stored results of '{entry.name}'", len(chosen)) as shown:
+        for stored in chosen:
+            keys = namespace_of_record(entry, stored.record.namespace)
+            # A namespace kept inside a table is removed from it, the others' rows untouched.
+            base = target_for(entry, keys) if keys else Target.of(entry)
+            target = stored.level.target(base.at(path=stored.record.path))
+            if not stored.record.is_null:
+                stored.level.storage.remove(target)
+            stored.level.records.remove(entry.name, stored.record.segment)
+            removed += 1
+            shown.advance()
     print(f"removed {removed} stored result(s) of '{entry.name}' from the {kind} level")
     return 0
+
+
+def _as_json(stored: Stored) -> dict[str, object]:
+    record = stored.record
+    return {
+        "name": record.entry,
+        "level": stored.level.name,
+        "key": record.key,
+        "namespace": record.namespace,
+        "version": record.version,
+        "bytes": None if record.is_null else record.bytes_written,
+        "created_at": record.created_at.isoformat(),
+        "arguments": record.arguments,
+        "path": record.path,
+    }
 
 
 def _size(record: Record) -> str:

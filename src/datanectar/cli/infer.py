@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import DatanectarError
 from ..project import Catalog
 from ..targets import Target
+from .output import status
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -51,18 +52,21 @@ def describe(source: str, *, project: str | None) -> dict[str, Any]:
     location = catalog.storage.location(target)
     if catalog.storage.stores_text(target) and location.store.is_local:  # frictionless reads it
         return _describe_file(frictionless, Path(location.path))
-    value = catalog.load(source)
+    with status(f"loading '{source}'"):
+        value = catalog.load(source)
     frame = value.to_pandas() if hasattr(value, "num_rows") else value
     if not hasattr(frame, "columns"):
         raise DatanectarError(
             f"entry '{source}' holds {type(value).__name__}, not a table; a Table Schema describes tables."
         )
     resource = frictionless.Resource(frame)
-    resource.infer()
+    with status(f"describing '{source}'"):
+        resource.infer()
     return resource.schema.to_descriptor()
 
 
 def _describe_file(frictionless: Any, path: Path) -> dict[str, Any]:
     # frictionless refuses absolute paths unless given the folder they are safe within.
-    resource = frictionless.describe(path.name, basepath=str(path.resolve().parent))
+    with status(f"describing {path.name}"):
+        resource = frictionless.describe(path.name, basepath=str(path.resolve().parent))
     return resource.schema.to_descriptor()

@@ -27,6 +27,7 @@ from ..discovery import (
 from ..errors import DatanectarError, did_you_mean
 from ..key_removal import RemovedData, objects_by_entry, remove_key_data
 from ..project import Catalog
+from .output import print_json
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -49,6 +50,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "name",
         metavar="NAME",
         help="a dynamic namespace ({dynamic: NAME}) or an entry with namespaces",
+    )
+    listing.add_argument(
+        "--json", action="store_true", help="a JSON list of {dimension, key}, for machines"
     )
     listing.set_defaults(run=list_keys)
     discovering = actions.add_parser(
@@ -126,15 +130,25 @@ def list_keys(arguments: argparse.Namespace) -> int:
     its dimensions (static values, the periods of a time cadence, dynamic keys); an entry of
     two dimensions gets `dimension<TAB>key` lines."""
     catalog = Catalog.open(arguments.project)
-    name = arguments.name
+    found = _keys_of(catalog, arguments.name)
+    if arguments.json:
+        print_json([{"dimension": dimension, "key": key} for dimension, key in found])
+        return 0
+    entry = catalog.entries.get(arguments.name)
+    several = entry is not None and len(entry.namespaces or []) > 1
+    for dimension, key in found:
+        print(f"{dimension}\t{key}" if several else key)
+    return 0
+
+
+def _keys_of(catalog: Catalog, name: str) -> list[tuple[str | None, str]]:
+    """(dimension, key) pairs: a dynamic namespace's keys (no dimension), or an entry's."""
     entry = catalog.entries.get(name)
     if entry is None or not entry.namespaces:
         if name not in dynamic_namespaces(catalog):
             raise DatanectarError(_unknown_namespace(catalog, name))
-        for key in sorted(_dynamic_keys(name)):
-            print(key)
-        return 0
-    several = len(entry.namespaces) > 1
+        return [(None, key) for key in sorted(_dynamic_keys(name))]
+    found: list[tuple[str | None, str]] = []
     for dimension in entry.namespaces:
         if dimension.values is not None:
             keys = list(dimension.values)
@@ -142,9 +156,8 @@ def list_keys(arguments: argparse.Namespace) -> int:
             keys = time_keys(dimension)
         else:
             keys = sorted(_dynamic_keys(str(dimension.dynamic)))
-        for key in keys:
-            print(f"{dimension.name}\t{key}" if several else key)
-    return 0
+        found += [(dimension.name, key) for key in keys]
+    return found
 
 
 def _dynamic_keys(name: str) -> list[str]:

@@ -22,11 +22,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing = actions.add_parser(
         "list", help="list rejected values: entry, partition, run, age, where"
     )
-    listing.add_argument("entry", nargs="?", help="only this entry's")
+    listing.add_argument("entry", metavar="ENTRY", nargs="?", help="only this entry's")
     listing.add_argument("--json", action="store_true", help="a JSON list, for machines")
     listing.set_defaults(run=list_quarantined)
     clearing = actions.add_parser("clear", help="remove rejected values and their records")
-    clearing.add_argument("entry", nargs="?", help="only this entry's")
+    clearing.add_argument("entry", metavar="ENTRY", nargs="?", help="only this entry's")
     clearing.add_argument(
         "--run", dest="run_id", help="only those a run (id, or a plain write's tag) rejected"
     )

@@ -7,19 +7,20 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import math
 import sys
 from typing import Any
 
 from ..errors import DatanectarError
 from ..project import Catalog
-from .output import age, print_table
+from .output import Progress, age, on_terminal, print_table
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     versions = commands.add_parser(
         "versions", help="list a versioned entry's versions (a delta table's history)"
     )
-    versions.add_argument("entry", help="the catalog entry")
+    versions.add_argument("entry", metavar="ENTRY", help="the catalog entry")
     versions.add_argument("--namespace", help="one namespace of a partitioned entry")
     versions.add_argument("--json", action="store_true", help="a JSON list, for machines")
     versions.add_argument("--show", metavar="LABEL", help="print one version's manifest")
@@ -111,18 +112,44 @@ def _prune(catalog: Catalog, arguments: argparse.Namespace) -> int:
     unknown = sorted(set(arguments.pin) - known)
     if unknown:
         return _usage(f"--pin {unknown[0]}: entry '{entry.name}' has no such version")
-    going = catalog.prune(
-        entry.name,
-        keep=keep,
-        namespace=arguments.namespace,
-        pinned=frozenset(arguments.pin),
-        dry_run=arguments.dry_run,
-    )
+    pinned = frozenset(arguments.pin)
+    if arguments.dry_run or not on_terminal(sys.stderr):
+        going = catalog.prune(
+            entry.name,
+            keep=keep,
+            namespace=arguments.namespace,
+            pinned=pinned,
+            dry_run=arguments.dry_run,
+        )
+    else:
+        going = _prune_counted(catalog, entry.name, keep, arguments.namespace, pinned)
     verb = "would remove" if arguments.dry_run else "removed"
     print(f"{verb} {len(going)} version(s) of {entry.name}" + (":" if going else ""))
     for label in going:
         print(f"  {label}")
     return 0
+
+
+PRUNE_STEPS = 20
+"""How many times `--prune` on a terminal reports progress: each step lists the versions
+again, so their number is bounded, not one per version."""
+
+
+def _prune_counted(
+    catalog: Catalog, name: str, keep: int, namespace: str | None, pinned: frozenset[str]
+) -> list[str]:
+    """`Catalog.prune`, in steps counted on the terminal: each step spares (pins) the
+    versions of later steps, so together they remove what one call would."""
+    plan = catalog.prune(name, keep=keep, namespace=namespace, pinned=pinned, dry_run=True)
+    step = max(1, math.ceil(len(plan) / PRUNE_STEPS))
+    removed: list[str] = []
+    with Progress(f"pruning versions of '{name}'", len(plan)) as shown:
+        for start in range(0, len(plan), step):
+            later = frozenset(plan[start + step :])
+            done = catalog.prune(name, keep=keep, namespace=namespace, pinned=pinned | later)
+            removed += done
+            shown.advance(len(done))
+    return removed
 
 
 def _table_history(catalog: Catalog, arguments: argparse.Namespace) -> list[dict] | None:
