@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..stores.base import Location
+from ..stores.s3 import POINTER_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -88,16 +89,31 @@ def _local_rows(paths: list[str]) -> Iterator[tuple[str, int, str]]:
 
 
 def _fs_rows(store: object, paths: list[str]) -> Iterator[tuple[str, int, str]]:
-    """The same from fsspec's find: on S3 one paginated ListObjectsV2 under the prefix."""
+    """The same from fsspec's find: on S3 one paginated ListObjectsV2 of the keys starting
+    with the common root. Listed as a prefix of the root's folder, so that no empty result
+    turns into a HEAD of the root (s3fs's find does that), a location's pointer object beside
+    it (`<key>.datanectar-pointer`) is in the same listing, and no cached listing is used or
+    left behind (s3fs never caches a listing filtered by a prefix)."""
     fs = store.filesystem  # type: ignore[attr-defined]
     root = _root(paths)
+    if len(paths) > 1:
+        # the common folder of several locations: only what is inside it (a bucket: all)
+        folder, stem = (posixpath.dirname(root), posixpath.basename(root) + "/")
+        if not folder:
+            folder, stem = root, ""
+    else:
+        folder, stem = posixpath.split(root)
     try:
-        listed = fs.find(root, detail=True, withdirs=False)
+        listed = fs.find(folder, detail=True, withdirs=False, prefix=stem)
     except FileNotFoundError:
         return
     for path, info in listed.items():
-        token = info.get("ETag") or info.get("LastModified") or info.get("mtime") or ""
-        yield path, int(info.get("size") or 0), str(token)
+        # The ETag alone repeats when content comes back (A, B, then A again): with the
+        # modification time, each write is a change.
+        token = "-".join(
+            str(info[name]) for name in ("ETag", "LastModified", "mtime") if info.get(name)
+        )
+        yield path, int(info.get("size") or 0), token
 
 
 def _bucketed(paths: list[str], rows: Iterable[tuple[str, int, str]]) -> dict[str, Listed]:
@@ -105,6 +121,10 @@ def _bucketed(paths: list[str], rows: Iterable[tuple[str, int, str]]) -> dict[st
     wanted = set(paths)
     under: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
     for path, size, token in rows:
+        if path.endswith(POINTER_SUFFIX) and path[: -len(POINTER_SUFFIX)] in wanted:
+            # a folder value published by pointer: each publish rewrites the pointer
+            under[path[: -len(POINTER_SUFFIX)]].append((POINTER_SUFFIX, size, token))
+            continue
         probe = path
         while True:
             if probe in wanted:

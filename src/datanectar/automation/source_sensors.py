@@ -20,6 +20,7 @@ from ..checks.audit import check_names
 from ..errors import ConfigError, did_you_mean
 from ..partitions import target_for
 from ..project import Catalog
+from ..stores.base import Location
 from .listing import Listed, fingerprints
 from .selections import selection_keys
 from .settings import SensorSpec
@@ -27,6 +28,7 @@ from .settings import SensorSpec
 FINGERPRINT_KEY = "datanectar/fingerprint"
 DATA_VERSION_TAG = "dagster/data_version"
 UNPARTITIONED = ""
+TABLE_FORMATS = frozenset({"csv", "parquet", "delta"})
 
 
 def source_change_sensor(
@@ -64,7 +66,12 @@ def source_change_sensor(
     # a partitioned source's change runs the assets partitioned alike, for that namespace
     if partitions is not None:
         targets = {key for key in targets if graph.get(key).partitions_def == partitions}
-    checks = [dg.AssetCheckKey(source, check) for check in check_names(entry)]
+    # the source's checks as the graph defines them (a check is named, not described)
+    checks = [
+        key
+        for key in (dg.AssetCheckKey(source, check) for check, _, _ in check_names(entry))
+        if key in graph.asset_check_keys
+    ]
     if not targets and not checks:
         raise ConfigError(
             file=file,
@@ -82,12 +89,7 @@ def source_change_sensor(
             if partitions is None
             else list(partitions.get_partition_keys(dynamic_partitions_store=context.instance))
         )
-        locations = {
-            key: catalog.storage.location(
-                target_for(entry, keys_of(entry, key) if key != UNPARTITIONED else None)
-            )
-            for key in keys
-        }
+        locations = {key: _listed_location(catalog, entry, key) for key in keys}
         listed = fingerprints(locations.values())
         before: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         now: dict[str, str] = {}
@@ -133,6 +135,14 @@ def source_change_sensor(
     )(evaluate)
 
 
+def _listed_location(catalog: Catalog, entry: Any, key: str) -> Location:
+    """Where `key`'s data is, at its own path: a folder value published by pointer (S3) is
+    fingerprinted by its pointer object in the same listing, so resolving the pointer here (a
+    GET per location per tick) would only cost requests."""
+    target = target_for(entry, keys_of(entry, key) if key != UNPARTITIONED else None)
+    return catalog.storage.store(target.store).location(target.path, direct=True)
+
+
 def _observation(
     catalog: Catalog, entry: Any, source: dg.AssetKey, partition: str | None, seen: Listed
 ) -> dg.AssetObservation:
@@ -153,7 +163,10 @@ def _observation(
 
 
 def _row_count(catalog: Catalog, entry: Any, partition: str | None) -> int | None:
-    """The rows of a changed table source (read once per change, not per tick)."""
+    """The rows of a changed table source (read once per change, not per tick). Only the
+    table formats: loading a files folder on S3 would download it all, a zarr has no rows."""
+    if entry.format not in TABLE_FORMATS:
+        return None
     try:
         value = catalog.storage.load(
             target_for(entry, keys_of(entry, partition) if partition is not None else None)

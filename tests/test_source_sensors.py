@@ -1,0 +1,441 @@
+"""Source-change sensors (`sensors: {NAME: {watch: ENTRY}}` in automation.yaml): one listing
+of the watched entry's store per tick, an observation and a run of what follows it only when
+what the store holds changed, keys written out of order included (dagster#22892).
+
+Ticks are evaluated with Dagster's `build_sensor_context` on a persistent instance; one test
+runs the real `dagster-daemon` for a bounded time."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+import datanectar
+from datanectar.errors import ConfigError
+from http_server import serving, touch_later
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+BIN = Path(sys.executable).parent
+
+PIPELINE = """\
+import pandas as pd
+import datanectar
+
+@datanectar.asset
+def summary(stations: pd.DataFrame) -> dict:
+    return {"rows": len(stations)}
+"""
+
+CATALOG = """\
+stations:
+  format: csv
+  path: stations.csv
+  checks:
+    - row_count: {min: 1}
+summary:
+  format: json
+"""
+
+
+def automation(project: Path, text: str) -> None:
+    (project / "automation.yaml").write_text(textwrap.dedent(text))
+
+
+def write_csv(path: Path, rows: list[tuple[Any, ...]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "name"])
+        writer.writerows(rows)
+
+
+def csv_rows(text: str) -> int:
+    """Data rows of a CSV, counted by the csv module (the header excluded)."""
+    return len(list(csv.reader(io.StringIO(text)))) - 1
+
+
+def tick(
+    defs: dg.Definitions, name: str, instance: dg.DagsterInstance, cursor: str | None
+) -> Any:
+    sensor = defs.resolve_sensor_def(name)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs) as context:
+        return sensor.evaluate_tick(context)
+
+
+@pytest.fixture
+def local_project(make_project):
+    project = make_project(CATALOG, modules={"sensed_pipeline": PIPELINE})
+    write_csv(project / "data" / "stations.csv", [(1, "a"), (2, "b"), (3, "c")])
+    automation(project, "sensors:\n  stations_changed: {watch: stations, interval: 30}\n")
+    return project
+
+
+def test_a_local_source_runs_what_follows_it_only_when_it_changed(local_project, instance):
+    defs = datanectar.definitions(local_project)
+    stations = local_project / "data" / "stations.csv"
+
+    first = tick(defs, "stations_changed", instance, None)
+
+    [request] = first.run_requests
+    assert request.asset_selection == [dg.AssetKey("summary")]
+    assert request.asset_check_keys == [dg.AssetCheckKey(dg.AssetKey("stations"), "row_count")]
+    assert request.tags["datanectar/source"] == "stations"
+    [observation] = first.asset_events
+    assert isinstance(observation, dg.AssetObservation)
+    assert observation.asset_key == dg.AssetKey("stations")
+    fingerprint = observation.metadata["datanectar/fingerprint"].value
+    assert observation.tags["dagster/data_version"] == fingerprint
+    assert observation.metadata["dagster/row_count"].value == csv_rows(stations.read_text())
+    assert observation.metadata["datanectar/files"].value == 1
+    assert observation.metadata["datanectar/bytes"].value == stations.stat().st_size
+    assert json.loads(first.cursor) == {"": fingerprint}
+
+    again = tick(defs, "stations_changed", instance, first.cursor)
+    assert not again.run_requests and not again.asset_events
+    assert "unchanged" in again.skip_message
+
+    write_csv(stations, [(1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e")])
+    changed = tick(defs, "stations_changed", instance, again.cursor)
+
+    [rerun] = changed.run_requests
+    assert rerun.run_key != request.run_key
+    assert rerun.asset_selection == [dg.AssetKey("summary")]
+    [observed] = changed.asset_events
+    assert observed.metadata["dagster/row_count"].value == 5
+    assert observed.tags["dagster/data_version"] != fingerprint
+
+    quiet = tick(defs, "stations_changed", instance, changed.cursor)
+    assert not quiet.run_requests and not quiet.asset_events
+
+
+def test_a_rewrite_of_the_same_size_is_a_change(local_project, instance):
+    defs = datanectar.definitions(local_project)
+    stations = local_project / "data" / "stations.csv"
+    first = tick(defs, "stations_changed", instance, None)
+
+    write_csv(stations, [(1, "x"), (2, "y"), (3, "z")])  # same bytes count, other cells
+    touch_later(stations)  # a coarse clock could give the rewrite the same mtime
+    changed = tick(defs, "stations_changed", instance, first.cursor)
+
+    assert len(changed.run_requests) == 1
+
+
+def test_a_missing_source_requests_nothing_until_it_appears(local_project, instance):
+    stations = local_project / "data" / "stations.csv"
+    stations.unlink()
+    defs = datanectar.definitions(local_project)
+
+    empty = tick(defs, "stations_changed", instance, None)
+    assert not empty.run_requests
+    write_csv(stations, [(1, "a")])
+
+    assert len(tick(defs, "stations_changed", instance, empty.cursor).run_requests) == 1
+
+
+PARTITIONED = """\
+by_city:
+  format: csv
+  path: "cities/{city}.csv"
+  namespaces: [{name: city, values: [lyon, nice, paris]}]
+city_summary:
+  format: json
+  namespaces: [{name: city, values: [lyon, nice, paris]}]
+"""
+
+CITY_PIPELINE = """\
+import pandas as pd
+import datanectar
+
+@datanectar.asset
+def city_summary(by_city: pd.DataFrame) -> dict:
+    return {"rows": len(by_city)}
+"""
+
+
+def test_a_partitioned_source_runs_the_partition_that_changed(make_project, instance):
+    project = make_project(PARTITIONED, modules={"city_pipeline": CITY_PIPELINE})
+    for city, rows in (("lyon", 2), ("nice", 3), ("paris", 4)):
+        write_csv(project / "data" / "cities" / f"{city}.csv", [(i, city) for i in range(rows)])
+    automation(project, "sensors:\n  cities_changed: {watch: by_city}\n")
+    defs = datanectar.definitions(project)
+
+    first = tick(defs, "cities_changed", instance, None)
+    assert sorted(r.partition_key for r in first.run_requests) == ["lyon", "nice", "paris"]
+    rows = {e.partition: e.metadata["dagster/row_count"].value for e in first.asset_events}
+    assert rows == {"lyon": 2, "nice": 3, "paris": 4}
+    assert set(json.loads(first.cursor)) == {"lyon", "nice", "paris"}
+
+    write_csv(project / "data" / "cities" / "nice.csv", [(9, "nice")])
+    changed = tick(defs, "cities_changed", instance, first.cursor)
+
+    [request] = changed.run_requests
+    assert request.partition_key == "nice"
+    assert request.asset_selection == [dg.AssetKey("city_summary")]
+    [observation] = changed.asset_events
+    assert (observation.partition, observation.metadata["dagster/row_count"].value) == ("nice", 1)
+    assert not tick(defs, "cities_changed", instance, changed.cursor).run_requests
+
+
+# -- S3 (moto) ------------------------------------------------------------------------------
+
+
+@contextmanager
+def counting_s3_calls() -> Iterator[Counter[str]]:
+    """Every S3 API call made in this process (s3fs's aiobotocore client and boto3's), by
+    operation name."""
+    from aiobotocore.client import AioBaseClient
+    from botocore.client import BaseClient
+
+    calls: Counter[str] = Counter()
+    async_call, sync_call = AioBaseClient._make_api_call, BaseClient._make_api_call
+
+    async def counted_async(self, operation_name, api_params):
+        calls[operation_name] += 1
+        return await async_call(self, operation_name, api_params)
+
+    def counted_sync(self, operation_name, api_params):
+        calls[operation_name] += 1
+        return sync_call(self, operation_name, api_params)
+
+    AioBaseClient._make_api_call = counted_async
+    BaseClient._make_api_call = counted_sync
+    try:
+        yield calls
+    finally:
+        AioBaseClient._make_api_call = async_call
+        BaseClient._make_api_call = sync_call
+
+
+def put_csv(s3, key: str, rows: list[tuple[Any, ...]]) -> None:
+    body = io.StringIO()
+    writer = csv.writer(body)
+    writer.writerow(["id", "name"])
+    writer.writerows(rows)
+    s3.client.put_object(Bucket=s3.bucket, Key=key, Body=body.getvalue().encode())
+
+
+def s3_project(make_project, s3, cities: list[str]) -> Path:
+    values = ", ".join(cities)
+    catalog = (
+        f"by_city:\n  format: csv\n  store: lake\n  path: 'cities/{{city}}.csv'\n"
+        f"  namespaces: [{{name: city, values: [{values}]}}]\n"
+        f"city_summary:\n  format: json\n  namespaces: [{{name: city, values: [{values}]}}]\n"
+    )
+    project = make_project(
+        catalog,
+        modules={"city_pipeline": CITY_PIPELINE},
+        stores='[tool.datanectar.stores.local]\ntype = "local"\nroot = "data"\n\n'
+        + s3.store_toml(prefix="raw"),
+    )
+    automation(project, "sensors:\n  cities_changed: {watch: by_city}\n")
+    return project
+
+
+def test_s3_keys_written_out_of_order_are_seen(make_project, s3, instance):
+    project = s3_project(make_project, s3, ["amiens", "lyon", "paris"])
+    put_csv(s3, "raw/cities/lyon.csv", [(1, "a")])
+    put_csv(s3, "raw/cities/paris.csv", [(1, "a"), (2, "b")])
+    defs = datanectar.definitions(project)
+    first = tick(defs, "cities_changed", instance, None)
+    assert sorted(r.partition_key for r in first.run_requests) == ["lyon", "paris"]
+
+    # a key sorting before every one seen, written after them: no "last key" mark hides it
+    put_csv(s3, "raw/cities/amiens.csv", [(1, "a"), (2, "b"), (3, "c")])
+    late = tick(defs, "cities_changed", instance, first.cursor)
+    [request] = late.run_requests
+    assert request.partition_key == "amiens"
+    assert late.asset_events[0].metadata["dagster/row_count"].value == 3
+
+    # an existing key overwritten with as many bytes: its ETag tells
+    put_csv(s3, "raw/cities/lyon.csv", [(1, "z")])
+    overwritten = tick(defs, "cities_changed", instance, late.cursor)
+    [request] = overwritten.run_requests
+    assert request.partition_key == "lyon"
+    [observation] = overwritten.asset_events
+    assert observation.metadata["datanectar/bytes"].value == len(b"id,name\r\n1,z\r\n")
+
+    assert not tick(defs, "cities_changed", instance, overwritten.cursor).run_requests
+
+
+def test_one_paginated_s3_listing_per_tick(make_project, s3, instance):
+    cities = [f"c{number:04d}" for number in range(1100)]  # > 1000: more than one page
+    project = s3_project(make_project, s3, cities)
+    for city in cities:
+        s3.client.put_object(Bucket=s3.bucket, Key=f"raw/cities/{city}.csv", Body=b"id\n1\n")
+    pages = sum(
+        1
+        for _ in s3.client.get_paginator("list_objects_v2").paginate(
+            Bucket=s3.bucket, Prefix="raw/cities/"
+        )
+    )
+    assert pages == 2
+    defs = datanectar.definitions(project)
+    first = tick(defs, "cities_changed", instance, None)
+    assert len(first.run_requests) == len(cities)
+
+    with counting_s3_calls() as calls:
+        quiet = tick(defs, "cities_changed", instance, first.cursor)
+    assert not quiet.run_requests
+    assert calls == {"ListObjectsV2": pages}  # one listing; not a HEAD or GET per key
+
+    s3.client.put_object(Bucket=s3.bucket, Key="raw/cities/c0500.csv", Body=b"id\n1\n2\n")
+    with counting_s3_calls() as calls:
+        changed = tick(defs, "cities_changed", instance, quiet.cursor)
+    assert [r.partition_key for r in changed.run_requests] == ["c0500"]
+    assert changed.asset_events[0].metadata["dagster/row_count"].value == 2
+    listing = calls.pop("ListObjectsV2")
+    assert listing == pages
+    # the rest reads the changed location's rows, and nothing else
+    assert sum(calls.values()) <= 3, calls
+
+
+# -- HTTP -----------------------------------------------------------------------------------
+
+
+def test_an_http_source_changes_with_its_etag(make_project, tmp_path, instance):
+    root = tmp_path / "served"
+    write_csv(root / "tables" / "stations.csv", [(1, "a"), (2, "b")])
+    with serving(root) as served:
+        project = make_project(
+            CATALOG.replace("path: stations.csv", "store: portal\n  path: tables/stations.csv"),
+            modules={"sensed_pipeline": PIPELINE},
+            stores='[tool.datanectar.stores.local]\ntype = "local"\nroot = "data"\n\n'
+            f'[tool.datanectar.stores.portal]\ntype = "http"\nbase_url = "{served.base_url}"\n',
+        )
+        automation(project, "sensors:\n  stations_changed: {watch: stations}\n")
+        defs = datanectar.definitions(project)
+
+        first = tick(defs, "stations_changed", instance, None)
+        assert len(first.run_requests) == 1
+        assert first.asset_events[0].metadata["dagster/row_count"].value == 2
+        assert not tick(defs, "stations_changed", instance, first.cursor).run_requests
+
+        stations = root / "tables" / "stations.csv"
+        write_csv(stations, [(1, "a"), (2, "b"), (3, "c")])
+        touch_later(stations)  # the server's ETag follows the file's mtime and size
+        changed = tick(defs, "stations_changed", instance, first.cursor)
+
+        assert len(changed.run_requests) == 1
+        assert changed.asset_events[0].metadata["dagster/row_count"].value == 3
+        # HEADs and the changed file's GET: the server cannot list
+        assert {method for method, _, _ in served.requests} <= {"HEAD", "GET"}
+
+
+# -- configuration errors -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("watch", "problem"),
+    [
+        ("summary", "'summary' is produced by a function"),
+        ("statons", "no catalog entry 'statons'"),
+    ],
+)
+def test_watching_what_is_no_source_names_the_field(local_project, watch, problem):
+    automation(local_project, f"sensors:\n  changed: {{watch: {watch}}}\n")
+    with pytest.raises(ConfigError) as error:
+        datanectar.definitions(local_project)
+    message = str(error.value)
+    assert "automation.yaml" in message
+    assert "sensors.changed.watch" in message
+    assert problem in message
+
+
+# -- the real daemon ------------------------------------------------------------------------
+
+
+def runs_of(home: Path) -> list[dg.DagsterRun]:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        return list(instance.get_runs(filters=dg.RunsFilter(tags={"datanectar/source": "stations"})))
+
+
+def wait_for(predicate, timeout: float, daemon: subprocess.Popen) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        assert daemon.poll() is None, "dagster-daemon exited"
+        time.sleep(1)
+    return None
+
+
+def test_the_daemon_picks_up_a_changed_source(local_project, tmp_path):
+    automation(
+        local_project,
+        "sensors:\n  stations_changed: {watch: stations, interval: 2, status: running}\n",
+    )
+    (local_project / "definitions.py").write_text(
+        "from pathlib import Path\nimport datanectar\n\n"
+        "defs = datanectar.definitions(Path(__file__).parent)\n"
+    )
+    home = tmp_path / "daemon_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(
+        "storage:\n  sqlite:\n    base_dir: " + str(home / "storage") + "\n"
+        "run_coordinator:\n  module: dagster._core.run_coordinator\n"
+        "  class: QueuedRunCoordinator\n"
+        "run_launcher:\n  module: dagster._core.launcher\n  class: DefaultRunLauncher\n"
+        "telemetry:\n  enabled: false\n"
+    )
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "PYTHONPATH": os.pathsep.join([str(SRC), str(local_project)]),
+    }
+    env.pop("DATANECTAR_PROJECT", None)
+    log = (tmp_path / "daemon.log").open("w")
+    daemon = subprocess.Popen(
+        [str(BIN / "dagster-daemon"), "run", "-f", "definitions.py"],
+        cwd=local_project,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+
+        def succeeded(count: int):
+            def check():
+                runs = runs_of(home)
+                done = [r for r in runs if r.status == dg.DagsterRunStatus.SUCCESS]
+                failed = [r for r in runs if r.status == dg.DagsterRunStatus.FAILURE]
+                assert not failed, (tmp_path / "daemon.log").read_text()[-3000:]
+                return done if len(done) >= count else None
+
+            return check
+
+        first = wait_for(succeeded(1), 120, daemon)
+        assert first, (tmp_path / "daemon.log").read_text()[-3000:]
+        summary = local_project / "data" / "summary.json"
+        assert json.loads(summary.read_text()) == {"rows": 3}
+
+        write_csv(local_project / "data" / "stations.csv", [(i, "x") for i in range(7)])
+        second = wait_for(succeeded(2), 120, daemon)
+        assert second, (tmp_path / "daemon.log").read_text()[-3000:]
+        assert len({r.tags.get("dagster/run_key") for r in second}) == 2
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+            daemon.wait()
+        log.close()
+    # read back with the storage library: json, as the produced entry's format writes it
+    assert json.loads(summary.read_text()) == {"rows": 7}
