@@ -69,9 +69,7 @@ def csv_rows(text: str) -> int:
     return len(list(csv.reader(io.StringIO(text)))) - 1
 
 
-def tick(
-    defs: dg.Definitions, name: str, instance: dg.DagsterInstance, cursor: str | None
-) -> Any:
+def tick(defs: dg.Definitions, name: str, instance: dg.DagsterInstance, cursor: str | None) -> Any:
     sensor = defs.resolve_sensor_def(name)
     with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs) as context:
         return sensor.evaluate_tick(context)
@@ -304,6 +302,89 @@ def test_one_paginated_s3_listing_per_tick(make_project, s3, instance):
     assert sum(calls.values()) <= 3, calls
 
 
+FOLDER_PIPELINE = """\
+from pathlib import Path
+import datanectar
+
+@datanectar.asset
+def inventory(incoming: Path) -> dict:
+    return {"files": sorted(p.name for p in incoming.iterdir())}
+"""
+
+
+def folder_project(make_project, s3) -> Path:
+    project = make_project(
+        "incoming:\n  format: files\n  store: lake\n  path: incoming\ninventory:\n  format: json\n",
+        modules={"folder_pipeline": FOLDER_PIPELINE},
+        stores='[tool.datanectar.stores.local]\ntype = "local"\nroot = "data"\n\n'
+        + s3.store_toml(),
+    )
+    automation(project, "sensors:\n  incoming_changed: {watch: incoming}\n")
+    return project
+
+
+def test_a_key_sorting_first_added_last_to_an_s3_folder_is_seen(make_project, s3, instance):
+    project = folder_project(make_project, s3)
+    for name in ("2024-03.csv", "2024-04.csv"):
+        s3.client.put_object(Bucket=s3.bucket, Key=f"incoming/{name}", Body=b"id\n1\n")
+    defs = datanectar.definitions(project)
+    first = tick(defs, "incoming_changed", instance, None)
+    [request] = first.run_requests
+    assert request.asset_selection == [dg.AssetKey("inventory")]
+    assert first.asset_events[0].metadata["datanectar/files"].value == 2
+    assert "dagster/row_count" not in first.asset_events[0].metadata  # files have no rows
+
+    # a late upload of an older month: sorts before the newest key the last tick saw
+    s3.client.put_object(Bucket=s3.bucket, Key="incoming/2024-01.csv", Body=b"id\n1\n")
+    late = tick(defs, "incoming_changed", instance, first.cursor)
+    assert len(late.run_requests) == 1
+    assert late.asset_events[0].metadata["datanectar/files"].value == 3
+    assert not tick(defs, "incoming_changed", instance, late.cursor).run_requests
+
+
+def test_a_folder_published_by_pointer_is_one_listing_too(make_project, s3, instance, tmp_path):
+    project = folder_project(make_project, s3)
+    catalog = datanectar.catalog(project)
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    (folder / "a.csv").write_text("id\n1\n")
+    catalog.save("incoming", folder)  # datanectar publishes a folder by a pointer object
+    defs = datanectar.definitions(project)
+    first = tick(defs, "incoming_changed", instance, None)
+    assert len(first.run_requests) == 1
+
+    with counting_s3_calls() as calls:
+        quiet = tick(defs, "incoming_changed", instance, first.cursor)
+    assert not quiet.run_requests
+    assert calls == {"ListObjectsV2": 1}  # the pointer is in the listing, not read
+
+    (folder / "b.csv").write_text("id\n2\n")
+    catalog.save("incoming", folder)
+    assert len(tick(defs, "incoming_changed", instance, quiet.cursor).run_requests) == 1
+
+
+def test_s3_content_coming_back_is_a_new_run(make_project, s3, instance):
+    project = s3_project(make_project, s3, ["lyon"])
+    defs = datanectar.definitions(project)
+    with counting_s3_calls() as calls:
+        nothing = tick(defs, "cities_changed", instance, None)
+    assert not nothing.run_requests
+    assert calls == {"ListObjectsV2": 1}  # an empty listing is not followed by a HEAD
+
+    put_csv(s3, "raw/cities/lyon.csv", [(1, "a")])
+    first = tick(defs, "cities_changed", instance, nothing.cursor)
+    time.sleep(1.1)  # S3's LastModified counts seconds
+    put_csv(s3, "raw/cities/lyon.csv", [(1, "b")])
+    second = tick(defs, "cities_changed", instance, first.cursor)
+    time.sleep(1.1)
+    put_csv(s3, "raw/cities/lyon.csv", [(1, "a")])  # the first content again: the same ETag
+    third = tick(defs, "cities_changed", instance, second.cursor)
+
+    keys = [result.run_requests[0].run_key for result in (first, second, third)]
+    # a run key used before is a run the daemon never launches again
+    assert len(set(keys)) == 3
+
+
 # -- HTTP -----------------------------------------------------------------------------------
 
 
@@ -361,7 +442,9 @@ def test_watching_what_is_no_source_names_the_field(local_project, watch, proble
 
 def runs_of(home: Path) -> list[dg.DagsterRun]:
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        return list(instance.get_runs(filters=dg.RunsFilter(tags={"datanectar/source": "stations"})))
+        return list(
+            instance.get_runs(filters=dg.RunsFilter(tags={"datanectar/source": "stations"}))
+        )
 
 
 def wait_for(predicate, timeout: float, daemon: subprocess.Popen) -> Any:
