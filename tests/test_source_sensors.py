@@ -18,6 +18,7 @@ import textwrap
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,58 @@ def test_a_partitioned_source_runs_the_partition_that_changed(make_project, inst
     assert not tick(defs, "cities_changed", instance, changed.cursor).run_requests
 
 
+def test_many_changes_are_taken_in_turns_never_dropped(make_project, instance, monkeypatch):
+    from datanectar.automation import source_sensors
+
+    monkeypatch.setattr(source_sensors, "MAX_READS_PER_TICK", 2)
+    project = make_project(PARTITIONED, modules={"city_pipeline": CITY_PIPELINE})
+    for city in ("lyon", "nice", "paris"):
+        write_csv(project / "data" / "cities" / f"{city}.csv", [(1, city)])
+    automation(project, "sensors:\n  cities_changed: {watch: by_city}\n")
+    defs = datanectar.definitions(project)
+
+    first = tick(defs, "cities_changed", instance, None)
+    second = tick(defs, "cities_changed", instance, first.cursor)
+    third = tick(defs, "cities_changed", instance, second.cursor)
+
+    assert [r.partition_key for r in first.run_requests] == ["lyon", "nice"]
+    assert [r.partition_key for r in second.run_requests] == ["paris"]
+    assert not third.run_requests
+    assert set(json.loads(second.cursor)) == {"lyon", "nice", "paris"}
+
+
+def test_a_partitioned_source_with_checks_alone_runs_them_on_the_partition(make_project, instance):
+    project = make_project(
+        "by_city:\n  format: csv\n  path: 'cities/{city}.csv'\n"
+        "  namespaces: [{name: city, values: [lyon, paris]}]\n"
+        "  checks:\n    - row_count: {min: 2}\n"
+    )
+    write_csv(project / "data" / "cities" / "lyon.csv", [(1, "a"), (2, "b")])
+    write_csv(project / "data" / "cities" / "paris.csv", [(1, "a"), (2, "b")])
+    automation(project, "sensors:\n  cities_changed: {watch: by_city}\n")
+    defs = datanectar.definitions(project)
+    first = tick(defs, "cities_changed", instance, None)
+
+    write_csv(project / "data" / "cities" / "paris.csv", [(1, "a")])  # too few rows now
+    [request] = tick(defs, "cities_changed", instance, first.cursor).run_requests
+
+    check = dg.AssetCheckKey(dg.AssetKey("by_city"), "row_count")
+    assert request.asset_check_keys == [check]
+    # a run of checks alone has no partitions definition: its tag names the partition
+    assert request.partition_key is None
+    assert request.tags["dagster/partition"] == "paris"
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection=set(), asset_check_selection={check}
+    )
+    result = job.execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
+    [evaluation] = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    assert (evaluation.partition, evaluation.passed) == ("paris", False)
+
+
 # -- S3 (moto) ------------------------------------------------------------------------------
 
 
@@ -227,10 +280,11 @@ def put_csv(s3, key: str, rows: list[tuple[Any, ...]]) -> None:
     s3.client.put_object(Bucket=s3.bucket, Key=key, Body=body.getvalue().encode())
 
 
-def s3_project(make_project, s3, cities: list[str]) -> Path:
+def s3_project(make_project, s3, cities: list[str], format_name: str = "csv") -> Path:
     values = ", ".join(cities)
     catalog = (
-        f"by_city:\n  format: csv\n  store: lake\n  path: 'cities/{{city}}.csv'\n"
+        f"by_city:\n  format: {format_name}\n  store: lake\n"
+        f"  path: 'cities/{{city}}.{format_name}'\n"
         f"  namespaces: [{{name: city, values: [{values}]}}]\n"
         f"city_summary:\n  format: json\n  namespaces: [{{name: city, values: [{values}]}}]\n"
     )
@@ -272,9 +326,13 @@ def test_s3_keys_written_out_of_order_are_seen(make_project, s3, instance):
 
 def test_one_paginated_s3_listing_per_tick(make_project, s3, instance):
     cities = [f"c{number:04d}" for number in range(1100)]  # > 1000: more than one page
-    project = s3_project(make_project, s3, cities)
-    for city in cities:
-        s3.client.put_object(Bucket=s3.bucket, Key=f"raw/cities/{city}.csv", Body=b"id\n1\n")
+    # json: no row count to read, so that every request a tick makes is its listing
+    project = s3_project(make_project, s3, cities, "json")
+    with ThreadPoolExecutor(8) as pool:
+        for city in cities:
+            pool.submit(
+                s3.client.put_object, Bucket=s3.bucket, Key=f"raw/cities/{city}.json", Body=b"[1]"
+            )
     pages = sum(
         1
         for _ in s3.client.get_paginator("list_objects_v2").paginate(
@@ -283,23 +341,37 @@ def test_one_paginated_s3_listing_per_tick(make_project, s3, instance):
     )
     assert pages == 2
     defs = datanectar.definitions(project)
-    first = tick(defs, "cities_changed", instance, None)
+    with counting_s3_calls() as calls:
+        first = tick(defs, "cities_changed", instance, None)
     assert len(first.run_requests) == len(cities)
+    assert calls == {"ListObjectsV2": pages}
 
     with counting_s3_calls() as calls:
         quiet = tick(defs, "cities_changed", instance, first.cursor)
     assert not quiet.run_requests
     assert calls == {"ListObjectsV2": pages}  # one listing; not a HEAD or GET per key
 
-    s3.client.put_object(Bucket=s3.bucket, Key="raw/cities/c0500.csv", Body=b"id\n1\n2\n")
+    s3.client.put_object(Bucket=s3.bucket, Key="raw/cities/c0500.json", Body=b"[2]")
     with counting_s3_calls() as calls:
         changed = tick(defs, "cities_changed", instance, quiet.cursor)
     assert [r.partition_key for r in changed.run_requests] == ["c0500"]
+    assert calls == {"ListObjectsV2": pages}
+
+
+def test_a_changed_s3_table_is_read_once_for_its_rows(make_project, s3, instance):
+    project = s3_project(make_project, s3, ["lyon", "nice", "paris"])
+    for city in ("lyon", "nice", "paris"):
+        put_csv(s3, f"raw/cities/{city}.csv", [(1, "a")])
+    defs = datanectar.definitions(project)
+    first = tick(defs, "cities_changed", instance, None)
+
+    put_csv(s3, "raw/cities/nice.csv", [(1, "a"), (2, "b")])
+    with counting_s3_calls() as calls:
+        changed = tick(defs, "cities_changed", instance, first.cursor)
     assert changed.asset_events[0].metadata["dagster/row_count"].value == 2
-    listing = calls.pop("ListObjectsV2")
-    assert listing == pages
-    # the rest reads the changed location's rows, and nothing else
-    assert sum(calls.values()) <= 3, calls
+    assert calls.pop("ListObjectsV2") == 1
+    # the rest reads the changed object (s3fs: its HEAD, then the GET), and nothing else
+    assert set(calls) <= {"HeadObject", "GetObject"} and sum(calls.values()) <= 3, calls
 
 
 FOLDER_PIPELINE = """\

@@ -11,6 +11,7 @@ The first tick finds everything new.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import dagster as dg
@@ -28,6 +29,11 @@ from .settings import SensorSpec
 FINGERPRINT_KEY = "datanectar/fingerprint"
 DATA_VERSION_TAG = "dagster/data_version"
 UNPARTITIONED = ""
+PARTITION_TAG = "dagster/partition"
+# A tick must end within Dagster's sensor timeout (60 s): the first tick over many locations
+# (each changed one of a table read for its row count) takes them in turns.
+MAX_READS_PER_TICK = 500
+CHANGES_BUDGET_SECONDS = 20.0
 TABLE_FORMATS = frozenset({"csv", "parquet", "delta"})
 
 
@@ -83,36 +89,62 @@ def source_change_sensor(
         )
     selection = sorted(targets, key=lambda key: key.to_user_string())
 
+    # Each key's location is resolved once (on disk, every symlink in its path is checked:
+    # 10,000 namespaces would cost most of a tick); a read of the data resolves it again.
+    located: dict[str, Location] = {}
+    reads_rows = entry.format in TABLE_FORMATS
+
     def evaluate(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         keys = (
             [UNPARTITIONED]
             if partitions is None
             else list(partitions.get_partition_keys(dynamic_partitions_store=context.instance))
         )
-        locations = {key: _listed_location(catalog, entry, key) for key in keys}
+        locations = {key: located.get(key) or _listed_location(catalog, entry, key) for key in keys}
+        located.clear()
+        located.update(locations)
         listed = fingerprints(locations.values())
         before: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         now: dict[str, str] = {}
-        runs, observations = [], []
+        runs, observations, deferred = [], [], 0
+        started = time.monotonic()
         for key, location in locations.items():
             seen = listed.get(location.path, Listed(None))
             if seen.fingerprint is None:
                 continue
-            now[str(key)] = seen.fingerprint
-            if before.get(str(key)) == seen.fingerprint:
+            if before.get(key) == seen.fingerprint:
+                now[key] = seen.fingerprint
                 continue
+            if (reads_rows and len(runs) >= MAX_READS_PER_TICK) or (
+                runs and time.monotonic() - started > CHANGES_BUDGET_SECONDS
+            ):
+                # left as the cursor had it: the next tick takes it, within the tick timeout
+                deferred += 1
+                if key in before:
+                    now[key] = before[key]
+                continue
+            now[key] = seen.fingerprint
             partition = None if key == UNPARTITIONED else key
             observations.append(_observation(catalog, entry, source, partition, seen))
             runs.append(
                 dg.RunRequest(
                     run_key=f"{name}:{key}:{seen.fingerprint}",
-                    partition_key=partition,
+                    partition_key=partition if selection else None,
                     asset_selection=selection,
                     asset_check_keys=checks,
-                    tags={"datanectar/source": entry.name, FINGERPRINT_KEY: seen.fingerprint},
+                    tags={
+                        "datanectar/source": entry.name,
+                        FINGERPRINT_KEY: seen.fingerprint,
+                        **partition_tag(partition, selection),
+                    },
                 )
             )
         cursor = json.dumps(now, sort_keys=True)
+        if deferred:
+            context.log.info(
+                f"'{entry.name}': {len(runs)} changed location(s) taken this tick, {deferred} "
+                "left for the next ones."
+            )
         if not runs:
             return dg.SensorResult(
                 skip_reason=f"'{entry.name}' unchanged ({len(now)} location(s) listed)",
@@ -133,6 +165,15 @@ def source_change_sensor(
         if spec.status == "running"
         else dg.DefaultSensorStatus.STOPPED,
     )(evaluate)
+
+
+def partition_tag(partition: str | None, selection: list[dg.AssetKey]) -> dict[str, str]:
+    """A run of a partitioned source's checks alone names its partition by the run's tag:
+    Dagster gives a run of checks no partitions definition to validate a partition key on
+    (as the source_checks__* jobs do, see `assets.jobs`)."""
+    if partition is None or selection:
+        return {}
+    return {PARTITION_TAG: partition}
 
 
 def _listed_location(catalog: Catalog, entry: Any, key: str) -> Location:
