@@ -146,6 +146,25 @@ def test_a_missing_source_requests_nothing_until_it_appears(local_project, insta
     assert len(tick(defs, "stations_changed", instance, empty.cursor).run_requests) == 1
 
 
+def test_a_local_folder_with_a_symlink_loop_is_listed_once(make_project, instance):
+    project = make_project(
+        "incoming:\n  format: files\n  path: incoming\ninventory:\n  format: json\n",
+        modules={"folder_pipeline": FOLDER_PIPELINE},
+    )
+    incoming = project / "data" / "incoming"
+    (incoming / "nested").mkdir(parents=True)
+    (incoming / "nested" / "a.csv").write_text("id\n1\n")
+    (incoming / "nested" / "loop").symlink_to(incoming, target_is_directory=True)
+    automation(project, "sensors:\n  incoming_changed: {watch: incoming}\n")
+    defs = datanectar.definitions(project)
+
+    first = tick(defs, "incoming_changed", instance, None)
+
+    assert len(first.run_requests) == 1
+    (incoming / "nested" / "b.csv").write_text("id\n2\n")
+    assert len(tick(defs, "incoming_changed", instance, first.cursor).run_requests) == 1
+
+
 PARTITIONED = """\
 by_city:
   format: csv
@@ -476,6 +495,7 @@ def test_an_http_source_changes_with_its_etag(make_project, tmp_path, instance):
         first = tick(defs, "stations_changed", instance, None)
         assert len(first.run_requests) == 1
         assert first.asset_events[0].metadata["dagster/row_count"].value == 2
+        assert "datanectar/bytes" not in first.asset_events[0].metadata  # a HEAD's token only
         assert not tick(defs, "stations_changed", instance, first.cursor).run_requests
 
         stations = root / "tables" / "stations.csv"
@@ -543,8 +563,9 @@ def test_the_daemon_picks_up_a_changed_source(local_project, tmp_path):
     home.mkdir()
     (home / "dagster.yaml").write_text(
         "storage:\n  sqlite:\n    base_dir: " + str(home / "storage") + "\n"
+        # runs launched from the sensor's tick, not queued for another daemon loop
         "run_coordinator:\n  module: dagster._core.run_coordinator\n"
-        "  class: QueuedRunCoordinator\n"
+        "  class: DefaultRunCoordinator\n"
         "run_launcher:\n  module: dagster._core.launcher\n  class: DefaultRunLauncher\n"
         "telemetry:\n  enabled: false\n"
     )

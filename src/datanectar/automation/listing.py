@@ -25,7 +25,8 @@ class Listed:
 
     fingerprint: str | None
     files: int = 0
-    bytes: int = 0
+    bytes: int | None = 0
+    """None when the store does not say (HTTP answers a HEAD with a token only)."""
 
 
 def fingerprints(locations: Iterable[Location]) -> dict[str, Listed]:
@@ -43,7 +44,7 @@ def fingerprints(locations: Iterable[Location]) -> dict[str, Listed]:
             for location in group:
                 token = store.fingerprint(location)
                 found[location.path] = Listed(
-                    _digest([token]) if token else None, int(token is not None)
+                    _digest([token]) if token else None, int(token is not None), None
                 )
             continue
         rows = _local_rows(paths) if _is_local(store) else _fs_rows(store, paths)
@@ -74,12 +75,19 @@ def _local_rows(paths: list[str]) -> Iterator[tuple[str, int, str]]:
         yield root, stat.st_size, f"{stat.st_ino}-{stat.st_mtime_ns}"
         return
     pending = [root]
+    # A symlinked folder is walked once: a link to a folder above it would loop for ever.
+    walked = {(stat.st_dev, stat.st_ino)}
     while pending:
         folder = pending.pop()
         try:
             with os.scandir(folder) as scanned:
                 for item in scanned:
                     if item.is_dir(follow_symlinks=True):
+                        if item.is_symlink():
+                            target = os.stat(item.path)
+                            if (target.st_dev, target.st_ino) in walked:
+                                continue
+                            walked.add((target.st_dev, target.st_ino))
                         pending.append(item.path)
                     elif item.is_file(follow_symlinks=True):
                         info = item.stat()

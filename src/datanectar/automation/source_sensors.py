@@ -190,8 +190,9 @@ def _observation(
     metadata: dict[str, Any] = {
         FINGERPRINT_KEY: seen.fingerprint,
         "datanectar/files": seen.files,
-        "datanectar/bytes": seen.bytes,
     }
+    if seen.bytes is not None:
+        metadata["datanectar/bytes"] = seen.bytes
     rows = _row_count(catalog, entry, partition)
     if rows is not None:
         metadata["dagster/row_count"] = rows
