@@ -529,6 +529,22 @@ def test_watching_what_is_no_source_names_the_field(local_project, watch, proble
     assert problem in message
 
 
+def test_watching_a_sql_table_names_the_field(make_project, tmp_path, monkeypatch):
+    monkeypatch.setenv("DN_SENSOR_DB_URL", f"sqlite:///{tmp_path / 'warehouse.db'}")
+    project = make_project(
+        "people:\n  format: sql\n  store: warehouse\n  path: people\n"
+        "  checks:\n    - row_count: {min: 1}\n",
+        stores='[tool.datanectar.stores.local]\ntype = "local"\nroot = "data"\n\n'
+        '[tool.datanectar.stores.warehouse]\ntype = "sql"\nurl_env = "DN_SENSOR_DB_URL"\n',
+    )
+    automation(project, "sensors:\n  people_changed: {watch: people}\n")
+    with pytest.raises(ConfigError) as error:
+        datanectar.definitions(project)
+    message = str(error.value)
+    assert "automation.yaml" in message and "sensors.people_changed.watch" in message
+    assert "'people' is a table in a SQL database" in message
+
+
 # -- the real daemon ------------------------------------------------------------------------
 
 

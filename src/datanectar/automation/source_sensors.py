@@ -57,6 +57,15 @@ def source_change_sensor(
             fix="watch an entry nothing produces (a source), or use automation: eager on the "
             "downstream entries.",
         )
+    if entry.format == "sql" or entry.query is not None:
+        raise ConfigError(
+            file=file,
+            field=where,
+            problem=f"'{entry.name}' is a table in a SQL database: it has no files whose "
+            "listing would tell it changed.",
+            fix="run its checks and what follows it on a schedule (schedules: in this file), "
+            "or watch the files the database is loaded from.",
+        )
     source = dg.AssetKey(entry.name)
     partitions = partitions_def(entry)
     if spec.select is not None:
