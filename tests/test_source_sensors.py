@@ -209,6 +209,60 @@ def test_a_partitioned_source_runs_the_partition_that_changed(make_project, inst
     assert not tick(defs, "cities_changed", instance, changed.cursor).run_requests
 
 
+AGGREGATE_PIPELINE = (
+    CITY_PIPELINE
+    + """
+@datanectar.asset
+def all_cities(by_city: dict) -> dict:
+    return {"cities": sorted(by_city)}
+"""
+)
+
+
+def test_an_unpartitioned_aggregate_runs_once_per_tick_of_changes(make_project, instance):
+    project = make_project(
+        PARTITIONED + "all_cities:\n  format: json\n",
+        modules={"city_pipeline": AGGREGATE_PIPELINE},
+    )
+    for city in ("lyon", "nice", "paris"):
+        write_csv(project / "data" / "cities" / f"{city}.csv", [(1, city)])
+    automation(project, "sensors:\n  cities_changed: {watch: by_city}\n")
+    defs = datanectar.definitions(project)
+    first = tick(defs, "cities_changed", instance, None)
+    assert len(first.run_requests) == 4  # three namespaces, and the aggregate once
+
+    write_csv(project / "data" / "cities" / "nice.csv", [(1, "n"), (2, "n")])
+    write_csv(project / "data" / "cities" / "lyon.csv", [(1, "l"), (2, "l")])
+    changed = tick(defs, "cities_changed", instance, first.cursor)
+
+    by_selection = {tuple(r.asset_selection): r for r in changed.run_requests}
+    assert sorted(r.partition_key for r in changed.run_requests if r.partition_key is not None) == [
+        "lyon",
+        "nice",
+    ]
+    aggregate = by_selection[(dg.AssetKey("all_cities"),)]
+    assert aggregate.partition_key is None
+    assert aggregate.run_key not in {r.run_key for r in first.run_requests}
+    assert not tick(defs, "cities_changed", instance, changed.cursor).run_requests
+
+
+def test_selecting_assets_partitioned_otherwise_is_an_error(make_project):
+    project = make_project(
+        PARTITIONED + "daily:\n  format: json\n  path: 'daily/{date}.json'\n"
+        "  namespaces: {daily: {start: '2024-01-01'}}\n",
+        modules={
+            "city_pipeline": CITY_PIPELINE
+            + "\n@datanectar.asset\ndef daily(by_city: dict) -> dict:\n    return {}\n"
+        },
+    )
+    automation(project, "sensors:\n  cities_changed: {watch: by_city, select: 'key:daily'}\n")
+    with pytest.raises(ConfigError) as error:
+        datanectar.definitions(project)
+    message = str(error.value)
+    assert "sensors.cities_changed.select" in message
+    assert "daily is partitioned otherwise than 'by_city'" in message
+
+
 def test_many_changes_are_taken_in_turns_never_dropped(make_project, instance, monkeypatch):
     from datanectar.automation import source_sensors
 

@@ -44,7 +44,7 @@ def fingerprints(locations: Iterable[Location]) -> dict[str, Listed]:
             for location in group:
                 token = store.fingerprint(location)
                 found[location.path] = Listed(
-                    _digest([token]) if token else None, int(token is not None), None
+                    digest([token]) if token else None, int(token is not None), None
                 )
             continue
         rows = _local_rows(paths) if _is_local(store) else _fs_rows(store, paths)
@@ -149,7 +149,7 @@ def _bucketed(paths: list[str], rows: Iterable[tuple[str, int, str]]) -> dict[st
         files = sorted(under.get(path, []))
         listed[path] = (
             Listed(
-                _digest(f"{name}\0{size}\0{token}" for name, size, token in files),
+                digest(f"{name}\0{size}\0{token}" for name, size, token in files),
                 len(files),
                 sum(size for _, size, _ in files),
             )
@@ -159,5 +159,6 @@ def _bucketed(paths: list[str], rows: Iterable[tuple[str, int, str]]) -> dict[st
     return listed
 
 
-def _digest(rows: Iterable[str]) -> str:
+def digest(rows: Iterable[str]) -> str:
+    """A short stable hash of text rows, in order (fingerprints, run keys)."""
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:32]

@@ -22,7 +22,7 @@ from ..errors import ConfigError, did_you_mean
 from ..partitions import target_for
 from ..project import Catalog
 from ..stores.base import Location
-from .listing import Listed, fingerprints
+from .listing import Listed, digest, fingerprints
 from .selections import selection_keys
 from .settings import SensorSpec
 
@@ -78,16 +78,31 @@ def source_change_sensor(
             .materializable()
             .resolve(graph)
         }
-    # a partitioned source's change runs the assets partitioned alike, for that namespace
+    # A partitioned source's change runs the assets partitioned alike for that namespace, and
+    # those without partitions (an aggregate of every namespace) once for the tick's changes.
+    # Assets partitioned otherwise have no partition a namespace maps to.
+    whole: set[dg.AssetKey] = set()
     if partitions is not None:
-        targets = {key for key in targets if graph.get(key).partitions_def == partitions}
+        alike = {key for key in targets if graph.get(key).partitions_def == partitions}
+        whole = {key for key in targets - alike if graph.get(key).partitions_def is None}
+        unmapped = targets - alike - whole
+        if unmapped and spec.select is not None:
+            raise ConfigError(
+                file=file,
+                field=f"sensors.{name}.select",
+                problem=f"{', '.join(sorted(k.to_user_string() for k in unmapped))} "
+                f"{'is' if len(unmapped) == 1 else 'are'} partitioned otherwise than "
+                f"'{entry.name}': a changed namespace of it names no partition of them.",
+                fix="select the assets partitioned like it, or unpartitioned ones.",
+            )
+        targets = alike
     # the source's checks as the graph defines them (a check is named, not described)
     checks = [
         key
         for key in (dg.AssetCheckKey(source, check) for check, _, _ in check_names(entry))
         if key in graph.asset_check_keys
     ]
-    if not targets and not checks:
+    if not targets and not checks and not whole:
         raise ConfigError(
             file=file,
             field=f"sensors.{name}",
@@ -97,6 +112,7 @@ def source_change_sensor(
             fix="give the sensor a select:, or remove it.",
         )
     selection = sorted(targets, key=lambda key: key.to_user_string())
+    aggregates = sorted(whole, key=lambda key: key.to_user_string())
 
     # Each key's location is resolved once (on disk, every symlink in its path is checked:
     # 10,000 namespaces would cost most of a tick); a read of the data resolves it again.
@@ -148,6 +164,19 @@ def source_change_sensor(
                     },
                 )
             )
+        if aggregates and runs:
+            # one run for every namespace changed this tick, keyed by what they all hold now
+            changes = [request.tags[FINGERPRINT_KEY] for request in runs]
+            runs.append(
+                dg.RunRequest(
+                    run_key=f"{name}:*:{digest(changes)}",
+                    asset_selection=aggregates,
+                    tags={"datanectar/source": entry.name, FINGERPRINT_KEY: digest(changes)},
+                )
+            )
+        if not selection and not checks:
+            # only aggregates follow it: the per-namespace requests would run nothing
+            runs = runs[-1:]
         cursor = json.dumps(now, sort_keys=True)
         if deferred:
             context.log.info(
@@ -167,9 +196,10 @@ def source_change_sensor(
         minimum_interval_seconds=spec.interval,
         description=f"Lists the store of '{entry.name}' every {spec.interval} s and, when what "
         f"it holds changed, records an observation and runs "
-        + (", ".join(key.to_user_string() for key in selection) or "its checks")
+        + (", ".join(key.to_user_string() for key in [*selection, *aggregates]) or "its checks")
         + ".",
-        asset_selection=dg.AssetSelection.assets(*selection) | dg.AssetSelection.checks(*checks),
+        asset_selection=dg.AssetSelection.assets(*selection, *aggregates)
+        | dg.AssetSelection.checks(*checks),
         default_status=dg.DefaultSensorStatus.RUNNING
         if spec.status == "running"
         else dg.DefaultSensorStatus.STOPPED,
