@@ -263,6 +263,30 @@ def test_selecting_assets_partitioned_otherwise_is_an_error(make_project):
     assert "daily is partitioned otherwise than 'by_city'" in message
 
 
+def test_an_unpartitioned_source_runs_the_unpartitioned_assets_after_it(make_project, instance):
+    project = make_project(
+        CATALOG + "by_station:\n  format: json\n  namespaces: [{name: city, values: [a, b]}]\n",
+        modules={
+            "sensed_pipeline": PIPELINE
+            + "\n@datanectar.asset\ndef by_station(stations: pd.DataFrame) -> dict:\n"
+            "    return {}\n"
+        },
+    )
+    write_csv(project / "data" / "stations.csv", [(1, "a")])
+    automation(project, "sensors:\n  stations_changed: {watch: stations}\n")
+    defs = datanectar.definitions(project)
+
+    [request] = tick(defs, "stations_changed", instance, None).run_requests
+
+    # a run of the partitioned one without a partition would fail
+    assert request.asset_selection == [dg.AssetKey("summary")]
+    automation(
+        project, "sensors:\n  stations_changed: {watch: stations, select: 'key:by_station'}\n"
+    )
+    with pytest.raises(ConfigError, match="by_station is partitioned and 'stations' is not"):
+        datanectar.definitions(project)
+
+
 def test_many_changes_are_taken_in_turns_never_dropped(make_project, instance, monkeypatch):
     from datanectar.automation import source_sensors
 

@@ -79,23 +79,31 @@ def source_change_sensor(
             .resolve(graph)
         }
     # A partitioned source's change runs the assets partitioned alike for that namespace, and
-    # those without partitions (an aggregate of every namespace) once for the tick's changes.
-    # Assets partitioned otherwise have no partition a namespace maps to.
-    whole: set[dg.AssetKey] = set()
-    if partitions is not None:
-        alike = {key for key in targets if graph.get(key).partitions_def == partitions}
-        whole = {key for key in targets - alike if graph.get(key).partitions_def is None}
-        unmapped = targets - alike - whole
-        if unmapped and spec.select is not None:
-            raise ConfigError(
-                file=file,
-                field=f"sensors.{name}.select",
-                problem=f"{', '.join(sorted(k.to_user_string() for k in unmapped))} "
-                f"{'is' if len(unmapped) == 1 else 'are'} partitioned otherwise than "
-                f"'{entry.name}': a changed namespace of it names no partition of them.",
-                fix="select the assets partitioned like it, or unpartitioned ones.",
+    # those without partitions (an aggregate of every namespace) once for the tick's changes;
+    # an unpartitioned source's, the assets without partitions. Assets partitioned otherwise
+    # have no partition a change maps to (a run of them without one would fail).
+    unpartitioned = {key for key in targets if graph.get(key).partitions_def is None}
+    if partitions is None:
+        mapped, whole = unpartitioned, set()
+    else:
+        mapped = {key for key in targets if graph.get(key).partitions_def == partitions}
+        whole = unpartitioned
+    unmapped = targets - mapped - whole
+    if unmapped and spec.select is not None:
+        names = ", ".join(sorted(key.to_user_string() for key in unmapped))
+        raise ConfigError(
+            file=file,
+            field=f"sensors.{name}.select",
+            problem=f"{names} {'is' if len(unmapped) == 1 else 'are'} partitioned "
+            + (
+                f"otherwise than '{entry.name}'"
+                if partitions is not None
+                else f"and '{entry.name}' is not"
             )
-        targets = alike
+            + ": a change of it names no partition of them.",
+            fix=f"select assets partitioned like '{entry.name}', or unpartitioned ones.",
+        )
+    targets = mapped
     # the source's checks as the graph defines them (a check is named, not described)
     checks = [
         key
@@ -107,7 +115,11 @@ def source_change_sensor(
             file=file,
             field=f"sensors.{name}",
             problem=f"nothing follows '{entry.name}': no produced asset"
-            + (" partitioned alike" if partitions is not None else "")
+            + (
+                " partitioned alike or unpartitioned"
+                if partitions is not None
+                else " unpartitioned"
+            )
             + " is downstream of it and it has no checks.",
             fix="give the sensor a select:, or remove it.",
         )
