@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..stores.base import Location
+from ..stores.s3 import POINTER_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,8 @@ class Listed:
 
     fingerprint: str | None
     files: int = 0
-    bytes: int = 0
+    bytes: int | None = 0
+    """None when the store does not say (HTTP answers a HEAD with a token only)."""
 
 
 def fingerprints(locations: Iterable[Location]) -> dict[str, Listed]:
@@ -42,7 +44,7 @@ def fingerprints(locations: Iterable[Location]) -> dict[str, Listed]:
             for location in group:
                 token = store.fingerprint(location)
                 found[location.path] = Listed(
-                    _digest([token]) if token else None, int(token is not None)
+                    digest([token]) if token else None, int(token is not None), None
                 )
             continue
         rows = _local_rows(paths) if _is_local(store) else _fs_rows(store, paths)
@@ -73,12 +75,19 @@ def _local_rows(paths: list[str]) -> Iterator[tuple[str, int, str]]:
         yield root, stat.st_size, f"{stat.st_ino}-{stat.st_mtime_ns}"
         return
     pending = [root]
+    # A symlinked folder is walked once: a link to a folder above it would loop for ever.
+    walked = {(stat.st_dev, stat.st_ino)}
     while pending:
         folder = pending.pop()
         try:
             with os.scandir(folder) as scanned:
                 for item in scanned:
                     if item.is_dir(follow_symlinks=True):
+                        if item.is_symlink():
+                            target = os.stat(item.path)
+                            if (target.st_dev, target.st_ino) in walked:
+                                continue
+                            walked.add((target.st_dev, target.st_ino))
                         pending.append(item.path)
                     elif item.is_file(follow_symlinks=True):
                         info = item.stat()
@@ -88,16 +97,31 @@ def _local_rows(paths: list[str]) -> Iterator[tuple[str, int, str]]:
 
 
 def _fs_rows(store: object, paths: list[str]) -> Iterator[tuple[str, int, str]]:
-    """The same from fsspec's find: on S3 one paginated ListObjectsV2 under the prefix."""
+    """The same from fsspec's find: on S3 one paginated ListObjectsV2 of the keys starting
+    with the common root. Listed as a prefix of the root's folder, so that no empty result
+    turns into a HEAD of the root (s3fs's find does that), a location's pointer object beside
+    it (`<key>.datanectar-pointer`) is in the same listing, and no cached listing is used or
+    left behind (s3fs never caches a listing filtered by a prefix)."""
     fs = store.filesystem  # type: ignore[attr-defined]
     root = _root(paths)
+    if len(paths) > 1:
+        # the common folder of several locations: only what is inside it (a bucket: all)
+        folder, stem = (posixpath.dirname(root), posixpath.basename(root) + "/")
+        if not folder:
+            folder, stem = root, ""
+    else:
+        folder, stem = posixpath.split(root)
     try:
-        listed = fs.find(root, detail=True, withdirs=False)
+        listed = fs.find(folder, detail=True, withdirs=False, prefix=stem)
     except FileNotFoundError:
         return
     for path, info in listed.items():
-        token = info.get("ETag") or info.get("LastModified") or info.get("mtime") or ""
-        yield path, int(info.get("size") or 0), str(token)
+        # The ETag alone repeats when content comes back (A, B, then A again): with the
+        # modification time, each write is a change.
+        token = "-".join(
+            str(info[name]) for name in ("ETag", "LastModified", "mtime") if info.get(name)
+        )
+        yield path, int(info.get("size") or 0), token
 
 
 def _bucketed(paths: list[str], rows: Iterable[tuple[str, int, str]]) -> dict[str, Listed]:
@@ -105,6 +129,10 @@ def _bucketed(paths: list[str], rows: Iterable[tuple[str, int, str]]) -> dict[st
     wanted = set(paths)
     under: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
     for path, size, token in rows:
+        if path.endswith(POINTER_SUFFIX) and path[: -len(POINTER_SUFFIX)] in wanted:
+            # a folder value published by pointer: each publish rewrites the pointer
+            under[path[: -len(POINTER_SUFFIX)]].append((POINTER_SUFFIX, size, token))
+            continue
         probe = path
         while True:
             if probe in wanted:
@@ -121,7 +149,7 @@ def _bucketed(paths: list[str], rows: Iterable[tuple[str, int, str]]) -> dict[st
         files = sorted(under.get(path, []))
         listed[path] = (
             Listed(
-                _digest(f"{name}\0{size}\0{token}" for name, size, token in files),
+                digest(f"{name}\0{size}\0{token}" for name, size, token in files),
                 len(files),
                 sum(size for _, size, _ in files),
             )
@@ -131,5 +159,6 @@ def _bucketed(paths: list[str], rows: Iterable[tuple[str, int, str]]) -> dict[st
     return listed
 
 
-def _digest(rows: Iterable[str]) -> str:
+def digest(rows: Iterable[str]) -> str:
+    """A short stable hash of text rows, in order (fingerprints, run keys)."""
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:32]
