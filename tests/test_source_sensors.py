@@ -141,6 +141,9 @@ def test_a_missing_source_requests_nothing_until_it_appears(local_project, insta
 
     empty = tick(defs, "stations_changed", instance, None)
     assert not empty.run_requests
+    # said, not taken for "unchanged": a source not delivered yet, or a mistyped path
+    assert f"nothing stored at {stations}" in empty.skip_message
+    assert "unchanged" not in empty.skip_message
     write_csv(stations, [(1, "a")])
 
     assert len(tick(defs, "stations_changed", instance, empty.cursor).run_requests) == 1

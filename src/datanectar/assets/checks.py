@@ -23,6 +23,7 @@ from ..checks.audit import Verdict, audit, blocking_failures, check_names
 from ..checks.results import CheckResult, failure_lines
 from ..checks.tableschema.text_table import TextTable, UnreadableTable
 from ..errors import NamespaceKeyError
+from ..listing import fingerprints
 from ..partitions import PartitionedOutput, target_for
 from ..project import Catalog
 from ..publishing import (
@@ -314,9 +315,8 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
 def _observe(context: Any, catalog: Catalog, entry: Entry, target: Any, value: Any) -> None:
     """Record what the checked source holds, as the source-change sensor would (the same
     fingerprint, so a sensor tick after this run sees no change that was not there)."""
-    from ..automation.listing import fingerprints  # automation builds on assets, not back
-
-    location = catalog.storage.location(target)
+    # at its own path, as the sensor lists it (a folder published by pointer included)
+    location = catalog.storage.store(target.store).location(target.path, direct=True)
     seen = fingerprints([location]).get(location.path)
     if seen is None or seen.fingerprint is None:
         return

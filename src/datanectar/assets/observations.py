@@ -19,14 +19,13 @@ def source_observation(
     fingerprint: str,
     *,
     files: int,
-    size: int,
+    size: int | None,
     rows: int | None,
 ) -> dg.AssetObservation:
-    metadata: dict[str, Any] = {
-        FINGERPRINT_KEY: fingerprint,
-        "datanectar/files": files,
-        "datanectar/bytes": size,
-    }
+    """`size` None: not known (an HTTP HEAD gives a change token only)."""
+    metadata: dict[str, Any] = {FINGERPRINT_KEY: fingerprint, "datanectar/files": files}
+    if size is not None:
+        metadata["datanectar/bytes"] = size
     if rows is not None:
         metadata["dagster/row_count"] = rows
     return dg.AssetObservation(

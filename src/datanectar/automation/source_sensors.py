@@ -16,18 +16,17 @@ from typing import Any
 
 import dagster as dg
 
+from ..assets.observations import FINGERPRINT_KEY, row_count, source_observation
 from ..assets.partitions import keys_of, partitions_def
 from ..checks.audit import check_names
 from ..errors import ConfigError, did_you_mean
+from ..listing import Listed, digest, fingerprints
 from ..partitions import target_for
 from ..project import Catalog
 from ..stores.base import Location
-from .listing import Listed, digest, fingerprints
 from .selections import selection_keys
 from .settings import SensorSpec
 
-FINGERPRINT_KEY = "datanectar/fingerprint"
-DATA_VERSION_TAG = "dagster/data_version"
 UNPARTITIONED = ""
 PARTITION_TAG = "dagster/partition"
 # A tick must end within Dagster's sensor timeout (60 s): the first tick over many locations
@@ -145,9 +144,11 @@ def source_change_sensor(
         now: dict[str, str] = {}
         runs, observations, deferred = [], [], 0
         started = time.monotonic()
+        empty = []
         for key, location in locations.items():
             seen = listed.get(location.path, Listed(None))
             if seen.fingerprint is None:
+                empty.append(location.path)
                 continue
             if before.get(key) == seen.fingerprint:
                 now[key] = seen.fingerprint
@@ -196,10 +197,7 @@ def source_change_sensor(
                 "left for the next ones."
             )
         if not runs:
-            return dg.SensorResult(
-                skip_reason=f"'{entry.name}' unchanged ({len(now)} location(s) listed)",
-                cursor=cursor,
-            )
+            return dg.SensorResult(skip_reason=_unchanged(entry.name, now, empty), cursor=cursor)
         return dg.SensorResult(run_requests=runs, asset_events=observations, cursor=cursor)
 
     evaluate.__name__ = name
@@ -216,6 +214,19 @@ def source_change_sensor(
         if spec.status == "running"
         else dg.DefaultSensorStatus.STOPPED,
     )(evaluate)
+
+
+def _unchanged(name: str, listed: dict[str, str], empty: list[str]) -> str:
+    """Why a tick requests nothing: unchanged, or nothing stored where the entry points (a
+    source not delivered yet, or a path mistyped: said, not taken for "unchanged")."""
+    if not listed and empty:
+        return (
+            f"'{name}': nothing stored at {empty[0]}"
+            + (f" nor at {len(empty) - 1} other location(s)" if len(empty) > 1 else "")
+            + " yet; a run is requested once something is."
+        )
+    missing = f"; {len(empty)} location(s) hold nothing yet" if empty else ""
+    return f"'{name}' unchanged ({len(listed)} location(s) listed{missing})"
 
 
 def partition_tag(partition: str | None, selection: list[dg.AssetKey]) -> dict[str, str]:
@@ -238,20 +249,13 @@ def _listed_location(catalog: Catalog, entry: Any, key: str) -> Location:
 def _observation(
     catalog: Catalog, entry: Any, source: dg.AssetKey, partition: str | None, seen: Listed
 ) -> dg.AssetObservation:
-    metadata: dict[str, Any] = {
-        FINGERPRINT_KEY: seen.fingerprint,
-        "datanectar/files": seen.files,
-    }
-    if seen.bytes is not None:
-        metadata["datanectar/bytes"] = seen.bytes
-    rows = _row_count(catalog, entry, partition)
-    if rows is not None:
-        metadata["dagster/row_count"] = rows
-    return dg.AssetObservation(
-        asset_key=source,
-        partition=partition,
-        metadata=metadata,
-        tags={DATA_VERSION_TAG: str(seen.fingerprint)},
+    return source_observation(
+        source.to_user_string(),
+        partition,
+        str(seen.fingerprint),
+        files=seen.files,
+        size=seen.bytes,
+        rows=_row_count(catalog, entry, partition),
     )
 
 
@@ -266,8 +270,4 @@ def _row_count(catalog: Catalog, entry: Any, partition: str | None) -> int | Non
         )
     except Exception:  # an unreadable source is the checks' verdict to give, not the sensor's
         return None
-    if hasattr(value, "num_rows"):
-        return int(value.num_rows)
-    if type(value).__module__.split(".")[0] == "pandas" and hasattr(value, "columns"):
-        return len(value)
-    return None
+    return row_count(value)

@@ -15,8 +15,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from ..stores.base import Location
-from ..stores.s3 import POINTER_SUFFIX
+from .stores.base import Location
+from .stores.s3 import POINTER_SUFFIX
 
 
 @dataclass(frozen=True)
