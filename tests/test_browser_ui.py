@@ -34,8 +34,6 @@ UI_TIMEOUT = 60_000  # ms for an element to show; the first load compiles the UI
 MATERIALIZABLE = 12  # the demo's 14 entries less its 2 external sources
 OBSERVATIONS = 12 * 14 * 24  # stations x hours
 CHECKS = ("dims", "max_nan_fraction", "range", "variables")  # temperature_grid's
-# Each run of the test's demo in one process (`in_process`, not a process per step): the UI
-# sees the same runs, events and checks, in a fraction of the time on a 2-core machine.
 
 
 @pytest.fixture
@@ -64,6 +62,8 @@ def demo_server(tmp_path) -> Iterator[tuple[DevServer, Path]]:
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = dict(os.environ)  # PYTHONPATH too: a worktree's src, not the venv's checkout
     env["DAGSTER_HOME"] = str(home)
+    # Each run in one process (`in_process`, not a process per step): the UI sees the same
+    # runs, events and checks, in a fraction of the time on a 2-core machine.
     env["DATANECTAR_EXECUTOR"] = "in_process"
     env.pop("DATANECTAR_PROJECT", None)
     discovered = subprocess.run(
