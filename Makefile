@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.datanectar-installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: install demo demo-s3 demo-distributed test lint ui bench clean lock
+.PHONY: install browser demo demo-s3 demo-distributed test lint ui bench clean lock
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,8 +45,18 @@ demo-distributed: install
 	$(BIN)/dagster asset materialize -f definitions.py --select 'not group:cities and not group:scenarios'
 
 ## Lint, then the whole test suite.
-test: install lint
+test: install lint browser
 	$(BIN)/python -m pytest
+
+## Debian's chromium for the web UI test (Playwright drives it; it never downloads a browser):
+## installed with apt when missing, as root or through sudo, the package lists refreshed if the
+## first try fails.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  if [ "$$(id -u)" = 0 ]; then apt=apt-get; else apt="sudo -E apt-get"; fi; \
+	  $$apt install -y chromium || { $$apt update && $$apt install -y chromium; }; \
+	}
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks demo definitions.py
