@@ -50,6 +50,8 @@ stations:
     - row_count: {min: 1}
 summary:
   format: json
+  checks:
+    - custom: builtins:bool
 """
 
 
@@ -92,7 +94,19 @@ def test_a_local_source_runs_what_follows_it_only_when_it_changed(local_project,
 
     [request] = first.run_requests
     assert request.asset_selection == [dg.AssetKey("summary")]
-    assert request.asset_check_keys == [dg.AssetCheckKey(dg.AssetKey("stations"), "row_count")]
+    # every check the run runs: the source's and those of what it materializes (a produced
+    # asset does not run without its checks)
+    assert request.asset_check_keys == [
+        dg.AssetCheckKey(dg.AssetKey("stations"), "row_count"),
+        dg.AssetCheckKey(dg.AssetKey("summary"), "custom"),
+    ]
+    # the subset the daemon builds for the request resolves (Dagster refuses one that splits
+    # an asset from its checks)
+    dg.Definitions.validate_loadable(defs)
+    defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection=set(request.asset_selection),
+        asset_check_selection=set(request.asset_check_keys),
+    )
     assert request.tags["datanectar/source"] == "stations"
     [observation] = first.asset_events
     assert isinstance(observation, dg.AssetObservation)

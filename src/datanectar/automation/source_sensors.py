@@ -124,6 +124,10 @@ def source_change_sensor(
         )
     selection = sorted(targets, key=lambda key: key.to_user_string())
     aggregates = sorted(whole, key=lambda key: key.to_user_string())
+    # a run request's check keys are every check it runs: the source's, and those of the
+    # assets it materializes (a produced asset is not run without its checks)
+    selection_checks = [*checks, *_checks_of(graph, selection)]
+    aggregate_checks = _checks_of(graph, aggregates)
 
     # Each key's location is resolved once (on disk, every symlink in its path is checked:
     # 10,000 namespaces would cost most of a tick); a read of the data resolves it again.
@@ -169,7 +173,7 @@ def source_change_sensor(
                     run_key=f"{name}:{key}:{seen.fingerprint}",
                     partition_key=partition if selection else None,
                     asset_selection=selection,
-                    asset_check_keys=checks,
+                    asset_check_keys=selection_checks,
                     tags={
                         "datanectar/source": entry.name,
                         FINGERPRINT_KEY: seen.fingerprint,
@@ -184,6 +188,7 @@ def source_change_sensor(
                 dg.RunRequest(
                     run_key=f"{name}:*:{digest(changes)}",
                     asset_selection=aggregates,
+                    asset_check_keys=aggregate_checks,
                     tags={"datanectar/source": entry.name, FINGERPRINT_KEY: digest(changes)},
                 )
             )
@@ -214,6 +219,14 @@ def source_change_sensor(
         if spec.status == "running"
         else dg.DefaultSensorStatus.STOPPED,
     )(evaluate)
+
+
+def _checks_of(graph: Any, keys: list[dg.AssetKey]) -> list[dg.AssetCheckKey]:
+    wanted = set(keys)
+    return sorted(
+        (key for key in graph.asset_check_keys if key.asset_key in wanted),
+        key=lambda key: key.to_user_string(),
+    )
 
 
 def _unchanged(name: str, listed: dict[str, str], empty: list[str]) -> str:
