@@ -402,6 +402,61 @@ def test_eager_entry_follows_its_upstream(project, instance, materialize):
     assert fourth.get_requested_partitions(summary) == {None}
 
 
+JOINED = """\
+import pandas as pd
+
+import datanectar
+
+
+@datanectar.asset
+def means(readings: pd.DataFrame) -> dict:
+    return {"rows": len(readings)}
+
+
+@datanectar.asset
+def joined(readings: pd.DataFrame, means: dict) -> dict:
+    return {"rows": len(readings), "means": means["rows"]}
+"""
+
+
+def test_an_entry_reading_a_source_follows_its_other_upstreams(make_project, instance, materialize):
+    """A source is never materialized: Dagster counts it missing for ever, and an eager entry
+    reading it would never run again; its condition ignores it."""
+    root = make_project(
+        "readings:\n  format: csv\n  path: readings.csv\nmeans:\n  format: json\n"
+        "joined:\n  format: json\n  automation: eager\n",
+        modules={"joined_pipelines": JOINED},
+    )
+    (root / "data").mkdir()
+    pd.DataFrame({"value": [1.0, 2.0]}).to_csv(root / "data" / "readings.csv", index=False)
+    defs = datanectar.definitions(root)
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    materialize(root, "means")
+    second = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    assert second.get_requested_partitions(dg.AssetKey("joined")) == {None}
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (
+            "eagr",
+            "unknown automation 'eagr': eager, on_missing or {on_cron: '0 3 * * *'}. Did you mean 'eager'?",
+        ),
+        ("{on_corn: '0 3 * * *'}", "unknown key 'on_corn' in automation. Did you mean 'on_cron'?"),
+        ("{on_cron: '0 3 * * *', timezone: Nope/Zone}", "unknown time zone 'Nope/Zone'"),
+        ("{on_cron: 'at three'}", "'at three' is not a cron schedule"),
+    ],
+)
+def test_a_bad_automation_is_one_error_naming_the_entry(project, value, said):
+    catalog = CATALOG.replace("automation: eager", f"automation: {value}")
+    with pytest.raises(CatalogError) as raised:
+        datanectar.definitions(project(catalog=catalog))
+    message = str(raised.value)
+    assert "entry 'summary': field 'automation': " + said in message
+    assert message.count("automation") <= 3  # one error, not one per form it could take
+
+
 @pytest.mark.parametrize(
     ("value", "condition"),
     [("on_missing", "on_missing"), ('{on_cron: "0 3 * * *"}', "on_cron")],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import dagster as dg
@@ -193,23 +193,41 @@ def function_asset(entry: Entry, producer: Producer, catalog: Catalog) -> dg.Ass
         check_specs=specs or None,
         partitions_def=partitions_def(entry),
         backfill_policy=dg.BackfillPolicy.single_run() if single_run else None,
-        automation_condition=automation_condition(entry),
+        automation_condition=automation_condition(
+            entry,
+            [
+                name
+                for name in [*upstream, *producer.uses()]
+                if name in catalog.entries and name not in catalog.producers
+            ],
+        ),
         pool=pool_of(entry, catalog),
         # With checks, a rejected value is not output at all: nothing is published.
         output_required=not specs,
     )(step)
 
 
-def automation_condition(entry: Entry) -> dg.AutomationCondition | None:
-    """The entry's `automation` as Dagster's declarative automation condition."""
+def automation_condition(
+    entry: Entry, sources: Sequence[str] = ()
+) -> dg.AutomationCondition | None:
+    """The entry's `automation` as Dagster's declarative automation condition.
+
+    Its upstream `sources` (entries nothing produces) are ignored by the condition: Dagster
+    counts an asset nothing materializes as missing for ever, which would hold back every
+    condition waiting for its upstreams; a source's changes reach the entry through a
+    source-change sensor's run instead."""
     chosen = entry.automation
     if chosen is None:
         return None
     if chosen == "eager":
-        return dg.AutomationCondition.eager()
-    if chosen == "on_missing":
-        return dg.AutomationCondition.on_missing()
-    return dg.AutomationCondition.on_cron(chosen.on_cron, chosen.timezone)
+        condition = dg.AutomationCondition.eager()
+    elif chosen == "on_missing":
+        condition = dg.AutomationCondition.on_missing()
+    else:
+        condition = dg.AutomationCondition.on_cron(chosen.on_cron, chosen.timezone)
+    if sources:
+        condition = condition.ignore(dg.AssetSelection.assets(*sources))
+    return condition
 
 
 def _inputs_for(inputs: dict[str, Any], partition: dict[str, str]) -> dict[str, Any]:

@@ -145,7 +145,13 @@ def _as_catalog_error(exc: ValidationError, *, name: str, display: str | None) -
             problem, fix = dialect_problem(location, error.get("input"), message)
             message = problem.removesuffix(".")
         problems.append(
-            CatalogError(file=display, entry=name, field=field, problem=message + ".", fix=fix)
+            CatalogError(
+                file=display,
+                entry=name,
+                field=field,
+                problem=message if message.endswith((".", "?")) else message + ".",
+                fix=fix,
+            )
         )
     return problems[0] if len(problems) == 1 else CatalogErrors(problems)
 

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import StoreError, did_you_mean
 from ..formats import format_names
@@ -28,6 +28,9 @@ _TAG_VALUE = re.compile(r"[A-Za-z0-9_.-]{0,63}")
 _OWNER = re.compile(r"team:[A-Za-z0-9_\- ]+|[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+AUTOMATIONS = ["eager", "on_missing"]
+
+
 class OnCron(BaseModel):
     """`automation: {on_cron: "0 3 * * *"}`: materialize once per cron tick, after upstreams."""
 
@@ -43,6 +46,19 @@ class OnCron(BaseModel):
 
         if not is_valid_cron_string(value):
             raise ValueError(f"{value!r} is not a cron schedule (five fields, e.g. '0 3 * * *')")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name, e.g. Europe/Paris)"
+            ) from None
         return value
 
 
@@ -150,6 +166,36 @@ class EntryFields(BaseModel):
     def versioning(self) -> Versioning | None:
         """How the entry is versioned, None when it is not."""
         return self.versioned
+
+    @field_validator("automation", mode="before")
+    @classmethod
+    def _automation(cls, value: Any) -> Any:
+        """One error for a mistyped automation, not one per form it could have taken."""
+        if value is None or isinstance(value, OnCron):
+            return value
+        if isinstance(value, str):
+            if value not in AUTOMATIONS:
+                raise ValueError(
+                    f"unknown automation {value!r}: eager, on_missing or {{on_cron: '0 3 * * *'}}."
+                    + did_you_mean(value, AUTOMATIONS)
+                )
+            return value
+        if isinstance(value, dict):
+            unknown = [key for key in value if key not in OnCron.model_fields]
+            if unknown:
+                raise ValueError(
+                    f"unknown key '{unknown[0]}' in automation."
+                    + did_you_mean(str(unknown[0]), list(OnCron.model_fields))
+                )
+            if "on_cron" not in value:
+                raise ValueError("a mapping automation is {on_cron: CRON, timezone: ZONE}.")
+            try:
+                return OnCron.model_validate(value)
+            except ValidationError as exc:
+                raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        raise ValueError(
+            f"automation is eager, on_missing or {{on_cron: CRON}}, got {type(value).__name__}"
+        )
 
     @field_validator("versioned", mode="before")
     @classmethod
