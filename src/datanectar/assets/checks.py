@@ -22,7 +22,7 @@ from ..catalog import Entry
 from ..checks.audit import Verdict, audit, blocking_failures, check_names
 from ..checks.results import CheckResult, failure_lines
 from ..checks.tableschema.text_table import TextTable, UnreadableTable
-from ..errors import NamespaceKeyError
+from ..errors import DatanectarError, NamespaceKeyError
 from ..listing import fingerprints
 from ..partitions import PartitionedOutput, target_for
 from ..project import Catalog
@@ -315,9 +315,15 @@ def external_checks(entry: Entry, catalog: Catalog) -> dg.AssetChecksDefinition:
 def _observe(context: Any, catalog: Catalog, entry: Entry, target: Any, value: Any) -> None:
     """Record what the checked source holds, as the source-change sensor would (the same
     fingerprint, so a sensor tick after this run sees no change that was not there)."""
-    # at its own path, as the sensor lists it (a folder published by pointer included)
-    location = catalog.storage.store(target.store).location(target.path, direct=True)
-    seen = fingerprints([location]).get(location.path)
+    store = catalog.storage.store(target.store)
+    if store.type_name == "sql" or not target.path:
+        return  # tables and queries in a database: no files to fingerprint
+    try:
+        # at its own path, as the sensor lists it (a folder published by pointer included)
+        location = store.location(target.path, direct=True)
+        seen = fingerprints([location]).get(location.path)
+    except (DatanectarError, OSError):
+        return  # the checks judge the source; the observation is only what they saw
     if seen is None or seen.fingerprint is None:
         return
     partition = context.partition_key if entry.namespaces else None
