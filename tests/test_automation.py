@@ -481,11 +481,17 @@ def test_automation_on_a_source_is_a_catalog_error(project):
 # -- the run-failure hook ----------------------------------------------------------------------
 
 
-def failure_context(defs: dg.Definitions, instance, job_name: str):
-    """A failed run of the job and the context Dagster's run-failure sensor gets for it."""
-    result = defs.resolve_job_def(job_name).execute_in_process(
-        instance=instance, raise_on_error=False
+def failure_context(defs: dg.Definitions, instance, job_name: str | None):
+    """A failed run of the job (None: the asset job `dagster asset materialize` runs) and the
+    context Dagster's run-failure sensor gets for it."""
+    job = (
+        defs.resolve_implicit_global_asset_job_def().get_subset(
+            asset_selection={dg.AssetKey("broken")}
+        )
+        if job_name is None
+        else defs.resolve_job_def(job_name)
     )
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
     assert not result.success
     run = instance.get_run_by_id(result.run_id)
     failure = next(
@@ -513,6 +519,20 @@ def test_a_failed_run_reaches_the_hook_with_its_failed_steps(project, instance):
     assert failure.run_id == context.dagster_run.run_id
     assert set(failure.failed_steps) == {"broken"}
     assert failure.failed_steps["broken"] == "ValueError: station feed offline"
+
+
+def test_a_cli_run_reaches_the_hook(project, instance):
+    """`dagster asset materialize` (CI) runs the asset job, launched from no code location:
+    Dagster's default run-failure sensor would not see it."""
+    defs = datanectar.definitions(project())
+    import alerts
+
+    sensor = defs.resolve_sensor_def("datanectar_run_failure")
+    context = failure_context(defs, instance, None)
+    assert context.dagster_run.job_name == "__ASSET_JOB"
+    sensor(context)
+    [failure] = alerts.failures
+    assert failure.failed_steps == {"broken": "ValueError: station feed offline"}
 
 
 def test_the_hook_watches_only_the_jobs_named(project, instance):

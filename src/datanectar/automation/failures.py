@@ -14,6 +14,7 @@ from ..errors import ConfigError, did_you_mean
 from .settings import RunFailureSpec
 
 RUN_FAILURE_SENSOR = "datanectar_run_failure"
+IMPLICIT_ASSET_JOB = "__ASSET_JOB"
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,16 @@ def run_failure_sensor(spec: RunFailureSpec, file: str, job_names: list[str]) ->
                 problem=f"no job '{name}'.{did_you_mean(name, job_names)}",
             )
     watched = set(spec.jobs or [])
+    # what the CLI and the UI run for this project: its jobs, and the implicit asset job of
+    # `dagster asset materialize` / "Materialize" (Dagster's name for it)
+    project_jobs = set(job_names)
 
+    # Runs launched by the CLI (`dagster asset materialize`, `dagster job execute`: CI) carry no
+    # code location, and Dagster's default monitors only runs launched from the sensor's own;
+    # all are monitored, and the project's are told by their job.
     @dg.run_failure_sensor(
         name=RUN_FAILURE_SENSOR,
+        monitor_all_code_locations=True,
         description=f"Calls {spec.call} with each failed run"
         + (f" of {', '.join(sorted(watched))}." if watched else "."),
         default_status=dg.DefaultSensorStatus.RUNNING
@@ -52,6 +60,10 @@ def run_failure_sensor(spec: RunFailureSpec, file: str, job_names: list[str]) ->
         run = context.dagster_run
         if watched and run.job_name not in watched:
             return
+        if not watched and not (
+            run.job_name in project_jobs or run.job_name.startswith(IMPLICIT_ASSET_JOB)
+        ):
+            return  # another code location's run
         steps = {
             str(event.step_key): _user_error(event) for event in context.get_step_failure_events()
         }
