@@ -19,6 +19,7 @@ import dagster as dg
 import pytest
 
 import datanectar
+from datanectar.errors import DatanectarError
 
 DAGSTER = Path(sys.executable).parent / "dagster"
 SRC = Path(datanectar.__file__).resolve().parents[1]  # the datanectar under test
@@ -164,3 +165,19 @@ def test_without_a_limit_the_same_steps_overlap(project, tmp_path):
     free = instance_home(tmp_path / "free", "")
     windows = materialized_windows(project, free, "first,second")
     assert overlap(windows) > 0, f"unlimited steps did not overlap: {windows}"
+
+
+@pytest.mark.parametrize(
+    ("catalog", "stores", "said"),
+    [
+        (CATALOG.replace("pool: solo}\nelsewhere", "pool: 'has space'}\nelsewhere"), STORES,
+         "entry 'own_pool': field 'pool': 'has space' is not a pool name"),
+        (CATALOG, STORES.replace('pool = "db_writers"', 'pool = ""'), "'' is not a pool name"),
+    ],
+)  # fmt: skip
+def test_a_bad_pool_name_names_its_file_and_field(make_project, catalog, stores, said):
+    root = make_project(catalog, stores=stores, modules={"pooled": MODULE})
+    with pytest.raises(DatanectarError) as raised:
+        datanectar.definitions(root)
+    assert said in str(raised.value)
+    assert "main.yaml" in str(raised.value) or "pyproject.toml" in str(raised.value)

@@ -17,6 +17,7 @@ from ..formats import format_names
 from ..formats.csv_dialect import CsvDialect
 from ..formats.registry import BUILT_IN_FORMATS
 from ..stores import normalize_relative_path
+from ..stores.base import pool_name
 from ..versions.labels import check_name
 from ..versions.settings import Versioning
 from .namespaces import Dimension, parse_namespaces
@@ -166,6 +167,11 @@ class EntryFields(BaseModel):
     def versioning(self) -> Versioning | None:
         """How the entry is versioned, None when it is not."""
         return self.versioned
+
+    @field_validator("pool")
+    @classmethod
+    def _pool(cls, value: str | None) -> str | None:
+        return pool_name(value)
 
     @field_validator("automation", mode="before")
     @classmethod

@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import parse_qsl, quote, quote_plus, unquote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import StorageIOError, StoreError
 
@@ -39,6 +39,20 @@ class StoreConfig(BaseModel):
         description="Dagster concurrency pool of the steps writing entries of this store "
         "(one pool limiting a database's concurrent writers, say), unless an entry names its own.",
     )
+
+    @field_validator("pool")
+    @classmethod
+    def _pool(cls, value: str | None) -> str | None:
+        return pool_name(value)
+
+
+def pool_name(value: str | None) -> str | None:
+    """A Dagster pool name: one word, no spaces (Dagster refuses others, naming no file)."""
+    if value is not None and not re.fullmatch(r"\S+", value):
+        raise ValueError(
+            f"{value!r} is not a pool name (one word without spaces, e.g. 'warehouse')"
+        )
+    return value
 
 
 def normalize_relative_path(path: str) -> str:
