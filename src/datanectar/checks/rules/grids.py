@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ...catalog.range_bounds import parse_bounds
 from ...catalog.rules import Rule
 from ..results import CheckFailure, CheckResult
-from .ranges import TypeMismatch, grid_outside
+from .ranges import TypeMismatch, grid_outside, observed
 
 
 def evaluate_grid_rule(rule: Rule, grid: Any, *, cap: int | None) -> CheckResult:
@@ -28,7 +30,32 @@ def evaluate_grid_rule(rule: Rule, grid: Any, *, cap: int | None) -> CheckResult
         errors_by_type=by_type,
         failures=kept if cap is None else kept[:cap],
         cut=cap is not None and len(kept) > cap,  # one failure may stand for many errors
+        metadata=_observed(rule, _as_dataset(grid)),
     )
+
+
+def _observed(rule: Rule, grid: Any) -> dict[str, Any]:
+    """A range rule's observed min and max per variable (reduced chunk by chunk when
+    dask-backed): how close the data came to the bounds, worth seeing on a pass too."""
+    if rule.kind != "range":
+        return {}
+    found: dict[str, Any] = {}
+    for name in rule.value:
+        if name not in grid.variables:
+            continue
+        variable = grid[name]
+        kind = variable.dtype
+        if not (np.issubdtype(kind, np.number) or np.issubdtype(kind, np.datetime64)):
+            continue
+        if np.issubdtype(kind, np.bool_) or variable.size == 0:
+            continue
+        low, high = variable.min(), variable.max()
+        if hasattr(low.data, "compute"):
+            import dask
+
+            low, high = dask.compute(low, high)
+        found.update(observed(low.values[()], high.values[()], name))
+    return found
 
 
 Found = tuple[list[tuple[CheckFailure, int]], int]
