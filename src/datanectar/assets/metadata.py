@@ -219,13 +219,8 @@ def cached_metadata(record: Record, report: WriteReport | None) -> dict[str, Any
     if record.key:
         metadata[CACHE_KEY] = dg.MetadataValue.text(record.key)
     if record.arguments:
-        metadata[ARGUMENTS_KEY] = dg.MetadataValue.md(arguments_markdown(record.arguments))
+        metadata[ARGUMENTS_KEY] = dg.MetadataValue.json(record.arguments)
     return metadata
-
-
-def arguments_markdown(arguments: Mapping[str, Any]) -> str:
-    """A call's arguments as `name = value` lines (values as Python would write them)."""
-    return "\n".join(f"- `{name} = {value!r}`" for name, value in arguments.items())
 
 
 def is_cached(metadata: Any) -> bool:
