@@ -300,6 +300,11 @@ def test_a_keyed_cached_object_shows_its_arguments(make_cache_project, materiali
         return {"total": float(means["mean"].sum())}
 
     functions = [means, total]
+    defs = datanectar.definitions(project, functions=functions)
+    shown = defs.resolve_assets_def("means").specs_by_key[dg.AssetKey("means")].metadata
+    assert shown["cached_function"].endswith("means")
+    assert shown["default_cache_arguments"].data == {"agg_days": 1}
+    assert not {"datanectar/cached", "datanectar/keyed"} & set(shown)
     result = materialize(
         project, "means", functions=functions, asset_config={"means": {"agg_days": 3}}
     )

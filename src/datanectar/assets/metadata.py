@@ -24,10 +24,11 @@ SEGMENT_KEY = "datanectar/segment"
 """Recorded by earlier versions; read back from their materializations only."""
 CACHE_KEY = "datanectar/cache_key"
 ARGUMENTS_KEY = "arguments"
-CACHED_KEY = "datanectar/cached"
-KEYED_KEY = "datanectar/keyed"
-FUNCTION_KEY = "datanectar/function"
-DEFAULTS_KEY = "datanectar/default_arguments"
+FUNCTION_KEY = "cached_function"
+"""On a cached function's asset: the function whose results it stores."""
+DEFAULTS_KEY = "default_cache_arguments"
+"""On a cached function with cache arguments (one object per set of them): the defaults, in
+canonical form, or null when one of them has none. Its presence says the asset is keyed."""
 STORE_KEY = "datanectar/store"
 ENVIRONMENT_KEY = "datanectar/environment"
 VERSION_KEY = "datanectar/version"
@@ -183,7 +184,8 @@ def definition_metadata(
     defaults, in the catalog's own field names (the Dagster UI shows every definition
     metadata key, so it cannot be hidden)."""
     metadata: dict[str, Any] = {
-        **entry.metadata,
+        # the keys datanectar reads back are its own, never the user's free metadata
+        **{k: v for k, v in entry.metadata.items() if k not in (FUNCTION_KEY, DEFAULTS_KEY)},
         **{key: getattr(entry, key) for key in _SHOWN_FIELDS},
         ENTRY_KEY: dg.MetadataValue.json(
             entry.model_dump(
@@ -194,12 +196,11 @@ def definition_metadata(
     if columns is not None:
         metadata["dagster/column_schema"] = columns
     if cached:
-        metadata[CACHED_KEY] = True
         metadata[FUNCTION_KEY] = function
     if keyed:
-        metadata[KEYED_KEY] = True
-        if default_arguments is not None:
-            metadata[DEFAULTS_KEY] = dg.MetadataValue.json(default_arguments)
+        metadata[DEFAULTS_KEY] = (
+            None if default_arguments is None else dg.MetadataValue.json(default_arguments)
+        )
     return metadata
 
 
@@ -224,11 +225,11 @@ def cached_metadata(record: Record, report: WriteReport | None) -> dict[str, Any
 
 
 def is_cached(metadata: Any) -> bool:
-    return bool(raw_value((metadata or {}).get(CACHED_KEY)))
+    return bool(raw_value((metadata or {}).get(FUNCTION_KEY)))
 
 
 def is_keyed(metadata: Any) -> bool:
-    return bool(raw_value((metadata or {}).get(KEYED_KEY)))
+    return is_cached(metadata) and DEFAULTS_KEY in (metadata or {})
 
 
 def current_object(
