@@ -107,7 +107,11 @@ def notebook(root: Path, home: Path, code: str) -> None:
     run = subprocess.run(
         [sys.executable, "-c", script],
         cwd=root,
-        env={**environment(home), "PYTHONPATH": str(root)},
+        # the project's modules, and the datanectar under test (a checkout's, when set)
+        env={
+            **environment(home),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+        },
         capture_output=True,
         text=True,
         timeout=600,
@@ -144,7 +148,7 @@ def test_a_plain_call_never_changes_what_a_run_reads(project):
         assert latest.run_id  # a run's, not the notebook's
         observed = instance.fetch_observations(dg.AssetKey("scaled"), limit=1).records
         [observation] = [record.asset_observation for record in observed]
-        assert observation.metadata["datanectar/arguments"].value == {"scale": 3}
+        assert observation.metadata["arguments"].value == {"scale": 3}
 
 
 def test_notebook_work_is_fresh_or_stale_exactly_as_a_run(project, tmp_path):
@@ -310,7 +314,7 @@ def test_a_notebook_recompute_of_the_runs_own_arguments_is_a_materialization(pro
     with dg.DagsterInstance.from_config(str(home)) as instance:
         [latest] = instance.fetch_materializations(dg.AssetKey("scaled"), limit=1).records
         assert latest.run_id == "" and latest.storage_id > before.storage_id  # the notebook's
-        assert latest.asset_materialization.metadata["datanectar/arguments"].value == {"scale": 5}
+        assert latest.asset_materialization.metadata["arguments"].value == {"scale": 5}
 
 
 def test_an_upstream_passed_in_is_computed_from_and_never_stored(project):

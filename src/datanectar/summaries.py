@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
+from .pictures import HISTOGRAM_COLUMNS, QuickLook, histogram_png, quick_look, readable
+
 PREVIEW_ROWS = 5
 _CELL_WIDTH = 40
 
@@ -21,6 +25,8 @@ class TableSummary:
     preview_markdown: str
     profile: list[dict[str, Any]] | None = None
     """Per-column statistics, when the entry asks for them (`profile: true`)."""
+    histograms: dict[str, bytes] = field(default_factory=dict)
+    """With the profile: a small PNG bar chart of each numeric column (the first ones)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,8 @@ class GridSummary:
     coords: list[str] = field(default_factory=list)
     shape: list[int] | None = None
     """The shape of a DataArray; None for a Dataset, whose variables each have one."""
+    quick_look: QuickLook | None = None
+    """A small picture of one 2-D slice of the first variable that has one."""
 
 
 @dataclass(frozen=True)
@@ -45,14 +53,18 @@ def describe(value: Any, *, profile: bool = False) -> Summary:
     module = type(value).__module__.split(".")[0]
     if module == "pandas" and hasattr(value, "columns"):
         summary = _describe_pandas(value)
-        return replace(summary, profile=profile_columns(value)) if profile else summary
+        return _profiled(summary, value) if profile else summary
     if module == "pyarrow" and hasattr(value, "schema") and hasattr(value, "num_rows"):
         summary = _describe_arrow(value)
-        return replace(summary, profile=profile_columns(value.to_pandas())) if profile else summary
+        return _profiled(summary, value.to_pandas()) if profile else summary
     if module == "xarray":
         return _describe_xarray(value)
     length = len(value) if isinstance(value, list | dict | tuple | str | set) else None
     return ObjectSummary(type_name=type(value).__qualname__, length=length)
+
+
+def _profiled(summary: TableSummary, frame: Any) -> TableSummary:
+    return replace(summary, profile=profile_columns(frame), histograms=column_histograms(frame))
 
 
 def _describe_pandas(frame: Any) -> TableSummary:
@@ -98,7 +110,15 @@ def _describe_xarray(value: Any) -> GridSummary:
         },
         coords=[str(name) for name in value.coords],
         shape=None if hasattr(value, "data_vars") else [int(n) for n in value.shape],
+        quick_look=_quick_look(value),
     )
+
+
+def _quick_look(value: Any) -> QuickLook | None:
+    try:
+        return quick_look(value)
+    except Exception:  # a picture is a nicety: a grid it cannot draw is still written
+        return None
 
 
 def profile_columns(frame: Any) -> list[dict[str, Any]]:
@@ -119,10 +139,31 @@ def profile_columns(frame: Any) -> list[dict[str, Any]]:
         }
         numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
         if (numeric or pd.api.types.is_datetime64_any_dtype(series)) and series.notna().any():
-            stats["min"], stats["max"] = str(series.min()), str(series.max())
-            stats["mean"] = float(series.mean()) if numeric else str(series.mean())
+            stats["min"], stats["max"] = _cell_text(series.min()), _cell_text(series.max())
+            stats["mean"] = _cell_text(series.mean())
         columns.append(stats)
     return columns
+
+
+def column_histograms(frame: Any) -> dict[str, bytes]:
+    """A small histogram of each numeric column (booleans aside), the first
+    HISTOGRAM_COLUMNS of them."""
+    import pandas as pd
+
+    pictures: dict[str, bytes] = {}
+    for name in frame.columns:
+        series = frame[name]
+        if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        try:
+            png = histogram_png(series.to_numpy(dtype="float64", na_value=float("nan")))
+        except Exception:  # a picture is a nicety: a column it cannot draw gets none
+            png = None
+        if png is not None:
+            pictures[str(name)] = png
+        if len(pictures) == HISTOGRAM_COLUMNS:
+            break
+    return pictures
 
 
 def markdown_table(frame: Any) -> str:
@@ -138,5 +179,21 @@ def markdown_table(frame: Any) -> str:
 
 
 def _cell(value: Any) -> str:
-    text = str(value).replace("|", "\\|").replace("\n", " ")
+    text = _cell_text(value).replace("|", "\\|").replace("\n", " ")
     return text if len(text) <= _CELL_WIDTH else text[: _CELL_WIDTH - 1] + "…"
+
+
+def _cell_text(value: Any) -> str:
+    """A value as a preview shows it: floats to 4 significant digits, a time as one ISO
+    word (a space would let the table wrap it over two lines)."""
+    import datetime as dt
+
+    if isinstance(value, float | np.floating) and not isinstance(value, bool):
+        return readable(value)
+    if isinstance(value, dt.datetime):  # pandas Timestamps too
+        if hasattr(value, "isoformat") and value == value:  # NaT is not equal to itself
+            return value.isoformat()
+        return str(value)
+    if isinstance(value, np.datetime64):
+        return "NaT" if np.isnat(value) else np.datetime_as_string(value, unit="auto")
+    return str(value)

@@ -13,6 +13,7 @@ from ..cache.records import Record
 from ..catalog import Entry
 from ..errors import DataNotFoundError
 from ..partitions import partition_label, target_for
+from ..pictures import data_uri
 from ..storage import WriteReport
 from ..summaries import GridSummary, ObjectSummary, TableSummary
 from ..targets import Target
@@ -20,10 +21,14 @@ from ..targets import Target
 ENTRY_KEY = "datanectar/entry"
 PATH_KEY = "datanectar/path"
 SEGMENT_KEY = "datanectar/segment"
-CACHED_KEY = "datanectar/cached"
-KEYED_KEY = "datanectar/keyed"
-FUNCTION_KEY = "datanectar/function"
-DEFAULTS_KEY = "datanectar/default_arguments"
+"""Recorded by earlier versions; read back from their materializations only."""
+CACHE_KEY = "datanectar/cache_key"
+ARGUMENTS_KEY = "arguments"
+FUNCTION_KEY = "cached_function"
+"""On a cached function's asset: the function whose results it stores."""
+DEFAULTS_KEY = "default_cache_arguments"
+"""On a cached function with cache arguments (one object per set of them): the defaults, in
+canonical form, or null when one of them has none. Its presence says the asset is keyed."""
 STORE_KEY = "datanectar/store"
 ENVIRONMENT_KEY = "datanectar/environment"
 VERSION_KEY = "datanectar/version"
@@ -58,12 +63,16 @@ def materialization_metadata(report: WriteReport) -> dict[str, Any]:
         metadata["preview"] = dg.MetadataValue.md(summary.preview_markdown)
         if summary.profile is not None:
             metadata["profile"] = profile_table(summary.profile)
+        if summary.histograms:
+            metadata["histograms"] = dg.MetadataValue.md(histograms_markdown(summary))
     elif isinstance(summary, GridSummary):
         metadata["dims"] = dg.MetadataValue.json(summary.dims)
         metadata["variables"] = dg.MetadataValue.json(summary.variables)
         metadata["coords"] = dg.MetadataValue.json(summary.coords)
         if summary.shape is not None:
             metadata["shape"] = dg.MetadataValue.json(summary.shape)
+        if summary.quick_look is not None:
+            metadata["quick_look"] = dg.MetadataValue.md(summary.quick_look.markdown())
     elif isinstance(summary, ObjectSummary):
         metadata["type"] = dg.MetadataValue.text(summary.type_name)
         if summary.length is not None:
@@ -80,6 +89,19 @@ _PROFILE_COLUMNS = (
     ("max", "string"),
     ("mean", "string"),
 )
+
+
+def histograms_markdown(summary: TableSummary) -> str:
+    """The profiled numeric columns' histograms beside their range, as a markdown table."""
+    stats = {row["column"]: row for row in summary.profile or []}
+    lines = ["| column | histogram | min | max |", "| --- | --- | --- | --- |"]
+    for name, png in summary.histograms.items():
+        row = stats.get(name, {})
+        lines.append(
+            f"| {name} | ![histogram of {name}]({data_uri(png)}) "
+            f"| {row.get('min') or ''} | {row.get('max') or ''} |"
+        )
+    return "\n".join(lines)
 
 
 def profile_table(profile: list[dict[str, Any]]) -> dg.TableMetadataValue:
@@ -139,6 +161,10 @@ def schema_columns(entry: Entry, project_root: Path) -> dg.TableSchema | None:
     return dg.TableSchema(columns=columns)
 
 
+_SHOWN_FIELDS = ("format", "store", "path")
+"""Entry fields an asset's definition metadata shows under their own names."""
+
+
 def definition_metadata(
     entry: Entry,
     *,
@@ -151,23 +177,30 @@ def definition_metadata(
     """What an asset carries so its IO manager needs no catalog: the resolved entry itself,
     and for a cached function with cache arguments (one object per set of arguments) its
     name and default arguments (canonical), which say where the object of a plain call with
-    the defaults lives."""
+    the defaults lives.
+
+    Users read the format, store and path; the rest of the entry, which the IO manager
+    reads back (`entry_from_metadata`), is kept to what the catalog declares beyond the
+    defaults, in the catalog's own field names (the Dagster UI shows every definition
+    metadata key, so it cannot be hidden)."""
     metadata: dict[str, Any] = {
-        **entry.metadata,
-        "format": entry.format,
-        "store": entry.store,
-        "path": entry.path,
-        ENTRY_KEY: dg.MetadataValue.json(entry.model_dump(mode="json")),
+        # the keys datanectar reads back are its own, never the user's free metadata
+        **{k: v for k, v in entry.metadata.items() if k not in (FUNCTION_KEY, DEFAULTS_KEY)},
+        **{key: getattr(entry, key) for key in _SHOWN_FIELDS},
+        ENTRY_KEY: dg.MetadataValue.json(
+            entry.model_dump(
+                mode="json", by_alias=True, exclude_defaults=True, exclude=set(_SHOWN_FIELDS)
+            )
+        ),
     }
     if columns is not None:
         metadata["dagster/column_schema"] = columns
     if cached:
-        metadata[CACHED_KEY] = True
         metadata[FUNCTION_KEY] = function
     if keyed:
-        metadata[KEYED_KEY] = True
-        if default_arguments is not None:
-            metadata[DEFAULTS_KEY] = dg.MetadataValue.json(default_arguments)
+        metadata[DEFAULTS_KEY] = (
+            None if default_arguments is None else dg.MetadataValue.json(default_arguments)
+        )
     return metadata
 
 
@@ -182,18 +215,21 @@ def cached_metadata(record: Record, report: WriteReport | None) -> dict[str, Any
         }
     )
     metadata[PATH_KEY] = dg.MetadataValue.text(record.path)
-    metadata[SEGMENT_KEY] = dg.MetadataValue.text(record.segment)
-    metadata["datanectar/cache_key"] = dg.MetadataValue.text(record.key)
-    metadata["datanectar/arguments"] = dg.MetadataValue.json(record.arguments)
+    # The segment (where the record lives) is the namespace and the cache key: what
+    # `current_object` reads it back from, so it is no key of its own.
+    if record.key:
+        metadata[CACHE_KEY] = dg.MetadataValue.text(record.key)
+    if record.arguments:
+        metadata[ARGUMENTS_KEY] = dg.MetadataValue.json(record.arguments)
     return metadata
 
 
 def is_cached(metadata: Any) -> bool:
-    return bool(raw_value((metadata or {}).get(CACHED_KEY)))
+    return bool(raw_value((metadata or {}).get(FUNCTION_KEY)))
 
 
 def is_keyed(metadata: Any) -> bool:
-    return bool(raw_value((metadata or {}).get(KEYED_KEY)))
+    return is_cached(metadata) and DEFAULTS_KEY in (metadata or {})
 
 
 def current_object(
@@ -218,7 +254,9 @@ def current_object(
     if recorded is not None and PATH_KEY in recorded.metadata:
         base = target_for(entry, partition) if partition else Target.of(entry)
         path = raw_value(recorded.metadata[PATH_KEY])
-        segment = raw_value(recorded.metadata.get(SEGMENT_KEY)) or "_"
+        segment = raw_value(recorded.metadata.get(SEGMENT_KEY)) or record_segment(
+            raw_value(recorded.metadata.get(CACHE_KEY)), label
+        )
         return base.at(path=path), segment
     defaults = raw_value((metadata or {}).get(DEFAULTS_KEY))
     if defaults is None:
@@ -232,6 +270,12 @@ def current_object(
     function = str(raw_value(metadata[FUNCTION_KEY]))
     segment, target = default_object(entry, function=function, arguments=data, partition=partition)
     return target, segment
+
+
+def record_segment(key: str | None, label: str | None) -> str:
+    """Where a call's record lives under its entry: its namespace and cache key, as
+    `cache.objects` names it."""
+    return "/".join(part for part in (label, key) if part) or "_"
 
 
 def latest_materialization(
@@ -264,5 +308,8 @@ def entry_from_metadata(metadata: Any, asset_key: dg.AssetKey) -> Entry:
             f"asset {asset_key.to_user_string()} was not built by datanectar (no '{ENTRY_KEY}' "
             "metadata); give it its own IO manager."
         )
-    data = getattr(raw, "data", raw)
+    data = dict(getattr(raw, "data", raw))
+    for key in _SHOWN_FIELDS:
+        if key in metadata and key not in data:
+            data[key] = raw_value(metadata[key])
     return Entry.model_validate(data)

@@ -125,8 +125,6 @@ def _frame(value: Any) -> Any:
 
 
 def _describe(rule: Any) -> str:
-    from ..catalog.rules import RULES
+    from .descriptions import describe_rule
 
-    if rule.custom is not None:
-        return f"Custom check {rule.custom}."
-    return f"{rule.kind}: {RULES[rule.kind][2]}: {rule.value}"
+    return describe_rule(rule)

@@ -12,11 +12,15 @@ from typing import Any
 from ...catalog.range_bounds import parse_bounds
 from ...catalog.rules import Rule
 from ..results import CheckFailure, CheckResult
-from .ranges import TypeMismatch, grid_outside
+from .ranges import TypeMismatch, grid_outside, observed
 
 
 def evaluate_grid_rule(rule: Rule, grid: Any, *, cap: int | None) -> CheckResult:
-    failures, count = _RULES[rule.kind](rule.value, _as_dataset(grid))
+    seen: dict[str, Any] = {}
+    if rule.kind == "range":
+        failures, count = _range(rule.value, _as_dataset(grid), seen=seen)
+    else:
+        failures, count = _RULES[rule.kind](rule.value, _as_dataset(grid))
     by_type: dict[str, int] = {}
     for failure, weight in failures:
         by_type[failure.type] = by_type.get(failure.type, 0) + weight
@@ -28,6 +32,7 @@ def evaluate_grid_rule(rule: Rule, grid: Any, *, cap: int | None) -> CheckResult
         errors_by_type=by_type,
         failures=kept if cap is None else kept[:cap],
         cut=cap is not None and len(kept) > cap,  # one failure may stand for many errors
+        metadata=seen,
     )
 
 
@@ -87,7 +92,10 @@ def _variables(expected: dict[str, Any], grid: Any) -> Found:
     return failures, len(failures)
 
 
-def _range(pairs: dict[str, Any], grid: Any) -> Found:
+def _range(pairs: dict[str, Any], grid: Any, *, seen: dict[str, Any] | None = None) -> Found:
+    """The values outside each variable's bounds; `seen` gets the observed min and max
+    (how close the data came to the bounds, worth seeing on a pass too), reduced in the
+    same pass over the data as the count."""
     failures, count = [], 0
     for name, bounds in {c: parse_bounds(pair) for c, pair in pairs.items()}.items():
         if name not in grid.variables:
@@ -108,7 +116,16 @@ def _range(pairs: dict[str, Any], grid: Any) -> Found:
             )
             count += 1
             continue
-        n = int(outside.sum().compute() if hasattr(outside.data, "compute") else outside.sum())
+        reductions = [outside.sum()]
+        if seen is not None and grid[name].size:
+            reductions += [grid[name].min(), grid[name].max()]
+        if hasattr(outside.data, "compute"):
+            import dask
+
+            reductions = list(dask.compute(*reductions))
+        n = int(reductions[0])
+        if len(reductions) == 3 and seen is not None:
+            seen.update(observed(reductions[1].values[()], reductions[2].values[()], name))
         if n:
             failures.append(
                 (

@@ -66,6 +66,35 @@ def grid_outside(values: Any, bounds: Bounds) -> Any:
     return found
 
 
+def observed(low: Any, high: Any, name: str) -> dict[str, Any]:
+    """A range check's metadata: the smallest and largest value seen (a time as ISO text),
+    under `NAME min` and `NAME max`; nothing when every value is missing."""
+    if low is None or pd.isna(low):
+        return {}
+
+    def shown(value: Any) -> Any:
+        if isinstance(value, np.datetime64 | pd.Timestamp | dt.date):
+            return pd.Timestamp(value).isoformat()
+        return value.item() if hasattr(value, "item") else value
+
+    return {f"{name} min": shown(low), f"{name} max": shown(high)}
+
+
+def series_observed(series: pd.Series, name: str) -> dict[str, Any]:
+    """`observed` of a table column (missing values aside); nothing for one that is not
+    numbers or times, whose failure says so."""
+    kinds = pd.api.types
+    if not (
+        (kinds.is_numeric_dtype(series.dtype) and not kinds.is_bool_dtype(series.dtype))
+        or kinds.is_datetime64_any_dtype(series.dtype)
+    ):
+        return {}
+    present = series.dropna()
+    if present.empty:
+        return {}
+    return observed(present.min(), present.max(), name)
+
+
 def not_among_times(series: pd.Series, allowed: list[Any]) -> np.ndarray | None:
     """For `values_in` on times: which values are none of `allowed`, compared as UTC
     instants (a date column, its datetime64 reading back from SQL, its ISO text in a csv

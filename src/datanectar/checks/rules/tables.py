@@ -15,7 +15,7 @@ import pandas as pd
 from ...catalog.range_bounds import parse_bounds
 from ...catalog.rules import Rule
 from ..results import CheckFailure, CheckResult
-from .ranges import TypeMismatch, not_among_times, outside, type_described
+from .ranges import TypeMismatch, not_among_times, outside, series_observed, type_described
 
 FIRST_DATA_ROW = 2
 
@@ -29,7 +29,20 @@ def evaluate_table_rule(rule: Rule, frame: pd.DataFrame, *, cap: int | None) -> 
         error_count=count,
         errors_by_type=by_type,
         failures=failures if cap is None else failures[:cap],
+        metadata=_observed(rule, frame),
     )
+
+
+def _observed(rule: Rule, frame: pd.DataFrame) -> dict[str, Any]:
+    """A range rule's observed min and max per column: how close the data came to the
+    bounds, worth seeing when the check passes too."""
+    if rule.kind != "range":
+        return {}
+    found: dict[str, Any] = {}
+    for column in rule.value:
+        if column in frame.columns:
+            found.update(series_observed(frame[column], column))
+    return found
 
 
 Found = tuple[list[CheckFailure], dict[str, int]]
