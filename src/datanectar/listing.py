@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from .stores.base import Location
+from .stores.base import Location, raise_scrubbed
 from .stores.s3 import POINTER_SUFFIX
 
 
@@ -42,7 +42,11 @@ def fingerprints(locations: Iterable[Location]) -> dict[str, Listed]:
         if store.type_name == "http":
             # HTTP lists nothing: each location answers a HEAD with its ETag
             for location in group:
-                token = store.fingerprint(location)
+                try:
+                    token = store.fingerprint(location)
+                except Exception as exc:  # a client's own error: told with the store's name
+                    path = location.path
+                    raise_scrubbed(store, exc, lambda told, path=path: f"listing {path}: {told}")
                 found[location.path] = Listed(
                     digest([token]) if token else None, int(token is not None), None
                 )
