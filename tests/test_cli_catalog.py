@@ -269,6 +269,16 @@ def test_schema_accepts_the_demo_catalog(validator, file):
     assert [error.message for error in validator.iter_errors(document)] == []
 
 
+def test_schema_accepts_the_scaffolds_catalog(validator, tmp_path):
+    """What `datanectar init` writes is what the schema describes, template braces and all."""
+    assert main(["init", str(tmp_path / "schema_checked")]) == 0
+    files = sorted((tmp_path / "schema_checked" / "catalog").glob("*.yaml"))
+    assert len(files) == 3
+    for file in files:
+        document = yaml.safe_load(file.read_text())
+        assert [error.message for error in validator.iter_errors(document)] == [], file.name
+
+
 BODIES = {
     "empty": (None, True),
     "short forms": (
