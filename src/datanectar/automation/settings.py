@@ -8,12 +8,12 @@ elsewhere.
 
 from __future__ import annotations
 
-import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..catalog.models import known_time_zone
 from ..catalog.render import parse_yaml
 from ..errors import ConfigError, did_you_mean, field_path
 
@@ -48,14 +48,7 @@ class ScheduleSpec(_Model):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                zoneinfo.ZoneInfo(value)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                raise ValueError(
-                    f"unknown time zone {value!r} (an IANA name, e.g. Europe/Paris)"
-                ) from None
-        return value
+        return known_time_zone(value) if value is not None else None
 
 
 class SensorSpec(_Model):
