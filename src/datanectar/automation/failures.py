@@ -40,8 +40,8 @@ def run_failure_sensor(spec: RunFailureSpec, file: str, job_names: list[str]) ->
                 problem=f"no job '{name}'.{did_you_mean(name, job_names)}",
             )
     watched = set(spec.jobs or [])
-    # what the CLI and the UI run for this project: its jobs, and the implicit asset job of
-    # `dagster asset materialize` / "Materialize" (Dagster's name for it)
+    # what the CLI and the UI run for this project: its jobs, and the implicit asset job
+    # (IMPLICIT_ASSET_JOB) of `dagster asset materialize` and of "Materialize" in the UI
     project_jobs = set(job_names)
 
     # Runs launched by the CLI (`dagster asset materialize`, `dagster job execute`: CI) carry no
