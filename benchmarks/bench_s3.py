@@ -26,13 +26,9 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -47,34 +43,10 @@ import s3fs
 import xarray as xr
 
 import datanectar
+from local_s3 import CREDENTIALS, start_moto
 from throwaway import make_project
 
 TARGETS = {"parquet": 1.10, "delta": 1.10, "zarr": 1.15}
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "bench-key",
-    "AWS_SECRET_ACCESS_KEY": "bench-secret-0123456789",
-    "AWS_REGION": "us-east-1",
-}
-
-
-def start_moto() -> tuple[str, subprocess.Popen]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(endpoint, timeout=1).close()
-            return endpoint, server
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("moto_server did not start")
 
 
 def frame(rows: int) -> pd.DataFrame:

@@ -29,14 +29,11 @@ import argparse
 import csv
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -49,13 +46,9 @@ import boto3
 import dagster as dg
 
 import datanectar
+from local_s3 import CREDENTIALS, start_moto
 
 TARGET_SECONDS = 2.0
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "bench-key",
-    "AWS_SECRET_ACCESS_KEY": "bench-secret-0123456789",
-    "AWS_REGION": "us-east-1",
-}
 PIPELINE = """\
 import datanectar
 
@@ -236,26 +229,6 @@ def local_namespaces(base: Path, files: int, repeat: int) -> None:
         ticks, directs = side_by_side(sensor, lambda: walk_and_stat(folder), repeat)
         report("tick / os.walk + os.stat", ticks, directs, "os.walk + stat")
         changed_tick(sensor, lambda: write_rows(folder / "s00042.csv", 5))
-
-
-def start_moto() -> tuple[str, subprocess.Popen]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(endpoint, timeout=1).close()
-            return endpoint, server
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("moto_server did not start")
 
 
 @contextmanager
